@@ -1,0 +1,34 @@
+using MicroMoments.Stream.Core.Interventions;
+
+namespace MicroMoments.Stream.Core.Decisions;
+
+/// <summary>One audit record per rule that matched (contract §2, decisions topic).</summary>
+public sealed record Decision(
+    string UserId,
+    string RuleId,
+    string RuleVersion,
+    string Outcome,
+    string? Reason,
+    string? InterventionId,
+    DateTimeOffset At,
+    TriggerInfo Trigger);
+
+/// <summary>The decision outcomes of the contract.</summary>
+public static class Outcomes
+{
+    public const string Emitted = "emitted";
+    public const string Suppressed = "suppressed";
+    public const string Deferred = "deferred";
+    public const string HeldOut = "held_out";
+}
+
+/// <summary>The suppression reasons of the contract.</summary>
+public static class Reasons
+{
+    public const string HourlyCap = "hourly_cap";
+    public const string WindowCap = "window_cap";
+    public const string Cooldown = "cooldown";
+    public const string OncePerUser = "once_per_user";
+    public const string LowerPriority = "lower_priority";
+    public const string StaleTrigger = "stale_trigger";
+}

@@ -1,0 +1,11 @@
+namespace MicroMoments.Stream.Core.Decisions;
+
+/// <summary>Settings of the rule engine that are not part of the rules file.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>A trigger older than this when decided (live mode) updates state but emits nothing.</summary>
+    public TimeSpan MaxTriggerAge { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Off in <c>simulate</c>, where the clock follows the events and nothing is stale.</summary>
+    public bool CheckStaleness { get; init; } = true;
+}

@@ -1,0 +1,23 @@
+namespace MicroMoments.Stream.Core.Events;
+
+/// <summary>Why a record cannot be processed; the value of the dead letter's <c>mm.error.reason</c> header.</summary>
+public static class RejectReasons
+{
+    public const string MalformedJson = "malformed_json";
+    public const string MissingUserId = "missing_user_id";
+    public const string Oversized = "oversized";
+    public const string FutureTimestamp = "future_timestamp";
+    public const string InvalidTimestamp = "invalid_timestamp";
+    public const string InvalidEvent = "invalid_event";
+    public const string RuleError = "rule_error";
+}
+
+/// <summary>The outcome of parsing one record: an event, or a reason and message for the dead letter.</summary>
+public readonly record struct ParseResult(ClickEvent? Event, string? Reason, string? Error)
+{
+    public bool IsValid => Event is not null;
+
+    public static ParseResult Ok(ClickEvent e) => new(e, null, null);
+
+    public static ParseResult Reject(string reason, string message) => new(null, reason, message);
+}

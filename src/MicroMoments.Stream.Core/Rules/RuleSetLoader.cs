@@ -1,0 +1,382 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using MicroMoments.Stream.Core.Events;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace MicroMoments.Stream.Core.Rules;
+
+/// <summary>A problem in a rules file, with the 1-based line it was found on.</summary>
+public sealed record RuleError(int Line, string Message)
+{
+    public override string ToString() => $"line {Line}: {Message}";
+}
+
+/// <summary>Thrown when a rules file cannot be loaded; carries every error found.</summary>
+public sealed class RuleSetException(IReadOnlyList<RuleError> errors)
+    : Exception("invalid rules: " + string.Join("; ", errors))
+{
+    public IReadOnlyList<RuleError> Errors { get; } = errors;
+}
+
+/// <summary>Loads a YAML (or JSON) rules file into a <see cref="RuleSet"/>, collecting errors with line numbers.</summary>
+public static class RuleSetLoader
+{
+    public static RuleSet Load(string text)
+    {
+        var errors = new List<RuleError>();
+        var set = TryLoad(text, errors);
+        return errors.Count > 0 || set is null ? throw new RuleSetException(errors) : set;
+    }
+
+    public static RuleSet LoadFile(string path) => Load(File.ReadAllText(path));
+
+    /// <summary>Returns the rule set, or null with <paramref name="errors"/> filled.</summary>
+    public static RuleSet? TryLoad(string text, List<RuleError> errors)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            errors.Add(new RuleError((int)ex.Start.Line, ex.Message));
+            return null;
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            errors.Add(new RuleError(1, "the rules file must be a mapping with a 'rules' list"));
+            return null;
+        }
+
+        var r = new NodeReader(errors);
+        r.Known(root, "version", "labels", "policies", "rules");
+        var labels = r.StringMap(root, "labels");
+        var global = ReadPolicy(r, r.Map(root, "policies"));
+        var rules = new List<Rule>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        if (r.Child(root, "rules") is not YamlSequenceNode seq)
+        {
+            errors.Add(new RuleError(Line(root), "'rules' must be a list"));
+            return null;
+        }
+        foreach (var node in seq)
+        {
+            if (node is not YamlMappingNode m)
+            {
+                errors.Add(new RuleError(Line(node), "each rule must be a mapping"));
+                continue;
+            }
+            if (ReadRule(r, m) is { } rule)
+            {
+                if (!ids.Add(rule.Id))
+                {
+                    errors.Add(new RuleError(Line(m), $"duplicate rule id '{rule.Id}'"));
+                }
+                rules.Add(rule);
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+
+        var version = r.String(root, "version") ?? ContentHash(text);
+        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels };
+    }
+
+    private static string ContentHash(string text) =>
+        "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
+
+    private static Rule? ReadRule(NodeReader r, YamlMappingNode m)
+    {
+        r.Known(m, "id", "description", "enabled", "trigger", "action", "policy");
+        var id = r.String(m, "id");
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            r.Error(m, "a rule needs an 'id'");
+            return null;
+        }
+        if (r.Bool(m, "enabled") == false)
+        {
+            return null;
+        }
+        var before = r.ErrorCount;
+        var trigger = ReadTrigger(r, r.Map(m, "trigger"), id, m);
+        var action = ReadAction(r, r.Map(m, "action"), id, m);
+        var policy = ReadPolicy(r, r.Map(m, "policy"));
+        if (trigger is null || action is null || r.ErrorCount > before)
+        {
+            return null;
+        }
+        return new Rule { Id = id, Description = r.String(m, "description"), Trigger = trigger, Action = action, Policy = policy };
+    }
+
+    private static TriggerSpec? ReadTrigger(NodeReader r, YamlMappingNode? t, string id, YamlNode owner)
+    {
+        if (t is null)
+        {
+            r.Error(owner, $"rule '{id}' needs a 'trigger'");
+            return null;
+        }
+        r.Known(t, "kind", "event", "missing", "view", "times", "within", "after", "per", "where");
+        var kindText = r.String(t, "kind");
+        if (!Enum.TryParse<TriggerKind>(kindText, ignoreCase: true, out var kind))
+        {
+            r.Error(t, $"rule '{id}': trigger kind '{kindText}' is not one of event, count, dwell, inactivity, absence");
+            return null;
+        }
+        var evt = r.String(t, "event") is { } e ? EventNames.Normalize(e) : null;
+        var missing = r.String(t, "missing") is { } b ? EventNames.Normalize(b) : null;
+        var duration = TimeSpan.Zero;
+        var durationKey = kind is TriggerKind.Dwell or TriggerKind.Inactivity ? "after" : "within";
+        if (kind != TriggerKind.Event)
+        {
+            duration = r.Duration(t, durationKey, required: true);
+        }
+        var times = r.Int(t, "times") ?? 1;
+        switch (kind)
+        {
+            case TriggerKind.Event or TriggerKind.Count when evt is null:
+                r.Error(t, $"rule '{id}': a {kindText} trigger needs an 'event'");
+                break;
+            case TriggerKind.Count when times < 2:
+                r.Error(t, $"rule '{id}': a count trigger needs 'times' of 2 or more");
+                break;
+            case TriggerKind.Absence when evt is null || missing is null:
+                r.Error(t, $"rule '{id}': an absence trigger needs 'event' and 'missing'");
+                break;
+        }
+        return new TriggerSpec
+        {
+            Kind = kind,
+            Event = evt,
+            Missing = missing,
+            View = r.String(t, "view"),
+            Times = times,
+            Duration = duration,
+            Per = r.String(t, "per"),
+            Where = r.StringMap(t, "where"),
+        };
+    }
+
+    private static ActionSpec? ReadAction(NodeReader r, YamlMappingNode? a, string id, YamlNode owner)
+    {
+        if (a is null)
+        {
+            r.Error(owner, $"rule '{id}' needs an 'action'");
+            return null;
+        }
+        r.Known(a, "moment", "channel", "channels", "priority", "delay", "expires", "message");
+        var moment = r.String(a, "moment");
+        if (string.IsNullOrWhiteSpace(moment))
+        {
+            r.Error(a, $"rule '{id}': the action needs a 'moment'");
+        }
+        var channels = new Dictionary<string, string>(r.StringMap(a, "channels"), StringComparer.OrdinalIgnoreCase);
+        if (r.String(a, "channel") is { } channel)
+        {
+            channels["default"] = channel;
+        }
+        if (!channels.ContainsKey("default"))
+        {
+            r.Error(a, $"rule '{id}': the action needs a 'channel' (or 'channels' with a 'default')");
+        }
+        var msg = r.Map(a, "message");
+        MessageSpec? message = null;
+        if (msg is null)
+        {
+            r.Error(a, $"rule '{id}': the action needs a 'message'");
+        }
+        else
+        {
+            r.Known(msg, "title", "body", "action");
+            var link = r.Map(msg, "action");
+            if (link is not null)
+            {
+                r.Known(link, "label", "url");
+            }
+            var body = r.String(msg, "body");
+            if (string.IsNullOrWhiteSpace(body))
+            {
+                r.Error(msg, $"rule '{id}': the message needs a 'body'");
+            }
+            message = new MessageSpec(r.String(msg, "title") ?? "", body ?? "",
+                link is null ? null : r.String(link, "label"), link is null ? null : r.String(link, "url"));
+        }
+        var priority = r.Int(a, "priority") ?? 50;
+        if (priority is < 0 or > 100)
+        {
+            r.Error(a, $"rule '{id}': priority must be 0 to 100");
+        }
+        if (moment is null || message is null || !channels.ContainsKey("default"))
+        {
+            return null;
+        }
+        return new ActionSpec
+        {
+            Moment = moment,
+            Channels = channels,
+            Priority = priority,
+            Delay = r.Child(a, "delay") is null ? TimeSpan.Zero : r.Duration(a, "delay", required: true),
+            Expiry = r.Child(a, "expires") is null ? TimeSpan.FromHours(1) : r.Duration(a, "expires", required: true),
+            Message = message,
+        };
+    }
+
+    private static PolicySpec ReadPolicy(NodeReader r, YamlMappingNode? p)
+    {
+        if (p is null)
+        {
+            return PolicySpec.None;
+        }
+        r.Known(p, "caps", "cooldown", "oncePerUser");
+        var caps = new List<CapSpec>();
+        if (r.Child(p, "caps") is YamlSequenceNode seq)
+        {
+            foreach (var node in seq)
+            {
+                if (node is not YamlMappingNode c)
+                {
+                    r.Error(node, "a cap is a mapping like { max: 3, per: 1h }");
+                    continue;
+                }
+                r.Known(c, "max", "per", "channel", "moment");
+                var max = r.Int(c, "max");
+                if (max is null or < 1)
+                {
+                    r.Error(c, "a cap needs 'max' of 1 or more");
+                    continue;
+                }
+                caps.Add(new CapSpec(max.Value, r.Duration(c, "per", required: true), r.String(c, "channel"), r.String(c, "moment")));
+            }
+        }
+        return new PolicySpec
+        {
+            Caps = caps,
+            Cooldown = r.Child(p, "cooldown") is null ? null : r.Duration(p, "cooldown", required: true),
+            OncePerUser = r.Bool(p, "oncePerUser") ?? false,
+        };
+    }
+
+    private static int Line(YamlNode n) => (int)n.Start.Line;
+
+    /// <summary>Typed reads from YAML nodes that record errors instead of throwing.</summary>
+    private sealed class NodeReader(List<RuleError> errors)
+    {
+        public int ErrorCount => errors.Count;
+
+        public void Error(YamlNode at, string message) => errors.Add(new RuleError(Line(at), message));
+
+        public YamlNode? Child(YamlMappingNode m, string key) =>
+            m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+        public void Known(YamlMappingNode m, params string[] keys)
+        {
+            foreach (var k in m.Children.Keys)
+            {
+                if (k is YamlScalarNode { Value: { } name } && !keys.Contains(name, StringComparer.Ordinal))
+                {
+                    Error(k, $"unknown key '{name}' (expected one of: {string.Join(", ", keys)})");
+                }
+            }
+        }
+
+        public string? String(YamlMappingNode m, string key)
+        {
+            var v = Child(m, key);
+            if (v is null)
+            {
+                return null;
+            }
+            if (v is YamlScalarNode s)
+            {
+                return s.Value;
+            }
+            Error(v, $"'{key}' must be a single value");
+            return null;
+        }
+
+        public int? Int(YamlMappingNode m, string key)
+        {
+            var s = String(m, key);
+            if (s is null)
+            {
+                return null;
+            }
+            if (int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
+            {
+                return i;
+            }
+            Error(Child(m, key)!, $"'{key}' must be a whole number, not '{s}'");
+            return null;
+        }
+
+        public bool? Bool(YamlMappingNode m, string key)
+        {
+            var s = String(m, key);
+            if (s is null)
+            {
+                return null;
+            }
+            if (bool.TryParse(s, out var b))
+            {
+                return b;
+            }
+            Error(Child(m, key)!, $"'{key}' must be true or false, not '{s}'");
+            return null;
+        }
+
+        public TimeSpan Duration(YamlMappingNode m, string key, bool required)
+        {
+            var s = String(m, key);
+            if (s is null)
+            {
+                if (required)
+                {
+                    Error(m, $"'{key}' is required: a duration such as 90s, 10m, 48h, 7d or PT10M");
+                }
+                return TimeSpan.Zero;
+            }
+            if (Durations.TryParse(s, out var d))
+            {
+                return d;
+            }
+            Error(Child(m, key)!, $"'{key}': '{s}' is not a duration (90s, 10m, 48h, 7d or PT10M)");
+            return TimeSpan.Zero;
+        }
+
+        public YamlMappingNode? Map(YamlMappingNode m, string key)
+        {
+            var v = Child(m, key);
+            if (v is null or YamlMappingNode)
+            {
+                return (YamlMappingNode?)v;
+            }
+            Error(v, $"'{key}' must be a mapping");
+            return null;
+        }
+
+        public IReadOnlyDictionary<string, string> StringMap(YamlMappingNode m, string key)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (Map(m, key) is { } map)
+            {
+                foreach (var (k, v) in map.Children)
+                {
+                    if (k is YamlScalarNode { Value: { } name } && v is YamlScalarNode { Value: { } value })
+                    {
+                        result[name] = value;
+                    }
+                    else
+                    {
+                        Error(k, $"'{key}' entries must be simple name: value pairs");
+                    }
+                }
+            }
+            return result;
+        }
+    }
+}

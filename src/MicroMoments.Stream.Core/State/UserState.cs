@@ -1,0 +1,62 @@
+using System.Text.Json.Serialization;
+
+namespace MicroMoments.Stream.Core.State;
+
+/// <summary>
+/// Everything the rules know about one user. Stored in Redis as one compact JSON value, so property
+/// names are short; times are Unix milliseconds.
+/// </summary>
+public sealed class UserState
+{
+    [JsonPropertyName("u")] public string UserId { get; set; } = "";
+
+    /// <summary>Last applied offset per "topic/partition": a redelivered record at or below it is skipped.</summary>
+    [JsonPropertyName("wm")] public Dictionary<string, long> Watermarks { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonPropertyName("fs")] public long FirstSeenAt { get; set; }
+    [JsonPropertyName("su")] public long? SignedUpAt { get; set; }
+    [JsonPropertyName("le")] public long LastEventAt { get; set; }
+    [JsonPropertyName("dv")] public string? Device { get; set; }
+    [JsonPropertyName("tz")] public string? Timezone { get; set; }
+    [JsonPropertyName("tr")] public Dictionary<string, string>? Traits { get; set; }
+    [JsonPropertyName("fc")] public Dictionary<string, int>? FeatureCounts { get; set; }
+    [JsonPropertyName("lf")] public string? LastFeature { get; set; }
+
+    /// <summary>Recent hits of count triggers, per rule and property value.</summary>
+    [JsonPropertyName("w")] public Dictionary<string, List<WindowHit>>? Windows { get; set; }
+
+    [JsonPropertyName("t")] public List<PendingTimer>? Timers { get; set; }
+
+    /// <summary>Interventions emitted, kept as long as the longest cap or cooldown needs them.</summary>
+    [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
+
+    /// <summary>The earliest timer due time (Unix ms), or null: the score in the partition's timer index.</summary>
+    [JsonIgnore] public long? NextDueAt => Timers is { Count: > 0 } t ? t.Min(x => x.DueAt) : null;
+}
+
+/// <summary>One event counted in a sliding window.</summary>
+public sealed record WindowHit([property: JsonPropertyName("t")] long At, [property: JsonPropertyName("id")] string EventId);
+
+/// <summary>A durable timer: dwell, inactivity or absence, armed by an event and cancelled by a later one.</summary>
+public sealed class PendingTimer
+{
+    /// <summary>Unique per user: rule id plus scope (for example the cart id).</summary>
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("r")] public string RuleId { get; set; } = "";
+    [JsonPropertyName("due")] public long DueAt { get; set; }
+    [JsonPropertyName("at")] public long ArmedAt { get; set; }
+    [JsonPropertyName("by")] public string ArmedBy { get; set; } = "";
+    [JsonPropertyName("d")] public Dictionary<string, string>? Details { get; set; }
+}
+
+/// <summary>An intervention that was emitted, for caps and cooldowns.</summary>
+public sealed record SentRecord(
+    [property: JsonPropertyName("t")] long At,
+    [property: JsonPropertyName("r")] string RuleId,
+    [property: JsonPropertyName("c")] string Channel,
+    [property: JsonPropertyName("m")] string Moment);
+
+/// <summary>Source-generated serialisation for <see cref="UserState"/>.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(UserState))]
+public sealed partial class UserStateJsonContext : JsonSerializerContext;
