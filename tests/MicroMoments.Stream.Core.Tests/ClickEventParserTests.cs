@@ -1,0 +1,98 @@
+using System.Text;
+using MicroMoments.Stream.Core.Events;
+
+namespace MicroMoments.Stream.Core.Tests;
+
+public sealed class ClickEventParserTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 20, 0, TimeSpan.Zero);
+    private static readonly RecordSource Source = new("clickstream", 3, 42, Now.AddSeconds(-1));
+    private readonly ClickEventParser _parser = new(new ParserLimits());
+
+    private ParseResult Parse(string json, string? key = null) => _parser.Parse(Encoding.UTF8.GetBytes(json), key, Source, Now);
+
+    [Fact]
+    public void Parse_SegmentTrack_MapsAllFields()
+    {
+        var r = Parse("""
+            {"type":"track","event":"Task Failed","userId":"u-123","anonymousId":null,"messageId":"m-1",
+             "timestamp":"2026-11-24T10:15:30.123Z","properties":{"task":"notifications-setup","durationMs":5400},
+             "context":{"device":{"type":"mobile"},"timezone":"Europe/Berlin","locale":"de-DE","page":{"path":"/welcome"}},
+             "traits":{"name":"Ada","plan":"trial"}}
+            """);
+
+        var e = Assert.IsType<ClickEvent>(r.Event);
+        Assert.Equal(("u-123", "m-1", "task failed", "mobile", "Europe/Berlin"), (e.UserId, e.MessageId, e.Key, e.Device, e.Timezone));
+        Assert.Equal("notifications-setup", e.Property("task"));
+        Assert.Equal("5400", e.Property("durationMs"));
+        Assert.Equal("Ada", e.Traits["name"]);
+        Assert.Equal(new DateTimeOffset(2026, 11, 24, 10, 15, 30, 123, TimeSpan.Zero), e.Timestamp);
+    }
+
+    [Fact]
+    public void Parse_FlatShape_MapsUserFeatureAndDevice()
+    {
+        var r = Parse("""{"event":"feature_used","user_id":"u-1","timestamp":"2026-11-24T10:00:00Z","feature_used":"dashboard","device":"desktop"}""");
+
+        var e = Assert.IsType<ClickEvent>(r.Event);
+        Assert.Equal(("u-1", "feature used", "dashboard", "desktop"), (e.UserId, e.Key, e.Property("feature"), e.Device));
+    }
+
+    [Fact]
+    public void Parse_ScreenView_TakesNameAsView()
+    {
+        var e = Parse("""{"type":"screen","name":"Welcome","userId":"u-1","timestamp":"2026-11-24T10:00:00Z"}""").Event!;
+
+        Assert.True(e.IsView);
+        Assert.Equal("Welcome", e.ViewName);
+    }
+
+    [Fact]
+    public void Parse_NoMessageIdNoTimestamp_DerivesFromRecord()
+    {
+        var e = Parse("""{"type":"track","event":"Clicked","userId":"u-1"}""").Event!;
+
+        Assert.Equal("clickstream/3/42", e.MessageId);
+        Assert.Equal(Source.Timestamp, e.Timestamp);
+    }
+
+    [Theory]
+    [InlineData("{not json", RejectReasons.MalformedJson)]
+    [InlineData("[1,2]", RejectReasons.MalformedJson)]
+    [InlineData("""{"type":"track","event":"X"}""", RejectReasons.MissingUserId)]
+    [InlineData("""{"type":"track","event":"X","userId":"u","timestamp":"2027-01-01T00:00:00Z"}""", RejectReasons.FutureTimestamp)]
+    [InlineData("""{"type":"track","event":"X","userId":"u","timestamp":"yesterday"}""", RejectReasons.InvalidTimestamp)]
+    [InlineData("""{"type":"track","userId":"u"}""", RejectReasons.InvalidEvent)]
+    [InlineData("""{"type":"alias","userId":"u"}""", RejectReasons.InvalidEvent)]
+    public void Parse_BadRecord_RejectsWithReason(string json, string reason)
+    {
+        var r = Parse(json);
+
+        Assert.False(r.IsValid);
+        Assert.Equal(reason, r.Reason);
+        Assert.False(string.IsNullOrEmpty(r.Error));
+    }
+
+    [Fact]
+    public void Parse_OversizedRecord_RejectsBeforeParsing()
+    {
+        var r = _parser.Parse(new byte[ParserLimits.DefaultMaxRecordBytes + 1], "u", Source, Now);
+
+        Assert.Equal(RejectReasons.Oversized, r.Reason);
+    }
+
+    [Fact]
+    public void Parse_NoUserInBody_UsesRecordKey()
+    {
+        var e = Parse("""{"type":"track","event":"X"}""", key: "u-key").Event!;
+
+        Assert.Equal("u-key", e.UserId);
+    }
+
+    [Theory]
+    [InlineData("task_failed")]
+    [InlineData("Task Failed")]
+    [InlineData("TASK-FAILED")]
+    [InlineData("  task   failed ")]
+    public void Normalize_SnakeAndTitleCase_AreEqual(string name) => Assert.Equal("task failed", EventNames.Normalize(name));
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using MicroMoments.Stream.Core.Interventions;
+
+namespace MicroMoments.Stream.Core.Tests;
+
+public sealed class InterventionCloudEventsTests
+{
+    private static InterventionCommand Sample() => new()
+    {
+        InterventionId = InterventionIds.Create("u-123", "setup-task-failing", "m-3"),
+        UserId = "u-123",
+        RuleId = "setup-task-failing",
+        RuleVersion = "v1",
+        Moment = "clarification",
+        Channel = "in_app",
+        Priority = 80,
+        Message = new InterventionMessage("Need a hand?", "body", new MessageAction("Watch", "https://x")),
+        DeliverAfter = new DateTimeOffset(2026, 11, 24, 10, 15, 31, 2, TimeSpan.Zero),
+        ExpiresAt = new DateTimeOffset(2026, 11, 24, 11, 15, 31, 2, TimeSpan.Zero),
+        Trigger = new TriggerInfo("count", ["a", "b", "c"], new Dictionary<string, object> { ["task"] = "n", ["count"] = 3 }),
+        User = new UserSummary("explorer", "newcomer", "mobile", "Europe/Berlin"),
+        DecidedAt = new DateTimeOffset(2026, 11, 24, 10, 15, 31, 2, TimeSpan.Zero).AddTicks(1234),
+    };
+
+    [Fact]
+    public void Encode_WritesContractEnvelope()
+    {
+        using var doc = JsonDocument.Parse(InterventionCloudEvents.Encode(Sample()));
+        var root = doc.RootElement;
+
+        Assert.Equal("1.0", root.GetProperty("specversion").GetString());
+        Assert.Equal("io.micromoments.intervention.v1", root.GetProperty("type").GetString());
+        Assert.Equal("micromoments-stream", root.GetProperty("source").GetString());
+        Assert.Equal("u-123", root.GetProperty("subject").GetString());
+        Assert.Equal("application/json", root.GetProperty("datacontenttype").GetString());
+        Assert.Equal("2026-11-24T10:15:31.002Z", root.GetProperty("time").GetString());
+        var data = root.GetProperty("data");
+        Assert.Equal(root.GetProperty("id").GetString(), data.GetProperty("interventionId").GetString());
+        Assert.Equal("2026-11-24T10:15:31.002Z", data.GetProperty("deliverAfter").GetString());
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("experiment").ValueKind);
+        Assert.Equal("control", data.GetProperty("variant").GetString());
+        Assert.Equal(3, data.GetProperty("trigger").GetProperty("details").GetProperty("count").GetInt32());
+        Assert.Equal("newcomer", data.GetProperty("user").GetProperty("archetype").GetString());
+    }
+
+    [Fact]
+    public void Encode_SameCommand_SameBytes() =>
+        Assert.Equal(InterventionCloudEvents.Encode(Sample()), InterventionCloudEvents.Encode(Sample()));
+
+    [Fact]
+    public void Create_Id_IsDeterministicUuidAndDistinctPerTrigger()
+    {
+        var a = InterventionIds.Create("u", "r", "t1");
+
+        Assert.Equal(a, InterventionIds.Create("u", "r", "t1"));
+        Assert.NotEqual(a, InterventionIds.Create("u", "r", "t2"));
+        Assert.True(Guid.TryParse(a, out _));
+    }
+}

@@ -1,0 +1,88 @@
+using MicroMoments.Stream.Core.Rules;
+
+namespace MicroMoments.Stream.Core.Tests;
+
+public sealed class RuleSetLoaderTests
+{
+    [Fact]
+    public void LoadFile_DefaultRules_LoadsEveryRule()
+    {
+        var set = RuleSetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
+
+        Assert.Equal("2026-11-24.1", set.Version);
+        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Count);
+        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Dwell);
+        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Absence);
+        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Inactivity);
+        Assert.Equal(new CapSpec(3, TimeSpan.FromHours(1)), Assert.Single(set.Policy.Caps));
+    }
+
+    [Fact]
+    public void Load_NoVersion_UsesContentHash()
+    {
+        const string yaml = """
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Signed Up }
+                action: { moment: curiosity, channel: in_app, message: { body: hi } }
+            """;
+
+        var a = RuleSetLoader.Load(yaml);
+        var b = RuleSetLoader.Load(yaml + "\n# changed\n");
+
+        Assert.StartsWith("sha256:", a.Version, StringComparison.Ordinal);
+        Assert.NotEqual(a.Version, b.Version);
+    }
+
+    [Fact]
+    public void Load_JsonFile_IsAccepted()
+    {
+        var set = RuleSetLoader.Load("""
+            {"version":"j1","rules":[{"id":"r1","trigger":{"kind":"event","event":"Signed Up"},
+              "action":{"moment":"curiosity","channel":"in_app","message":{"body":"hi"}}}]}
+            """);
+
+        Assert.Equal("r1", Assert.Single(set.Rules).Id);
+    }
+
+    [Fact]
+    public void Load_Errors_ReportedWithLineNumbers()
+    {
+        const string yaml = """
+            rules:
+              - id: r1
+                trigger: { kind: count, event: Task Failed, times: 3 }
+                action: { moment: clarification, channel: in_app, message: { body: hi } }
+              - id: r2
+                trigger: { kind: teleport }
+                action: { moment: x, channel: in_app, message: { body: hi }, colour: red }
+            """;
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(yaml));
+
+        Assert.Contains(ex.Errors, e => e.Line == 3 && e.Message.Contains("'within' is required", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Line == 6 && e.Message.Contains("teleport", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Line == 7 && e.Message.Contains("unknown key 'colour'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_BrokenYaml_ReportsLine()
+    {
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load("rules:\n  - id: [unclosed\n"));
+
+        Assert.True(Assert.Single(ex.Errors).Line >= 2);
+    }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("10m", 600)]
+    [InlineData("48h", 172800)]
+    [InlineData("PT10M", 600)]
+    [InlineData("P7D", 604800)]
+    [InlineData("2.3s", 2.3)]
+    public void TryParse_Duration_Parses(string text, double seconds)
+    {
+        Assert.True(Durations.TryParse(text, out var d));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), d);
+    }
+}
