@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace MicroMoments.Stream.Kafka;
+
+/// <summary>Builds dead-letter records: the original key and value byte for byte, with the reason in headers (contract §2).</summary>
+public static class DeadLetters
+{
+    public const string ReasonHeader = "mm.error.reason";
+    public const string MessageHeader = "mm.error.message";
+    public const string TopicHeader = "mm.source.topic";
+    public const string PartitionHeader = "mm.source.partition";
+    public const string OffsetHeader = "mm.source.offset";
+    public const string TimestampHeader = "mm.source.timestamp";
+
+    public static Message<byte[]?, byte[]?> Create(ConsumeResult<byte[]?, byte[]?> source, string reason, string message)
+    {
+        var headers = new Headers();
+        if (source.Message.Headers is { } original)
+        {
+            foreach (var h in original)
+            {
+                headers.Add(h.Key, h.GetValueBytes());
+            }
+        }
+        headers.Add(ReasonHeader, Encoding.UTF8.GetBytes(reason));
+        headers.Add(MessageHeader, Encoding.UTF8.GetBytes(message.Length > 2000 ? message[..2000] : message));
+        headers.Add(TopicHeader, Encoding.UTF8.GetBytes(source.Topic));
+        headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(TimestampHeader, Encoding.UTF8.GetBytes(source.Message.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+        return new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = source.Message.Value, Headers = headers };
+    }
+
+    public static string? Header(Headers headers, string name) =>
+        headers.TryGetLastBytes(name, out var b) ? Encoding.UTF8.GetString(b) : null;
+}

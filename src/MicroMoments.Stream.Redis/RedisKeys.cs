@@ -1,0 +1,21 @@
+using StackExchange.Redis;
+
+namespace MicroMoments.Stream.Redis;
+
+/// <summary>
+/// The key layout. State is sharded by Kafka partition ("shard" = topic:partition) and every key of a
+/// shard carries the shard as a hash tag, so one batch's writes for a partition land in one cluster slot
+/// and can go in one MULTI/EXEC.
+/// </summary>
+public sealed class RedisKeys(string prefix)
+{
+    public RedisKey User(string shard, string userId) => $"{prefix}{{{shard}}}:u:{userId}";
+
+    /// <summary>Sorted set of user ids with pending timers, scored by their earliest due time (Unix ms).</summary>
+    public RedisKey Timers(string shard) => $"{prefix}{{{shard}}}:timers";
+
+    /// <summary>Which shard holds a user's state: written once per new user, read by <c>explain</c>.</summary>
+    public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";
+
+    public static string Shard(string topic, int partition) => $"{topic}:{partition}";
+}

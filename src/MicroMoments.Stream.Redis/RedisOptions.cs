@@ -1,0 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MicroMoments.Stream.Redis;
+
+/// <summary>Configuration section <c>MicroMoments:Redis</c> (contract §3).</summary>
+public sealed class RedisOptions
+{
+    public const string SectionName = "MicroMoments:Redis";
+
+    /// <summary>A StackExchange.Redis configuration string; empty starts an embedded (not durable) store.</summary>
+    public string? Configuration { get; set; }
+
+    [Required, RegularExpression(@"^[^{}\s]*$", ErrorMessage = "KeyPrefix must not contain braces or white space.")]
+    public string KeyPrefix { get; set; } = "mm:";
+
+    /// <summary>How long an idle user's state is kept.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan StateTtl { get; set; } = TimeSpan.FromDays(60);
+
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(Configuration);
+}

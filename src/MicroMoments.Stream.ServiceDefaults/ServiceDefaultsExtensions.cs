@@ -1,0 +1,42 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace MicroMoments.Stream.ServiceDefaults;
+
+/// <summary>OpenTelemetry (traces, metrics, logs) and health checks, configured the same way for every host.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Every ActivitySource and Meter of the service starts with this.</summary>
+    public const string TelemetryPrefix = "MicroMoments.Stream";
+
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        builder.Logging.AddOpenTelemetry(o =>
+        {
+            o.IncludeFormattedMessage = true;
+            o.IncludeScopes = true;
+        });
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(
+                serviceName: builder.Configuration["OTEL_SERVICE_NAME"] ?? "micromoments-stream",
+                serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()))
+            .WithTracing(t => t.AddSource(TelemetryPrefix + ".*"))
+            .WithMetrics(m => m.AddMeter(TelemetryPrefix + ".*").AddRuntimeInstrumentation());
+
+        // The OTLP exporter is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set (contract §3).
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        builder.Services.AddHealthChecks();
+        return builder;
+    }
+}

@@ -1,0 +1,44 @@
+using Confluent.Kafka;
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace MicroMoments.Stream.Worker.Demo;
+
+/// <summary>Reads the intervention topic and prints each command as one readable line on stdout.</summary>
+public sealed class InterventionConsolePrinter(IOptions<KafkaOptions> kafka) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken ct)
+    {
+        var config = KafkaClientConfigs.Consumer(kafka.Value, "micromoments-demo-printer");
+        config.GroupId = "micromoments-demo-printer";
+        config.EnableAutoOffsetStore = true;
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        consumer.Subscribe(kafka.Value.OutputTopic);
+        Console.Out.WriteLine("time      user            moment          channel  message");
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r)
+                {
+                    Console.Out.WriteLine(Format(InterventionCloudEvents.Decode(r.Message.Value)));
+                }
+            }
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    public static string Format(InterventionCommand c)
+    {
+        var title = string.IsNullOrEmpty(c.Message.Title) ? "" : $"\"{c.Message.Title}\" ";
+        return $"{c.DecidedAt:HH:mm:ss}  {c.UserId,-15} {c.Moment,-15} {c.Channel,-8} {title}{c.Message.Body}  [{c.RuleId}]";
+    }
+}

@@ -1,0 +1,89 @@
+using Confluent.Kafka;
+using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Redis;
+using MicroMoments.Stream.Worker.Demo;
+using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MicroMoments.Stream.Worker;
+
+/// <summary>Registers the stream worker: options validated at start, Kafka and Redis clients, the pipeline and the consume loop.</summary>
+public static class MicroMomentsStreamExtensions
+{
+    public static IHostApplicationBuilder AddMicroMomentsStream(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.SectionName).ValidateDataAnnotations()
+            .PostConfigure(o =>
+            {
+                if (o.InputTopics.Count == 0)
+                {
+                    o.InputTopics.Add(KafkaOptions.DefaultInputTopic);
+                }
+            })
+            .Validate(o => !o.IsEmbedded, "MicroMoments:Kafka:BootstrapServers is empty and no embedded broker was started")
+            .ValidateOnStart();
+        services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => !o.IsEmbedded, "MicroMoments:Redis:Configuration is empty and no embedded store was started")
+            .ValidateOnStart();
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.SectionName)
+            .Validate(o => File.Exists(o.ResolvedPath), "MicroMoments:Rules:Path: the rules file does not exist")
+            .ValidateOnStart();
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName);
+
+        services.TryAddSingletonTimeProvider();
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            var config = ConfigurationOptions.Parse(o.Configuration!);
+            config.AbortOnConnectFail = false; // start even while Redis is down; the loop pauses until it answers
+            return ConnectionMultiplexer.Connect(config);
+        });
+        services.AddSingleton(sp => RedisResilience.Create(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new UserStateStore(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value,
+            sp.GetRequiredService<Polly.ResiliencePipeline>()));
+        services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer");
+            return new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value))
+                .SetErrorHandler((_, e) => Log.KafkaError(log, e.Code.ToString(), e.Reason))
+                .Build();
+        });
+        services.AddSingleton(sp =>
+        {
+            var p = sp.GetRequiredService<IOptions<PipelineOptions>>().Value;
+            return new ClickEventParser(new ParserLimits { MaxFutureSkew = p.MaxFutureSkew });
+        });
+        services.AddSingleton(sp => new UserStateCache(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.MaxCachedUsers));
+        services.AddSingleton<RuleEngineProvider>();
+        services.AddSingleton<PipelineTelemetry>();
+        services.AddSingleton<PipelineHealth>();
+        services.AddSingleton<InterventionPublisher>();
+        services.AddSingleton<StreamPipeline>();
+        services.AddHostedService<ClickstreamWorker>();
+        services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);
+
+        if (DemoOptions.IsEnabled(builder.Configuration))
+        {
+            services.AddHostedService<DemoClickstream>();
+            services.AddHostedService<InterventionConsolePrinter>();
+        }
+        return builder;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.State;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>What one batch (or one timer check) produced: commands, decisions, dead letters and the users to save.</summary>
+public sealed class BatchWork
+{
+    public Dictionary<string, Dictionary<string, UserState>> Dirty { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, HashSet<string>> NewUsers { get; } = new(StringComparer.Ordinal);
+    public List<(InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
+    public List<Decision> Decisions { get; } = [];
+    public List<(Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
+    public int Duplicates { get; set; }
+
+    public void MarkDirty(string shard, UserState state)
+    {
+        if (!Dirty.TryGetValue(shard, out var users))
+        {
+            Dirty[shard] = users = new Dictionary<string, UserState>(StringComparer.Ordinal);
+        }
+        users[state.UserId] = state;
+    }
+
+    public void MarkNew(string shard, string userId)
+    {
+        if (!NewUsers.TryGetValue(shard, out var users))
+        {
+            NewUsers[shard] = users = new HashSet<string>(StringComparer.Ordinal);
+        }
+        users.Add(userId);
+    }
+
+    public void Add(Evaluation evaluation, ActivityContext parent)
+    {
+        foreach (var c in evaluation.Interventions)
+        {
+            Interventions.Add((c, parent));
+        }
+        Decisions.AddRange(evaluation.Decisions);
+    }
+}

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>
+/// The dedicated consume loop. One thread consumes a batch, has the pipeline apply it, waits for Kafka to
+/// acknowledge what it produced, saves state to Redis, and only then stores the offsets; between batches
+/// it fires the due timers of the partitions it owns. Rebalance callbacks run inside Consume on this
+/// same thread, so the cache and the owned set need no locks.
+/// </summary>
+public sealed class ClickstreamWorker(
+    StreamPipeline pipeline,
+    InterventionPublisher publisher,
+    IOptions<KafkaOptions> kafkaOptions,
+    IOptions<PipelineOptions> pipelineOptions,
+    PipelineHealth health,
+    PipelineTelemetry telemetry,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<ClickstreamWorker> logger) : BackgroundService
+{
+    private readonly KafkaOptions _kafka = kafkaOptions.Value;
+    private readonly PipelineOptions _options = pipelineOptions.Value;
+    private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
+    private readonly Dictionary<TopicPartition, Offset> _stored = [];
+    private long _nextTimerCheck;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Consumer(_kafka))
+            .SetPartitionsAssignedHandler((c, parts) => OnAssigned(parts))
+            .SetPartitionsRevokedHandler((c, parts) => OnRevoked(c, parts))
+            .SetPartitionsLostHandler((c, parts) => OnLost(parts))
+            .SetErrorHandler((_, e) => OnError(e))
+            .Build();
+        var topics = _kafka.InputTopics;
+        consumer.Subscribe(topics);
+        Log.Starting(logger, string.Join(",", topics), _kafka.GroupId, RuleVersion());
+        health.Running = true;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var batch = ConsumeBatch(consumer, ct);
+                if (batch.Count > 0)
+                {
+                    await ProcessBatchAsync(consumer, batch, ct);
+                }
+                if (time.GetTimestamp() >= _nextTimerCheck)
+                {
+                    var more = await FireTimersAsync(consumer, ct);
+                    _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutdown: the batch in hand either finished or left its offsets unstored for redelivery.
+        }
+        catch (Exception ex)
+        {
+            Log.LoopFailed(logger, ex);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+        finally
+        {
+            health.Running = false;
+            try
+            {
+                consumer.Commit();
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
+            {
+                // nothing stored since the last commit
+            }
+            catch (KafkaException ex)
+            {
+                Log.CommitFailed(logger, ex.Error.Reason);
+            }
+            consumer.Close();
+            Log.Stopped(logger);
+        }
+    }
+
+    private string RuleVersion() => pipeline.Engines.Current.Rules.Version;
+
+    private List<ConsumeResult<byte[]?, byte[]?>> ConsumeBatch(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        var batch = new List<ConsumeResult<byte[]?, byte[]?>>();
+        var first = consumer.Consume(_options.TimerCheckInterval < _kafka.PollInterval ? _options.TimerCheckInterval : _kafka.PollInterval);
+        if (first is null)
+        {
+            return batch;
+        }
+        batch.Add(first);
+        while (batch.Count < _kafka.MaxBatchSize && !ct.IsCancellationRequested && consumer.Consume(TimeSpan.Zero) is { } next)
+        {
+            batch.Add(next);
+        }
+        return batch;
+    }
+
+    private async Task ProcessBatchAsync(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken ct)
+    {
+        var started = time.GetTimestamp();
+        using var activity = PipelineTelemetry.Source.StartActivity("process clickstream batch", ActivityKind.Consumer);
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
+        var work = new BatchWork();
+        var parsed = pipeline.Parse(batch, work);
+        await WithRedisAsync(consumer, () => pipeline.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct), ct);
+        pipeline.Apply(parsed, work);
+        await publisher.PublishAsync(work);
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(work, _owned.Contains, ct), ct);
+        StreamPipeline.Saved(work);
+        StoreOffsets(consumer, batch);
+        pipeline.Cache.Trim();
+
+        foreach (var g in batch.GroupBy(r => r.Topic))
+        {
+            telemetry.Event(g.Key, "received", g.Count());
+        }
+        telemetry.Event("all", "dead_lettered", work.DeadLetters.Count);
+        telemetry.Event("all", "duplicate", work.Duplicates);
+        telemetry.Batch(time.GetElapsedTime(started));
+    }
+
+    /// <summary>Fires due timers in every owned shard; returns true when a shard had more due than one check takes.</summary>
+    private async Task<bool> FireTimersAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        if (_owned.Count == 0)
+        {
+            return false;
+        }
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = new List<(string Shard, string[] Users)>();
+        await WithRedisAsync(consumer, async () =>
+        {
+            due.Clear();
+            foreach (var shard in _owned)
+            {
+                var users = await pipeline.Store.DueUsersAsync(shard, nowMs, _options.TimerBatchSize, ct);
+                if (users.Length > 0)
+                {
+                    due.Add((shard, users));
+                }
+            }
+        }, ct);
+        if (due.Count == 0)
+        {
+            return false;
+        }
+        using var activity = PipelineTelemetry.Source.StartActivity("fire timers", ActivityKind.Internal);
+        var work = new BatchWork();
+        await WithRedisAsync(consumer, () => pipeline.LoadAsync(due.SelectMany(d => d.Users.Select(u => (d.Shard, u))), work, ct), ct);
+        foreach (var (shard, users) in due)
+        {
+            pipeline.FireTimers(shard, users, work);
+        }
+        await publisher.PublishAsync(work);
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(work, _owned.Contains, ct), ct);
+        StreamPipeline.Saved(work);
+        return due.Any(d => d.Users.Length >= _options.TimerBatchSize);
+    }
+
+    /// <summary>
+    /// Runs a Redis stage. When Redis stays unavailable past the Polly retries, consumption is paused and the
+    /// stage retried with backoff until Redis answers; Consume keeps being called so the group membership
+    /// and rebalance callbacks stay alive. Nothing is skipped: the batch in hand completes once Redis is back.
+    /// </summary>
+    private async Task WithRedisAsync(IConsumer<byte[]?, byte[]?> consumer, Func<Task> stage, CancellationToken ct)
+    {
+        try
+        {
+            await stage();
+            return;
+        }
+        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        {
+            telemetry.RedisError();
+            Log.RedisDown(logger, ex);
+        }
+        health.RedisAvailable = false;
+        var since = time.GetTimestamp();
+        consumer.Pause(consumer.Assignment);
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (consumer.Consume(delay) is { } unexpected)
+            {
+                // A partition assigned while paused delivered a record: put it back for after the pause.
+                consumer.Seek(unexpected.TopicPartitionOffset);
+                consumer.Pause([unexpected.TopicPartition]);
+            }
+            try
+            {
+                await stage();
+                break;
+            }
+            catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+            {
+                telemetry.RedisError();
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+        consumer.Resume(consumer.Assignment);
+        health.RedisAvailable = true;
+        Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
+    }
+
+    private void StoreOffsets(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
+    {
+        foreach (var last in batch.GroupBy(r => r.TopicPartition).Select(g => g.MaxBy(r => r.Offset.Value)!))
+        {
+            if (!_owned.Contains(RedisKeys.Shard(last.Topic, last.Partition.Value)))
+            {
+                continue; // revoked while Redis was down: the new owner redoes this part
+            }
+            var next = new TopicPartitionOffset(last.TopicPartition, last.Offset + 1);
+            consumer.StoreOffset(next);
+            _stored[last.TopicPartition] = next.Offset;
+        }
+    }
+
+    private void OnAssigned(List<TopicPartition> parts)
+    {
+        foreach (var p in parts)
+        {
+            _owned.Add(RedisKeys.Shard(p.Topic, p.Partition.Value));
+        }
+        _nextTimerCheck = 0; // fire what became due while nobody owned these partitions
+        Log.Assigned(logger, string.Join(",", parts));
+    }
+
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> parts)
+    {
+        var commit = parts.Where(p => _stored.ContainsKey(p.TopicPartition)).Select(p => new TopicPartitionOffset(p.TopicPartition, _stored[p.TopicPartition])).ToList();
+        if (commit.Count > 0)
+        {
+            try
+            {
+                consumer.Commit(commit);
+            }
+            catch (KafkaException ex)
+            {
+                Log.CommitFailed(logger, ex.Error.Reason);
+            }
+        }
+        Forget(parts.Select(p => p.TopicPartition));
+        Log.Revoked(logger, string.Join(",", parts.Select(p => p.TopicPartition)));
+    }
+
+    private void OnLost(List<TopicPartitionOffset> parts)
+    {
+        Forget(parts.Select(p => p.TopicPartition));
+        Log.Lost(logger, string.Join(",", parts.Select(p => p.TopicPartition)));
+    }
+
+    private void Forget(IEnumerable<TopicPartition> parts)
+    {
+        foreach (var p in parts)
+        {
+            var shard = RedisKeys.Shard(p.Topic, p.Partition.Value);
+            _owned.Remove(shard);
+            _stored.Remove(p);
+            pipeline.Cache.Drop(shard);
+        }
+    }
+
+    private void OnError(Error e)
+    {
+        Log.KafkaError(logger, e.Code.ToString(), e.Reason);
+        health.KafkaError = e.Reason;
+        if (e.IsFatal)
+        {
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+}

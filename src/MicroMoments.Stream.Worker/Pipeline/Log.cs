@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>Source-generated log messages of the pipeline.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Dead-lettered {Topic}/{Partition}@{Offset}: {Reason}: {Message}")]
+    public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason, string message);
+
+    [LoggerMessage(2, LogLevel.Error, "Rule evaluation failed for {Topic}/{Partition}@{Offset}")]
+    public static partial void RuleFailed(ILogger logger, Exception ex, string topic, int partition, long offset);
+
+    [LoggerMessage(3, LogLevel.Warning, "Redis is unavailable; consumption paused until it answers")]
+    public static partial void RedisDown(ILogger logger, Exception ex);
+
+    [LoggerMessage(4, LogLevel.Information, "Redis answers again; consumption resumed after {Seconds:F1} s")]
+    public static partial void RedisBack(ILogger logger, double seconds);
+
+    [LoggerMessage(5, LogLevel.Information, "Partitions assigned: {Partitions}")]
+    public static partial void Assigned(ILogger logger, string partitions);
+
+    [LoggerMessage(6, LogLevel.Information, "Partitions revoked: {Partitions}")]
+    public static partial void Revoked(ILogger logger, string partitions);
+
+    [LoggerMessage(7, LogLevel.Warning, "Partitions lost: {Partitions}")]
+    public static partial void Lost(ILogger logger, string partitions);
+
+    [LoggerMessage(8, LogLevel.Critical, "The consume loop failed; the worker stops")]
+    public static partial void LoopFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(9, LogLevel.Error, "Kafka error {Code}: {Reason}")]
+    public static partial void KafkaError(ILogger logger, string code, string reason);
+
+    [LoggerMessage(10, LogLevel.Information, "Consume loop stopped: offsets committed, consumer closed")]
+    public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(11, LogLevel.Warning, "Commit on shutdown failed: {Reason}")]
+    public static partial void CommitFailed(ILogger logger, string reason);
+
+    [LoggerMessage(12, LogLevel.Information, "Consuming {Topics} as group {GroupId}; rules {RuleVersion}")]
+    public static partial void Starting(ILogger logger, string topics, string groupId, string ruleVersion);
+}

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Interventions;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>The pipeline's <see cref="ActivitySource"/> and <see cref="Meter"/>: one of each, named <c>MicroMoments.Stream.Pipeline</c>.</summary>
+public sealed class PipelineTelemetry
+{
+    public const string Name = "MicroMoments.Stream.Pipeline";
+    public static readonly ActivitySource Source = new(Name);
+
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _interventions;
+    private readonly Counter<long> _decisions;
+    private readonly Counter<long> _deadLetters;
+    private readonly Counter<long> _timersFired;
+    private readonly Counter<long> _redisErrors;
+    private readonly Histogram<double> _latency;
+    private readonly Histogram<double> _timerLag;
+    private readonly Histogram<double> _batchSeconds;
+
+    public PipelineTelemetry(IMeterFactory meters)
+    {
+        var meter = meters.Create(Name);
+        _events = meter.CreateCounter<long>("micromoments.stream.events.consumed", "{event}", "Inbound records, by topic and outcome (applied, duplicate, dead_lettered).");
+        _interventions = meter.CreateCounter<long>("micromoments.stream.interventions", "{intervention}", "Intervention commands emitted, by rule, moment and channel.");
+        _decisions = meter.CreateCounter<long>("micromoments.stream.decisions", "{decision}", "Rule decisions, by outcome and reason.");
+        _deadLetters = meter.CreateCounter<long>("micromoments.stream.dead_letters", "{record}", "Records sent to the dead-letter topic, by reason.");
+        _timersFired = meter.CreateCounter<long>("micromoments.stream.timers.fired", "{timer}", "Users whose due timers were fired.");
+        _redisErrors = meter.CreateCounter<long>("micromoments.stream.redis.errors", "{error}", "Redis calls that failed after retries.");
+        _latency = meter.CreateHistogram<double>("micromoments.stream.processing.latency", "s", "Event time to decision.");
+        _timerLag = meter.CreateHistogram<double>("micromoments.stream.timers.fire_lag", "s", "Timer due time to firing.");
+        _batchSeconds = meter.CreateHistogram<double>("micromoments.stream.batch.duration", "s", "Wall time to process one batch, Redis and Kafka acks included.");
+    }
+
+    public void Event(string topic, string outcome, long n = 1) =>
+        _events.Add(n, new("topic", topic), new("outcome", outcome));
+
+    public void DeadLetter(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Emitted(InterventionCommand c) =>
+        _interventions.Add(1, new("rule", c.RuleId), new("moment", c.Moment), new("channel", c.Channel));
+
+    public void Decided(Decision d) => _decisions.Add(1, new("outcome", d.Outcome), new("reason", d.Reason ?? "none"));
+
+    public void TimerFired(TimeSpan lag)
+    {
+        _timersFired.Add(1);
+        _timerLag.Record(Math.Max(0, lag.TotalSeconds));
+    }
+
+    public void RedisError() => _redisErrors.Add(1);
+
+    public void Latency(TimeSpan eventToDecision) => _latency.Record(Math.Max(0, eventToDecision.TotalSeconds));
+
+    public void Batch(TimeSpan elapsed) => _batchSeconds.Record(elapsed.TotalSeconds);
+}

@@ -1,0 +1,39 @@
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Rules;
+using Microsoft.Extensions.Options;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>Configuration section <c>MicroMoments:Rules</c>.</summary>
+public sealed class RulesOptions
+{
+    public const string SectionName = "MicroMoments:Rules";
+
+    /// <summary>The rules file; empty uses the bundled default rules.</summary>
+    public string? Path { get; set; }
+
+    public static string DefaultPath => System.IO.Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml");
+
+    public string ResolvedPath => string.IsNullOrWhiteSpace(Path) ? DefaultPath : Path;
+}
+
+/// <summary>Holds the engine for the current rules file. The consume loop reads <see cref="Current"/> once per batch.</summary>
+public sealed class RuleEngineProvider
+{
+    private readonly EngineOptions _engineOptions;
+    private volatile RuleEngine _current;
+
+    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline)
+    {
+        _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge };
+        Path = rules.Value.ResolvedPath;
+        _current = new RuleEngine(RuleSetLoader.LoadFile(Path), _engineOptions);
+    }
+
+    public string Path { get; }
+
+    public RuleEngine Current => _current;
+
+    /// <summary>Swaps in a new rule set; state is untouched, so a reload never loses it.</summary>
+    public void Replace(RuleSet rules) => _current = new RuleEngine(rules, _engineOptions);
+}

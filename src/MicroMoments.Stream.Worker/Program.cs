@@ -1,0 +1,3 @@
+using MicroMoments.Stream.Worker;
+
+return await WorkerCommands.RunAsync(args);

@@ -1,0 +1,64 @@
+using MicroMoments.Stream.ServiceDefaults;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MicroMoments.Stream.Worker;
+
+/// <summary>The executable's commands (contract §5): <c>run</c> (default), <c>rules validate</c>.</summary>
+public static class WorkerCommands
+{
+    public static async Task<int> RunAsync(string[] args) => args switch
+    {
+        [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
+        ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
+        _ => Usage(),
+    };
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("""
+            usage: MicroMoments.Stream.Worker [command]
+              run                      the worker (default)
+              rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
+            """);
+        return 2;
+    }
+
+    /// <summary>Builds the worker host; embedded servers are started here when not configured.</summary>
+    public static (IHost Host, EmbeddedInfrastructure Infrastructure) BuildWorker(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        configure?.Invoke(builder);
+        using var bootstrapLogging = LoggerFactory.Create(b => b
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddFilter("MicroMoments", LogLevel.Information)
+            .SetMinimumLevel(LogLevel.Warning));
+        var infrastructure = EmbeddedInfrastructure.StartIfNeeded(builder.Configuration, bootstrapLogging);
+        builder.AddServiceDefaults();
+        builder.AddMicroMomentsStream();
+        return (builder.Build(), infrastructure);
+    }
+
+    private static async Task<int> RunWorkerAsync(string[] args)
+    {
+        var (host, infrastructure) = BuildWorker(args);
+        using (infrastructure)
+        {
+            try
+            {
+                await host.RunAsync();
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+            {
+                await Console.Error.WriteLineAsync("invalid configuration: " + string.Join("; ", ex.Failures));
+                return 2;
+            }
+            finally
+            {
+                host.Dispose();
+            }
+        }
+        return Environment.ExitCode;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text;
+using Confluent.Kafka;
+
+namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
+
+/// <summary>The unique topics, group and key prefix of one test, and helpers to produce to and read from them.</summary>
+public sealed class TestStreams(KafkaFixture kafka, string input, string output, string deadLetters, string decisions) : IDisposable
+{
+    private readonly IProducer<byte[]?, byte[]?> _producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
+    {
+        BootstrapServers = kafka.BootstrapServers,
+        EnableIdempotence = true,
+        MessageMaxBytes = 4 * 1024 * 1024,
+    }).Build();
+
+    public string Input { get; } = input;
+    public string Output { get; } = output;
+    public string DeadLetters { get; } = deadLetters;
+    public string Decisions { get; } = decisions;
+    public string GroupId { get; } = $"mm-test-{Guid.NewGuid():N}";
+    public string KeyPrefix { get; } = $"t{Guid.NewGuid():N}:";
+    public string BootstrapServers => kafka.BootstrapServers;
+
+    public static async Task<TestStreams> CreateAsync(KafkaFixture kafka, int inputPartitions = 3) =>
+        new(kafka,
+            await kafka.CreateTopicAsync("clickstream", inputPartitions),
+            await kafka.CreateTopicAsync("interventions", 1),
+            await kafka.CreateTopicAsync("deadletter", 1),
+            await kafka.CreateTopicAsync("decisions", 1));
+
+    public Task ProduceAsync(string? key, string json, Headers? headers = null) =>
+        ProduceAsync(key, Encoding.UTF8.GetBytes(json), headers);
+
+    public Task ProduceAsync(string? key, byte[] value, Headers? headers = null) =>
+        _producer.ProduceAsync(Input, new Message<byte[]?, byte[]?>
+        {
+            Key = key is null ? null : Encoding.UTF8.GetBytes(key),
+            Value = value,
+            Headers = headers ?? [],
+        });
+
+    /// <summary>Reads a topic from its start, in the background, into a list the test can poll.</summary>
+    public TopicReader Read(string topic) => new(BootstrapServers, topic);
+
+    public Dictionary<string, string?> WorkerConfiguration(string redisConfiguration) => new()
+    {
+        ["MicroMoments:Kafka:BootstrapServers"] = BootstrapServers,
+        ["MicroMoments:Kafka:GroupId"] = GroupId,
+        ["MicroMoments:Kafka:InputTopics:0"] = Input,
+        ["MicroMoments:Kafka:OutputTopic"] = Output,
+        ["MicroMoments:Kafka:DeadLetterTopic"] = DeadLetters,
+        ["MicroMoments:Kafka:DecisionTopic"] = Decisions,
+        ["MicroMoments:Kafka:PollInterval"] = "00:00:00.050",
+        ["MicroMoments:Redis:Configuration"] = redisConfiguration,
+        ["MicroMoments:Redis:KeyPrefix"] = KeyPrefix,
+        ["MicroMoments:Pipeline:TimerCheckInterval"] = "00:00:00.050",
+        ["MicroMoments:Demo:Enabled"] = "false",
+    };
+
+    public void Dispose() => _producer.Dispose();
+}
+
+/// <summary>Consumes one topic from the beginning on a background thread.</summary>
+public sealed class TopicReader : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly List<ConsumeResult<byte[]?, byte[]?>> _records = [];
+
+    public TopicReader(string bootstrap, string topic)
+    {
+        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = $"reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 10,
+        }).Build();
+        consumer.Subscribe(topic);
+        _thread = new Thread(() =>
+        {
+            using (consumer)
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is { } r)
+                    {
+                        lock (_records)
+                        {
+                            _records.Add(r);
+                        }
+                    }
+                }
+                consumer.Close();
+            }
+        }) { IsBackground = true, Name = $"reader {topic}" };
+        _thread.Start();
+    }
+
+    public IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> Records
+    {
+        get
+        {
+            lock (_records)
+            {
+                return _records.ToList();
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>> WaitForAsync(int count, TimeSpan? timeout = null)
+    {
+        await Eventually.TrueAsync(() => Records.Count >= count, timeout ?? TimeSpan.FromSeconds(30), $"{count} records");
+        return Records;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join();
+        _stop.Dispose();
+    }
+}

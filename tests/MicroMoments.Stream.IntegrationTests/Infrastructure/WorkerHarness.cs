@@ -1,0 +1,58 @@
+using MicroMoments.Stream.Redis;
+using MicroMoments.Stream.Worker;
+using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
+
+/// <summary>The real worker host, in process, on the test's broker, Redis and fake clock.</summary>
+public sealed class WorkerHarness : IAsyncDisposable
+{
+    private WorkerHarness(IHost host) => Host = host;
+
+    public IHost Host { get; }
+
+    public UserStateStore Store => Host.Services.GetRequiredService<UserStateStore>();
+
+    public PipelineHealth Health => Host.Services.GetRequiredService<PipelineHealth>();
+
+    public static async Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null)
+    {
+        var config = streams.WorkerConfiguration(redis.Configuration);
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
+        {
+            config[k] = v;
+        }
+        var (host, infrastructure) = WorkerCommands.BuildWorker([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(config);
+            b.Services.AddSingleton<TimeProvider>(clock);
+        });
+        infrastructure.Dispose(); // nothing embedded: the configuration names real servers
+        var harness = new WorkerHarness(host);
+        await host.StartAsync();
+        return harness;
+    }
+
+    public async Task StopAsync()
+    {
+        await Host.StopAsync();
+        Host.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Host.StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // already stopped
+        }
+        Host.Dispose();
+    }
+}
