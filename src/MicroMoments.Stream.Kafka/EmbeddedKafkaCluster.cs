@@ -20,12 +20,18 @@ namespace MicroMoments.Stream.Kafka;
 /// clients then log connection failures until they are disposed.
 /// </para>
 /// <para>
-/// Differences from a real broker: the Admin API's CreateTopics is not supported (use
-/// <see cref="CreateTopic"/> or auto-creation with the default partition count); transactional
-/// producers are not fenced and read_committed is not implemented (inject errors with
-/// <see cref="PushRequestErrors"/> instead). When the last member leaves a group, a member that
-/// joins next waits up to the old member's session.timeout.ms minus 1 s for its assignment, so
-/// tests that restart consumers in the same group should use a short SessionTimeoutMs or a new group id.
+/// Differences from a real broker: the Admin API's CreateTopics never completes (it times out
+/// waiting for a controller), so use <see cref="CreateTopic"/> or auto-creation with the default
+/// partition count; transactional producers are not fenced and read_committed is not implemented
+/// (inject errors with <see cref="PushRequestErrors"/> instead). When the last member leaves a
+/// group, the next member to join waits up to the old member's session.timeout.ms minus 1 s for
+/// its assignment, so tests that restart consumers in a group should use a short SessionTimeoutMs
+/// or a new group id.
+/// </para>
+/// <para>
+/// The control methods (<see cref="CreateTopic"/>, <see cref="SetBrokerDown"/>, ...) run on the
+/// mock's own thread and now and then take about 1 s (the mock thread misses a wake-up and waits
+/// for its 1 s poll); produce and fetch traffic is not affected.
 /// </para>
 /// <para>
 /// This relies on librdkafka's experimental mock API, which has no ABI stability guarantee;
@@ -105,7 +111,7 @@ public sealed class EmbeddedKafkaCluster : IDisposable
         return new EmbeddedKafkaCluster(handle, cluster, bootstrap);
     }
 
-    /// <summary>Creates a topic on the mock cluster (the mock rejects the Admin API's CreateTopics).</summary>
+    /// <summary>Creates a topic on the mock cluster, in place of the Admin API's CreateTopics, which the mock does not serve.</summary>
     /// <exception cref="KafkaException">The mock returned an error, e.g. the topic already exists.</exception>
     public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
     {

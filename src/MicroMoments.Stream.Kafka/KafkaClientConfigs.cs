@@ -19,6 +19,8 @@ public static class KafkaClientConfigs
         EnableAutoCommit = true,
         AutoCommitIntervalMs = 1000,
         AutoOffsetReset = AutoOffsetReset.Earliest,
+        SessionTimeoutMs = (int)o.SessionTimeout.TotalMilliseconds,
+        HeartbeatIntervalMs = (int)Math.Min(3000, o.SessionTimeout.TotalMilliseconds / 3),
         FetchWaitMaxMs = 10,
         FetchMaxBytes = 50 * 1024 * 1024,
         MaxPartitionFetchBytes = 10 * 1024 * 1024,

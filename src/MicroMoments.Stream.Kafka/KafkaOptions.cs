@@ -38,5 +38,9 @@ public sealed class KafkaOptions
     [Range(1, 256)]
     public int EmbeddedPartitions { get; set; } = 6;
 
+    /// <summary>How long the group waits for a silent member before moving its partitions elsewhere.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
     public bool IsEmbedded => string.IsNullOrWhiteSpace(BootstrapServers);
 }

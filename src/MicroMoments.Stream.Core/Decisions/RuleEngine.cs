@@ -208,6 +208,7 @@ public sealed class RuleEngine
     {
         if (state.Windows is not { Count: > 0 } windows)
         {
+            state.Windows = null;
             return;
         }
         foreach (var key in windows.Keys.ToList())
