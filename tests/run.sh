@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test. On a fresh machine it first installs what the tests need (redis-server), then
+# prints one closing line: "tests: N passed, N failed[, N skipped]". Exit code: dotnet test's.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${MicroMoments__Redis__Configuration:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "redis-server not found: installing it with apt-get (integration tests run a real Redis)"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq || exit 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null || exit 1
+fi
+
+results="$(mktemp -d)"
+dotnet test MicroMoments.Stream.sln -c Release \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
+  | grep -vE '^\s*$|^\s+Passed [A-Za-z]'
+status=${PIPESTATUS[0]}
+
+sum() { grep -ho "<Counters [^>]*" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{ s += $1 } END { print s + 0 }'; }
+passed=$(sum passed); failed=$(sum failed); skipped=$(sum notExecuted)
+passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test failed before running every test (exit $status)"; fi
+line="tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+exit "$status"
