@@ -33,6 +33,7 @@ public static class WorkerCommands
         using var bootstrapLogging = LoggerFactory.Create(b => b
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddFilter("MicroMoments", LogLevel.Information)
+            .AddFilter("ArgParser", LogLevel.Error) // Garnet warns that it ignores its own logging options
             .SetMinimumLevel(LogLevel.Warning));
         var infrastructure = EmbeddedInfrastructure.StartIfNeeded(builder.Configuration, bootstrapLogging);
         builder.AddServiceDefaults();

@@ -44,6 +44,16 @@ public sealed class InterventionCloudEventsTests
     }
 
     [Fact]
+    public void Decode_EncodedCommand_RoundTripsWithDecisionTime()
+    {
+        var decoded = InterventionCloudEvents.Decode(InterventionCloudEvents.Encode(Sample()));
+
+        Assert.Equal(new DateTimeOffset(2026, 11, 24, 10, 15, 31, 2, TimeSpan.Zero), decoded.DecidedAt);
+        Assert.Equal(Sample().InterventionId, decoded.InterventionId);
+        Assert.Equal(Sample().Message, decoded.Message);
+    }
+
+    [Fact]
     public void Encode_SameCommand_SameBytes() =>
         Assert.Equal(InterventionCloudEvents.Encode(Sample()), InterventionCloudEvents.Encode(Sample()));
 

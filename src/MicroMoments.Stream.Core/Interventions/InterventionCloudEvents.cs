@@ -38,7 +38,7 @@ public static class InterventionCloudEvents
     public static InterventionCommand Decode(ReadOnlyMemory<byte> value)
     {
         var ce = Formatter.DecodeStructuredModeMessage(value, new ContentType(ContentType), null);
-        return (InterventionCommand)ce.Data!;
+        return ((InterventionCommand)ce.Data!) with { DecidedAt = ce.Time ?? default };
     }
 
     /// <summary>Reads the CloudEvent envelope without decoding <c>data</c>: id, time and subject.</summary>
