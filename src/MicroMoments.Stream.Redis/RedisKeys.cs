@@ -14,6 +14,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Sorted set of user ids with pending timers, scored by their earliest due time (Unix ms).</summary>
     public RedisKey Timers(string shard) => $"{prefix}{{{shard}}}:timers";
 
+    /// <summary>The shard's owner epoch: bumped by each new owner; writes carrying an older epoch are refused.</summary>
+    public RedisKey Owner(string shard) => $"{prefix}{{{shard}}}:owner";
+
     /// <summary>Which shard holds a user's state: written once per new user, read by <c>explain</c>.</summary>
     public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";
 

@@ -30,52 +30,81 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return result;
     }
 
+    // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
+    // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
+    // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
+    // KEYS[1] = the timer index, KEYS[2] = the owner epoch, KEYS[3..n+2] = user keys;
+    // ARGV[1] = TTL in ms, ARGV[2] = the writer's epoch, then n values, n due times ('' = none) and n user ids.
+    private const string SaveScript = """
+        if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+          return -1
+        end
+        local ttl = ARGV[1]
+        local n = #KEYS - 2
+        for i = 1, n do
+          redis.call('SET', KEYS[i + 2], ARGV[i + 2], 'PX', ttl)
+          local due = ARGV[n + i + 2]
+          local member = ARGV[2 * n + i + 2]
+          if due == '' then
+            redis.call('ZREM', KEYS[1], member)
+          else
+            redis.call('ZADD', KEYS[1], due, member)
+          end
+        end
+        return n
+        """;
+
+    /// <summary>Takes ownership of a shard's writes: returns the new epoch to pass to <see cref="Prepare"/>.</summary>
+    public async Task<long> AcquireAsync(string shard, CancellationToken ct) =>
+        await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringIncrementAsync(_keys.Owner(shard)), ct);
+
     /// <summary>
-    /// Writes the changed users of one shard and their timer-index entries atomically (MULTI/EXEC on the
-    /// shard's slot), so a crash never leaves a timer without its index entry or the reverse.
+    /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
+    /// batch) without ever picking up changes made after this point.
     /// </summary>
-    public Task SaveAsync(string shard, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers, CancellationToken ct) =>
+    public ShardWrite Prepare(string shard, long epoch, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers)
+    {
+        var n = users.Count;
+        var keys = new RedisKey[n + 2];
+        var args = new RedisValue[3 * n + 2];
+        keys[0] = _keys.Timers(shard);
+        keys[1] = _keys.Owner(shard);
+        args[0] = (long)options.StateTtl.TotalMilliseconds;
+        args[1] = epoch;
+        var i = 0;
+        foreach (var user in users)
+        {
+            keys[i + 2] = _keys.User(shard, user.UserId);
+            args[i + 2] = UserStateSerializer.Serialize(user);
+            args[n + i + 2] = user.NextDueAt is { } due ? due : RedisValue.EmptyString;
+            args[2 * n + i + 2] = user.UserId;
+            i++;
+        }
+        return new ShardWrite(shard, keys, args, newUsers.ToArray());
+    }
+
+    /// <summary>
+    /// Writes a prepared shard atomically: users and their timer-index entries together, so a crash never
+    /// leaves a timer without its index entry or the reverse. Safe to retry. Returns false when the
+    /// write was refused because another instance owns the shard now.
+    /// </summary>
+    public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct) =>
         resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
-            var tx = db.CreateTransaction();
-            var timers = _keys.Timers(shard);
-            var pending = new List<Task>(users.Count * 2 + 1);
-            var add = new List<SortedSetEntry>();
-            var remove = new List<RedisValue>();
-            foreach (var user in users)
+            if ((long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) < 0)
             {
-                pending.Add(tx.StringSetAsync(_keys.User(shard, user.UserId), UserStateSerializer.Serialize(user), options.StateTtl));
-                if (user.NextDueAt is { } due)
-                {
-                    add.Add(new SortedSetEntry(user.UserId, due));
-                }
-                else
-                {
-                    remove.Add(user.UserId);
-                }
+                return false;
             }
-            if (add.Count > 0)
+            if (write.NewUsers.Length > 0)
             {
-                pending.Add(tx.SortedSetAddAsync(timers, add.ToArray()));
-            }
-            if (remove.Count > 0)
-            {
-                pending.Add(tx.SortedSetRemoveAsync(timers, remove.ToArray()));
-            }
-            if (!await tx.ExecuteAsync())
-            {
-                throw new RedisException($"transaction for shard {shard} was not committed");
-            }
-            await Task.WhenAll(pending);
-            if (newUsers.Count > 0)
-            {
-                // Outside the transaction: the index lives in each user's own slot. An extra entry is harmless.
+                // Outside the script: the index lives in each user's own slot. An extra entry is harmless.
                 var batch = db.CreateBatch();
-                var writes = newUsers.Select(u => batch.StringSetAsync(_keys.UserIndex(u), shard, options.StateTtl)).ToArray();
+                var writes = write.NewUsers.Select(u => batch.StringSetAsync(_keys.UserIndex(u), write.Shard, options.StateTtl)).ToArray();
                 batch.Execute();
                 await Task.WhenAll(writes);
             }
+            return true;
         }, ct).AsTask();
 
     /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
@@ -103,3 +132,6 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return value.HasValue ? (shard!, UserStateSerializer.Deserialize((byte[])value!)) : null;
     }
 }
+
+/// <summary>One shard's users, serialised and ready to write in one script call.</summary>
+public sealed record ShardWrite(string Shard, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers);

@@ -1,1 +1,3 @@
-Console.WriteLine("benchmark: not yet written");
+using MicroMoments.Stream.Benchmarks;
+
+return await PipelineBenchmark.RunAsync(args);

@@ -11,8 +11,9 @@ namespace MicroMoments.Stream.Worker.Pipeline;
 /// <summary>
 /// The dedicated consume loop. One thread consumes a batch, has the pipeline apply it, waits for Kafka to
 /// acknowledge what it produced, saves state to Redis, and only then stores the offsets; between batches
-/// it fires the due timers of the partitions it owns. Rebalance callbacks run inside Consume on this
-/// same thread, so the cache and the owned set need no locks.
+/// it fires the due timers of the partitions it owns. A batch's state is serialised before its write
+/// starts, so the write overlaps the next batch's work; the next batch's own write waits for it.
+/// Rebalance callbacks run inside Consume on this same thread, so the cache and the owned set need no locks.
 /// </summary>
 public sealed class ClickstreamWorker(
     StreamPipeline pipeline,
@@ -29,7 +30,12 @@ public sealed class ClickstreamWorker(
     private readonly PipelineOptions _options = pipelineOptions.Value;
     private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, Offset> _stored = [];
+    private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
+    private PendingSave? _pending;
     private long _nextTimerCheck;
+
+    /// <summary>A batch whose interventions are acknowledged and whose state write is in flight.</summary>
+    private sealed record PendingSave(Task Write, IReadOnlyList<ShardWrite> Writes, List<ConsumeResult<byte[]?, byte[]?>>? Batch);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -55,8 +61,13 @@ public sealed class ClickstreamWorker(
                 {
                     await ProcessBatchAsync(consumer, batch, ct);
                 }
+                else
+                {
+                    await CompletePendingAsync(consumer, ct);
+                }
                 if (time.GetTimestamp() >= _nextTimerCheck)
                 {
+                    await CompletePendingAsync(consumer, ct);
                     var more = await FireTimersAsync(consumer, ct);
                     _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
                 }
@@ -75,6 +86,14 @@ public sealed class ClickstreamWorker(
         finally
         {
             health.Running = false;
+            if (_pending is not null && !ct.IsCancellationRequested)
+            {
+                await CompletePendingAsync(consumer, ct);
+            }
+            else if (_pending is not null)
+            {
+                await FinishOnShutdownAsync(consumer);
+            }
             try
             {
                 consumer.Commit();
@@ -115,15 +134,24 @@ public sealed class ClickstreamWorker(
         var started = time.GetTimestamp();
         using var activity = PipelineTelemetry.Source.StartActivity("process clickstream batch", ActivityKind.Consumer);
         activity?.SetTag("messaging.batch.message_count", batch.Count);
+        if (pipeline.Cache.IsOverLimit)
+        {
+            // Only empty the cache with no write in flight, or the next load could read a user's older state.
+            await CompletePendingAsync(consumer, ct);
+            pipeline.Cache.Trim();
+        }
         var work = new BatchWork();
         var parsed = pipeline.Parse(batch, work);
-        await WithRedisAsync(consumer, () => pipeline.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct), ct);
+        await WithRedisAsync(consumer, async () =>
+        {
+            await AcquireEpochsAsync(parsed.Select(p => p.Shard), ct);
+            await pipeline.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct);
+        }, ct);
         pipeline.Apply(parsed, work);
         await publisher.PublishAsync(work);
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(work, _owned.Contains, ct), ct);
-        StreamPipeline.Saved(work);
-        StoreOffsets(consumer, batch);
-        pipeline.Cache.Trim();
+        var writes = pipeline.PrepareSave(work, EpochOf);
+        await CompletePendingAsync(consumer, ct);
+        _pending = new PendingSave(pipeline.SaveAsync(writes, ct), writes, batch);
 
         foreach (var g in batch.GroupBy(r => r.Topic))
         {
@@ -146,6 +174,7 @@ public sealed class ClickstreamWorker(
         await WithRedisAsync(consumer, async () =>
         {
             due.Clear();
+            await AcquireEpochsAsync(_owned, ct);
             foreach (var shard in _owned)
             {
                 var users = await pipeline.Store.DueUsersAsync(shard, nowMs, _options.TimerBatchSize, ct);
@@ -167,8 +196,8 @@ public sealed class ClickstreamWorker(
             pipeline.FireTimers(shard, users, work);
         }
         await publisher.PublishAsync(work);
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(work, _owned.Contains, ct), ct);
-        StreamPipeline.Saved(work);
+        var writes = pipeline.PrepareSave(work, EpochOf);
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(writes, ct), ct);
         return due.Any(d => d.Users.Length >= _options.TimerBatchSize);
     }
 
@@ -177,11 +206,11 @@ public sealed class ClickstreamWorker(
     /// stage retried with backoff until Redis answers; Consume keeps being called so the group membership
     /// and rebalance callbacks stay alive. Nothing is skipped: the batch in hand completes once Redis is back.
     /// </summary>
-    private async Task WithRedisAsync(IConsumer<byte[]?, byte[]?> consumer, Func<Task> stage, CancellationToken ct)
+    private async Task WithRedisAsync(IConsumer<byte[]?, byte[]?> consumer, Func<Task> stage, CancellationToken ct, Task? started = null)
     {
         try
         {
-            await stage();
+            await (started ?? stage());
             return;
         }
         catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
@@ -216,6 +245,51 @@ public sealed class ClickstreamWorker(
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
         Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
+    }
+
+    /// <summary>Waits for the in-flight state write (retrying it from its snapshot if Redis failed), then stores its offsets.</summary>
+    private async Task CompletePendingAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        if (_pending is not { } p)
+        {
+            return;
+        }
+        _pending = null;
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(p.Writes, ct), ct, p.Write);
+        if (p.Batch is not null)
+        {
+            StoreOffsets(consumer, p.Batch);
+        }
+    }
+
+    /// <summary>On shutdown, a write already in flight is awaited once; if it failed, its offsets stay unstored for redelivery.</summary>
+    private async Task FinishOnShutdownAsync(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var p = _pending!;
+        _pending = null;
+        try
+        {
+            await p.Write;
+            if (p.Batch is not null)
+            {
+                StoreOffsets(consumer, p.Batch);
+            }
+        }
+        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        {
+            Log.RedisDown(logger, ex);
+        }
+    }
+
+    private long? EpochOf(string shard) => _epochs.TryGetValue(shard, out var e) ? e : null;
+
+    /// <summary>Becomes the writer of each shard not yet acquired since it was assigned.</summary>
+    private async Task AcquireEpochsAsync(IEnumerable<string> shards, CancellationToken ct)
+    {
+        foreach (var shard in shards.Distinct().Where(s => _owned.Contains(s) && !_epochs.ContainsKey(s)).ToList())
+        {
+            _epochs[shard] = await pipeline.Store.AcquireAsync(shard, ct);
+        }
     }
 
     private void StoreOffsets(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
@@ -272,6 +346,7 @@ public sealed class ClickstreamWorker(
         {
             var shard = RedisKeys.Shard(p.Topic, p.Partition.Value);
             _owned.Remove(shard);
+            _epochs.Remove(shard);
             _stored.Remove(p);
             pipeline.Cache.Drop(shard);
         }

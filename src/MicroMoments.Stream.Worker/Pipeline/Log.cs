@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Commit on shutdown failed: {Reason}")]
     public static partial void CommitFailed(ILogger logger, string reason);
 
+    [LoggerMessage(13, LogLevel.Warning, "Shard {Shard} has a newer owner: this instance's write was refused and its partition will be reprocessed there")]
+    public static partial void Fenced(ILogger logger, string shard);
+
     [LoggerMessage(12, LogLevel.Information, "Consuming {Topics} as group {GroupId}; rules {RuleVersion}")]
     public static partial void Starting(ILogger logger, string topics, string groupId, string ruleVersion);
 }

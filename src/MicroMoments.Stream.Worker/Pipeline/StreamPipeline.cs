@@ -130,13 +130,20 @@ public sealed class StreamPipeline(
         }
     }
 
-    /// <summary>Saves the changed users of each shard atomically; safe to retry.</summary>
-    public Task SaveAsync(BatchWork work, Func<string, bool> owned, CancellationToken ct) =>
-        Task.WhenAll(work.Dirty.Where(s => owned(s.Key)).Select(s =>
-            store.SaveAsync(s.Key, s.Value.Values, work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[], ct)));
+    /// <summary>Serialises the changed users of each shard: a snapshot that later changes cannot leak into.</summary>
+    public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf) =>
+        work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
+            work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[])).ToList();
 
-    /// <summary>After a successful save: new users are indexed and need no index write next time.</summary>
-    public static void Saved(BatchWork work) => work.NewUsers.Clear();
+    /// <summary>Writes the prepared shards; safe to retry. Shards fenced off by a new owner are reported and skipped.</summary>
+    public async Task SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)
+    {
+        var results = await Task.WhenAll(writes.Select(async w => (w.Shard, Written: await store.WriteAsync(w, ct))));
+        foreach (var (shard, _) in results.Where(r => !r.Written))
+        {
+            Log.Fenced(logger, shard);
+        }
+    }
 
     private void DeadLetter(BatchWork work, ConsumeResult<byte[]?, byte[]?> r, string reason, string message)
     {

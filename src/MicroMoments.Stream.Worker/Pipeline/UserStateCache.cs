@@ -13,6 +13,8 @@ public sealed class UserStateCache(int maxUsers)
 
     public int Count => _count;
 
+    public bool IsOverLimit => _count > maxUsers;
+
     public bool TryGet(string shard, string userId, out UserState state)
     {
         state = null!;
