@@ -46,7 +46,8 @@ public static class MicroMomentsStreamExtensions
             config.AbortOnConnectFail = false; // start even while Redis is down; the loop pauses until it answers
             return ConnectionMultiplexer.Connect(config);
         });
-        services.AddSingleton(sp => RedisResilience.Create(sp.GetRequiredService<TimeProvider>()));
+        // Backoff against a real server is wall-clock time, whatever clock the rules run on (tests drive a fake one).
+        services.AddSingleton(_ => RedisResilience.Create(TimeProvider.System));
         services.AddSingleton(sp => new UserStateStore(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value,
             sp.GetRequiredService<Polly.ResiliencePipeline>()));

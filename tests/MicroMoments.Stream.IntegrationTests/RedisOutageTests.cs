@@ -1,0 +1,45 @@
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+using static MicroMoments.Stream.IntegrationTests.TestEvents;
+
+namespace MicroMoments.Stream.IntegrationTests;
+
+[Collection(InfraCollection.Name)]
+public sealed class RedisOutageTests(KafkaFixture kafka, RedisFixture redis)
+{
+    private readonly FakeTimeProvider _clock = new(T0);
+
+    [Fact]
+    public async Task RedisUnresponsive_WorkerPausesReportsNotReadyAndResumesWithNothingLost()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
+        using var output = streams.Read(streams.Output);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock, new Dictionary<string, string?>
+        {
+            // Short client timeouts so the outage is noticed in well under the pause.
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration + ",asyncTimeout=300,syncTimeout=300",
+        });
+        await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0, new { task = "a" }));
+        await Eventually.TrueAsync(async () => (await worker.Store.FindAsync("u-o", default)) is not null, TimeSpan.FromSeconds(30), "first event saved");
+
+        // Redis stops answering every client for 15 s, data intact: longer than the Polly retries absorb.
+        await redis.Connection.GetServers()[0].ExecuteAsync("CLIENT", "PAUSE", "15000", "ALL");
+        await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0.AddSeconds(1), new { task = "a" }));
+        await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0.AddSeconds(2), new { task = "a" }));
+        await streams.ProduceAsync("u-new", Track("u-new", "Feature Used", T0.AddSeconds(3), new { feature = "reports" }));
+        await Eventually.TrueAsync(() => !worker.Health.RedisAvailable, TimeSpan.FromSeconds(20), "the worker reports Redis unavailable");
+        var ready = await worker.Health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, ready.Status);
+
+        await Eventually.TrueAsync(() => worker.Health.RedisAvailable, TimeSpan.FromSeconds(30), "the worker resumes after Redis answers");
+        await Eventually.TrueAsync(async () =>
+            (await worker.Store.FindAsync("u-new", default))?.State.FeatureCounts?.ContainsKey("reports") == true
+            && (await worker.Store.FindAsync("u-o", default))?.State.Sent is { Count: 1 },
+            TimeSpan.FromSeconds(30), "every event of the outage is in Redis");
+
+        var command = InterventionCloudEvents.Decode(Assert.Single(await output.WaitForAsync(1)).Message.Value);
+        Assert.Equal(("u-o", "setup-task-failing"), (command.UserId, command.RuleId));
+        Assert.Single(output.Records);
+    }
+}
