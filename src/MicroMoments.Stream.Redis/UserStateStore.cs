@@ -34,7 +34,8 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
     // KEYS[1] = the timer index, KEYS[2] = the owner epoch, KEYS[3..n+2] = user keys;
-    // ARGV[1] = TTL in ms, ARGV[2] = the writer's epoch, then n values, n due times ('' = none) and n user ids.
+    // ARGV[1] = TTL in ms, ARGV[2] = the writer's epoch, then n values, n index scores ('' = remove,
+    // '-' = leave as is) and n user ids.
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
@@ -44,11 +45,10 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         for i = 1, n do
           redis.call('SET', KEYS[i + 2], ARGV[i + 2], 'PX', ttl)
           local due = ARGV[n + i + 2]
-          local member = ARGV[2 * n + i + 2]
           if due == '' then
-            redis.call('ZREM', KEYS[1], member)
-          else
-            redis.call('ZADD', KEYS[1], due, member)
+            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 2])
+          elseif due ~= '-' then
+            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 2])
           end
         end
         return n
@@ -75,12 +75,40 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         foreach (var user in users)
         {
             keys[i + 2] = _keys.User(shard, user.UserId);
+            args[n + i + 2] = IndexUpdate(user); // before serialising: it records the new index score in the state
             args[i + 2] = UserStateSerializer.Serialize(user);
-            args[n + i + 2] = user.NextDueAt is { } due ? due : RedisValue.EmptyString;
             args[2 * n + i + 2] = user.UserId;
             i++;
         }
         return new ShardWrite(shard, keys, args, newUsers.ToArray());
+    }
+
+    private static readonly RedisValue LeaveIndex = "-";
+
+    /// <summary>
+    /// The timer-index change for a user. The score only has to be no later than the earliest due timer,
+    /// so a timer pushed later (inactivity, re-armed by every event) needs no index write.
+    /// </summary>
+    private static RedisValue IndexUpdate(UserState user)
+    {
+        var next = user.NextDueAt;
+        var exact = user.ReindexTimers;
+        user.ReindexTimers = false;
+        if (next is null)
+        {
+            if (user.IndexedDueAt is null && !exact)
+            {
+                return LeaveIndex;
+            }
+            user.IndexedDueAt = null;
+            return RedisValue.EmptyString;
+        }
+        if (!exact && user.IndexedDueAt is { } indexed && indexed <= next)
+        {
+            return LeaveIndex;
+        }
+        user.IndexedDueAt = next;
+        return next.Value;
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ namespace MicroMoments.Stream.Benchmarks;
 public static class PipelineBenchmark
 {
     private const int Partitions = 12;
+    private const int MaxLag = 100_000;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -72,6 +73,11 @@ public static class PipelineBenchmark
         var generator = new EventMix(users, seed: 42);
         for (var i = 0; i < events; i++)
         {
+            // The mock broker keeps ~5 MiB per partition: stay at most MaxLag records ahead of the worker.
+            while (i - processed.Total > MaxLag)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(2));
+            }
             var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
             while (true)
             {

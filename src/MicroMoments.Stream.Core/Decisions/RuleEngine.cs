@@ -58,13 +58,12 @@ public sealed class RuleEngine
                     Timers.Cancel(state, rule.Id);
                     if (e.IsView && (t.View is null || string.Equals(t.View, e.ViewName, StringComparison.OrdinalIgnoreCase)))
                     {
-                        Timers.Arm(state, rule.Id, rule.Id, ts + (long)t.Duration.TotalMilliseconds, ts, e.MessageId,
+                        Timers.Arm(state, rule.Id, rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
                             new Dictionary<string, string> { ["view"] = e.ViewName ?? "" });
                     }
                     break;
                 case TriggerKind.Inactivity:
-                    Timers.Arm(state, rule.Id, rule.Id, state.LastEventAt + (long)t.Duration.TotalMilliseconds, ts, e.MessageId,
-                        new Dictionary<string, string> { ["lastEvent"] = e.Name });
+                    Timers.Arm(state, rule.Id, rule.Id, state.LastEventAt + (long)t.Duration.TotalMilliseconds, e.MessageId, null);
                     break;
                 case TriggerKind.Absence:
                     var scope = t.Per is null ? "" : e.Property(t.Per) ?? "";
@@ -75,7 +74,7 @@ public sealed class RuleEngine
                     }
                     else if (t.Matches(e))
                     {
-                        Timers.Arm(state, timerId, rule.Id, ts + (long)t.Duration.TotalMilliseconds, ts, e.MessageId,
+                        Timers.Arm(state, timerId, rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
                             new Dictionary<string, string>(e.Properties, StringComparer.Ordinal));
                     }
                     break;

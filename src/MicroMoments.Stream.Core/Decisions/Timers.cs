@@ -5,10 +5,10 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// <summary>Arms, cancels and takes due the durable timers kept in a user's state.</summary>
 public static class Timers
 {
-    public static void Arm(UserState state, string id, string ruleId, long dueAt, long armedAt, string armedBy, Dictionary<string, string>? details)
+    public static void Arm(UserState state, string id, string ruleId, long dueAt, string armedBy, Dictionary<string, string>? details)
     {
         Cancel(state, id);
-        (state.Timers ??= []).Add(new PendingTimer { Id = id, RuleId = ruleId, DueAt = dueAt, ArmedAt = armedAt, ArmedBy = armedBy, Details = details });
+        (state.Timers ??= []).Add(new PendingTimer { Id = id, OwnRuleId = ruleId == id ? null : ruleId, DueAt = dueAt, ArmedBy = armedBy, Details = details });
     }
 
     public static void Cancel(UserState state, string id)

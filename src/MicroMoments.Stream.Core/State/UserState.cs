@@ -30,8 +30,18 @@ public sealed class UserState
     /// <summary>Interventions emitted, kept as long as the longest cap or cooldown needs them.</summary>
     [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
 
-    /// <summary>The earliest timer due time (Unix ms), or null: the score in the partition's timer index.</summary>
+    /// <summary>The earliest timer due time (Unix ms), or null.</summary>
     [JsonIgnore] public long? NextDueAt => Timers is { Count: > 0 } t ? t.Min(x => x.DueAt) : null;
+
+    /// <summary>
+    /// The user's score in the shard's timer index, or null when not indexed. It may be earlier than
+    /// <see cref="NextDueAt"/> (a timer pushed later needs no index write): the timer loop then wakes the
+    /// user early, finds nothing due and re-scores exactly.
+    /// </summary>
+    [JsonPropertyName("ix")] public long? IndexedDueAt { get; set; }
+
+    /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
+    [JsonIgnore] public bool ReindexTimers { get; set; }
 }
 
 /// <summary>One event counted in a sliding window.</summary>
@@ -42,9 +52,12 @@ public sealed class PendingTimer
 {
     /// <summary>Unique per user: rule id plus scope (for example the cart id).</summary>
     [JsonPropertyName("id")] public string Id { get; set; } = "";
-    [JsonPropertyName("r")] public string RuleId { get; set; } = "";
+    /// <summary>The rule, when it differs from <see cref="Id"/> (per-scope timers); null keeps the state small.</summary>
+    [JsonPropertyName("r")] public string? OwnRuleId { get; set; }
+
+    [JsonIgnore] public string RuleId => OwnRuleId ?? Id;
+
     [JsonPropertyName("due")] public long DueAt { get; set; }
-    [JsonPropertyName("at")] public long ArmedAt { get; set; }
     [JsonPropertyName("by")] public string ArmedBy { get; set; } = "";
     [JsonPropertyName("d")] public Dictionary<string, string>? Details { get; set; }
 }

@@ -124,7 +124,8 @@ public sealed class StreamPipeline(
             {
                 telemetry.TimerFired(now - DateTimeOffset.FromUnixTimeMilliseconds(d));
             }
-            // Always saved: even with nothing due, the user's entry in the timer index is re-scored.
+            // Always saved: even with nothing due, the user's entry in the timer index is re-scored exactly.
+            state.ReindexTimers = true;
             work.MarkDirty(shard, state);
             work.Add(evaluation, Activity.Current?.Context ?? default);
         }
