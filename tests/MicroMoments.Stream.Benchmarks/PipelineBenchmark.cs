@@ -35,7 +35,7 @@ public static class PipelineBenchmark
         var rateSeconds = quick ? 5 : 15;
 
         using var kafka = EmbeddedKafkaCluster.Start();
-        var (redisConfig, redisKind, redisProcess) = StartRedis();
+        var (redisConfig, redisKind, redisProcess) = StartRedis(useGarnet: args.Contains("--garnet"));
         using var _ = redisProcess;
         var input = "bench-clickstream";
         var output = "bench-interventions";
@@ -150,8 +150,13 @@ public static class PipelineBenchmark
         return sizes.Count == 0 ? double.NaN : sizes.Average();
     }
 
-    private static (string Config, string Kind, IDisposable? Process) StartRedis()
+    private static (string Config, string Kind, IDisposable? Process) StartRedis(bool useGarnet)
     {
+        if (useGarnet)
+        {
+            var embedded = EmbeddedRedisServer.Start();
+            return (embedded.Configuration, "embedded Garnet (in-process)", embedded);
+        }
         if (Environment.GetEnvironmentVariable("MicroMoments__Redis__Configuration") is { Length: > 0 } configured)
         {
             return (configured, "configured Redis", null);
