@@ -31,4 +31,11 @@ public static class Reasons
     public const string OncePerUser = "once_per_user";
     public const string LowerPriority = "lower_priority";
     public const string StaleTrigger = "stale_trigger";
+    public const string QuietHours = "quiet_hours";
+    public const string SendWindow = "send_window";
+    public const string ProgressiveDisclosure = "progressive_disclosure";
+    public const string DismissalPause = "dismissal_pause";
+    public const string AutoPause = "auto_pause";
+    public const string Holdout = "holdout";
+    public const string Duplicate = "duplicate";
 }

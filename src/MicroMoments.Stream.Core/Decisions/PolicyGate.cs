@@ -3,7 +3,10 @@ using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
-/// <summary>Applies the global and per-rule policies (caps, cooldown, once per user) and records what was sent.</summary>
+/// <summary>
+/// Applies the global and per-rule policies — once per user, cooldown, caps, progressive disclosure,
+/// quiet hours and send windows — and records what was sent.
+/// </summary>
 public sealed class PolicyGate
 {
     private readonly RuleSet _rules;
@@ -12,9 +15,10 @@ public sealed class PolicyGate
     public PolicyGate(RuleSet rules)
     {
         _rules = rules;
-        // Sent records are kept as long as the longest cap window or cooldown can look back.
+        // Sent records are kept as long as the longest cap window, cooldown or disclosure period can look back.
         var longest = rules.Rules.SelectMany(r => r.Policy.Caps.Select(c => c.Window).Append(r.Policy.Cooldown ?? TimeSpan.Zero))
             .Concat(rules.Policy.Caps.Select(c => c.Window))
+            .Append(rules.Policy.ProgressiveDisclosure ?? TimeSpan.Zero)
             .DefaultIfEmpty(TimeSpan.Zero).Max();
         _retentionMs = (long)Math.Max(longest.TotalMilliseconds, TimeSpan.FromDays(1).TotalMilliseconds);
     }
@@ -41,13 +45,50 @@ public sealed class PolicyGate
         }
         foreach (var cap in _rules.Policy.Caps)
         {
-            if ((cap.Channel is null || cap.Channel == channel) && (cap.Moment is null || cap.Moment == rule.Action.Moment)
+            if ((cap.Channel is null || cap.Channel == channel) && (cap.Category is null || cap.Category == rule.Action.Category)
                 && Count(sent, cap, nowMs, null) >= cap.Max)
             {
                 return cap.Reason;
             }
         }
+        if (rule.Action.Tip && _rules.Policy.ProgressiveDisclosure is { } period
+            && UserProfile.Archetype(state, now) == "newcomer"
+            && sent.Any(s => s.Tip == true && nowMs - s.At < period.TotalMilliseconds))
+        {
+            return Reasons.ProgressiveDisclosure;
+        }
         return null;
+    }
+
+    /// <summary>
+    /// When the command may be delivered: <paramref name="deliverAfter"/>, or later because of quiet hours or
+    /// the send window (with the reason), or null with reason when quiet hours drop it.
+    /// </summary>
+    public (DateTimeOffset? At, string? Reason) Schedule(UserState state, Rule rule, DateTimeOffset deliverAfter)
+    {
+        string? reason = null;
+        var at = deliverAfter;
+        if ((rule.Policy.QuietHours ?? _rules.Policy.QuietHours) is { } quiet)
+        {
+            var outside = SendTime.NextOutside(at, quiet, state.Timezone);
+            if (outside != at)
+            {
+                if (quiet.Drop)
+                {
+                    return (null, Reasons.QuietHours);
+                }
+                (at, reason) = (outside, Reasons.QuietHours);
+            }
+        }
+        if ((rule.Policy.SendWindow ?? _rules.Policy.SendWindow) is { } window)
+        {
+            var inside = SendTime.NextInside(at, window, state.Timezone);
+            if (inside != at)
+            {
+                (at, reason) = (inside, Reasons.SendWindow);
+            }
+        }
+        return (at, reason);
     }
 
     public void Record(UserState state, Rule rule, string channel, DateTimeOffset now)
@@ -55,12 +96,12 @@ public sealed class PolicyGate
         var nowMs = now.ToUnixTimeMilliseconds();
         state.Sent ??= [];
         state.Sent.RemoveAll(s => nowMs - s.At > _retentionMs);
-        state.Sent.Add(new SentRecord(nowMs, rule.Id, channel, rule.Action.Moment));
+        state.Sent.Add(new SentRecord(nowMs, rule.Id, channel, rule.Action.Category, rule.Action.Tip ? true : null));
     }
 
     private static int Count(List<SentRecord> sent, CapSpec cap, long nowMs, string? ruleId) =>
         sent.Count(s => nowMs - s.At < cap.Window.TotalMilliseconds
             && (ruleId is null || s.RuleId == ruleId)
             && (cap.Channel is null || s.Channel == cap.Channel)
-            && (cap.Moment is null || s.Moment == cap.Moment));
+            && (cap.Category is null || s.Category == cap.Category));
 }

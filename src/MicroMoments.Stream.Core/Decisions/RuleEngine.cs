@@ -11,6 +11,11 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// </summary>
 public sealed class RuleEngine
 {
+    private static readonly HashSet<string> Responses = new(StringComparer.Ordinal)
+    {
+        "intervention clicked", "intervention dismissed", "intervention converted",
+    };
+
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
 
@@ -23,7 +28,10 @@ public sealed class RuleEngine
 
     public RuleSet Rules { get; }
 
-    /// <summary>Applies one event. A record at or below the user's watermark for its partition is a redelivery and changes nothing.</summary>
+    /// <summary>
+    /// Applies one event. A record at or below the user's watermark for its partition (a redelivery), or
+    /// with a recently seen messageId (an upstream duplicate), changes nothing.
+    /// </summary>
     public Evaluation Apply(UserState state, ClickEvent e, RecordSource source, DateTimeOffset now)
     {
         var wmKey = source.PartitionKey;
@@ -32,9 +40,23 @@ public sealed class RuleEngine
             return Evaluation.Duplicate;
         }
         state.Watermarks[wmKey] = source.Offset;
-        UserProfile.Observe(state, e);
+        if (UserProfile.SeenBefore(state, e.MessageId))
+        {
+            return Evaluation.Duplicate;
+        }
 
+        // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
+        // previous event too (a score that decayed below a line since then has crossed it).
+        var previous = state.LastEventAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt) : e.Timestamp;
+        var before = Rules.Rules.Where(r => r.Trigger.Kind is TriggerKind.Threshold or TriggerKind.Streak)
+            .ToDictionary(r => r.Id, r => Metrics.Read(r.Trigger.Metric ?? "streakDays", state, e, null, previous));
+        var observation = UserProfile.Observe(state, e);
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
+        if (Responses.Contains(e.Key))
+        {
+            CancelEscalations(state, e);
+        }
+
         var candidates = new List<Candidate>();
         foreach (var rule in Rules.Rules)
         {
@@ -42,7 +64,7 @@ public sealed class RuleEngine
             switch (t.Kind)
             {
                 case TriggerKind.Event when t.Matches(e):
-                    candidates.Add(new Candidate(rule, "event", [e.MessageId], Details(e.Properties), e.MessageId, e.Timestamp));
+                    candidates.Add(new Candidate(rule, "event", [e.MessageId], Details(e.Properties), e.MessageId));
                     break;
                 case TriggerKind.Count when t.Matches(e):
                     if (CountHit(state, rule, e, ts) is { } hits)
@@ -50,7 +72,21 @@ public sealed class RuleEngine
                         var details = Details(e.Properties);
                         details["count"] = hits.Count;
                         details["window"] = Durations.ToIso(t.Duration);
-                        candidates.Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId, e.Timestamp));
+                        candidates.Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId));
+                    }
+                    break;
+                case TriggerKind.Threshold or TriggerKind.Streak when t.Event is null || t.Matches(e):
+                    var metric = t.Metric ?? "streakDays";
+                    var after = Metrics.Read(metric, state, e, observation, e.Timestamp);
+                    var entered = t.Kind == TriggerKind.Streak
+                        ? after == t.Days && before[rule.Id] != t.Days
+                        : t.InRange(after) && !t.InRange(before[rule.Id]);
+                    if (entered)
+                    {
+                        var details = Details(e.Properties);
+                        details["metric"] = metric;
+                        details["value"] = after!.Value;
+                        candidates.Add(new Candidate(rule, t.Kind.ToString().ToLowerInvariant(), [e.MessageId], details, e.MessageId));
                     }
                     break;
                 case TriggerKind.Dwell:
@@ -66,8 +102,7 @@ public sealed class RuleEngine
                     Timers.Arm(state, rule.Id, rule.Id, state.LastEventAt + (long)t.Duration.TotalMilliseconds, e.MessageId, null);
                     break;
                 case TriggerKind.Absence:
-                    var scope = t.Per is null ? "" : e.Property(t.Per) ?? "";
-                    var timerId = t.Per is null ? rule.Id : $"{rule.Id}|{scope}";
+                    var timerId = t.Per is null ? rule.Id : $"{rule.Id}|{e.Property(t.Per) ?? ""}";
                     if (e.Key == t.Missing)
                     {
                         Timers.Cancel(state, timerId);
@@ -83,30 +118,43 @@ public sealed class RuleEngine
         PruneWindows(state, ts);
 
         var result = new Evaluation();
-        Decide(state, candidates, e.Timestamp, now, result);
+        var context = new ValueContext(state, Rules, e.Timestamp, e);
+        Decide(state, candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList(),
+            e.Timestamp, now, result);
         return result;
     }
 
-    /// <summary>Fires every timer of the user that is due at <paramref name="now"/>; each timer is its own trigger.</summary>
+    /// <summary>
+    /// Fires every timer of the user that is due at <paramref name="now"/>. Timers armed by the same event
+    /// and due together are one trigger (the highest priority wins); conditions are checked at firing time.
+    /// </summary>
     public Evaluation FireDue(UserState state, DateTimeOffset now)
     {
         var result = new Evaluation();
-        foreach (var timer in Timers.TakeDue(state, now.ToUnixTimeMilliseconds()))
+        foreach (var group in Timers.TakeDue(state, now.ToUnixTimeMilliseconds()).GroupBy(t => (t.DueAt, t.ArmedBy)))
         {
-            if (Rules.Find(timer.RuleId) is not { } rule)
+            var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(group.Key.DueAt);
+            var context = new ValueContext(state, Rules, dueAt);
+            var candidates = new List<Candidate>();
+            foreach (var timer in group)
             {
-                continue; // the rule was removed by a reload; its timers lapse quietly
+                if (Rules.Find(timer.RuleId) is not { } rule)
+                {
+                    continue; // the rule was removed by a reload; its timers lapse quietly
+                }
+                var details = new Dictionary<string, object>(StringComparer.Ordinal);
+                foreach (var (k, v) in timer.Details ?? [])
+                {
+                    details[k] = v;
+                }
+                details[rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(rule.Trigger.Duration);
+                var c = new Candidate(rule, rule.Trigger.Kind.ToString().ToLowerInvariant(), [timer.ArmedBy], details, $"{timer.Id}@{timer.DueAt}/{timer.ArmedBy}");
+                if (ConditionEvaluator.AllHold(rule.Conditions, context with { Details = details, Rule = rule }))
+                {
+                    candidates.Add(c);
+                }
             }
-            var details = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (var (k, v) in timer.Details ?? [])
-            {
-                details[k] = v;
-            }
-            details[rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(rule.Trigger.Duration);
-            var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(timer.DueAt);
-            var kind = rule.Trigger.Kind.ToString().ToLowerInvariant();
-            var candidate = new Candidate(rule, kind, [timer.ArmedBy], details, $"{timer.Id}@{timer.DueAt}/{timer.ArmedBy}", dueAt);
-            Decide(state, [candidate], dueAt, now, result);
+            Decide(state, candidates, dueAt, now, result);
         }
         return result;
     }
@@ -127,35 +175,31 @@ public sealed class RuleEngine
             var reason = stale ? Reasons.StaleTrigger
                 : emitted ? Reasons.LowerPriority
                 : _gate.Check(state, c.Rule, channel, now);
+            var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
+            if (reason is null && deliverAt is null)
+            {
+                reason = scheduleReason; // quiet hours in drop mode
+            }
             if (reason is not null)
             {
                 result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger));
                 continue;
             }
             emitted = true;
-            var command = Build(state, c, trigger, id, channel, now);
+            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now);
             _gate.Record(state, c.Rule, channel, now);
+            ArmEscalations(state, c.Rule, command, now);
             result.Interventions.Add(command);
-            result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Emitted, null, id, now, trigger));
+            result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
+                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger));
         }
     }
 
-    private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset now)
+    private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset deliverAfter, DateTimeOffset now)
     {
         var action = c.Rule.Action;
-        string? Lookup(string path) => path switch
-        {
-            "user.id" => state.UserId,
-            "user.device" => state.Device,
-            "user.timezone" => state.Timezone,
-            "state.lastFeature" => state.LastFeature,
-            "rule.id" => c.Rule.Id,
-            _ when path.StartsWith("user.traits.", StringComparison.Ordinal) =>
-                state.Traits?.GetValueOrDefault(path["user.traits.".Length..]),
-            _ when path.StartsWith("trigger.", StringComparison.Ordinal) =>
-                c.Details.TryGetValue(path["trigger.".Length..], out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) : null,
-            _ => null,
-        };
+        var context = new ValueContext(state, Rules, now, null, c.Details, c.Rule);
+        string? Lookup(string path) => ValuePaths.Resolve(path, context);
         var m = action.Message;
         var labels = Rules.Labels;
         var message = new InterventionMessage(
@@ -163,7 +207,6 @@ public sealed class RuleEngine
             MessageTemplate.Render(m.Body, Lookup, labels),
             m.ActionLabel is null ? null : new MessageAction(MessageTemplate.Render(m.ActionLabel, Lookup, labels),
                 m.ActionUrl is null ? null : MessageTemplate.Render(m.ActionUrl, Lookup, labels)));
-        var deliverAfter = now + action.Delay;
         return new InterventionCommand
         {
             InterventionId = id,
@@ -177,9 +220,41 @@ public sealed class RuleEngine
             DeliverAfter = deliverAfter,
             ExpiresAt = deliverAfter + action.Expiry,
             Trigger = trigger,
-            User = new UserSummary(UserProfile.LifecycleStage(state, now), UserProfile.Archetype(state, now), state.Device, state.Timezone),
+            User = new UserSummary(UserProfile.LifecycleStage(state, now), UserProfile.Archetype(state, now), state.Device, state.Timezone,
+                UserProfile.Segment(state, now)),
+            Intent = action.Intent,
             DecidedAt = now,
         };
+    }
+
+    /// <summary>An emitted intervention arms the escalation rules that watch its rule.</summary>
+    private void ArmEscalations(UserState state, Rule emitted, InterventionCommand command, DateTimeOffset now)
+    {
+        foreach (var rule in Rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Escalation && r.Trigger.Rule == emitted.Id))
+        {
+            Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(), command.InterventionId,
+                new Dictionary<string, string> { ["ruleId"] = emitted.Id, ["interventionId"] = command.InterventionId });
+        }
+    }
+
+    /// <summary>A response to an intervention (click, dismissal, conversion) stops its escalation.</summary>
+    private void CancelEscalations(UserState state, ClickEvent e)
+    {
+        if (state.Timers is null)
+        {
+            return;
+        }
+        var ruleId = e.Property("ruleId");
+        var interventionId = e.Property("interventionId");
+        foreach (var timer in state.Timers.ToList())
+        {
+            if (Rules.Find(timer.RuleId)?.Trigger.Kind == TriggerKind.Escalation
+                && ((ruleId is not null && timer.Details?.GetValueOrDefault("ruleId") == ruleId)
+                    || (interventionId is not null && timer.ArmedBy == interventionId)))
+            {
+                Timers.Cancel(state, timer.Id);
+            }
+        }
     }
 
     /// <summary>Adds the event to its window; when the window reaches the rule's count, returns the hits and starts over.</summary>
@@ -237,5 +312,5 @@ public sealed class RuleEngine
         return d;
     }
 
-    private sealed record Candidate(Rule Rule, string Kind, IReadOnlyList<string> EventIds, Dictionary<string, object> Details, string TriggerKey, DateTimeOffset TriggerAt);
+    private sealed record Candidate(Rule Rule, string Kind, IReadOnlyList<string> EventIds, Dictionary<string, object> Details, string TriggerKey);
 }

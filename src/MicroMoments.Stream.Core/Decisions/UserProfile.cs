@@ -1,26 +1,53 @@
+using System.Globalization;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
-/// <summary>Derived facts about a user: what every event updates, and the stage and archetype stamped on commands.</summary>
+/// <summary>What one event revealed beyond the state: values that only exist at that moment.</summary>
+public sealed record Observation
+{
+    /// <summary>For a completed task with a duration: 1 − duration / the user's usual duration (0.4 = 40 % faster).</summary>
+    public double? CompletionSpeedup { get; init; }
+
+    /// <summary>When this event started a new session: 1 − last session / the user's baseline (0.17 = 17 % shorter).</summary>
+    public double? SessionDrop { get; init; }
+}
+
+/// <summary>
+/// Derived per-user state, updated by every event (definitions in the README, "Derived state"):
+/// lifecycle stage, segment, archetype, engagement score, feature counts, streak, session baseline,
+/// task-time baselines, onboarding progress and the intent of an event.
+/// </summary>
 public static class UserProfile
 {
-    private static readonly TimeSpan LapsedAfter = TimeSpan.FromDays(7);
+    public static readonly TimeSpan SessionGap = TimeSpan.FromMinutes(30);
+    public const int EngagementWindowDays = 30;
+    private const double Ewma = 0.3;
+    private const double FastCompletion = 0.3;
+    private const int RecentIdCount = 8;
 
-    public static void Observe(UserState state, ClickEvent e)
+    /// <summary>True when the message id was seen recently (an upstream duplicate); otherwise remembers it.</summary>
+    public static bool SeenBefore(UserState state, string messageId)
+    {
+        var hash = StableHash(messageId);
+        state.RecentIds ??= [];
+        if (state.RecentIds.Contains(hash))
+        {
+            return true;
+        }
+        state.RecentIds.Add(hash);
+        if (state.RecentIds.Count > RecentIdCount)
+        {
+            state.RecentIds.RemoveAt(0);
+        }
+        return false;
+    }
+
+    public static Observation Observe(UserState state, ClickEvent e)
     {
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         state.UserId = e.UserId;
-        if (state.FirstSeenAt == 0 || ts < state.FirstSeenAt)
-        {
-            state.FirstSeenAt = ts;
-        }
-        state.LastEventAt = Math.Max(state.LastEventAt, ts);
-        if (e.Key == EventNames.SignedUp)
-        {
-            state.SignedUpAt ??= ts;
-        }
         if (e.Device is not null)
         {
             state.Device = e.Device;
@@ -29,6 +56,13 @@ public static class UserProfile
         {
             state.Timezone = e.Timezone;
         }
+        var sessionDrop = ObserveSession(state, ts);
+        if (state.FirstSeenAt == 0 || ts < state.FirstSeenAt)
+        {
+            state.FirstSeenAt = ts;
+        }
+        state.LastEventAt = Math.Max(state.LastEventAt, ts);
+        ObserveStreak(state, e);
         if (e.Traits.Count > 0)
         {
             state.Traits ??= new Dictionary<string, string>(StringComparer.Ordinal);
@@ -37,34 +71,184 @@ public static class UserProfile
                 state.Traits[k] = v;
             }
         }
-        if (e.Key == EventNames.FeatureUsed && e.Property("feature") is { } feature)
+
+        double? speedup = null;
+        switch (e.Key)
         {
-            state.FeatureCounts ??= new Dictionary<string, int>(StringComparer.Ordinal);
-            state.FeatureCounts[feature] = state.FeatureCounts.GetValueOrDefault(feature) + 1;
-            state.LastFeature = feature;
+            case EventNames.SignedUp:
+                state.SignedUpAt ??= ts;
+                break;
+            case EventNames.FeatureUsed when e.Property("feature") is { } feature:
+                state.FeatureCounts ??= new Dictionary<string, int>(StringComparer.Ordinal);
+                state.FeatureCounts[feature] = state.FeatureCounts.GetValueOrDefault(feature) + 1;
+                state.LastFeature = feature;
+                AddPoints(state, e.Timestamp, 15);
+                break;
+            case "email opened" or "email clicked":
+                AddPoints(state, e.Timestamp, 20);
+                break;
+            case "task completed" when e.Property("task") is { } task && Number(e.Property("durationMs")) is { } ms && ms > 0:
+                speedup = ObserveTaskTime(state, task, ms);
+                break;
+            case "onboarding step completed" or "onboarding step skipped" or "onboarding step viewed":
+                if (Number(e.Property("totalSteps")) is { } total)
+                {
+                    state.OnboardingTotal = (int)total;
+                }
+                if (e.Key == "onboarding step completed" && Number(e.Property("step")) is { } step)
+                {
+                    state.OnboardingStep = Math.Max(state.OnboardingStep, (int)step);
+                }
+                break;
+            case "onboarding completed":
+                state.OnboardingCompleted = true;
+                state.OnboardingStep = Math.Max(state.OnboardingStep, state.OnboardingTotal);
+                break;
         }
+        return new Observation { CompletionSpeedup = speedup, SessionDrop = sessionDrop };
     }
+
+    /// <summary>0–100: feature used +15, a session that lasted 30 s or more before the user left +10, email open or click +20, over 30 days.</summary>
+    public static int EngagementScore(UserState state, DateTimeOffset now)
+    {
+        if (state.EngagementPoints is null)
+        {
+            return 0;
+        }
+        var today = Day(now);
+        var sum = state.EngagementPoints.Where(p => p.Key > today - EngagementWindowDays && p.Key <= today).Sum(p => p.Value);
+        return Math.Min(100, sum);
+    }
+
+    /// <summary>Consecutive active days (user's time zone) ending today or yesterday; 0 when broken.</summary>
+    public static int Streak(UserState state, DateTimeOffset now) =>
+        TimeZones.LocalDay(now, state.Timezone) - state.LastActiveDay <= 1 ? state.StreakDays : 0;
 
     /// <summary>explorer (first 24 h after sign-up), tester (24–72 h), adopter (later, and active), lapsed (idle 7 days).</summary>
     public static string LifecycleStage(UserState state, DateTimeOffset now)
     {
-        var nowMs = now.ToUnixTimeMilliseconds();
-        if (state.LastEventAt > 0 && nowMs - state.LastEventAt > (long)LapsedAfter.TotalMilliseconds)
+        if (IsLapsed(state, now))
         {
             return "lapsed";
         }
-        var age = TimeSpan.FromMilliseconds(nowMs - (state.SignedUpAt ?? state.FirstSeenAt));
+        var age = Age(state, now);
         return age < TimeSpan.FromHours(24) ? "explorer" : age < TimeSpan.FromHours(72) ? "tester" : "adopter";
     }
 
-    /// <summary>explorer (five or more distinct features), newcomer (first week), else regular.</summary>
-    public static string Archetype(UserState state, DateTimeOffset now)
+    /// <summary>new (first 7 days), lapsed (idle 7 days), active_engager (engagement score 40+), else active.</summary>
+    public static string Segment(UserState state, DateTimeOffset now) =>
+        IsLapsed(state, now) ? "lapsed"
+        : Age(state, now) < TimeSpan.FromDays(7) ? "new"
+        : EngagementScore(state, now) >= 40 ? "active_engager"
+        : "active";
+
+    /// <summary>efficiency_seeker (two or more completions 30 %+ faster than usual), explorer (five or more distinct features), newcomer (first 7 days), else regular.</summary>
+    public static string Archetype(UserState state, DateTimeOffset now) =>
+        state.FastCompletions >= 2 ? "efficiency_seeker"
+        : state.FeatureCounts is { Count: >= 5 } ? "explorer"
+        : Age(state, now) < TimeSpan.FromDays(7) ? "newcomer"
+        : "regular";
+
+    /// <summary>know (help, search, email), go (page and screen views), buy (cart, order, checkout, payment), else do.</summary>
+    public static string Intent(ClickEvent e) =>
+        e.IsView ? "go"
+        : e.Key.StartsWith("help", StringComparison.Ordinal) || e.Key.StartsWith("search", StringComparison.Ordinal)
+          || e.Key.StartsWith("email", StringComparison.Ordinal) || e.Key.StartsWith("article", StringComparison.Ordinal) ? "know"
+        : e.Key.StartsWith("product", StringComparison.Ordinal) || e.Key.StartsWith("order", StringComparison.Ordinal)
+          || e.Key.StartsWith("cart", StringComparison.Ordinal) || e.Key.StartsWith("checkout", StringComparison.Ordinal)
+          || e.Key.StartsWith("payment", StringComparison.Ordinal) ? "buy"
+        : "do";
+
+    /// <summary>The first feature of <paramref name="catalogue"/> the user has never used.</summary>
+    public static string? UnusedFeature(UserState state, IReadOnlyList<string> catalogue) =>
+        catalogue.FirstOrDefault(f => state.FeatureCounts?.ContainsKey(f) != true);
+
+    public static double? Number(string? text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
+
+    private static bool IsLapsed(UserState state, DateTimeOffset now) =>
+        state.LastEventAt > 0 && now.ToUnixTimeMilliseconds() - state.LastEventAt > (long)TimeSpan.FromDays(7).TotalMilliseconds;
+
+    private static TimeSpan Age(UserState state, DateTimeOffset now) =>
+        TimeSpan.FromMilliseconds(now.ToUnixTimeMilliseconds() - (state.SignedUpAt ?? state.FirstSeenAt));
+
+    private static int Day(DateTimeOffset t) => (int)(t.ToUnixTimeSeconds() / 86400);
+
+    private static void AddPoints(UserState state, DateTimeOffset at, int points)
     {
-        if (state.FeatureCounts is { Count: >= 5 })
+        var day = Day(at);
+        state.EngagementPoints ??= [];
+        state.EngagementPoints[day] = state.EngagementPoints.GetValueOrDefault(day) + points;
+        foreach (var old in state.EngagementPoints.Keys.Where(d => d <= day - EngagementWindowDays).ToList())
         {
-            return "explorer";
+            state.EngagementPoints.Remove(old);
         }
-        var age = TimeSpan.FromMilliseconds(now.ToUnixTimeMilliseconds() - (state.SignedUpAt ?? state.FirstSeenAt));
-        return age < TimeSpan.FromDays(7) ? "newcomer" : "regular";
+    }
+
+    /// <summary>A gap of more than 30 minutes ends the session; returns the drop against the baseline when one ended.</summary>
+    private static double? ObserveSession(UserState state, long ts)
+    {
+        if (state.LastEventAt == 0)
+        {
+            state.SessionStartedAt = ts;
+            return null;
+        }
+        if (ts - state.LastEventAt <= SessionGap.TotalMilliseconds)
+        {
+            return null;
+        }
+        var length = state.LastEventAt - state.SessionStartedAt;
+        state.SessionStartedAt = ts;
+        state.LastSessionMs = length;
+        if (length >= 30_000)
+        {
+            AddPoints(state, DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt), 10);
+        }
+        var baseline = state.SessionBaselineMs;
+        state.SessionBaselineMs = baseline == 0 ? length : (long)((1 - Ewma) * baseline + Ewma * length);
+        return baseline > 0 ? Math.Round(1 - (double)length / baseline, 3) : null;
+    }
+
+    private static double? ObserveTaskTime(UserState state, string task, double ms)
+    {
+        state.TaskDurations ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        var usual = state.TaskDurations.GetValueOrDefault(task);
+        state.TaskDurations[task] = usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms);
+        if (usual == 0)
+        {
+            return null;
+        }
+        var speedup = Math.Round(1 - ms / usual, 3);
+        if (speedup >= FastCompletion)
+        {
+            state.FastCompletions++;
+        }
+        return speedup;
+    }
+
+    private static void ObserveStreak(UserState state, ClickEvent e)
+    {
+        var day = TimeZones.LocalDay(e.Timestamp, state.Timezone);
+        if (day == state.LastActiveDay)
+        {
+            return;
+        }
+        if (day < state.LastActiveDay)
+        {
+            return; // a late event from an earlier day does not rewrite the streak
+        }
+        state.StreakDays = day == state.LastActiveDay + 1 ? state.StreakDays + 1 : 1;
+        state.LastActiveDay = day;
+    }
+
+    private static int StableHash(string s)
+    {
+        // FNV-1a: stable across processes (string.GetHashCode is randomised per process).
+        var h = 2166136261u;
+        foreach (var c in s)
+        {
+            h = (h ^ c) * 16777619u;
+        }
+        return (int)h;
     }
 }

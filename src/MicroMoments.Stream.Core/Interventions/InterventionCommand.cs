@@ -18,6 +18,9 @@ public sealed record InterventionCommand
     public required TriggerInfo Trigger { get; init; }
     public required UserSummary User { get; init; }
 
+    /// <summary>The intent the nudge serves (know, go, do, buy), when the rule names one.</summary>
+    public string? Intent { get; init; }
+
     /// <summary>When the worker decided (the CloudEvent <c>time</c>); not part of <c>data</c>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DateTimeOffset DecidedAt { get; init; }
@@ -33,4 +36,4 @@ public sealed record MessageAction(string Label, string? Url);
 public sealed record TriggerInfo(string Kind, IReadOnlyList<string> EventIds, IReadOnlyDictionary<string, object> Details);
 
 /// <summary>The user context delivery services may use to render or route.</summary>
-public sealed record UserSummary(string LifecycleStage, string Archetype, string? Device, string? Timezone);
+public sealed record UserSummary(string LifecycleStage, string Archetype, string? Device, string? Timezone, string? Segment = null);

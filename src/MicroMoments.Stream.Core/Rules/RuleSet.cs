@@ -10,6 +10,9 @@ public sealed class RuleSet
     public required PolicySpec Policy { get; init; }
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The product's features, in the order to suggest them (<c>{{state.unusedFeature}}</c>).</summary>
+    public IReadOnlyList<string> Features { get; init; } = [];
+
     public Rule? Find(string id) => Rules.FirstOrDefault(r => r.Id == id);
 }
 
@@ -30,6 +33,15 @@ public enum TriggerKind
 
     /// <summary>Event A not followed by event B within a duration.</summary>
     Absence,
+
+    /// <summary>A derived metric enters a range (engagement score, a feature's uses, session drop, completion speed-up, ...).</summary>
+    Threshold,
+
+    /// <summary>The user's streak of active days reaches N.</summary>
+    Streak,
+
+    /// <summary>An intervention of another rule got no response within a duration.</summary>
+    Escalation,
 }
 
 /// <summary>One rule: a trigger, an action and the policy that gates it.</summary>
@@ -38,9 +50,16 @@ public sealed class Rule
     public required string Id { get; init; }
     public string? Description { get; init; }
     public required TriggerSpec Trigger { get; init; }
+
+    /// <summary>Audience and context conditions (<c>when</c>); all must hold when the trigger fires.</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
+
     public required ActionSpec Action { get; init; }
     public required PolicySpec Policy { get; init; }
 }
+
+/// <summary>One <c>when</c> condition: a value path, an operator and its operands (which may hold placeholders).</summary>
+public sealed record Condition(string Path, string Operator, IReadOnlyList<string> Operands);
 
 /// <summary>What makes a rule fire.</summary>
 public sealed class TriggerSpec
@@ -63,6 +82,23 @@ public sealed class TriggerSpec
 
     /// <summary>Count and absence: keep a separate window per value of this event property.</summary>
     public string? Per { get; init; }
+
+    /// <summary>Threshold: the metric name; the range is (<see cref="Above"/>, <see cref="Below"/>) and [<see cref="AtLeast"/>, <see cref="AtMost"/>].</summary>
+    public string? Metric { get; init; }
+    public double? Above { get; init; }
+    public double? Below { get; init; }
+    public double? AtLeast { get; init; }
+    public double? AtMost { get; init; }
+
+    /// <summary>Streak: the number of consecutive active days.</summary>
+    public int Days { get; init; }
+
+    /// <summary>Escalation: the rule whose unanswered intervention is escalated.</summary>
+    public string? Rule { get; init; }
+
+    public bool InRange(double? value) =>
+        value is { } v && (Above is null || v > Above) && (Below is null || v < Below)
+        && (AtLeast is null || v >= AtLeast) && (AtMost is null || v <= AtMost);
 
     /// <summary>Property filters on the matching event: every entry must equal (case-insensitively).</summary>
     public IReadOnlyDictionary<string, string> Where { get; init; } = new Dictionary<string, string>();
@@ -95,6 +131,15 @@ public sealed class ActionSpec
     public TimeSpan Expiry { get; init; } = TimeSpan.FromHours(1);
     public required MessageSpec Message { get; init; }
 
+    /// <summary>The intent the nudge serves (know, go, do, buy); stamped on the command.</summary>
+    public string? Intent { get; init; }
+
+    /// <summary>The cap category; defaults to the moment.</summary>
+    public required string Category { get; init; }
+
+    /// <summary>A new-feature tip: subject to progressive disclosure for newcomers.</summary>
+    public bool Tip { get; init; }
+
     public string ChannelFor(string? device) =>
         device is not null && Channels.TryGetValue(device, out var c) ? c : Channels["default"];
 }
@@ -110,10 +155,35 @@ public sealed class PolicySpec
     public IReadOnlyList<CapSpec> Caps { get; init; } = [];
     public TimeSpan? Cooldown { get; init; }
     public bool OncePerUser { get; init; }
+
+    /// <summary>Hours in the user's time zone when nothing is sent: deferred to their end, or dropped.</summary>
+    public TimeWindow? QuietHours { get; init; }
+
+    /// <summary>Hours in the user's time zone to send in; outside them the command is deferred into the next window.</summary>
+    public TimeWindow? SendWindow { get; init; }
+
+    /// <summary>Global: at most one tip per this period for newcomers.</summary>
+    public TimeSpan? ProgressiveDisclosure { get; init; }
+
+    /// <summary>Pause a rule for a user after this many dismissals (filled in by the feedback loop).</summary>
+    public PauseSpec? DismissalPause { get; init; }
+
+    /// <summary>Pause all nudges for a user after this many unanswered interventions in a row (filled in by the feedback loop).</summary>
+    public PauseSpec? AutoPause { get; init; }
 }
 
-/// <summary>At most <see cref="Max"/> interventions in any rolling <see cref="Window"/>, optionally only counting one channel or moment.</summary>
-public sealed record CapSpec(int Max, TimeSpan Window, string? Channel = null, string? Moment = null)
+/// <summary>A daily window of local time, which may wrap midnight (22:00–08:00); <see cref="Drop"/> drops instead of deferring.</summary>
+public sealed record TimeWindow(TimeSpan From, TimeSpan To, bool Drop = false)
 {
-    public string Reason => Window == TimeSpan.FromHours(1) && Channel is null && Moment is null ? "hourly_cap" : "window_cap";
+    public bool Contains(TimeSpan timeOfDay) =>
+        From <= To ? timeOfDay >= From && timeOfDay < To : timeOfDay >= From || timeOfDay < To;
+}
+
+/// <summary>After <see cref="After"/> occurrences, pause for <see cref="For"/>.</summary>
+public sealed record PauseSpec(int After, TimeSpan For);
+
+/// <summary>At most <see cref="Max"/> interventions in any rolling <see cref="Window"/>, optionally only counting one channel or category.</summary>
+public sealed record CapSpec(int Max, TimeSpan Window, string? Channel = null, string? Category = null)
+{
+    public string Reason => Window == TimeSpan.FromHours(1) && Channel is null && Category is null ? "hourly_cap" : "window_cap";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -52,8 +53,9 @@ public static class RuleSetLoader
         }
 
         var r = new NodeReader(errors);
-        r.Known(root, "version", "labels", "policies", "rules");
+        r.Known(root, "version", "labels", "features", "policies", "rules");
         var labels = r.StringMap(root, "labels");
+        var features = r.StringList(root, "features");
         var global = ReadPolicy(r, r.Map(root, "policies"));
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -84,7 +86,15 @@ public static class RuleSetLoader
         }
 
         var version = r.String(root, "version") ?? ContentHash(text);
-        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels };
+        foreach (var rule in rules.Where(x => x.Trigger.Kind == TriggerKind.Escalation && !ids.Contains(x.Trigger.Rule!)))
+        {
+            errors.Add(new RuleError(1, $"rule '{rule.Id}' escalates rule '{rule.Trigger.Rule}', which does not exist"));
+        }
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features };
     }
 
     private static string ContentHash(string text) =>
@@ -92,7 +102,7 @@ public static class RuleSetLoader
 
     private static Rule? ReadRule(NodeReader r, YamlMappingNode m)
     {
-        r.Known(m, "id", "description", "enabled", "trigger", "action", "policy");
+        r.Known(m, "id", "description", "enabled", "trigger", "when", "action", "policy");
         var id = r.String(m, "id");
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -107,11 +117,53 @@ public static class RuleSetLoader
         var trigger = ReadTrigger(r, r.Map(m, "trigger"), id, m);
         var action = ReadAction(r, r.Map(m, "action"), id, m);
         var policy = ReadPolicy(r, r.Map(m, "policy"));
+        var conditions = ReadConditions(r, r.Child(m, "when"), id);
         if (trigger is null || action is null || r.ErrorCount > before)
         {
             return null;
         }
-        return new Rule { Id = id, Description = r.String(m, "description"), Trigger = trigger, Action = action, Policy = policy };
+        return new Rule { Id = id, Description = r.String(m, "description"), Trigger = trigger, Conditions = conditions, Action = action, Policy = policy };
+    }
+
+    private static readonly string[] Operators = ["equals", "notEquals", "in", "notIn", "lt", "lte", "gt", "gte", "exists"];
+
+    private static List<Condition> ReadConditions(NodeReader r, YamlNode? node, string id)
+    {
+        var result = new List<Condition>();
+        if (node is null)
+        {
+            return result;
+        }
+        if (node is not YamlSequenceNode seq)
+        {
+            r.Error(node, $"rule '{id}': 'when' must be a list of conditions like {{ path: user.device, equals: mobile }}");
+            return result;
+        }
+        foreach (var item in seq)
+        {
+            if (item is not YamlMappingNode c)
+            {
+                r.Error(item, $"rule '{id}': a condition is a mapping like {{ path: state.engagementScore, lt: 40 }}");
+                continue;
+            }
+            r.Known(c, ["path", .. Operators]);
+            var path = r.String(c, "path");
+            var ops = Operators.Where(o => r.Child(c, o) is not null).ToList();
+            if (string.IsNullOrWhiteSpace(path) || ops.Count != 1)
+            {
+                r.Error(c, $"rule '{id}': a condition needs a 'path' and exactly one of {string.Join(", ", Operators)}");
+                continue;
+            }
+            if (!ValuePaths.IsKnown(path))
+            {
+                r.Error(c, $"rule '{id}': unknown path '{path}' (see the README, \"Value paths\")");
+            }
+            var operands = r.Child(c, ops[0]) is YamlSequenceNode list
+                ? list.OfType<YamlScalarNode>().Select(v => v.Value ?? "").ToList()
+                : [r.String(c, ops[0]) ?? ""];
+            result.Add(new Condition(path, ops[0], operands));
+        }
+        return result;
     }
 
     private static TriggerSpec? ReadTrigger(NodeReader r, YamlMappingNode? t, string id, YamlNode owner)
@@ -121,18 +173,19 @@ public static class RuleSetLoader
             r.Error(owner, $"rule '{id}' needs a 'trigger'");
             return null;
         }
-        r.Known(t, "kind", "event", "missing", "view", "times", "within", "after", "per", "where");
+        r.Known(t, "kind", "event", "missing", "view", "times", "within", "after", "per", "where",
+            "metric", "above", "below", "atLeast", "atMost", "days", "rule");
         var kindText = r.String(t, "kind");
         if (!Enum.TryParse<TriggerKind>(kindText, ignoreCase: true, out var kind))
         {
-            r.Error(t, $"rule '{id}': trigger kind '{kindText}' is not one of event, count, dwell, inactivity, absence");
+            r.Error(t, $"rule '{id}': trigger kind '{kindText}' is not one of event, count, dwell, inactivity, absence, threshold, streak, escalation");
             return null;
         }
         var evt = r.String(t, "event") is { } e ? EventNames.Normalize(e) : null;
         var missing = r.String(t, "missing") is { } b ? EventNames.Normalize(b) : null;
         var duration = TimeSpan.Zero;
-        var durationKey = kind is TriggerKind.Dwell or TriggerKind.Inactivity ? "after" : "within";
-        if (kind != TriggerKind.Event)
+        var durationKey = kind is TriggerKind.Dwell or TriggerKind.Inactivity or TriggerKind.Escalation ? "after" : "within";
+        if (kind is not (TriggerKind.Event or TriggerKind.Threshold or TriggerKind.Streak))
         {
             duration = r.Duration(t, durationKey, required: true);
         }
@@ -148,6 +201,18 @@ public static class RuleSetLoader
             case TriggerKind.Absence when evt is null || missing is null:
                 r.Error(t, $"rule '{id}': an absence trigger needs 'event' and 'missing'");
                 break;
+            case TriggerKind.Threshold when !Metrics.IsKnown(r.String(t, "metric")):
+                r.Error(t, $"rule '{id}': a threshold trigger needs a 'metric', one of {string.Join(", ", Metrics.Names)}");
+                break;
+            case TriggerKind.Threshold when r.Child(t, "above") is null && r.Child(t, "below") is null && r.Child(t, "atLeast") is null && r.Child(t, "atMost") is null:
+                r.Error(t, $"rule '{id}': a threshold trigger needs at least one of above, below, atLeast, atMost");
+                break;
+            case TriggerKind.Streak when (r.Int(t, "days") ?? 0) < 2:
+                r.Error(t, $"rule '{id}': a streak trigger needs 'days' of 2 or more");
+                break;
+            case TriggerKind.Escalation when string.IsNullOrWhiteSpace(r.String(t, "rule")):
+                r.Error(t, $"rule '{id}': an escalation trigger needs the 'rule' it escalates");
+                break;
         }
         return new TriggerSpec
         {
@@ -159,6 +224,13 @@ public static class RuleSetLoader
             Duration = duration,
             Per = r.String(t, "per"),
             Where = r.StringMap(t, "where"),
+            Metric = r.String(t, "metric"),
+            Above = r.Double(t, "above"),
+            Below = r.Double(t, "below"),
+            AtLeast = r.Double(t, "atLeast"),
+            AtMost = r.Double(t, "atMost"),
+            Days = r.Int(t, "days") ?? 0,
+            Rule = r.String(t, "rule"),
         };
     }
 
@@ -169,7 +241,7 @@ public static class RuleSetLoader
             r.Error(owner, $"rule '{id}' needs an 'action'");
             return null;
         }
-        r.Known(a, "moment", "channel", "channels", "priority", "delay", "expires", "message");
+        r.Known(a, "moment", "channel", "channels", "priority", "delay", "expires", "message", "intent", "category", "tip");
         var moment = r.String(a, "moment");
         if (string.IsNullOrWhiteSpace(moment))
         {
@@ -223,6 +295,9 @@ public static class RuleSetLoader
             Delay = r.Child(a, "delay") is null ? TimeSpan.Zero : r.Duration(a, "delay", required: true),
             Expiry = r.Child(a, "expires") is null ? TimeSpan.FromHours(1) : r.Duration(a, "expires", required: true),
             Message = message,
+            Intent = r.String(a, "intent"),
+            Category = r.String(a, "category") ?? moment,
+            Tip = r.Bool(a, "tip") ?? false,
         };
     }
 
@@ -232,7 +307,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -243,14 +318,14 @@ public static class RuleSetLoader
                     r.Error(node, "a cap is a mapping like { max: 3, per: 1h }");
                     continue;
                 }
-                r.Known(c, "max", "per", "channel", "moment");
+                r.Known(c, "max", "per", "channel", "category");
                 var max = r.Int(c, "max");
                 if (max is null or < 1)
                 {
                     r.Error(c, "a cap needs 'max' of 1 or more");
                     continue;
                 }
-                caps.Add(new CapSpec(max.Value, r.Duration(c, "per", required: true), r.String(c, "channel"), r.String(c, "moment")));
+                caps.Add(new CapSpec(max.Value, r.Duration(c, "per", required: true), r.String(c, "channel"), r.String(c, "category")));
             }
         }
         return new PolicySpec
@@ -258,7 +333,51 @@ public static class RuleSetLoader
             Caps = caps,
             Cooldown = r.Child(p, "cooldown") is null ? null : r.Duration(p, "cooldown", required: true),
             OncePerUser = r.Bool(p, "oncePerUser") ?? false,
+            QuietHours = ReadWindow(r, r.Map(p, "quietHours")),
+            SendWindow = ReadWindow(r, r.Map(p, "sendWindow")),
+            ProgressiveDisclosure = r.Child(p, "progressiveDisclosure") is null ? null : r.Duration(p, "progressiveDisclosure", required: true),
+            DismissalPause = ReadPause(r, r.Map(p, "dismissalPause")),
+            AutoPause = ReadPause(r, r.Map(p, "autoPause")),
         };
+    }
+
+    private static TimeWindow? ReadWindow(NodeReader r, YamlMappingNode? w)
+    {
+        if (w is null)
+        {
+            return null;
+        }
+        r.Known(w, "from", "to", "mode");
+        var from = r.String(w, "from");
+        var to = r.String(w, "to");
+        if (!TimeSpan.TryParseExact(from, @"hh\:mm", CultureInfo.InvariantCulture, out var f)
+            || !TimeSpan.TryParseExact(to, @"hh\:mm", CultureInfo.InvariantCulture, out var t))
+        {
+            r.Error(w, "a time window needs 'from' and 'to' as HH:mm, e.g. { from: \"22:00\", to: \"08:00\" }");
+            return null;
+        }
+        var mode = r.String(w, "mode") ?? "defer";
+        if (mode is not ("defer" or "drop"))
+        {
+            r.Error(w, $"'mode' must be defer or drop, not '{mode}'");
+        }
+        return new TimeWindow(f, t, mode == "drop");
+    }
+
+    private static PauseSpec? ReadPause(NodeReader r, YamlMappingNode? p)
+    {
+        if (p is null)
+        {
+            return null;
+        }
+        r.Known(p, "after", "for");
+        var after = r.Int(p, "after");
+        if (after is null or < 1)
+        {
+            r.Error(p, "a pause needs 'after' of 1 or more");
+            return null;
+        }
+        return new PauseSpec(after.Value, r.Duration(p, "for", required: true));
     }
 
     private static int Line(YamlNode n) => (int)n.Start.Line;
@@ -312,6 +431,36 @@ public static class RuleSetLoader
             }
             Error(Child(m, key)!, $"'{key}' must be a whole number, not '{s}'");
             return null;
+        }
+
+        public double? Double(YamlMappingNode m, string key)
+        {
+            var s = String(m, key);
+            if (s is null)
+            {
+                return null;
+            }
+            if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+            {
+                return d;
+            }
+            Error(Child(m, key)!, $"'{key}' must be a number, not '{s}'");
+            return null;
+        }
+
+        public IReadOnlyList<string> StringList(YamlMappingNode m, string key)
+        {
+            var v = Child(m, key);
+            if (v is null)
+            {
+                return [];
+            }
+            if (v is YamlSequenceNode seq && seq.All(x => x is YamlScalarNode))
+            {
+                return seq.Cast<YamlScalarNode>().Select(x => x.Value ?? "").ToList();
+            }
+            Error(v, $"'{key}' must be a list of names");
+            return [];
         }
 
         public bool? Bool(YamlMappingNode m, string key)

@@ -22,6 +22,31 @@ public sealed class UserState
     [JsonPropertyName("fc")] public Dictionary<string, int>? FeatureCounts { get; set; }
     [JsonPropertyName("lf")] public string? LastFeature { get; set; }
 
+    /// <summary>Engagement points per day (days since the Unix epoch, UTC), for the 30-day score.</summary>
+    [JsonPropertyName("ep")] public Dictionary<int, int>? EngagementPoints { get; set; }
+
+    /// <summary>The last day (in the user's time zone, days since the epoch) with activity, and the streak ending on it.</summary>
+    [JsonPropertyName("ad")] public int LastActiveDay { get; set; }
+    [JsonPropertyName("sk")] public int StreakDays { get; set; }
+
+    /// <summary>Current session start, the last finished session's length and the user's EWMA baseline (ms).</summary>
+    [JsonPropertyName("ss")] public long SessionStartedAt { get; set; }
+    [JsonPropertyName("ls")] public long LastSessionMs { get; set; }
+    [JsonPropertyName("bl")] public long SessionBaselineMs { get; set; }
+
+    /// <summary>EWMA of each task's completion time (ms), the user's own "usual".</summary>
+    [JsonPropertyName("td")] public Dictionary<string, long>? TaskDurations { get; set; }
+
+    /// <summary>How many completions were much faster than usual (efficiency-seeker signal).</summary>
+    [JsonPropertyName("fx")] public int FastCompletions { get; set; }
+
+    [JsonPropertyName("os")] public int OnboardingStep { get; set; }
+    [JsonPropertyName("ot")] public int OnboardingTotal { get; set; }
+    [JsonPropertyName("oc")] public bool OnboardingCompleted { get; set; }
+
+    /// <summary>Hashes of the last few message ids: an upstream duplicate (same messageId, new offset) changes nothing.</summary>
+    [JsonPropertyName("ri")] public List<int>? RecentIds { get; set; }
+
     /// <summary>Recent hits of count triggers, per rule and property value.</summary>
     [JsonPropertyName("w")] public Dictionary<string, List<WindowHit>>? Windows { get; set; }
 
@@ -62,12 +87,13 @@ public sealed class PendingTimer
     [JsonPropertyName("d")] public Dictionary<string, string>? Details { get; set; }
 }
 
-/// <summary>An intervention that was emitted, for caps and cooldowns.</summary>
+/// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>
 public sealed record SentRecord(
     [property: JsonPropertyName("t")] long At,
     [property: JsonPropertyName("r")] string RuleId,
     [property: JsonPropertyName("c")] string Channel,
-    [property: JsonPropertyName("m")] string Moment);
+    [property: JsonPropertyName("m")] string Category,
+    [property: JsonPropertyName("tp")] bool? Tip = null);
 
 /// <summary>Source-generated serialisation for <see cref="UserState"/>.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
