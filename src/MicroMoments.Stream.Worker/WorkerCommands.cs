@@ -11,6 +11,7 @@ public static class WorkerCommands
     {
         [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
         ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
+        ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
         _ => Usage(),
     };
 
@@ -20,6 +21,8 @@ public static class WorkerCommands
             usage: MicroMoments.Stream.Worker [command]
               run                      the worker (default)
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
+              simulate --events <file.ndjson> [--rules <file>] [--until <ISO time> | --drain <ISO duration>] [--decisions <file>]
+                                       offline and deterministic: prints each intervention's CloudEvent, one per line
             """);
         return 2;
     }

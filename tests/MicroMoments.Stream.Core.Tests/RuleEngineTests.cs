@@ -107,24 +107,34 @@ public sealed class RuleEngineTests
         Assert.DoesNotContain(Advance(TimeSpan.FromMinutes(2)).Interventions, c => c.RuleId == "cart-abandoned");
     }
 
+    private static readonly RuleSet Inactivity = RuleSetLoader.Load("""
+        rules:
+          - id: idle
+            trigger: { kind: inactivity, after: 48h }
+            action: { moment: re_engagement, channel: email, message: { body: come back } }
+        """);
+
     [Fact]
     public void FireDue_FortyEightHoursSilent_EmitsReEngagement()
     {
-        At(TimeSpan.Zero, t => Track("u1", "Feature Used", t, new { feature = "dashboard" }));
+        var engine = new RuleEngine(Inactivity);
+        var state = new UserState();
+        engine.Apply(state, Track("u1", "Feature Used", T0), Next(), T0);
 
-        Assert.Empty(Advance(TimeSpan.FromHours(47)).Interventions);
-        var cmd = Assert.Single(Advance(TimeSpan.FromHours(1)).Interventions);
-
-        Assert.Equal(("inactive-48h", "re_engagement", "email"), (cmd.RuleId, cmd.Moment, cmd.Channel));
+        Assert.Empty(engine.FireDue(state, T0.AddHours(47)).Interventions);
+        Assert.Equal("idle", Assert.Single(engine.FireDue(state, T0.AddHours(48)).Interventions).RuleId);
     }
 
     [Fact]
     public void FireDue_ActivityResetsInactivity()
     {
-        At(TimeSpan.Zero, t => Track("u1", "Feature Used", t));
-        At(TimeSpan.FromHours(40), t => Track("u1", "Feature Used", t));
+        var engine = new RuleEngine(Inactivity);
+        var state = new UserState();
+        engine.Apply(state, Track("u1", "Feature Used", T0), Next(), T0);
+        engine.Apply(state, Track("u1", "Feature Used", T0.AddHours(40)), Next(), T0.AddHours(40));
 
-        Assert.Empty(Advance(TimeSpan.FromHours(47) - TimeSpan.FromHours(40)).Interventions);
+        Assert.Empty(engine.FireDue(state, T0.AddHours(48)).Interventions);
+        Assert.Single(engine.FireDue(state, T0.AddHours(88)).Interventions);
     }
 
     [Fact]

@@ -9,12 +9,10 @@ public sealed class RuleSetLoaderTests
     {
         var set = RuleSetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
-        Assert.Equal("2026-11-24.1", set.Version);
-        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Count);
-        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Dwell);
-        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Absence);
-        Assert.Contains(set.Rules, r => r.Trigger.Kind == TriggerKind.Inactivity);
-        Assert.Equal(new CapSpec(3, TimeSpan.FromHours(1)), Assert.Single(set.Policy.Caps));
+        Assert.Equal("2026-11-24.2", set.Version);
+        Assert.Equal(Enum.GetValues<TriggerKind>().Order(), set.Rules.Select(r => r.Trigger.Kind).Distinct().Order());
+        Assert.Contains(new CapSpec(3, TimeSpan.FromHours(1)), set.Policy.Caps);
+        Assert.Contains(new CapSpec(2, TimeSpan.FromHours(48), Category: "re_engagement"), set.Policy.Caps);
     }
 
     [Fact]

@@ -16,6 +16,12 @@ public sealed class RuleEngine
         "intervention clicked", "intervention dismissed", "intervention converted",
     };
 
+    /// <summary>Reports from delivery services, not things the user did: they never count as activity.</summary>
+    private static readonly HashSet<string> DeliveryReports = new(StringComparer.Ordinal)
+    {
+        "intervention delivered", "intervention displayed",
+    };
+
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
 
@@ -43,6 +49,11 @@ public sealed class RuleEngine
         if (UserProfile.SeenBefore(state, e.MessageId))
         {
             return Evaluation.Duplicate;
+        }
+
+        if (DeliveryReports.Contains(e.Key))
+        {
+            return ApplyDeliveryReport(state, e, now);
         }
 
         // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
@@ -121,6 +132,20 @@ public sealed class RuleEngine
         var context = new ValueContext(state, Rules, e.Timestamp, e);
         Decide(state, candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList(),
             e.Timestamp, now, result);
+        return result;
+    }
+
+    /// <summary>A delivery report updates no activity, session or timer; only rules on that very event can fire.</summary>
+    private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now)
+    {
+        var result = new Evaluation();
+        var context = new ValueContext(state, Rules, e.Timestamp, e);
+        var candidates = Rules.Rules
+            .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
+            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e.Properties), e.MessageId))
+            .Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule }))
+            .ToList();
+        Decide(state, candidates, e.Timestamp, now, result);
         return result;
     }
 

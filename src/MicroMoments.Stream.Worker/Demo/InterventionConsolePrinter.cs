@@ -39,6 +39,7 @@ public sealed class InterventionConsolePrinter(IOptions<KafkaOptions> kafka) : B
     public static string Format(InterventionCommand c)
     {
         var title = string.IsNullOrEmpty(c.Message.Title) ? "" : $"\"{c.Message.Title}\" ";
-        return $"{c.DecidedAt:HH:mm:ss}  {c.UserId,-15} {c.Moment,-15} {c.Channel,-8} {title}{c.Message.Body}  [{c.RuleId}]";
+        var deferred = c.DeliverAfter - c.DecidedAt > TimeSpan.FromSeconds(5) ? $" (deliver after {c.DeliverAfter:yyyy-MM-dd HH:mm} UTC)" : "";
+        return $"{c.DecidedAt:HH:mm:ss}  {c.UserId,-15} {c.Moment,-15} {c.Channel,-8} {title}{c.Message.Body}  [{c.RuleId}]{deferred}";
     }
 }

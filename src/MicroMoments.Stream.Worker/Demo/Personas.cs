@@ -39,8 +39,15 @@ public static class Personas
         }
         yield return At(4, Track(power, "Task Completed", start.AddSeconds(4), "desktop", ("task", "calendar-sync"), ("durationMs", "4200")));
 
-        // A user last seen almost 48 hours ago: the inactivity timer is already armed and fires ~8 s in.
-        yield return At(0, Track(lapsed, "Feature Used", start.AddHours(-48).AddSeconds(8), "desktop", ("feature", "dashboard")));
+        // An explorer (five features tried) last seen almost 48 hours ago: "Try It Out" fires ~8 s in.
+        foreach (var (feature, i) in new[] { "dashboard", "reports", "automations", "api-keys", "search" }.Select((f, i) => (f, i)))
+        {
+            yield return At(0, Track(lapsed, "Feature Used", start.AddHours(-48).AddSeconds(4 + i), "desktop", ("feature", feature)));
+        }
+
+        // Someone who gives up on the company description, and someone who shares a report.
+        yield return At(6, Track($"u-forms-{wave}", "Form Field Abandoned", start.AddSeconds(6), "desktop", ("form", "profile"), ("field", "Company Description")));
+        yield return At(7, Track($"u-sharer-{wave}", "Content Shared", start.AddSeconds(7), "mobile", ("contentId", "report-42")));
     }
 
     private static ScriptedEvent At(double seconds, JsonObject body) => new(TimeSpan.FromSeconds(seconds), body);
