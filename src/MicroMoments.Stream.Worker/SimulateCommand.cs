@@ -66,14 +66,19 @@ public static class SimulateCommand
             }
             Flush();
         }
-        if (options.TryGetValue("--until", out var until))
+        DateTimeOffset end;
+        try
         {
-            simulation.AdvanceTo(DateTimeOffset.Parse(until, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal));
+            end = options.TryGetValue("--until", out var until)
+                ? DateTimeOffset.Parse(until, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
+                : simulation.Clock + XmlConvert.ToTimeSpan(options.GetValueOrDefault("--drain") ?? "P7D");
         }
-        else
+        catch (FormatException ex)
         {
-            simulation.AdvanceTo(simulation.Clock + XmlConvert.ToTimeSpan(options.GetValueOrDefault("--drain") ?? "P7D"));
+            stderr.WriteLine($"simulate: --until takes an ISO-8601 time and --drain an ISO-8601 duration (P7D): {ex.Message}");
+            return 2;
         }
+        simulation.AdvanceTo(end);
         Flush();
 
         if (options.TryGetValue("--decisions", out var decisionsPath))
