@@ -11,6 +11,9 @@ public sealed class RedisKeys(string prefix)
 {
     public RedisKey User(string shard, string userId) => $"{prefix}{{{shard}}}:u:{userId}";
 
+    /// <summary>The user's most recent decisions (JSON, newest first), for <c>explain</c>.</summary>
+    public RedisKey Decisions(string shard, string userId) => $"{prefix}{{{shard}}}:d:{userId}";
+
     /// <summary>Sorted set of user ids with pending timers, scored by their earliest due time (Unix ms).</summary>
     public RedisKey Timers(string shard) => $"{prefix}{{{shard}}}:timers";
 

@@ -17,5 +17,9 @@ public sealed class RedisOptions
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan StateTtl { get; set; } = TimeSpan.FromDays(60);
 
+    /// <summary>Quick retries of a failed Redis call before the loop pauses consumption and keeps retrying with backoff.</summary>
+    [Range(1, 20)]
+    public int RetryAttempts { get; set; } = 3;
+
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Configuration);
 }

@@ -8,12 +8,12 @@ namespace MicroMoments.Stream.Redis;
 /// <summary>The Polly pipeline around Redis calls: short retries with jittered backoff, then a circuit breaker.</summary>
 public static class RedisResilience
 {
-    public static ResiliencePipeline Create(TimeProvider time) =>
+    public static ResiliencePipeline Create(TimeProvider time, int retryAttempts = 3) =>
         new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutException>(),
-                MaxRetryAttempts = 3,
+                MaxRetryAttempts = retryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(100),

@@ -30,26 +30,37 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return result;
     }
 
+    /// <summary>How many recent decisions are kept per user for <c>explain</c>.</summary>
+    public const int RecentDecisions = 50;
+
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
-    // KEYS[1] = the timer index, KEYS[2] = the owner epoch, KEYS[3..n+2] = user keys;
-    // ARGV[1] = TTL in ms, ARGV[2] = the writer's epoch, then n values, n index scores ('' = remove,
-    // '-' = leave as is) and n user ids.
+    // KEYS: the timer index, the owner epoch, n user keys, m decision lists.
+    // ARGV: TTL in ms, the writer's epoch, n, then n values, n index scores ('' = remove, '-' = leave as
+    // is), n user ids, then m newline-separated decision batches (newest last).
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
         end
         local ttl = ARGV[1]
-        local n = #KEYS - 2
+        local n = tonumber(ARGV[3])
         for i = 1, n do
-          redis.call('SET', KEYS[i + 2], ARGV[i + 2], 'PX', ttl)
-          local due = ARGV[n + i + 2]
+          redis.call('SET', KEYS[i + 2], ARGV[i + 3], 'PX', ttl)
+          local due = ARGV[n + i + 3]
           if due == '' then
-            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 2])
+            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 3])
           elseif due ~= '-' then
-            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 2])
+            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 3])
           end
+        end
+        for j = 1, #KEYS - n - 2 do
+          local list = KEYS[n + 2 + j]
+          for line in string.gmatch(ARGV[3 + 3 * n + j], '[^\n]+') do
+            redis.call('LPUSH', list, line)
+          end
+          redis.call('LTRIM', list, 0, 49) -- RecentDecisions - 1
+          redis.call('PEXPIRE', list, ttl)
         end
         return n
         """;
@@ -62,26 +73,41 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
     /// batch) without ever picking up changes made after this point.
     /// </summary>
-    public ShardWrite Prepare(string shard, long epoch, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers)
+    public ShardWrite Prepare(string shard, long epoch, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers,
+        IReadOnlyDictionary<string, List<string>>? decisions = null)
     {
         var n = users.Count;
-        var keys = new RedisKey[n + 2];
-        var args = new RedisValue[3 * n + 2];
+        var m = decisions?.Count ?? 0;
+        var keys = new RedisKey[n + 2 + m];
+        var args = new RedisValue[3 * n + 3 + m];
         keys[0] = _keys.Timers(shard);
         keys[1] = _keys.Owner(shard);
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
+        args[2] = n;
         var i = 0;
         foreach (var user in users)
         {
             keys[i + 2] = _keys.User(shard, user.UserId);
-            args[n + i + 2] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[i + 2] = UserStateSerializer.Serialize(user);
-            args[2 * n + i + 2] = user.UserId;
+            args[n + i + 3] = IndexUpdate(user); // before serialising: it records the new index score in the state
+            args[i + 3] = UserStateSerializer.Serialize(user);
+            args[2 * n + i + 3] = user.UserId;
             i++;
+        }
+        var j = 0;
+        foreach (var (userId, lines) in decisions ?? new Dictionary<string, List<string>>())
+        {
+            keys[n + 2 + j] = _keys.Decisions(shard, userId);
+            args[3 * n + 3 + j] = string.Join('\n', lines);
+            j++;
         }
         return new ShardWrite(shard, keys, args, newUsers.ToArray());
     }
+
+    /// <summary>The user's most recent decisions as stored (JSON), newest first.</summary>
+    public async Task<string[]> RecentDecisionsAsync(string shard, string userId, CancellationToken ct) =>
+        (await resilience.ExecuteAsync(async _ => await redis.GetDatabase().ListRangeAsync(_keys.Decisions(shard, userId), 0, RecentDecisions - 1), ct))
+        .Select(v => (string)v!).ToArray();
 
     private static readonly RedisValue LeaveIndex = "-";
 

@@ -47,7 +47,7 @@ public static class MicroMomentsStreamExtensions
             return ConnectionMultiplexer.Connect(config);
         });
         // Backoff against a real server is wall-clock time, whatever clock the rules run on (tests drive a fake one).
-        services.AddSingleton(_ => RedisResilience.Create(TimeProvider.System));
+        services.AddSingleton(sp => RedisResilience.Create(TimeProvider.System, sp.GetRequiredService<IOptions<RedisOptions>>().Value.RetryAttempts));
         services.AddSingleton(sp => new UserStateStore(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value,
             sp.GetRequiredService<Polly.ResiliencePipeline>()));

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.ServiceDefaults;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -12,6 +13,7 @@ public static class WorkerCommands
         [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
         ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
         ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
+        ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         _ => Usage(),
     };
 
@@ -21,11 +23,16 @@ public static class WorkerCommands
             usage: MicroMoments.Stream.Worker [command]
               run                      the worker (default)
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
+              explain --user <id>      the user's state, pending timers and recent decisions, read from Redis
               simulate --events <file.ndjson> [--rules <file>] [--until <ISO time> | --drain <ISO duration>] [--decisions <file>]
                                        offline and deterministic: prints each intervention's CloudEvent, one per line
             """);
         return 2;
     }
+
+    /// <summary>The same configuration sources as the worker: appsettings.json, then environment variables.</summary>
+    private static IConfiguration Configuration() =>
+        new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory).AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().Build();
 
     /// <summary>Builds the worker host; embedded servers are started here when not configured.</summary>
     public static (IHost Host, EmbeddedInfrastructure Infrastructure) BuildWorker(string[] args, Action<HostApplicationBuilder>? configure = null)

@@ -17,8 +17,9 @@ public sealed class RedisOutageTests(KafkaFixture kafka, RedisFixture redis)
         using var output = streams.Read(streams.Output);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock, new Dictionary<string, string?>
         {
-            // Short client timeouts so the outage is noticed in well under the pause.
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration + ",asyncTimeout=300,syncTimeout=300",
+            // Short client timeouts and one quick retry, so the outage outlasts what Polly absorbs even on a busy machine.
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration + ",asyncTimeout=300,syncTimeout=300,connectTimeout=500",
+            ["MicroMoments:Redis:RetryAttempts"] = "1",
         });
         await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0, new { task = "a" }));
         await Eventually.TrueAsync(async () => (await worker.Store.FindAsync("u-o", default)) is not null, TimeSpan.FromSeconds(30), "first event saved");

@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
 using MicroMoments.Stream.Kafka;
@@ -35,6 +36,38 @@ public sealed class WorkerPipelineTests(KafkaFixture kafka, RedisFixture redis)
         Assert.Equal(("setup-task-failing", "clarification", "in_app"), (command.RuleId, command.Moment, command.Channel));
         Assert.Equal("Trying to set up notifications? Tap here for a 15-second video walkthrough", command.Message.Body);
         Assert.Equal(3, command.Trigger.EventIds.Count);
+    }
+
+    [Fact]
+    public async Task Explain_AfterAnIntervention_ShowsStateTimersAndDecisions()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        using var output = streams.Read(streams.Output);
+        for (var i = 0; i < 3; i++)
+        {
+            await streams.ProduceAsync("u-x", Track("u-x", "Task Failed", T0.AddSeconds(i), new { task = "calendar-sync" }));
+        }
+        await streams.ProduceAsync("u-x", Screen("u-x", "Welcome", T0.AddSeconds(5)));
+        await output.WaitForAsync(1);
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+        }).Build();
+        using var stdout = new StringWriter();
+
+        await Eventually.TrueAsync(async () =>
+        {
+            stdout.GetStringBuilder().Clear();
+            return await Worker.ExplainCommand.RunAsync(["--user", "u-x"], config, stdout, TextWriter.Null) == 0
+                && stdout.ToString().Contains("welcome-dwell", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), "explain shows the user's pending dwell timer");
+
+        var text = stdout.ToString();
+        Assert.Contains("setup-task-failing", text, StringComparison.Ordinal);
+        Assert.Contains("emitted", text, StringComparison.Ordinal);
+        Assert.Contains("archetype", text, StringComparison.Ordinal);
     }
 
     [Fact]

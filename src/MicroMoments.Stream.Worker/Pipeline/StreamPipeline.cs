@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
+using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.State;
@@ -132,9 +134,22 @@ public sealed class StreamPipeline(
     }
 
     /// <summary>Serialises the changed users of each shard: a snapshot that later changes cannot leak into.</summary>
-    public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf) =>
-        work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
-            work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[])).ToList();
+    public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf)
+    {
+        // Each user's decisions go with the user's state, for explain.
+        var decisions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var d in work.Decisions)
+        {
+            if (!decisions.TryGetValue(d.UserId, out var lines))
+            {
+                decisions[d.UserId] = lines = [];
+            }
+            lines.Add(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
+        }
+        return work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
+            work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[],
+            s.Value.Keys.Where(decisions.ContainsKey).ToDictionary(u => u, u => decisions[u], StringComparer.Ordinal))).ToList();
+    }
 
     /// <summary>Writes the prepared shards; safe to retry. Shards fenced off by a new owner are reported and skipped.</summary>
     public async Task SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.State;
+using MicroMoments.Stream.Redis;
+using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Polly;
+using StackExchange.Redis;
+
+namespace MicroMoments.Stream.Worker;
+
+/// <summary><c>explain --user &lt;id&gt;</c>: the user's state, derived values, pending timers and recent decisions, read from Redis.</summary>
+public static class ExplainCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr)
+    {
+        var userId = args.SkipWhile(a => a != "--user").Skip(1).FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(userId))
+        {
+            stderr.WriteLine("explain: --user <id> is required");
+            return 2;
+        }
+        var options = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
+        if (options.IsEmbedded)
+        {
+            stderr.WriteLine("explain reads from Redis: set MicroMoments__Redis__Configuration (the embedded demo store lives inside the worker process)");
+            return 2;
+        }
+        using var redis = await ConnectionMultiplexer.ConnectAsync(options.Configuration!);
+        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
+        var found = await store.FindAsync(userId, CancellationToken.None);
+        if (found is not { } f)
+        {
+            stdout.WriteLine($"user {userId}: no state in Redis (never seen, or expired after {options.StateTtl.TotalDays:F0} days)");
+            return 1;
+        }
+        var rulesPath = configuration[$"{RulesOptions.SectionName}:Path"] is { Length: > 0 } p ? p : RulesOptions.DefaultPath;
+        var rules = RuleSetLoader.LoadFile(rulesPath);
+        var now = DateTimeOffset.UtcNow;
+        Write(stdout, userId, f.Shard, f.State, rules, now);
+        stdout.WriteLine("recent decisions (newest first):");
+        foreach (var line in await store.RecentDecisionsAsync(f.Shard, userId, CancellationToken.None))
+        {
+            using var d = JsonDocument.Parse(line);
+            var r = d.RootElement;
+            var reason = r.TryGetProperty("reason", out var re) && re.ValueKind == JsonValueKind.String ? $" ({re.GetString()})" : "";
+            stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}");
+        }
+        return 0;
+    }
+
+    private static void Write(TextWriter o, string userId, string shard, UserState s, RuleSet rules, DateTimeOffset now)
+    {
+        o.WriteLine($"user {userId} (shard {shard})");
+        o.WriteLine($"  lifecycle stage {UserProfile.LifecycleStage(s, now)}, segment {UserProfile.Segment(s, now)}, archetype {UserProfile.Archetype(s, now)}");
+        o.WriteLine($"  engagement score {UserProfile.EngagementScore(s, now)}, streak {UserProfile.Streak(s, now)} days, last feature {s.LastFeature ?? "-"}");
+        o.WriteLine($"  last event {DateTimeOffset.FromUnixTimeMilliseconds(s.LastEventAt):O}, device {s.Device ?? "-"}, time zone {s.Timezone ?? "-"}");
+        o.WriteLine("pending timers:");
+        foreach (var t in s.Timers ?? [])
+        {
+            o.WriteLine($"  {t.RuleId,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
+        }
+        o.WriteLine("interventions sent (kept for caps):");
+        foreach (var x in s.Sent ?? [])
+        {
+            o.WriteLine($"  {DateTimeOffset.FromUnixTimeMilliseconds(x.At):O}  {x.RuleId} via {x.Channel}");
+        }
+        o.WriteLine("state:");
+        o.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(UserStateSerializer.Serialize(s)).RootElement, Indented));
+    }
+}

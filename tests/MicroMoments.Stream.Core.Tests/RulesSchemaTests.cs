@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using NJsonSchema;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+
+namespace MicroMoments.Stream.Core.Tests;
+
+/// <summary>The JSON Schema of the rules file agrees with the loader on the bundled rules.</summary>
+public sealed partial class RulesSchemaTests
+{
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Rules");
+
+    private static async Task<JsonSchema> SchemaAsync()
+    {
+        // NJsonSchema reads draft-07 style references; the file itself is draft 2020-12.
+        var text = await File.ReadAllTextAsync(Path.Combine(Dir, "rules.schema.json"));
+        return await JsonSchema.FromJsonAsync(text.Replace("\"$defs\"", "\"definitions\"", StringComparison.Ordinal)
+            .Replace("#/$defs/", "#/definitions/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Validate_DefaultRules_NoErrors()
+    {
+        var schema = await SchemaAsync();
+
+        var errors = schema.Validate(YamlToJson(await File.ReadAllTextAsync(Path.Combine(Dir, "default.rules.yaml"))));
+
+        Assert.Empty(errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public async Task Validate_CountTriggerWithoutWindow_Rejected()
+    {
+        var schema = await SchemaAsync();
+
+        var errors = schema.Validate(YamlToJson("""
+            rules:
+              - id: r
+                trigger: { kind: count, event: Task Failed, times: 3 }
+                action: { moment: clarification, channel: in_app, message: { body: hi } }
+            """));
+
+        Assert.NotEmpty(errors);
+    }
+
+    /// <summary>YAML → JSON text, keeping plain (unquoted) numbers, booleans and nulls typed as YAML 1.2 reads them.</summary>
+    private static string YamlToJson(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return new SerializerBuilder().JsonCompatible().Build().Serialize(ToPlain(stream.Documents[0].RootNode));
+    }
+
+    private static object? ToPlain(YamlNode node) => node switch
+    {
+        YamlMappingNode m => m.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => ToPlain(kv.Value)),
+        YamlSequenceNode s => s.Children.Select(ToPlain).ToList(),
+        YamlScalarNode { Style: ScalarStyle.Plain } p => Plain(p.Value),
+        YamlScalarNode q => q.Value,
+        _ => null,
+    };
+
+    private static object? Plain(string? v) =>
+        v is null or "" or "~" or "null" ? null
+        : v is "true" or "True" ? true
+        : v is "false" or "False" ? false
+        : Integer().IsMatch(v) && long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) ? l
+        : Real().IsMatch(v) ? double.Parse(v, CultureInfo.InvariantCulture)
+        : v;
+
+    [GeneratedRegex("^[-+]?[0-9]+$")]
+    private static partial Regex Integer();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
+    private static partial Regex Real();
+}
