@@ -70,6 +70,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton<InterventionPublisher>();
         services.AddSingleton<StreamPipeline>();
         services.AddHostedService<ClickstreamWorker>();
+        services.AddHostedService<RulesReloader>();
         services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);
 
         if (DemoOptions.IsEnabled(builder.Configuration))

@@ -1,0 +1,76 @@
+using MicroMoments.Stream.Core.Rules;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace MicroMoments.Stream.Worker.Pipeline;
+
+/// <summary>
+/// Reloads the rules file when it changes. Polling, so in-place edits and Kubernetes ConfigMap updates
+/// (a symlink swap) are both seen. A broken file is rejected with its errors and the old rules stay.
+/// </summary>
+public sealed partial class RulesReloader(RuleEngineProvider engines, ILogger<RulesReloader> logger) : IHostedService, IDisposable
+{
+    private PhysicalFileProvider? _files;
+    private IDisposable? _subscription;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(engines.Path);
+        _files = new PhysicalFileProvider(Path.GetDirectoryName(full)!) { UsePollingFileWatcher = true, UseActivePolling = true };
+        var name = Path.GetFileName(full);
+        _subscription = ChangeToken.OnChange(() => _files.Watch(name), () => Reload(full));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _subscription?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private void Reload(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException ex)
+        {
+            engines.ReloadFailed();
+            LogUnreadable(logger, path, ex.Message);
+            return;
+        }
+        var errors = new List<RuleError>();
+        if (RuleSetLoader.TryLoad(text, errors) is not { } rules)
+        {
+            engines.ReloadFailed();
+            LogRejected(logger, path, engines.Current.Rules.Version, string.Join("; ", errors));
+            return;
+        }
+        if (rules.Version == engines.Current.Rules.Version)
+        {
+            return;
+        }
+        var previous = engines.Current.Rules.Version;
+        engines.Replace(rules);
+        LogReloaded(logger, path, previous, rules.Version, rules.Rules.Count);
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _files?.Dispose();
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Rules reloaded from {Path}: version {Previous} → {Version} ({Count} rules); state is kept")]
+    private static partial void LogReloaded(ILogger logger, string path, string previous, string version, int count);
+
+    [LoggerMessage(2, LogLevel.Error, "Rules file {Path} rejected; keeping version {Version}: {Errors}")]
+    private static partial void LogRejected(ILogger logger, string path, string version, string errors);
+
+    [LoggerMessage(3, LogLevel.Error, "Rules file {Path} could not be read; keeping the loaded rules: {Reason}")]
+    private static partial void LogUnreadable(ILogger logger, string path, string reason);
+}
