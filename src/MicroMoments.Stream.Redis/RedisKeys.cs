@@ -20,6 +20,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The shard's owner epoch: bumped by each new owner; writes carrying an older epoch are refused.</summary>
     public RedisKey Owner(string shard) => $"{prefix}{{{shard}}}:owner";
 
+    /// <summary>Population statistics shared by all instances: fields "&lt;task&gt;|sum" and "&lt;task&gt;|count".</summary>
+    public RedisKey Population => $"{prefix}population";
+
     /// <summary>Which shard holds a user's state: written once per new user, read by <c>explain</c>.</summary>
     public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";
 

@@ -173,6 +173,33 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<long> PendingTimersAsync(string shard, CancellationToken ct) =>
         await resilience.ExecuteAsync(async _ => await redis.GetDatabase().SortedSetLengthAsync(_keys.Timers(shard)), ct);
 
+    /// <summary>Adds this instance's new task-time observations to the shared totals and returns all totals.</summary>
+    public async Task<Dictionary<string, (double Sum, long Count)>> SyncPopulationAsync(
+        IReadOnlyDictionary<string, (double Sum, long Count)> pending, CancellationToken ct) =>
+        await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var writes = pending.SelectMany(p => new Task[]
+            {
+                batch.HashIncrementAsync(_keys.Population, $"{p.Key}|sum", p.Value.Sum),
+                batch.HashIncrementAsync(_keys.Population, $"{p.Key}|count", p.Value.Count),
+            }).ToArray();
+            var all = batch.HashGetAllAsync(_keys.Population);
+            batch.Execute();
+            await Task.WhenAll(writes);
+            var totals = new Dictionary<string, (double Sum, long Count)>(StringComparer.Ordinal);
+            foreach (var entry in await all)
+            {
+                var name = (string)entry.Name!;
+                var bar = name.LastIndexOf('|');
+                var task = name[..bar];
+                var t = totals.GetValueOrDefault(task);
+                totals[task] = name[(bar + 1)..] == "sum" ? (double.Parse((string)entry.Value!, System.Globalization.CultureInfo.InvariantCulture), t.Count) : (t.Sum, (long)entry.Value);
+            }
+            return totals;
+        }, ct);
+
     /// <summary>Finds a user's state wherever its shard is, for <c>explain</c>.</summary>
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)
     {

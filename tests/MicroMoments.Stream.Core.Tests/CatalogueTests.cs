@@ -117,6 +117,30 @@ public sealed class CatalogueTests
         Assert.Empty(new Scenario().Track("Task Completed", M(0), new { task = "calendar-sync", durationMs = 10000 })
             .Track("Task Completed", M(5), new { task = "calendar-sync", durationMs = 6500 }).Of("faster-than-usual"));
 
+    [Fact]
+    public void TwoCompletions30PercentFasterThanThePopulation_MakeAnEfficiencySeeker()
+    {
+        var s = Population().Track("Task Completed", H(1), new { task = "import", durationMs = 6000 }).Track("Task Completed", H(2), new { task = "import", durationMs = 6500 });
+        Assert.Equal("efficiency_seeker", UserProfile.Archetype(s.Simulation.Users["u1"], T0 + H(2)));
+    }
+
+    [Fact]
+    public void CompletionsOnly20PercentFaster_NearMiss_NotAnEfficiencySeeker()
+    {
+        var s = Population().Track("Task Completed", H(1), new { task = "import", durationMs = 8000 }).Track("Task Completed", H(2), new { task = "import", durationMs = 8000 });
+        Assert.NotEqual("efficiency_seeker", UserProfile.Archetype(s.Simulation.Users["u1"], T0 + H(2)));
+    }
+
+    private static Scenario Population()
+    {
+        var s = new Scenario();
+        for (var i = 0; i < 5; i++)
+        {
+            s.Track("Task Completed", M(i), new { task = "import", durationMs = 10000 }, user: $"other-{i}");
+        }
+        return s;
+    }
+
     // (6) newcomers: reassurance with a progress meter
     [Fact]
     public void NewcomerCompletesStep_EmitsProgressMeter() =>

@@ -25,14 +25,18 @@ public sealed class RuleEngine
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
 
-    public RuleEngine(RuleSet rules, EngineOptions? options = null)
+    public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
         Rules = rules;
         _options = options ?? new EngineOptions();
         _gate = new PolicyGate(rules);
+        Population = population ?? new PopulationBaseline();
     }
 
     public RuleSet Rules { get; }
+
+    /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
+    public PopulationBaseline Population { get; }
 
     /// <summary>
     /// Applies one event. A record at or below the user's watermark for its partition (a redelivery), or
@@ -61,7 +65,7 @@ public sealed class RuleEngine
         var previous = state.LastEventAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt) : e.Timestamp;
         var before = Rules.Rules.Where(r => r.Trigger.Kind is TriggerKind.Threshold or TriggerKind.Streak)
             .ToDictionary(r => r.Id, r => Metrics.Read(r.Trigger.Metric ?? "streakDays", state, e, null, previous));
-        var observation = UserProfile.Observe(state, e);
+        var observation = UserProfile.Observe(state, e, Population);
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (Responses.Contains(e.Key))
         {

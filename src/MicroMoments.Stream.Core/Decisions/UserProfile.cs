@@ -44,7 +44,7 @@ public static class UserProfile
         return false;
     }
 
-    public static Observation Observe(UserState state, ClickEvent e)
+    public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null)
     {
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         state.UserId = e.UserId;
@@ -88,7 +88,7 @@ public static class UserProfile
                 AddPoints(state, e.Timestamp, 20);
                 break;
             case "task completed" when e.Property("task") is { } task && Number(e.Property("durationMs")) is { } ms && ms > 0:
-                speedup = ObserveTaskTime(state, task, ms);
+                speedup = ObserveTaskTime(state, task, ms, population);
                 break;
             case "onboarding step completed" or "onboarding step skipped" or "onboarding step viewed":
                 if (Number(e.Property("totalSteps")) is { } total)
@@ -142,7 +142,7 @@ public static class UserProfile
         : EngagementScore(state, now) >= 40 ? "active_engager"
         : "active";
 
-    /// <summary>efficiency_seeker (two or more completions 30 %+ faster than usual), explorer (five or more distinct features), newcomer (first 7 days), else regular.</summary>
+    /// <summary>efficiency_seeker (two or more task completions 30 %+ faster than the population's usual time for that task), explorer (five or more distinct features), newcomer (first 7 days), else regular.</summary>
     public static string Archetype(UserState state, DateTimeOffset now) =>
         state.FastCompletions >= 2 ? "efficiency_seeker"
         : state.FeatureCounts is { Count: >= 5 } ? "explorer"
@@ -209,21 +209,21 @@ public static class UserProfile
         return baseline > 0 ? Math.Round(1 - (double)length / baseline, 3) : null;
     }
 
-    private static double? ObserveTaskTime(UserState state, string task, double ms)
+    /// <summary>
+    /// Returns the speed-up against the user's own usual time for the task (the <c>completionSpeedup</c> metric);
+    /// a completion 30 %+ faster than the population's usual time counts towards the efficiency-seeker archetype.
+    /// </summary>
+    private static double? ObserveTaskTime(UserState state, string task, double ms, PopulationBaseline? population)
     {
-        state.TaskDurations ??= new Dictionary<string, long>(StringComparer.Ordinal);
-        var usual = state.TaskDurations.GetValueOrDefault(task);
-        state.TaskDurations[task] = usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms);
-        if (usual == 0)
-        {
-            return null;
-        }
-        var speedup = Math.Round(1 - ms / usual, 3);
-        if (speedup >= FastCompletion)
+        if (population?.UsualMs(task) is { } populationUsual && 1 - ms / populationUsual >= FastCompletion)
         {
             state.FastCompletions++;
         }
-        return speedup;
+        population?.Observe(task, ms);
+        state.TaskDurations ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        var usual = state.TaskDurations.GetValueOrDefault(task);
+        state.TaskDurations[task] = usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms);
+        return usual == 0 ? null : Math.Round(1 - ms / usual, 3);
     }
 
     private static void ObserveStreak(UserState state, ClickEvent e)

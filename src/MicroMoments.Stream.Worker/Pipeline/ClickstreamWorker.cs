@@ -33,6 +33,7 @@ public sealed class ClickstreamWorker(
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
     private PendingSave? _pending;
     private long _nextTimerCheck;
+    private long _nextPopulationSync;
 
     /// <summary>A batch whose interventions are acknowledged and whose state write is in flight.</summary>
     private sealed record PendingSave(Task Write, IReadOnlyList<ShardWrite> Writes, List<ConsumeResult<byte[]?, byte[]?>>? Batch);
@@ -70,6 +71,11 @@ public sealed class ClickstreamWorker(
                     await CompletePendingAsync(consumer, ct);
                     var more = await FireTimersAsync(consumer, ct);
                     _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
+                }
+                if (time.GetTimestamp() >= _nextPopulationSync)
+                {
+                    await SyncPopulationAsync(consumer, ct);
+                    _nextPopulationSync = time.GetTimestamp() + 10 * time.TimestampFrequency;
                 }
             }
         }
@@ -245,6 +251,14 @@ public sealed class ClickstreamWorker(
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
         Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
+    }
+
+    /// <summary>Shares this instance's task-time observations and takes in everyone else's.</summary>
+    private async Task SyncPopulationAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        var population = pipeline.Engines.Population;
+        var pending = population.TakePending();
+        await WithRedisAsync(consumer, async () => population.Load(await pipeline.Store.SyncPopulationAsync(pending, ct)), ct);
     }
 
     /// <summary>Waits for the in-flight state write (retrying it from its snapshot if Redis failed), then stores its offsets.</summary>

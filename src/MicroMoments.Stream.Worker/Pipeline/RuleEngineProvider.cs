@@ -27,10 +27,13 @@ public sealed class RuleEngineProvider
     {
         _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge };
         Path = rules.Value.ResolvedPath;
-        _current = new RuleEngine(RuleSetLoader.LoadFile(Path), _engineOptions);
+        _current = new RuleEngine(RuleSetLoader.LoadFile(Path), _engineOptions, Population);
     }
 
     public string Path { get; }
+
+    /// <summary>Population statistics: one instance for the process, carried across rule reloads.</summary>
+    public PopulationBaseline Population { get; } = new();
 
     public RuleEngine Current => _current;
 
@@ -46,7 +49,7 @@ public sealed class RuleEngineProvider
     /// <summary>Swaps in a new rule set; state is untouched, so a reload never loses it.</summary>
     public void Replace(RuleSet rules)
     {
-        _current = new RuleEngine(rules, _engineOptions);
+        _current = new RuleEngine(rules, _engineOptions, Population);
         Interlocked.Increment(ref _reloads);
     }
 
