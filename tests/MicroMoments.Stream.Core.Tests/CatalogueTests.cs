@@ -313,8 +313,22 @@ public sealed class CatalogueTests
 
     // (17) help center viewed then exited → a demo offer
     [Fact]
-    public void HelpCenterExited_EmitsDemoOffer() =>
-        Assert.Single(new Scenario().Track("Help Center Viewed", M(0), new { article = "a" }).Track("Help Center Exited", M(2), new { article = "a" }).Of("help-center-demo"));
+    public void HelpCenterExited_EmitsDemoOfferOrHoldsOut()
+    {
+        var s = new Scenario().Track("Help Center Viewed", M(0), new { article = "a" }).Track("Help Center Exited", M(2), new { article = "a" });
+        var d = Assert.Single(s.DecisionsOf("help-center-demo"));
+        Assert.Contains(d.Outcome, new[] { Outcomes.Emitted, Outcomes.HeldOut });
+        Assert.All(s.Of("help-center-demo"), c => Assert.Equal("help-demo-copy", c.Experiment));
+    }
+
+    [Fact]
+    public void ShortcutGuideClicked_FollowsUpWithNextShortcut()
+    {
+        var s = new Scenario().Track("Task Completed", M(0), new { task = "t", durationMs = 10000 }).Track("Task Completed", M(5), new { task = "t", durationMs = 5000 });
+        var guide = Assert.Single(s.Of("faster-than-usual"));
+        s.Track("Intervention Clicked", M(6), new { interventionId = guide.InterventionId, ruleId = guide.RuleId });
+        Assert.Equal("Next shortcut: press / to search anything from anywhere.", Assert.Single(s.Of("next-shortcut")).Message.Body);
+    }
 
     [Fact]
     public void HelpCenterOnlyViewed_NearMiss_EmitsNothing() =>

@@ -12,4 +12,13 @@ public sealed class Evaluation
 
     public List<InterventionCommand> Interventions { get; } = [];
     public List<Decision> Decisions { get; } = [];
+
+    /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
+    public List<StatIncrement> Stats { get; } = [];
+
+    /// <summary>Feedback that named an intervention this user was never sent: counted and ignored.</summary>
+    public int ForeignFeedback { get; set; }
 }
+
+/// <summary>One analytics counter increment. Rule "" with a cohort day as variant is a cohort counter.</summary>
+public readonly record struct StatIncrement(string RuleId, string Variant, string Metric);

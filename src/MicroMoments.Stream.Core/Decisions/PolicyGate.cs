@@ -28,6 +28,22 @@ public sealed class PolicyGate
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var sent = state.Sent ?? [];
+        if ((rule.Policy.AutoPause ?? _rules.Policy.AutoPause) is { } auto)
+        {
+            if (state.AutoPausedAt > 0 && nowMs < state.AutoPausedAt + (long)auto.For.TotalMilliseconds)
+            {
+                return Reasons.AutoPause;
+            }
+            if (UnansweredInARow(state, nowMs) >= auto.After)
+            {
+                state.AutoPausedAt = nowMs;
+                return Reasons.AutoPause;
+            }
+        }
+        if (state.RulePausedUntil?.GetValueOrDefault(rule.Id) > nowMs)
+        {
+            return Reasons.DismissalPause;
+        }
         if (rule.Policy.OncePerUser && sent.Any(s => s.RuleId == rule.Id))
         {
             return Reasons.OncePerUser;
@@ -89,6 +105,43 @@ public sealed class PolicyGate
             }
         }
         return (at, reason);
+    }
+
+    /// <summary>An intervention with no click, dismissal or conversion this long after it was sent is unanswered.</summary>
+    public static readonly TimeSpan NoResponseAfter = TimeSpan.FromHours(48);
+
+    /// <summary>The newest interventions since the last auto-pause that went unanswered, up to the newest one answered.</summary>
+    public static int UnansweredInARow(UserState state, long nowMs)
+    {
+        var count = 0;
+        foreach (var r in Enumerable.Reverse(state.Interventions ?? []))
+        {
+            if (r.Ghost == true || r.At <= state.AutoPausedAt)
+            {
+                continue;
+            }
+            if (r.Converted == true || r.Status is "clicked" or "dismissed")
+            {
+                break;
+            }
+            if (nowMs - r.At >= NoResponseAfter.TotalMilliseconds)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>After a dismissal: pauses the rule for the user once the dismissals reach the configured count.</summary>
+    public void Dismissed(UserState state, Rule? rule, string ruleId, long atMs)
+    {
+        state.Dismissals ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        var count = state.Dismissals[ruleId] = state.Dismissals.GetValueOrDefault(ruleId) + 1;
+        if ((rule?.Policy.DismissalPause ?? _rules.Policy.DismissalPause) is { } pause && count >= pause.After)
+        {
+            (state.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[ruleId] = atMs + (long)pause.For.TotalMilliseconds;
+            state.Dismissals.Remove(ruleId);
+        }
     }
 
     public void Record(UserState state, Rule rule, string channel, DateTimeOffset now)

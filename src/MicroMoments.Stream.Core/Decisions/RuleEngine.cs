@@ -55,9 +55,11 @@ public sealed class RuleEngine
             return Evaluation.Duplicate;
         }
 
+        var result = new Evaluation();
         if (DeliveryReports.Contains(e.Key))
         {
-            return ApplyDeliveryReport(state, e, now);
+            RecordFeedback(state, e, result);
+            return ApplyDeliveryReport(state, e, now, result);
         }
 
         // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
@@ -67,10 +69,12 @@ public sealed class RuleEngine
             .ToDictionary(r => r.Id, r => Metrics.Read(r.Trigger.Metric ?? "streakDays", state, e, null, previous));
         var observation = UserProfile.Observe(state, e, Population);
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
-        if (Responses.Contains(e.Key))
+        if (Responses.Contains(e.Key) && RecordFeedback(state, e, result))
         {
             CancelEscalations(state, e);
         }
+        AttributeConversions(state, e, ts, result);
+        CountCohorts(state, e, result);
 
         var candidates = new List<Candidate>();
         foreach (var rule in Rules.Rules)
@@ -132,7 +136,6 @@ public sealed class RuleEngine
         }
         PruneWindows(state, ts);
 
-        var result = new Evaluation();
         var context = new ValueContext(state, Rules, e.Timestamp, e);
         Decide(state, candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList(),
             e.Timestamp, now, result);
@@ -140,9 +143,8 @@ public sealed class RuleEngine
     }
 
     /// <summary>A delivery report updates no activity, session or timer; only rules on that very event can fire.</summary>
-    private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now)
+    private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
-        var result = new Evaluation();
         var context = new ValueContext(state, Rules, e.Timestamp, e);
         var candidates = Rules.Rules
             .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
@@ -195,14 +197,16 @@ public sealed class RuleEngine
             return;
         }
         var stale = _options.CheckStaleness && now - triggerAt > _options.MaxTriggerAge;
-        var emitted = false;
+        var decided = false;
         foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
         {
             var trigger = new TriggerInfo(c.Kind, c.EventIds, c.Details);
             var id = InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey);
             var channel = c.Rule.Action.ChannelFor(state.Device);
+            var (variant, variantSpec) = c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
+            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
             var reason = stale ? Reasons.StaleTrigger
-                : emitted ? Reasons.LowerPriority
+                : decided ? Reasons.LowerPriority
                 : _gate.Check(state, c.Rule, channel, now);
             var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
             if (reason is null && deliverAt is null)
@@ -211,25 +215,121 @@ public sealed class RuleEngine
             }
             if (reason is not null)
             {
+                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
                 result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger));
                 continue;
             }
-            emitted = true;
-            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now);
+            decided = true;
+            if (variant == ExperimentAssignment.HoldoutVariant)
+            {
+                // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
+                Remember(state, c.Rule, id, variant, now, ghost: true);
+                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger));
+                continue;
+            }
+            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message);
             _gate.Record(state, c.Rule, channel, now);
+            Remember(state, c.Rule, id, variant, now, ghost: false);
             ArmEscalations(state, c.Rule, command, now);
             result.Interventions.Add(command);
+            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
                 scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger));
         }
     }
 
-    private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset deliverAfter, DateTimeOffset now)
+    private const int RememberedInterventions = 10;
+
+    private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset now, bool ghost)
+    {
+        state.Interventions ??= [];
+        state.Interventions.Add(new InterventionRecord
+        {
+            Id = id, RuleId = rule.Id, Variant = variant, At = now.ToUnixTimeMilliseconds(),
+            ConvertUntil = rule.Conversion is { } cv ? (now + cv.Within).ToUnixTimeMilliseconds() : null,
+            Ghost = ghost ? true : null,
+        });
+        if (state.Interventions.Count > RememberedInterventions)
+        {
+            state.Interventions.RemoveAt(0);
+        }
+    }
+
+    /// <summary>
+    /// Applies a delivery report or response to the intervention it names. Returns false for an id this
+    /// user was never sent (foreign or expired): counted, and otherwise ignored.
+    /// </summary>
+    private bool RecordFeedback(UserState state, ClickEvent e, Evaluation result)
+    {
+        var id = e.Property("interventionId");
+        var record = id is null ? null : state.Interventions?.FirstOrDefault(r => r.Id == id && r.Ghost != true);
+        if (record is null)
+        {
+            result.ForeignFeedback++;
+            return false;
+        }
+        var kind = e.Key["intervention ".Length..];
+        switch (kind)
+        {
+            case "converted":
+                if (record.Converted != true)
+                {
+                    record.Converted = true;
+                    result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                }
+                return true;
+            case "dismissed":
+                _gate.Dismissed(state, Rules.Find(record.RuleId), record.RuleId, e.Timestamp.ToUnixTimeMilliseconds());
+                break;
+        }
+        record.Status = kind;
+        result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, kind));
+        return true;
+    }
+
+    /// <summary>A rule's conversion event within its window converts the intervention, or the held-out ghost.</summary>
+    private void AttributeConversions(UserState state, ClickEvent e, long ts, Evaluation result)
+    {
+        foreach (var record in state.Interventions ?? [])
+        {
+            if (record.Converted != true && record.ConvertUntil >= ts && record.At <= ts
+                && Rules.Find(record.RuleId)?.Conversion?.Event == e.Key)
+            {
+                record.Converted = true;
+                result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+            }
+        }
+    }
+
+    /// <summary>Week-1 retention by sign-up day: signed up, and active again 1–7 days later.</summary>
+    private static void CountCohorts(UserState state, ClickEvent e, Evaluation result)
+    {
+        if (state.SignedUpAt is not { } signedUp)
+        {
+            return;
+        }
+        var cohort = DateTimeOffset.FromUnixTimeMilliseconds(signedUp).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        if (e.Key == EventNames.SignedUp && e.Timestamp.ToUnixTimeMilliseconds() == signedUp)
+        {
+            result.Stats.Add(new StatIncrement("", cohort, "signed_up"));
+            return;
+        }
+        var days = (e.Timestamp - DateTimeOffset.FromUnixTimeMilliseconds(signedUp)).TotalDays;
+        if (!state.RetainedWeek1 && days >= 1 && days < 8)
+        {
+            state.RetainedWeek1 = true;
+            result.Stats.Add(new StatIncrement("", cohort, "retained_w1"));
+        }
+    }
+
+    private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset deliverAfter,
+        DateTimeOffset now, string variant, MessageSpec? variantMessage)
     {
         var action = c.Rule.Action;
         var context = new ValueContext(state, Rules, now, null, c.Details, c.Rule);
         string? Lookup(string path) => ValuePaths.Resolve(path, context);
-        var m = action.Message;
+        var m = variantMessage ?? action.Message;
         var labels = Rules.Labels;
         var message = new InterventionMessage(
             MessageTemplate.Render(m.Title, Lookup, labels),
@@ -252,6 +352,8 @@ public sealed class RuleEngine
             User = new UserSummary(UserProfile.LifecycleStage(state, now), UserProfile.Archetype(state, now), state.Device, state.Timezone,
                 UserProfile.Segment(state, now)),
             Intent = action.Intent,
+            Variant = variant,
+            Experiment = c.Rule.Experiment?.Name,
             DecidedAt = now,
         };
     }

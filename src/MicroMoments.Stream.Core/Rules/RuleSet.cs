@@ -56,7 +56,22 @@ public sealed class Rule
 
     public required ActionSpec Action { get; init; }
     public required PolicySpec Policy { get; init; }
+
+    /// <summary>Variants and a holdout share, assigned per user by a stable hash.</summary>
+    public ExperimentSpec? Experiment { get; init; }
+
+    /// <summary>The event that counts as a conversion when it follows an intervention (or a held-out ghost) within a window.</summary>
+    public ConversionSpec? Conversion { get; init; }
 }
+
+/// <summary>An experiment on a rule: a holdout share and weighted variants that may replace the message.</summary>
+public sealed record ExperimentSpec(string Name, double Holdout, IReadOnlyList<VariantSpec> Variants);
+
+/// <summary>One variant; a null message keeps the rule's own.</summary>
+public sealed record VariantSpec(string Name, double Weight, MessageSpec? Message);
+
+/// <summary>A conversion: <see cref="Event"/> (normalised) within <see cref="Within"/> of the intervention.</summary>
+public sealed record ConversionSpec(string Event, TimeSpan Within);
 
 /// <summary>One <c>when</c> condition: a value path, an operator and its operands (which may hold placeholders).</summary>
 public sealed record Condition(string Path, string Operator, IReadOnlyList<string> Operands);

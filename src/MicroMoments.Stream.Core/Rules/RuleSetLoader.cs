@@ -102,7 +102,7 @@ public static class RuleSetLoader
 
     private static Rule? ReadRule(NodeReader r, YamlMappingNode m)
     {
-        r.Known(m, "id", "description", "enabled", "trigger", "when", "action", "policy");
+        r.Known(m, "id", "description", "enabled", "trigger", "when", "action", "policy", "experiment", "conversion");
         var id = r.String(m, "id");
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -118,11 +118,77 @@ public static class RuleSetLoader
         var action = ReadAction(r, r.Map(m, "action"), id, m);
         var policy = ReadPolicy(r, r.Map(m, "policy"));
         var conditions = ReadConditions(r, r.Child(m, "when"), id);
+        var experiment = ReadExperiment(r, r.Map(m, "experiment"), id);
+        var conversion = r.Map(m, "conversion") is { } cv ? ReadConversion(r, cv, id) : null;
         if (trigger is null || action is null || r.ErrorCount > before)
         {
             return null;
         }
-        return new Rule { Id = id, Description = r.String(m, "description"), Trigger = trigger, Conditions = conditions, Action = action, Policy = policy };
+        return new Rule
+        {
+            Id = id, Description = r.String(m, "description"), Trigger = trigger, Conditions = conditions, Action = action, Policy = policy,
+            Experiment = experiment, Conversion = conversion,
+        };
+    }
+
+    private static ExperimentSpec? ReadExperiment(NodeReader r, YamlMappingNode? e, string id)
+    {
+        if (e is null)
+        {
+            return null;
+        }
+        r.Known(e, "name", "holdout", "variants");
+        var holdout = r.Double(e, "holdout") ?? 0;
+        if (holdout is < 0 or >= 1)
+        {
+            r.Error(e, $"rule '{id}': experiment holdout must be at least 0 and below 1");
+        }
+        var variants = new List<VariantSpec>();
+        if (r.Child(e, "variants") is YamlSequenceNode seq)
+        {
+            foreach (var node in seq)
+            {
+                if (node is not YamlMappingNode v)
+                {
+                    r.Error(node, $"rule '{id}': a variant is a mapping like {{ name: control, weight: 1 }}");
+                    continue;
+                }
+                r.Known(v, "name", "weight", "message");
+                var name = r.String(v, "name");
+                var weight = r.Double(v, "weight") ?? 1;
+                if (string.IsNullOrWhiteSpace(name) || weight <= 0)
+                {
+                    r.Error(v, $"rule '{id}': a variant needs a 'name' and a positive 'weight'");
+                    continue;
+                }
+                MessageSpec? message = null;
+                if (r.Map(v, "message") is { } msg)
+                {
+                    r.Known(msg, "title", "body", "action");
+                    var link = r.Map(msg, "action");
+                    message = new MessageSpec(r.String(msg, "title") ?? "", r.String(msg, "body") ?? "",
+                        link is null ? null : r.String(link, "label"), link is null ? null : r.String(link, "url"));
+                }
+                variants.Add(new VariantSpec(name, weight, message));
+            }
+        }
+        if (variants.Count == 0)
+        {
+            variants.Add(new VariantSpec("control", 1, null));
+        }
+        return new ExperimentSpec(r.String(e, "name") ?? id, holdout, variants);
+    }
+
+    private static ConversionSpec? ReadConversion(NodeReader r, YamlMappingNode c, string id)
+    {
+        r.Known(c, "event", "within");
+        var evt = r.String(c, "event");
+        if (string.IsNullOrWhiteSpace(evt))
+        {
+            r.Error(c, $"rule '{id}': a conversion needs an 'event'");
+            return null;
+        }
+        return new ConversionSpec(EventNames.Normalize(evt), r.Duration(c, "within", required: true));
     }
 
     private static readonly string[] Operators = ["equals", "notEquals", "in", "notIn", "lt", "lte", "gt", "gte", "exists"];

@@ -44,6 +44,21 @@ public sealed class UserState
     [JsonPropertyName("ot")] public int OnboardingTotal { get; set; }
     [JsonPropertyName("oc")] public bool OnboardingCompleted { get; set; }
 
+    /// <summary>The last interventions (and held-out ghosts) with their feedback, newest last.</summary>
+    [JsonPropertyName("iv")] public List<InterventionRecord>? Interventions { get; set; }
+
+    /// <summary>Dismissals per rule since its last dismissal pause.</summary>
+    [JsonPropertyName("dm")] public Dictionary<string, int>? Dismissals { get; set; }
+
+    /// <summary>Rules paused for this user after repeated dismissals: rule id → until (Unix ms).</summary>
+    [JsonPropertyName("rp")] public Dictionary<string, long>? RulePausedUntil { get; set; }
+
+    /// <summary>When all nudges were last paused for this user (Unix ms) after too many unanswered in a row; 0: never.</summary>
+    [JsonPropertyName("ap")] public long AutoPausedAt { get; set; }
+
+    /// <summary>Counted once in the week-1 retention of the sign-up cohort.</summary>
+    [JsonPropertyName("w1")] public bool RetainedWeek1 { get; set; }
+
     /// <summary>Hashes of the last few message ids: an upstream duplicate (same messageId, new offset) changes nothing.</summary>
     [JsonPropertyName("ri")] public List<int>? RecentIds { get; set; }
 
@@ -67,6 +82,26 @@ public sealed class UserState
 
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
+}
+
+/// <summary>An intervention the user was sent (or, with <see cref="Ghost"/>, would have been sent) and what became of it.</summary>
+public sealed class InterventionRecord
+{
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("r")] public string RuleId { get; set; } = "";
+    [JsonPropertyName("v")] public string Variant { get; set; } = "control";
+    [JsonPropertyName("t")] public long At { get; set; }
+
+    /// <summary>delivered, displayed, clicked, dismissed (the latest); null while only sent.</summary>
+    [JsonPropertyName("s")] public string? Status { get; set; }
+
+    [JsonPropertyName("cv")] public bool? Converted { get; set; }
+
+    /// <summary>A conversion event until this time (Unix ms) is attributed to this intervention.</summary>
+    [JsonPropertyName("cu")] public long? ConvertUntil { get; set; }
+
+    /// <summary>Held out: nothing was sent; kept to compare conversions fairly.</summary>
+    [JsonPropertyName("g")] public bool? Ghost { get; set; }
 }
 
 /// <summary>One event counted in a sliding window.</summary>
