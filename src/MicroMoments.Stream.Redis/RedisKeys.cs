@@ -20,6 +20,18 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The shard's owner epoch: bumped by each new owner; writes carrying an older epoch are refused.</summary>
     public RedisKey Owner(string shard) => $"{prefix}{{{shard}}}:owner";
 
+    /// <summary>Response analytics of one rule in one shard: fields "&lt;variant&gt;|&lt;metric&gt;"; <c>report</c> sums the shards.</summary>
+    public RedisKey Stats(string shard, string ruleId) => $"{prefix}{{{shard}}}:stats:{ruleId}";
+
+    /// <summary>Sign-up cohorts of one shard: fields "&lt;yyyy-MM-dd&gt;|signed_up" and "|retained_w1".</summary>
+    public RedisKey Cohorts(string shard) => $"{prefix}{{{shard}}}:cohorts";
+
+    /// <summary>The pattern matching every shard's stats keys.</summary>
+    public string StatsPattern => $"{prefix}{{*}}:stats:*";
+
+    /// <summary>The pattern matching every shard's cohort keys.</summary>
+    public string CohortsPattern => $"{prefix}{{*}}:cohorts";
+
     /// <summary>Population statistics shared by all instances: fields "&lt;task&gt;|sum" and "&lt;task&gt;|count".</summary>
     public RedisKey Population => $"{prefix}population";
 

@@ -36,31 +36,38 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
-    // KEYS: the timer index, the owner epoch, n user keys, m decision lists.
-    // ARGV: TTL in ms, the writer's epoch, n, then n values, n index scores ('' = remove, '-' = leave as
-    // is), n user ids, then m newline-separated decision batches (newest last).
+    // KEYS: the timer index, the owner epoch, n user keys, m decision lists, k counter hashes.
+    // ARGV: TTL in ms, the writer's epoch, n, m, then n values, n index scores ('' = remove, '-' = leave
+    // as is), n user ids, m newline-separated decision batches (newest last), k "field<TAB>increment" lines.
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
         end
         local ttl = ARGV[1]
         local n = tonumber(ARGV[3])
+        local m = tonumber(ARGV[4])
         for i = 1, n do
-          redis.call('SET', KEYS[i + 2], ARGV[i + 3], 'PX', ttl)
-          local due = ARGV[n + i + 3]
+          redis.call('SET', KEYS[i + 2], ARGV[i + 4], 'PX', ttl)
+          local due = ARGV[n + i + 4]
           if due == '' then
-            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 3])
+            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 4])
           elseif due ~= '-' then
-            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 3])
+            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 4])
           end
         end
-        for j = 1, #KEYS - n - 2 do
+        for j = 1, m do
           local list = KEYS[n + 2 + j]
-          for line in string.gmatch(ARGV[3 + 3 * n + j], '[^\n]+') do
+          for line in string.gmatch(ARGV[4 + 3 * n + j], '[^\n]+') do
             redis.call('LPUSH', list, line)
           end
           redis.call('LTRIM', list, 0, 49) -- RecentDecisions - 1
           redis.call('PEXPIRE', list, ttl)
+        end
+        for k = 1, #KEYS - n - m - 2 do
+          local hash = KEYS[n + m + 2 + k]
+          for field, by in string.gmatch(ARGV[4 + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
+            redis.call('HINCRBY', hash, field, by)
+          end
         end
         return n
         """;
@@ -73,35 +80,72 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
     /// batch) without ever picking up changes made after this point.
     /// </summary>
+    /// <remarks>Counters are analytics increments: rule id ("" for sign-up cohorts) → field → increment.</remarks>
     public ShardWrite Prepare(string shard, long epoch, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers,
-        IReadOnlyDictionary<string, List<string>>? decisions = null)
+        IReadOnlyDictionary<string, List<string>>? decisions = null, IReadOnlyDictionary<string, Dictionary<string, long>>? counters = null)
     {
         var n = users.Count;
         var m = decisions?.Count ?? 0;
-        var keys = new RedisKey[n + 2 + m];
-        var args = new RedisValue[3 * n + 3 + m];
+        var k = counters?.Count ?? 0;
+        var keys = new RedisKey[n + m + k + 2];
+        var args = new RedisValue[3 * n + m + k + 4];
         keys[0] = _keys.Timers(shard);
         keys[1] = _keys.Owner(shard);
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
         args[2] = n;
+        args[3] = m;
         var i = 0;
         foreach (var user in users)
         {
             keys[i + 2] = _keys.User(shard, user.UserId);
-            args[n + i + 3] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[i + 3] = UserStateSerializer.Serialize(user);
-            args[2 * n + i + 3] = user.UserId;
+            args[n + i + 4] = IndexUpdate(user); // before serialising: it records the new index score in the state
+            args[i + 4] = UserStateSerializer.Serialize(user);
+            args[2 * n + i + 4] = user.UserId;
             i++;
         }
         var j = 0;
         foreach (var (userId, lines) in decisions ?? new Dictionary<string, List<string>>())
         {
             keys[n + 2 + j] = _keys.Decisions(shard, userId);
-            args[3 * n + 3 + j] = string.Join('\n', lines);
+            args[3 * n + 4 + j] = string.Join('\n', lines);
             j++;
         }
+        var h = 0;
+        foreach (var (ruleId, fields) in counters ?? new Dictionary<string, Dictionary<string, long>>())
+        {
+            keys[n + m + 2 + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
+            args[3 * n + m + 4 + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
+            h++;
+        }
         return new ShardWrite(shard, keys, args, newUsers.ToArray());
+    }
+
+    /// <summary>Every shard's counters summed: rule id ("" for cohorts) → field → total. Scans each primary.</summary>
+    public async Task<Dictionary<string, Dictionary<string, long>>> ReadCountersAsync(CancellationToken ct)
+    {
+        var totals = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        var db = redis.GetDatabase();
+        foreach (var server in redis.GetServers().Where(s => !s.IsReplica))
+        {
+            foreach (var pattern in new[] { _keys.StatsPattern, _keys.CohortsPattern })
+            {
+                await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 500).WithCancellation(ct))
+                {
+                    var name = (string)key!;
+                    var rule = name.EndsWith(":cohorts", StringComparison.Ordinal) ? "" : name[(name.IndexOf(":stats:", StringComparison.Ordinal) + 7)..];
+                    if (!totals.TryGetValue(rule, out var fields))
+                    {
+                        totals[rule] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+                    }
+                    foreach (var e in await db.HashGetAllAsync(key))
+                    {
+                        fields[(string)e.Name!] = fields.GetValueOrDefault((string)e.Name!) + (long)e.Value;
+                    }
+                }
+            }
+        }
+        return totals;
     }
 
     /// <summary>The user's most recent decisions as stored (JSON), newest first.</summary>

@@ -14,6 +14,7 @@ public static class WorkerCommands
         ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
         ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
         ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
+        ["report", .. var rest] => await ReportCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         _ => Usage(),
     };
 
@@ -24,6 +25,7 @@ public static class WorkerCommands
               run                      the worker (default)
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
               explain --user <id>      the user's state, pending timers and recent decisions, read from Redis
+              report [--json]          response rates per rule and variant with significance, trigger frequency, week-1 retention
               simulate --events <file.ndjson> [--rules <file>] [--until <ISO time> | --drain <ISO duration>] [--decisions <file>]
                                        offline and deterministic: prints each intervention's CloudEvent, one per line
             """);

@@ -31,6 +31,9 @@ public sealed class OfflineSimulation
 
     public List<Decision> Decisions { get; } = [];
 
+    /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
+    public Dictionary<string, Dictionary<string, long>> Counters { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Feeds one NDJSON line; returns the reject reason and message for a line the worker would dead-letter.</summary>
     public ParseResult Feed(string line, long lineNumber, string source = "events")
     {
@@ -88,5 +91,14 @@ public sealed class OfflineSimulation
     {
         Interventions.AddRange(evaluation.Interventions);
         Decisions.AddRange(evaluation.Decisions);
+        foreach (var stat in evaluation.Stats)
+        {
+            if (!Counters.TryGetValue(stat.RuleId, out var fields))
+            {
+                Counters[stat.RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+            }
+            var field = $"{stat.Variant}|{stat.Metric}";
+            fields[field] = fields.GetValueOrDefault(field) + 1;
+        }
     }
 }

@@ -15,6 +15,10 @@ public sealed class BatchWork
     public List<Decision> Decisions { get; } = [];
     public List<(Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
     public int Duplicates { get; set; }
+    public int ForeignFeedback { get; set; }
+
+    /// <summary>Analytics increments per shard: shard → rule id ("" = cohorts) → "variant|metric" → count.</summary>
+    public Dictionary<string, Dictionary<string, Dictionary<string, long>>> Counters { get; } = new(StringComparer.Ordinal);
 
     public void MarkDirty(string shard, UserState state)
     {
@@ -34,8 +38,25 @@ public sealed class BatchWork
         users.Add(userId);
     }
 
-    public void Add(Evaluation evaluation, ActivityContext parent)
+    public void Add(string shard, Evaluation evaluation, ActivityContext parent)
     {
+        ForeignFeedback += evaluation.ForeignFeedback;
+        if (evaluation.Stats.Count > 0)
+        {
+            if (!Counters.TryGetValue(shard, out var rules))
+            {
+                Counters[shard] = rules = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+            }
+            foreach (var stat in evaluation.Stats)
+            {
+                if (!rules.TryGetValue(stat.RuleId, out var fields))
+                {
+                    rules[stat.RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+                }
+                var field = $"{stat.Variant}|{stat.Metric}";
+                fields[field] = fields.GetValueOrDefault(field) + 1;
+            }
+        }
         foreach (var c in evaluation.Interventions)
         {
             Interventions.Add((c, parent));

@@ -17,6 +17,7 @@ public sealed class InterventionPublisher(IProducer<byte[]?, byte[]?> producer, 
 
     public async Task PublishAsync(BatchWork work)
     {
+        telemetry.RuleOutcomes(work);
         if (work.Interventions.Count == 0 && work.DeadLetters.Count == 0 && (work.Decisions.Count == 0 || string.IsNullOrEmpty(_options.DecisionTopic)))
         {
             return;

@@ -20,6 +20,8 @@ public sealed class PipelineTelemetry
     private readonly Histogram<double> _latency;
     private readonly Histogram<double> _timerLag;
     private readonly Histogram<double> _batchSeconds;
+    private readonly Counter<long> _ruleOutcomes;
+    private readonly Counter<long> _foreignFeedback;
 
     public PipelineTelemetry(IMeterFactory meters)
     {
@@ -33,6 +35,9 @@ public sealed class PipelineTelemetry
         _latency = meter.CreateHistogram<double>("micromoments.stream.processing.latency", "s", "Event time to decision.");
         _timerLag = meter.CreateHistogram<double>("micromoments.stream.timers.fire_lag", "s", "Timer due time to firing.");
         _batchSeconds = meter.CreateHistogram<double>("micromoments.stream.batch.duration", "s", "Wall time to process one batch, Redis and Kafka acks included.");
+        _ruleOutcomes = meter.CreateCounter<long>("micromoments.stream.rule.outcomes", "{event}",
+            "Response analytics per rule and variant: matched, emitted, deferred, held_out, suppressed.<reason>, delivered, displayed, clicked, dismissed, converted.");
+        _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
     }
 
     public void Event(string topic, string outcome, long n = 1) =>
@@ -52,6 +57,26 @@ public sealed class PipelineTelemetry
     }
 
     public void RedisError() => _redisErrors.Add(1);
+
+    /// <summary>Exports a batch's analytics counters (the same increments kept in Redis).</summary>
+    public void RuleOutcomes(BatchWork work)
+    {
+        foreach (var rules in work.Counters.Values)
+        {
+            foreach (var (rule, fields) in rules.Where(r => r.Key.Length > 0))
+            {
+                foreach (var (field, count) in fields)
+                {
+                    var bar = field.IndexOf('|', StringComparison.Ordinal);
+                    _ruleOutcomes.Add(count, new("rule", rule), new("variant", field[..bar]), new("metric", field[(bar + 1)..]));
+                }
+            }
+        }
+        if (work.ForeignFeedback > 0)
+        {
+            _foreignFeedback.Add(work.ForeignFeedback);
+        }
+    }
 
     public void Latency(TimeSpan eventToDecision) => _latency.Record(Math.Max(0, eventToDecision.TotalSeconds));
 

@@ -97,7 +97,7 @@ public sealed class StreamPipeline(
                     continue;
                 }
                 work.MarkDirty(p.Shard, state);
-                work.Add(evaluation, p.Parent);
+                work.Add(p.Shard, evaluation, p.Parent);
                 telemetry.Latency(now - p.Event.Timestamp);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -129,7 +129,7 @@ public sealed class StreamPipeline(
             // Always saved: even with nothing due, the user's entry in the timer index is re-scored exactly.
             state.ReindexTimers = true;
             work.MarkDirty(shard, state);
-            work.Add(evaluation, Activity.Current?.Context ?? default);
+            work.Add(shard, evaluation, Activity.Current?.Context ?? default);
         }
     }
 
@@ -148,7 +148,8 @@ public sealed class StreamPipeline(
         }
         return work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
             work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[],
-            s.Value.Keys.Where(decisions.ContainsKey).ToDictionary(u => u, u => decisions[u], StringComparer.Ordinal))).ToList();
+            s.Value.Keys.Where(decisions.ContainsKey).ToDictionary(u => u, u => decisions[u], StringComparer.Ordinal),
+            work.Counters.GetValueOrDefault(s.Key))).ToList();
     }
 
     /// <summary>Writes the prepared shards; safe to retry. Shards fenced off by a new owner are reported and skipped.</summary>

@@ -1,0 +1,74 @@
+namespace MicroMoments.Stream.Core.Analytics;
+
+/// <summary>The counters of one rule and variant.</summary>
+public sealed record VariantCounts(
+    string RuleId, string Variant, long Matched, long Emitted, long Deferred, long HeldOut,
+    long Delivered, long Displayed, long Clicked, long Dismissed, long Converted, IReadOnlyDictionary<string, long> Suppressed)
+{
+    /// <summary>Commands sent (emitted or deferred); for the holdout, the ghosts.</summary>
+    public long Treated => Variant == "holdout" ? HeldOut : Emitted + Deferred;
+
+    /// <summary>What the user could react to: delivered when delivery services report it, else sent.</summary>
+    public long Exposed => Delivered > 0 ? Delivered : Emitted + Deferred;
+}
+
+/// <summary>Rates of one rule and variant, compared with the control and the holdout of the same rule.</summary>
+public sealed record VariantReport(
+    VariantCounts Counts, double? ClickThrough, double? DismissalRate, double? ConversionRate,
+    Comparison? ClickThroughVsControl, Comparison? ConversionVsControl, Comparison? ConversionVsHoldout);
+
+/// <summary>How often a rule triggers: the triage view.</summary>
+public sealed record TriggerFrequency(string RuleId, long Matched, double Share, long Emitted, long Suppressed);
+
+/// <summary>Week-1 retention of the users who signed up on one day.</summary>
+public sealed record CohortRetention(string Day, long SignedUp, long RetainedWeek1, double? Rate);
+
+/// <summary>The <c>report</c> command's content.</summary>
+public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, IReadOnlyList<CohortRetention> Cohorts);
+
+/// <summary>Builds the report from the analytics counters (rule id, "" for cohorts → "variant|metric" → count).</summary>
+public static class ResponseReport
+{
+    public static Report Build(IReadOnlyDictionary<string, Dictionary<string, long>> counters)
+    {
+        var variants = new List<VariantReport>();
+        var triggers = new List<TriggerFrequency>();
+        foreach (var (rule, fields) in counters.Where(c => c.Key.Length > 0).OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            var counts = fields.GroupBy(f => f.Key[..f.Key.IndexOf('|', StringComparison.Ordinal)], StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => Counts(rule, g.Key, g.ToDictionary(f => f.Key[(g.Key.Length + 1)..], f => f.Value)), StringComparer.Ordinal);
+            counts.TryGetValue("control", out var control);
+            counts.TryGetValue("holdout", out var holdout);
+            foreach (var c in counts.Values.OrderBy(c => c.Variant == "control" ? "" : c.Variant, StringComparer.Ordinal))
+            {
+                variants.Add(new VariantReport(c,
+                    Rate(c.Clicked, c.Exposed), Rate(c.Dismissed, c.Exposed), Rate(c.Converted, c.Treated),
+                    c == control || control is null || c.Variant == "holdout" ? null : ProportionTest.Compare(c.Clicked, c.Exposed, control.Clicked, control.Exposed, "control"),
+                    c == control || control is null ? null : ProportionTest.Compare(c.Converted, c.Treated, control.Converted, control.Treated, "control"),
+                    c == holdout || holdout is null ? null : ProportionTest.Compare(c.Converted, c.Treated, holdout.Converted, holdout.Treated, "holdout")));
+            }
+            triggers.Add(new TriggerFrequency(rule, counts.Values.Sum(c => c.Matched), 0,
+                counts.Values.Sum(c => c.Emitted + c.Deferred), counts.Values.Sum(c => c.Suppressed.Values.Sum())));
+        }
+        var total = Math.Max(1, triggers.Sum(t => t.Matched));
+        triggers = triggers.Select(t => t with { Share = (double)t.Matched / total }).OrderByDescending(t => t.Matched).ThenBy(t => t.RuleId, StringComparer.Ordinal).ToList();
+
+        var cohorts = counters.GetValueOrDefault("") ?? [];
+        var days = cohorts.Keys.Select(k => k[..k.IndexOf('|', StringComparison.Ordinal)]).Distinct().Order(StringComparer.Ordinal);
+        var retention = days.Select(d =>
+        {
+            var signedUp = cohorts.GetValueOrDefault($"{d}|signed_up");
+            var retained = cohorts.GetValueOrDefault($"{d}|retained_w1");
+            return new CohortRetention(d, signedUp, retained, Rate(retained, signedUp));
+        }).ToList();
+        return new Report(variants, triggers, retention);
+    }
+
+    private static VariantCounts Counts(string rule, string variant, Dictionary<string, long> m) => new(
+        rule, variant, m.GetValueOrDefault("matched"), m.GetValueOrDefault("emitted"), m.GetValueOrDefault("deferred"), m.GetValueOrDefault("held_out"),
+        m.GetValueOrDefault("delivered"), m.GetValueOrDefault("displayed"), m.GetValueOrDefault("clicked"), m.GetValueOrDefault("dismissed"),
+        m.GetValueOrDefault("converted"),
+        m.Where(f => f.Key.StartsWith("suppressed.", StringComparison.Ordinal)).ToDictionary(f => f.Key["suppressed.".Length..], f => f.Value, StringComparer.Ordinal));
+
+    private static double? Rate(long x, long n) => n > 0 ? (double)x / n : null;
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text.Json;
+using MicroMoments.Stream.Core.Analytics;
+using MicroMoments.Stream.Redis;
+using Microsoft.Extensions.Configuration;
+using Polly;
+using StackExchange.Redis;
+
+namespace MicroMoments.Stream.Worker;
+
+/// <summary>
+/// <c>report [--json]</c>: per rule and variant the click-through, dismissal and conversion rates with a
+/// two-proportion z-test and 95 % interval against control and holdout; how often each rule triggers;
+/// week-1 retention by sign-up day. Read from the analytics counters in Redis.
+/// </summary>
+public static class ReportCommand
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr)
+    {
+        var options = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
+        if (options.IsEmbedded)
+        {
+            stderr.WriteLine("report reads from Redis: set MicroMoments__Redis__Configuration");
+            return 2;
+        }
+        using var redis = await ConnectionMultiplexer.ConnectAsync(options.Configuration!);
+        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
+        var report = ResponseReport.Build(await store.ReadCountersAsync(CancellationToken.None));
+        if (args.Contains("--json"))
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(report, Json));
+        }
+        else
+        {
+            Write(report, stdout);
+        }
+        return 0;
+    }
+
+    public static void Write(Report report, TextWriter o)
+    {
+        static string P(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "-";
+        static string C(Comparison? c) => c is null ? "-"
+            : string.Create(CultureInfo.InvariantCulture, $"{c.Difference * 100:+0.0;-0.0} pt [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}] p={c.PValue:0.000}");
+
+        o.WriteLine("Responses by rule and variant (CTR and dismissals over delivered, conversions over sent; holdout: over ghosts)");
+        o.WriteLine($"{"rule",-32} {"variant",-10} {"matched",8} {"sent",7} {"held",6} {"CTR",7} {"dismiss",8} {"conv",7}  {"conversion vs control",-34} {"conversion vs holdout",-34}");
+        foreach (var v in report.Variants)
+        {
+            var c = v.Counts;
+            o.WriteLine($"{c.RuleId,-32} {c.Variant,-10} {c.Matched,8} {c.Emitted + c.Deferred,7} {c.HeldOut,6} {P(v.ClickThrough),7} {P(v.DismissalRate),8} {P(v.ConversionRate),7}  {C(v.ConversionVsControl),-34} {C(v.ConversionVsHoldout),-34}");
+        }
+        o.WriteLine();
+        o.WriteLine("Trigger frequency (triage)");
+        o.WriteLine($"{"rule",-32} {"matched",8} {"share",7} {"sent",7} {"suppressed",10}");
+        foreach (var t in report.Triggers)
+        {
+            o.WriteLine($"{t.RuleId,-32} {t.Matched,8} {P(t.Share),7} {t.Emitted,7} {t.Suppressed,10}");
+        }
+        o.WriteLine();
+        o.WriteLine("Week-1 retention by sign-up day");
+        o.WriteLine($"{"signed up",-12} {"users",7} {"retained",9} {"rate",7}");
+        foreach (var r in report.Cohorts)
+        {
+            o.WriteLine($"{r.Day,-12} {r.SignedUp,7} {r.RetainedWeek1,9} {P(r.Rate),7}");
+        }
+    }
+}
