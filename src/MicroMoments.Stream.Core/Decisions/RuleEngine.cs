@@ -223,14 +223,14 @@ public sealed class RuleEngine
             if (variant == ExperimentAssignment.HoldoutVariant)
             {
                 // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
-                Remember(state, c.Rule, id, variant, now, ghost: true);
+                Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
                 result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger));
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message);
             _gate.Record(state, c.Rule, channel, now);
-            Remember(state, c.Rule, id, variant, now, ghost: false);
+            Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
             ArmEscalations(state, c.Rule, command, now);
             result.Interventions.Add(command);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
@@ -241,13 +241,14 @@ public sealed class RuleEngine
 
     private const int RememberedInterventions = 10;
 
-    private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset now, bool ghost)
+    /// <summary>Keeps the intervention (or ghost) for feedback and conversions, timed from its trigger: a lagging worker decides later than the user acted.</summary>
+    private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset triggerAt, bool ghost)
     {
         state.Interventions ??= [];
         state.Interventions.Add(new InterventionRecord
         {
-            Id = id, RuleId = rule.Id, Variant = variant, At = now.ToUnixTimeMilliseconds(),
-            ConvertUntil = rule.Conversion is { } cv ? (now + cv.Within).ToUnixTimeMilliseconds() : null,
+            Id = id, RuleId = rule.Id, Variant = variant, At = triggerAt.ToUnixTimeMilliseconds(),
+            ConvertUntil = rule.Conversion is { } cv ? (triggerAt + cv.Within).ToUnixTimeMilliseconds() : null,
             Ghost = ghost ? true : null,
         });
         if (state.Interventions.Count > RememberedInterventions)
