@@ -15,7 +15,7 @@ public static class ExplainCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
     {
         var userId = args.SkipWhile(a => a != "--user").Skip(1).FirstOrDefault();
         if (string.IsNullOrWhiteSpace(userId))
@@ -39,7 +39,7 @@ public static class ExplainCommand
         }
         var rulesPath = configuration[$"{RulesOptions.SectionName}:Path"] is { Length: > 0 } p ? p : RulesOptions.DefaultPath;
         var rules = RuleSetLoader.LoadFile(rulesPath);
-        var now = DateTimeOffset.UtcNow;
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         Write(stdout, userId, f.Shard, f.State, rules, now);
         stdout.WriteLine("recent decisions (newest first):");
         foreach (var line in await store.RecentDecisionsAsync(f.Shard, userId, CancellationToken.None))
@@ -62,6 +62,23 @@ public static class ExplainCommand
         foreach (var t in s.Timers ?? [])
         {
             o.WriteLine($"  {t.RuleId,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
+        }
+        o.WriteLine("pauses in force:");
+        var nowMs = now.ToUnixTimeMilliseconds();
+        foreach (var (rule, until) in (s.RulePausedUntil ?? []).Where(p => p.Value > nowMs))
+        {
+            o.WriteLine($"  {rule,-32} dismissal_pause until {DateTimeOffset.FromUnixTimeMilliseconds(until):O}");
+        }
+        if (s.AutoPausedAt > 0 && (rules.Policy.AutoPause ?? rules.Rules.Select(r => r.Policy.AutoPause).FirstOrDefault(p => p is not null)) is { } auto
+            && s.AutoPausedAt + (long)auto.For.TotalMilliseconds > nowMs)
+        {
+            o.WriteLine($"  (all rules)                      auto_pause until {DateTimeOffset.FromUnixTimeMilliseconds(s.AutoPausedAt + (long)auto.For.TotalMilliseconds):O}");
+        }
+        o.WriteLine("feedback history (newest last):");
+        foreach (var r in s.Interventions ?? [])
+        {
+            var what = r.Ghost == true ? "held out" : r.Status ?? "sent, no report yet";
+            o.WriteLine($"  {DateTimeOffset.FromUnixTimeMilliseconds(r.At):O}  {r.RuleId,-32} {r.Variant,-9} {what}{(r.Converted == true ? ", converted" : "")}  id {r.Id}");
         }
         o.WriteLine("interventions sent (kept for caps):");
         foreach (var x in s.Sent ?? [])

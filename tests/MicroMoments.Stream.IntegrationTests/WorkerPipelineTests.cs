@@ -60,7 +60,7 @@ public sealed class WorkerPipelineTests(KafkaFixture kafka, RedisFixture redis)
         await Eventually.TrueAsync(async () =>
         {
             stdout.GetStringBuilder().Clear();
-            return await Worker.ExplainCommand.RunAsync(["--user", "u-x"], config, stdout, TextWriter.Null) == 0
+            return await Worker.ExplainCommand.RunAsync(["--user", "u-x"], config, stdout, TextWriter.Null, _clock) == 0
                 && stdout.ToString().Contains("welcome-dwell", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(30), "explain shows the user's pending dwell timer");
 
