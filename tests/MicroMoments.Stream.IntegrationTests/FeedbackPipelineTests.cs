@@ -64,6 +64,49 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
     }
 
     [Fact]
+    public async Task NoResponse_EscalatesOnceThenThreeUnansweredAutoPause()
+    {
+        var rules = Path.Combine(_dir, "escalate.yaml");
+        await File.WriteAllTextAsync(rules, """
+            version: esc
+            policies: { autoPause: { after: 3, for: 7d } }
+            rules:
+              - id: ping
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: in_app, message: { body: pong } }
+              - id: ping-escalation
+                trigger: { kind: escalation, rule: ping, after: 48h }
+                action: { moment: reward, channel: email, message: { body: pong by email } }
+            """);
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
+        using var output = streams.Read(streams.Output);
+        using var decisions = streams.Read(streams.Decisions);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock, new Dictionary<string, string?> { ["MicroMoments:Rules:Path"] = rules });
+
+        await streams.ProduceAsync("u-e", Track("u-e", "Ping", _clock.GetUtcNow()));
+        await output.WaitForAsync(1);
+        _clock.Advance(TimeSpan.FromHours(48));
+        var records = await output.WaitForAsync(2);
+        Assert.Equal("ping-escalation", InterventionCloudEvents.Decode(records[1].Message.Value).RuleId);
+
+        // A second ping is sent (only two earlier interventions have gone 48 h unanswered) ...
+        _clock.Advance(TimeSpan.FromHours(1));
+        await streams.ProduceAsync("u-e", Track("u-e", "Ping", _clock.GetUtcNow()));
+        await output.WaitForAsync(3);
+
+        // ... and when its escalation falls due, ping, escalation and ping are three unanswered in a row: auto-pause.
+        _clock.Advance(TimeSpan.FromHours(48));
+        await Eventually.TrueAsync(() => decisions.Records.Any(r => r.Message.Value is { } v
+                && System.Text.Encoding.UTF8.GetString(v) is var json && json.Contains("\"auto_pause\"", StringComparison.Ordinal)
+                && json.Contains("\"ping-escalation\"", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the second escalation auto-paused");
+
+        var commands = output.Records.Select(r => InterventionCloudEvents.Decode(r.Message.Value)).ToList();
+        Assert.Equal(["ping", "ping-escalation", "ping"], commands.Select(c => c.RuleId));
+        Assert.Equal(3, commands.Select(c => c.InterventionId).Distinct().Count());
+    }
+
+    [Fact]
     public async Task ExperimentAssignment_TwoWorkerInstances_AgreeOnEveryUser()
     {
         using var streams = await TestStreams.CreateAsync(kafka);
