@@ -5,8 +5,10 @@ using StackExchange.Redis;
 namespace MicroMoments.Stream.Redis;
 
 /// <summary>Loads and saves user state and the timer index in Redis, in as few round trips as a batch allows.</summary>
-public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions options, ResiliencePipeline resilience)
+public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions options, ResiliencePipeline resilience, RedisTelemetry? telemetry = null)
 {
+    private Task<T> Timed<T>(string operation, Func<Task<T>> call) => telemetry is null ? call() : telemetry.TimeAsync(operation, call);
+
     private readonly RedisKeys _keys = new(options.KeyPrefix);
 
     public RedisKeys Keys => _keys;
@@ -15,8 +17,8 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<Dictionary<string, UserState>> LoadAsync(string shard, IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
         var keys = userIds.Select(u => _keys.User(shard, u)).ToArray();
-        var values = await resilience.ExecuteAsync(
-            async _ => await redis.GetDatabase().StringGetAsync(keys), ct);
+        var values = await Timed("load", async () => await resilience.ExecuteAsync(
+            async _ => await redis.GetDatabase().StringGetAsync(keys), ct));
         var result = new Dictionary<string, UserState>(userIds.Count, StringComparer.Ordinal);
         var i = 0;
         foreach (var userId in userIds)
@@ -73,8 +75,8 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         """;
 
     /// <summary>Takes ownership of a shard's writes: returns the new epoch to pass to <see cref="Prepare"/>.</summary>
-    public async Task<long> AcquireAsync(string shard, CancellationToken ct) =>
-        await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringIncrementAsync(_keys.Owner(shard)), ct);
+    public Task<long> AcquireAsync(string shard, CancellationToken ct) =>
+        Timed("acquire", async () => await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringIncrementAsync(_keys.Owner(shard)), ct));
 
     /// <summary>
     /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
@@ -186,8 +188,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// leaves a timer without its index entry or the reverse. Safe to retry. Returns false when the
     /// write was refused because another instance owns the shard now.
     /// </summary>
-    public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct) =>
-        resilience.ExecuteAsync(async _ =>
+    public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct) => Timed("write", () => resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
             if ((long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) < 0)
@@ -203,13 +204,13 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 await Task.WhenAll(writes);
             }
             return true;
-        }, ct).AsTask();
+        }, ct).AsTask());
 
     /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
     public async Task<string[]> DueUsersAsync(string shard, long nowMs, int limit, CancellationToken ct)
     {
-        var values = await resilience.ExecuteAsync(async _ =>
-            await redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.Timers(shard), double.NegativeInfinity, nowMs, take: limit), ct);
+        var values = await Timed("due_timers", async () => await resilience.ExecuteAsync(async _ =>
+            await redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.Timers(shard), double.NegativeInfinity, nowMs, take: limit), ct));
         return values.Select(v => (string)v!).ToArray();
     }
 
@@ -220,7 +221,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// <summary>Adds this instance's new task-time observations to the shared totals and returns all totals.</summary>
     public async Task<Dictionary<string, (double Sum, long Count)>> SyncPopulationAsync(
         IReadOnlyDictionary<string, (double Sum, long Count)> pending, CancellationToken ct) =>
-        await resilience.ExecuteAsync(async _ =>
+        await Timed("population", async () => await resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
             var batch = db.CreateBatch();
@@ -242,7 +243,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 totals[task] = name[(bar + 1)..] == "sum" ? (double.Parse((string)entry.Value!, System.Globalization.CultureInfo.InvariantCulture), t.Count) : (t.Sum, (long)entry.Value);
             }
             return totals;
-        }, ct);
+        }, ct));
 
     /// <summary>Finds a user's state wherever its shard is, for <c>explain</c>.</summary>
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)

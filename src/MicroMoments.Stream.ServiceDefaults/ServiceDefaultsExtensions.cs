@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -38,5 +40,16 @@ public static class ServiceDefaultsExtensions
 
         builder.Services.AddHealthChecks();
         return builder;
+    }
+
+    /// <summary>
+    /// <c>/healthz/live</c>: the process answers (no checks). <c>/healthz/ready</c>: every check tagged
+    /// <c>ready</c> passes (degraded counts as ready; unhealthy answers 503).
+    /// </summary>
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        return app;
     }
 }

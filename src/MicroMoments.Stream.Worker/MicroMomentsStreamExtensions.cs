@@ -48,9 +48,10 @@ public static class MicroMomentsStreamExtensions
         });
         // Backoff against a real server is wall-clock time, whatever clock the rules run on (tests drive a fake one).
         services.AddSingleton(sp => RedisResilience.Create(TimeProvider.System, sp.GetRequiredService<IOptions<RedisOptions>>().Value.RetryAttempts));
+        services.AddSingleton<RedisTelemetry>();
         services.AddSingleton(sp => new UserStateStore(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value,
-            sp.GetRequiredService<Polly.ResiliencePipeline>()));
+            sp.GetRequiredService<Polly.ResiliencePipeline>(), sp.GetRequiredService<RedisTelemetry>()));
         services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer");

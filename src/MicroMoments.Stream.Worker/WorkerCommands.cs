@@ -1,4 +1,6 @@
 using MicroMoments.Stream.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -36,10 +38,14 @@ public static class WorkerCommands
     private static IConfiguration Configuration() =>
         new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory).AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().Build();
 
+    /// <summary>Health endpoints bind here unless <c>urls</c> (or ASPNETCORE_URLS) says otherwise.</summary>
+    public const string DefaultUrls = "http://+:8080";
+
     /// <summary>Builds the worker host; embedded servers are started here when not configured.</summary>
-    public static (IHost Host, EmbeddedInfrastructure Infrastructure) BuildWorker(string[] args, Action<HostApplicationBuilder>? configure = null)
+    public static (IHost Host, EmbeddedInfrastructure Infrastructure) BuildWorker(string[] args, Action<IHostApplicationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);
         using var bootstrapLogging = LoggerFactory.Create(b => b
@@ -48,9 +54,16 @@ public static class WorkerCommands
             .AddFilter("ArgParser", LogLevel.Error) // Garnet warns that it ignores its own logging options
             .SetMinimumLevel(LogLevel.Warning));
         var infrastructure = EmbeddedInfrastructure.StartIfNeeded(builder.Configuration, bootstrapLogging);
+        if (string.IsNullOrWhiteSpace(builder.Configuration["urls"]))
+        {
+            // The demo may run beside anything: a free loopback port. Production: 8080 on every interface.
+            builder.WebHost.UseUrls(infrastructure.KafkaEmbedded || infrastructure.RedisEmbedded ? "http://127.0.0.1:0" : DefaultUrls);
+        }
         builder.AddServiceDefaults();
         builder.AddMicroMomentsStream();
-        return (builder.Build(), infrastructure);
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        return (app, infrastructure);
     }
 
     private static async Task<int> RunWorkerAsync(string[] args)

@@ -54,6 +54,7 @@ public static class PipelineBenchmark
                 ["MicroMoments:Kafka:DeadLetterTopic"] = "bench-deadletter",
                 ["MicroMoments:Redis:Configuration"] = redisConfig,
                 ["MicroMoments:Demo:Enabled"] = "false",
+                ["urls"] = "http://127.0.0.1:0",
             });
             b.Logging.SetMinimumLevel(LogLevel.Warning);
         });

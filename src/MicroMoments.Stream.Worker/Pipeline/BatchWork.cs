@@ -14,7 +14,10 @@ public sealed class BatchWork
     public List<(InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
     public List<Decision> Decisions { get; } = [];
     public List<(Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
-    public int Duplicates { get; set; }
+    /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
+    public Dictionary<(string Topic, string Outcome), int> Outcomes { get; } = [];
+
+    public void Count(string topic, string outcome) => Outcomes[(topic, outcome)] = Outcomes.GetValueOrDefault((topic, outcome)) + 1;
     public int ForeignFeedback { get; set; }
 
     /// <summary>Analytics increments per shard: shard → rule id ("" = cohorts) → "variant|metric" → count.</summary>

@@ -34,6 +34,7 @@ public sealed class ClickstreamWorker(
     private PendingSave? _pending;
     private long _nextTimerCheck;
     private long _nextPopulationSync;
+    private long _nextGauges;
 
     /// <summary>A batch whose interventions are acknowledged and whose state write is in flight.</summary>
     private sealed record PendingSave(Task Write, IReadOnlyList<ShardWrite> Writes, List<ConsumeResult<byte[]?, byte[]?>>? Batch);
@@ -60,6 +61,7 @@ public sealed class ClickstreamWorker(
                 var batch = ConsumeBatch(consumer, ct);
                 if (batch.Count > 0)
                 {
+                    health.KafkaDown = null;
                     await ProcessBatchAsync(consumer, batch, ct);
                 }
                 else
@@ -71,6 +73,11 @@ public sealed class ClickstreamWorker(
                     await CompletePendingAsync(consumer, ct);
                     var more = await FireTimersAsync(consumer, ct);
                     _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
+                }
+                if (time.GetTimestamp() >= _nextGauges)
+                {
+                    await SampleGaugesAsync(consumer, ct);
+                    _nextGauges = time.GetTimestamp() + 5 * time.TimestampFrequency;
                 }
                 if (time.GetTimestamp() >= _nextPopulationSync)
                 {
@@ -163,8 +170,11 @@ public sealed class ClickstreamWorker(
         {
             telemetry.Event(g.Key, "received", g.Count());
         }
-        telemetry.Event("all", "dead_lettered", work.DeadLetters.Count);
-        telemetry.Event("all", "duplicate", work.Duplicates);
+        foreach (var ((topic, outcome), n) in work.Outcomes)
+        {
+            telemetry.Event(topic, outcome, n);
+        }
+        SampleLag(consumer);
         telemetry.Batch(time.GetElapsedTime(started));
     }
 
@@ -253,6 +263,35 @@ public sealed class ClickstreamWorker(
         Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
     }
 
+    /// <summary>Consumer lag per owned partition, from the client's cached watermarks: no I/O, so after every batch.</summary>
+    private void SampleLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var tp in consumer.Assignment)
+        {
+            var high = consumer.GetWatermarkOffsets(tp).High;
+            var position = consumer.Position(tp);
+            if (high != Offset.Unset && position != Offset.Unset)
+            {
+                telemetry.Lag(tp.Topic, tp.Partition.Value, Math.Max(0, high.Value - position.Value));
+            }
+        }
+    }
+
+    /// <summary>The timer backlog of the owned partitions (one ZCARD each).</summary>
+    private async Task SampleGaugesAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        long pending = 0;
+        await WithRedisAsync(consumer, async () =>
+        {
+            pending = 0;
+            foreach (var shard in _owned)
+            {
+                pending += await pipeline.Store.PendingTimersAsync(shard, ct);
+            }
+        }, ct);
+        telemetry.PendingTimers(pending);
+    }
+
     /// <summary>Shares this instance's task-time observations and takes in everyone else's.</summary>
     private async Task SyncPopulationAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
     {
@@ -322,6 +361,8 @@ public sealed class ClickstreamWorker(
 
     private void OnAssigned(List<TopicPartition> parts)
     {
+        health.Joined = true;
+        health.KafkaDown = null;
         foreach (var p in parts)
         {
             _owned.Add(RedisKeys.Shard(p.Topic, p.Partition.Value));
@@ -363,13 +404,17 @@ public sealed class ClickstreamWorker(
             _epochs.Remove(shard);
             _stored.Remove(p);
             pipeline.Cache.Drop(shard);
+            telemetry.ForgetLag(p.Topic, p.Partition.Value);
         }
     }
 
     private void OnError(Error e)
     {
         Log.KafkaError(logger, e.Code.ToString(), e.Reason);
-        health.KafkaError = e.Reason;
+        if (e.Code == ErrorCode.Local_AllBrokersDown)
+        {
+            health.KafkaDown = e.Reason;
+        }
         if (e.IsFatal)
         {
             Environment.ExitCode = 1;

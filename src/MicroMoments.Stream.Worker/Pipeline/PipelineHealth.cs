@@ -7,16 +7,23 @@ public sealed class PipelineHealth : IHealthCheck
 {
     private volatile bool _redisAvailable = true;
     private volatile bool _running;
-    private volatile string? _kafkaError;
+    private volatile bool _joined;
+    private volatile string? _kafkaDown;
 
     public bool RedisAvailable { get => _redisAvailable; set => _redisAvailable = value; }
     public bool Running { get => _running; set => _running = value; }
-    public string? KafkaError { get => _kafkaError; set => _kafkaError = value; }
+
+    /// <summary>The consumer took part in a rebalance: it has partitions, or there are more instances than partitions.</summary>
+    public bool Joined { get => _joined; set => _joined = value; }
+
+    /// <summary>Why the brokers are unreachable, or null while Kafka answers.</summary>
+    public string? KafkaDown { get => _kafkaDown; set => _kafkaDown = value; }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             !Running ? HealthCheckResult.Unhealthy("the consume loop is not running")
+            : !Joined ? HealthCheckResult.Unhealthy("not yet joined the consumer group")
             : !RedisAvailable ? HealthCheckResult.Unhealthy("Redis is unavailable: consumption is paused")
-            : KafkaError is { } e ? HealthCheckResult.Degraded($"Kafka: {e}")
+            : KafkaDown is { } e ? HealthCheckResult.Unhealthy($"Kafka is unreachable: {e}")
             : HealthCheckResult.Healthy());
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MicroMoments.Stream.Core.Decisions;
@@ -23,9 +24,23 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _ruleOutcomes;
     private readonly Counter<long> _foreignFeedback;
 
-    public PipelineTelemetry(IMeterFactory meters)
+    private readonly Counter<long> _suppressions;
+    private readonly Counter<long> _ruleReloads;
+    private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
+    private long _pendingTimers;
+
+    public PipelineTelemetry(IMeterFactory meters, RuleEngineProvider engines)
     {
         var meter = meters.Create(Name);
+        _suppressions = meter.CreateCounter<long>("micromoments.stream.suppressions", "{decision}", "Matched rules that emitted nothing, by reason.");
+        _ruleReloads = meter.CreateCounter<long>("micromoments.stream.rules.reloads", "{reload}", "Rules-file reloads, by result (ok, failed).");
+        meter.CreateObservableGauge("micromoments.stream.rules.version", () =>
+            new Measurement<int>(1, new KeyValuePair<string, object?>("version", engines.Current.Rules.Version)), "{version}", "The loaded rules version (value 1, version as a tag).");
+        meter.CreateObservableGauge("micromoments.stream.consumer.lag", () =>
+            _lag.Select(l => new Measurement<long>(l.Value, new("topic", l.Key.Topic), new("partition", l.Key.Partition))), "{message}",
+            "Records behind the partition's high watermark, per owned partition.");
+        meter.CreateObservableGauge("micromoments.stream.timers.pending", () => Interlocked.Read(ref _pendingTimers), "{user}",
+            "Users with a pending timer in the partitions this instance owns.");
         _events = meter.CreateCounter<long>("micromoments.stream.events.consumed", "{event}", "Inbound records, by topic and outcome (applied, duplicate, dead_lettered).");
         _interventions = meter.CreateCounter<long>("micromoments.stream.interventions", "{intervention}", "Intervention commands emitted, by rule, moment and channel.");
         _decisions = meter.CreateCounter<long>("micromoments.stream.decisions", "{decision}", "Rule decisions, by outcome and reason.");
@@ -48,7 +63,22 @@ public sealed class PipelineTelemetry
     public void Emitted(InterventionCommand c) =>
         _interventions.Add(1, new("rule", c.RuleId), new("moment", c.Moment), new("channel", c.Channel));
 
-    public void Decided(Decision d) => _decisions.Add(1, new("outcome", d.Outcome), new("reason", d.Reason ?? "none"));
+    public void Decided(Decision d)
+    {
+        _decisions.Add(1, new("outcome", d.Outcome), new("reason", d.Reason ?? "none"));
+        if (d.Outcome == Outcomes.Suppressed)
+        {
+            _suppressions.Add(1, new KeyValuePair<string, object?>("reason", d.Reason));
+        }
+    }
+
+    public void RulesReloaded(bool ok) => _ruleReloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
+
+    public void Lag(string topic, int partition, long lag) => _lag[(topic, partition)] = lag;
+
+    public void ForgetLag(string topic, int partition) => _lag.TryRemove((topic, partition), out _);
+
+    public void PendingTimers(long users) => Interlocked.Exchange(ref _pendingTimers, users);
 
     public void TimerFired(TimeSpan lag)
     {

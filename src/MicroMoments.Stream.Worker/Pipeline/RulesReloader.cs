@@ -10,7 +10,7 @@ namespace MicroMoments.Stream.Worker.Pipeline;
 /// Reloads the rules file when it changes. Polling, so in-place edits and Kubernetes ConfigMap updates
 /// (a symlink swap) are both seen. A broken file is rejected with its errors and the old rules stay.
 /// </summary>
-public sealed partial class RulesReloader(RuleEngineProvider engines, ILogger<RulesReloader> logger) : IHostedService, IDisposable
+public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTelemetry telemetry, ILogger<RulesReloader> logger) : IHostedService, IDisposable
 {
     private PhysicalFileProvider? _files;
     private IDisposable? _subscription;
@@ -40,6 +40,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, ILogger<Ru
         catch (IOException ex)
         {
             engines.ReloadFailed();
+            telemetry.RulesReloaded(ok: false);
             LogUnreadable(logger, path, ex.Message);
             return;
         }
@@ -47,6 +48,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, ILogger<Ru
         if (RuleSetLoader.TryLoad(text, errors) is not { } rules)
         {
             engines.ReloadFailed();
+            telemetry.RulesReloaded(ok: false);
             LogRejected(logger, path, engines.Current.Rules.Version, string.Join("; ", errors));
             return;
         }
@@ -56,6 +58,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, ILogger<Ru
         }
         var previous = engines.Current.Rules.Version;
         engines.Replace(rules);
+        telemetry.RulesReloaded(ok: true);
         LogReloaded(logger, path, previous, rules.Version, rules.Rules.Count);
     }
 

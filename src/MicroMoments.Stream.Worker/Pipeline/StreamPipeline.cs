@@ -93,9 +93,10 @@ public sealed class StreamPipeline(
                 var evaluation = engine.Apply(state, p.Event, p.Source, now);
                 if (!evaluation.Applied)
                 {
-                    work.Duplicates++;
+                    work.Count(p.Source.Topic, "duplicate");
                     continue;
                 }
+                work.Count(p.Source.Topic, "applied");
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
                 telemetry.Latency(now - p.Event.Timestamp);
@@ -165,6 +166,7 @@ public sealed class StreamPipeline(
     private void DeadLetter(BatchWork work, ConsumeResult<byte[]?, byte[]?> r, string reason, string message)
     {
         Log.DeadLettered(logger, r.Topic, r.Partition.Value, r.Offset.Value, reason, message);
+        work.Count(r.Topic, "dead_lettered");
         work.DeadLetters.Add((DeadLetters.Create(r, reason, message), reason));
     }
 

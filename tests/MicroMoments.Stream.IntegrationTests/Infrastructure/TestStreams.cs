@@ -56,6 +56,7 @@ public sealed class TestStreams(KafkaFixture kafka, string input, string output,
         ["MicroMoments:Redis:KeyPrefix"] = KeyPrefix,
         ["MicroMoments:Pipeline:TimerCheckInterval"] = "00:00:00.050",
         ["MicroMoments:Demo:Enabled"] = "false",
+        ["urls"] = "http://127.0.0.1:0",
     };
 
     public void Dispose() => _producer.Dispose();

@@ -19,7 +19,8 @@ public sealed class WorkerHarness : IAsyncDisposable
 
     public PipelineHealth Health => Host.Services.GetRequiredService<PipelineHealth>();
 
-    public static async Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null)
+    public static async Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null,
+        Action<IHostApplicationBuilder>? configure = null)
     {
         var config = streams.WorkerConfiguration(redis.Configuration);
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
@@ -30,6 +31,7 @@ public sealed class WorkerHarness : IAsyncDisposable
         {
             b.Configuration.AddInMemoryCollection(config);
             b.Services.AddSingleton<TimeProvider>(clock);
+            configure?.Invoke(b);
         });
         infrastructure.Dispose(); // nothing embedded: the configuration names real servers
         var harness = new WorkerHarness(host);
