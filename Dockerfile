@@ -4,8 +4,9 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/MicroMoments.Stream.Worker -c Release -o /app
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0 AS run
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS run
 WORKDIR /app
 COPY --from=build /app .
+EXPOSE 8080
 USER app
 ENTRYPOINT ["dotnet", "MicroMoments.Stream.Worker.dll"]

@@ -2,6 +2,7 @@ using MicroMoments.Stream.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,7 @@ public static class WorkerCommands
         ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
         ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         ["report", .. var rest] => await ReportCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
+        ["loadgen", .. var rest] => await RunLoadGeneratorAsync(rest),
         _ => Usage(),
     };
 
@@ -27,6 +29,7 @@ public static class WorkerCommands
               run                      the worker (default)
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
               explain --user <id>      the user's state, pending timers and recent decisions, read from Redis
+              loadgen                  publish synthetic personas to MicroMoments__Kafka__BootstrapServers (MicroMoments__LoadGen__EventsPerSecond)
               report [--json]          response rates per rule and variant with significance, trigger frequency, week-1 retention
               simulate --events <file.ndjson> [--rules <file>] [--until <ISO time> | --drain <ISO duration>] [--decisions <file>]
                                        offline and deterministic: prints each intervention's CloudEvent, one per line
@@ -64,6 +67,22 @@ public static class WorkerCommands
         var app = builder.Build();
         app.MapServiceDefaults();
         return (app, infrastructure);
+    }
+
+    private static async Task<int> RunLoadGeneratorAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (string.IsNullOrWhiteSpace(builder.Configuration["MicroMoments:Kafka:BootstrapServers"]))
+        {
+            await Console.Error.WriteLineAsync("loadgen publishes to a real broker: set MicroMoments__Kafka__BootstrapServers");
+            return 2;
+        }
+        builder.Services.AddOptions<Kafka.KafkaOptions>().BindConfiguration(Kafka.KafkaOptions.SectionName);
+        builder.Services.AddOptions<Demo.LoadGenOptions>().BindConfiguration(Demo.LoadGenOptions.SectionName);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<Demo.LoadGenerator>();
+        await builder.Build().RunAsync();
+        return 0;
     }
 
     private static async Task<int> RunWorkerAsync(string[] args)
