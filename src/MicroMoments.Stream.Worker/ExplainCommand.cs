@@ -61,7 +61,8 @@ public static class ExplainCommand
         o.WriteLine("pending timers:");
         foreach (var t in s.Timers ?? [])
         {
-            o.WriteLine($"  {t.RuleId,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
+            var label = t.Id == RuleEngine.IdleTimerId ? "(inactivity rules)" : t.RuleId;
+            o.WriteLine($"  {label,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(t.Id != RuleEngine.IdleTimerId && rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
         }
         o.WriteLine("pauses in force:");
         var nowMs = now.ToUnixTimeMilliseconds();

@@ -124,11 +124,57 @@ public static class PipelineBenchmark
 
         var bytesPerUser = await BytesPerUserAsync(redisConfig);
         Console.WriteLine($"redis: {bytesPerUser:F0} bytes per user (MEMORY USAGE, mean of sampled user keys)");
-        Console.WriteLine($"events_per_s={eventsPerSecond:F0} p50_ms={Percentile(latencies, 0.50):F1} p99_ms={Percentile(latencies, 0.99):F1} bytes_per_user={bytesPerUser:F0}");
-
         await host.StopAsync();
         host.Dispose();
+
+        // The ceiling: a consume-only loop over the same broker, same client settings, nothing else running.
+        var ceiling = ConsumeOnlyCeiling(kafka, producer, generator, Math.Min(events, 200_000));
+        Console.WriteLine($"ceiling: a consume-only loop reads {ceiling:N0} records/s from the same broker; the pipeline reaches {eventsPerSecond / ceiling:P0} of it");
+        Console.WriteLine($"events_per_s={eventsPerSecond:F0} ceiling_ratio={eventsPerSecond / ceiling:F2} p99_ms={Percentile(latencies, 0.99):F1}");
         return 0;
+    }
+
+    private static double ConsumeOnlyCeiling(EmbeddedKafkaCluster kafka, IProducer<string, byte[]> producer, EventMix generator, int count)
+    {
+        const string topic = "bench-ceiling";
+        kafka.CreateTopic(topic, Partitions);
+        for (var i = 0; i < count; i++)
+        {
+            var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(topic, new Message<string, byte[]> { Key = user, Value = body });
+                    break;
+                }
+                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(5));
+                }
+            }
+        }
+        producer.Flush();
+        var config = KafkaClientConfigs.Consumer(new KafkaOptions { BootstrapServers = kafka.BootstrapServers, GroupId = $"ceiling-{Guid.NewGuid():N}" });
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        consumer.Subscribe(topic);
+        var read = 0;
+        var sw = new Stopwatch();
+        while (read < count)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } r)
+            {
+                if (read == 0)
+                {
+                    sw.Start();
+                }
+                read++;
+                consumer.StoreOffset(r);
+            }
+        }
+        var rate = count / sw.Elapsed.TotalSeconds;
+        consumer.Close();
+        return rate;
     }
 
     private static double Percentile(double[] sorted, double p) =>

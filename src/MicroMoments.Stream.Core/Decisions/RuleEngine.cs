@@ -22,8 +22,15 @@ public sealed class RuleEngine
         "intervention delivered", "intervention displayed",
     };
 
+    /// <summary>
+    /// One rolling timer stands for every inactivity rule: they all count from the user's last event, so it
+    /// is armed at the shortest idle time and, when it fires, moves on to the next longer one.
+    /// </summary>
+    public const string IdleTimerId = "~idle";
+
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
+    private readonly List<IGrouping<TimeSpan, Rule>> _idleRules;
 
     public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
@@ -31,6 +38,7 @@ public sealed class RuleEngine
         _options = options ?? new EngineOptions();
         _gate = new PolicyGate(rules);
         Population = population ?? new PopulationBaseline();
+        _idleRules = rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Inactivity).GroupBy(r => r.Trigger.Duration).OrderBy(g => g.Key).ToList();
     }
 
     public RuleSet Rules { get; }
@@ -117,9 +125,6 @@ public sealed class RuleEngine
                             new Dictionary<string, string> { ["view"] = e.ViewName ?? "" });
                     }
                     break;
-                case TriggerKind.Inactivity:
-                    Timers.Arm(state, rule.Id, rule.Id, state.LastEventAt + (long)t.Duration.TotalMilliseconds, e.MessageId, null);
-                    break;
                 case TriggerKind.Absence:
                     var timerId = t.Per is null ? rule.Id : $"{rule.Id}|{e.Property(t.Per) ?? ""}";
                     if (e.Key == t.Missing)
@@ -135,6 +140,10 @@ public sealed class RuleEngine
             }
         }
         PruneWindows(state, ts);
+        if (_idleRules.Count > 0)
+        {
+            Timers.Arm(state, IdleTimerId, IdleTimerId, state.LastEventAt + (long)_idleRules[0].Key.TotalMilliseconds, e.MessageId, null);
+        }
 
         var context = new ValueContext(state, Rules, e.Timestamp, e);
         Decide(state, candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList(),
@@ -162,32 +171,68 @@ public sealed class RuleEngine
     public Evaluation FireDue(UserState state, DateTimeOffset now)
     {
         var result = new Evaluation();
-        foreach (var group in Timers.TakeDue(state, now.ToUnixTimeMilliseconds()).GroupBy(t => (t.DueAt, t.ArmedBy)))
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var groups = new List<(long DueAt, string ArmedBy, List<(Rule Rule, string TimerId, Dictionary<string, string>? Details)> Rules)>();
+        foreach (var g in Timers.TakeDue(state, nowMs).GroupBy(t => (t.DueAt, t.ArmedBy)))
         {
-            var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(group.Key.DueAt);
+            var rules = new List<(Rule, string, Dictionary<string, string>?)>();
+            foreach (var timer in g)
+            {
+                if (timer.Id == IdleTimerId)
+                {
+                    AddIdleGroups(state, timer, nowMs, groups);
+                }
+                else if (Rules.Find(timer.RuleId) is { } rule)
+                {
+                    rules.Add((rule, timer.Id, timer.Details)); // a removed rule's timers lapse quietly
+                }
+            }
+            if (rules.Count > 0)
+            {
+                groups.Add((g.Key.DueAt, g.Key.ArmedBy, rules));
+            }
+        }
+        foreach (var (due, armedBy, rules) in groups.OrderBy(g => g.DueAt).ThenBy(g => g.ArmedBy, StringComparer.Ordinal))
+        {
+            var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(due);
             var context = new ValueContext(state, Rules, dueAt);
             var candidates = new List<Candidate>();
-            foreach (var timer in group)
+            foreach (var (rule, timerId, timerDetails) in rules)
             {
-                if (Rules.Find(timer.RuleId) is not { } rule)
-                {
-                    continue; // the rule was removed by a reload; its timers lapse quietly
-                }
                 var details = new Dictionary<string, object>(StringComparer.Ordinal);
-                foreach (var (k, v) in timer.Details ?? [])
+                foreach (var (k, v) in timerDetails ?? [])
                 {
                     details[k] = v;
                 }
                 details[rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(rule.Trigger.Duration);
-                var c = new Candidate(rule, rule.Trigger.Kind.ToString().ToLowerInvariant(), [timer.ArmedBy], details, $"{timer.Id}@{timer.DueAt}/{timer.ArmedBy}");
                 if (ConditionEvaluator.AllHold(rule.Conditions, context with { Details = details, Rule = rule }))
                 {
-                    candidates.Add(c);
+                    candidates.Add(new Candidate(rule, rule.Trigger.Kind.ToString().ToLowerInvariant(), [armedBy], details, $"{timerId}@{due}/{armedBy}"));
                 }
             }
             Decide(state, candidates, dueAt, now, result);
         }
         return result;
+    }
+
+    /// <summary>The inactivity rules whose idle time has passed since the idle timer's due time, and the timer re-armed for the next.</summary>
+    private void AddIdleGroups(UserState state, PendingTimer timer, long nowMs, List<(long, string, List<(Rule, string, Dictionary<string, string>?)>)> groups)
+    {
+        foreach (var g in _idleRules)
+        {
+            var due = state.LastEventAt + (long)g.Key.TotalMilliseconds;
+            if (due < timer.DueAt)
+            {
+                continue; // fired earlier in this idle stretch
+            }
+            if (due > nowMs)
+            {
+                Timers.Arm(state, IdleTimerId, IdleTimerId, due, timer.ArmedBy, null);
+                return;
+            }
+            // Same trigger key as one timer per rule would have had: ids stay stable.
+            groups.Add((due, timer.ArmedBy, g.Select(r => (r, r.Id, (Dictionary<string, string>?)null)).ToList()));
+        }
     }
 
     private void Decide(UserState state, List<Candidate> candidates, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result)
@@ -239,7 +284,8 @@ public sealed class RuleEngine
         }
     }
 
-    private const int RememberedInterventions = 10;
+    private const int RememberedInterventions = 6;
+    private static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
 
     /// <summary>Keeps the intervention (or ghost) for feedback and conversions, timed from its trigger: a lagging worker decides later than the user acted.</summary>
     private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset triggerAt, bool ghost)
@@ -251,6 +297,9 @@ public sealed class RuleEngine
             ConvertUntil = rule.Conversion is { } cv ? (triggerAt + cv.Within).ToUnixTimeMilliseconds() : null,
             Ghost = ghost ? true : null,
         });
+        // Kept while feedback, conversions or the unanswered count can still need them.
+        var cutoff = triggerAt.ToUnixTimeMilliseconds() - (long)RecordRetention.TotalMilliseconds;
+        state.Interventions.RemoveAll(r => r.At < cutoff && (r.ConvertUntil ?? 0) < triggerAt.ToUnixTimeMilliseconds());
         if (state.Interventions.Count > RememberedInterventions)
         {
             state.Interventions.RemoveAt(0);

@@ -13,7 +13,10 @@ public sealed class RuleSet
     /// <summary>The product's features, in the order to suggest them (<c>{{state.unusedFeature}}</c>).</summary>
     public IReadOnlyList<string> Features { get; init; } = [];
 
-    public Rule? Find(string id) => Rules.FirstOrDefault(r => r.Id == id);
+    private Dictionary<string, Rule>? _byId;
+
+    public Rule? Find(string id) =>
+        (_byId ??= Rules.ToDictionary(r => r.Id, StringComparer.Ordinal)).GetValueOrDefault(id);
 }
 
 /// <summary>The kinds of trigger a rule can have.</summary>

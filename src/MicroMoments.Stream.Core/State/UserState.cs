@@ -89,7 +89,10 @@ public sealed class InterventionRecord
 {
     [JsonPropertyName("id")] public string Id { get; set; } = "";
     [JsonPropertyName("r")] public string RuleId { get; set; } = "";
-    [JsonPropertyName("v")] public string Variant { get; set; } = "control";
+    [JsonIgnore] public string Variant { get; set; } = "control";
+
+    /// <summary>The variant as stored: null for "control", the common case, to keep the state small.</summary>
+    [JsonPropertyName("v")] public string? StoredVariant { get => Variant == "control" ? null : Variant; set => Variant = value ?? "control"; }
     [JsonPropertyName("t")] public long At { get; set; }
 
     /// <summary>delivered, displayed, clicked, dismissed (the latest); null while only sent.</summary>
@@ -131,6 +134,7 @@ public sealed record SentRecord(
     [property: JsonPropertyName("tp")] bool? Tip = null);
 
 /// <summary>Source-generated serialisation for <see cref="UserState"/>.</summary>
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Defaults (0, false, null) are not written: they read back the same and most users have many of them.
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(UserState))]
 public sealed partial class UserStateJsonContext : JsonSerializerContext;
