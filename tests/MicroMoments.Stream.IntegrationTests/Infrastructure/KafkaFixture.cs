@@ -9,6 +9,15 @@ namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
 /// <summary>A Kafka broker for a test collection: a Testcontainers broker when Docker answers, else librdkafka's mock cluster.</summary>
 public sealed class KafkaFixture(IMessageSink sink) : IAsyncLifetime
 {
+    /// <summary>A private mock cluster, whatever engine is around: for faults injected through the mock's API.</summary>
+    public static KafkaFixture StartMock()
+    {
+        var fixture = new KafkaFixture(new NullMessageSink());
+        fixture._mock = EmbeddedKafkaCluster.Start();
+        fixture.BootstrapServers = fixture._mock.BootstrapServers;
+        return fixture;
+    }
+
     private EmbeddedKafkaCluster? _mock;
     private KafkaContainer? _container;
 
@@ -46,6 +55,13 @@ public sealed class KafkaFixture(IMessageSink sink) : IAsyncLifetime
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
         await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
         return topic;
+    }
+
+    public IAsyncDisposable AsAsyncDisposable() => new Disposer(this);
+
+    private sealed class Disposer(KafkaFixture fixture) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => new(fixture.DisposeAsync());
     }
 
     public async Task DisposeAsync()

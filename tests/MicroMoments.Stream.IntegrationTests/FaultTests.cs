@@ -1,0 +1,124 @@
+using System.Text;
+using Confluent.Kafka;
+using MicroMoments.Stream.IntegrationTests.Infrastructure;
+using MicroMoments.Stream.Kafka;
+using Microsoft.Extensions.Time.Testing;
+using static MicroMoments.Stream.IntegrationTests.TestEvents;
+
+namespace MicroMoments.Stream.IntegrationTests;
+
+/// <summary>
+/// Faults under load. Each good event is a "Feature Used" of feature "f", so a user's feature count in Redis
+/// must equal the number of good events sent to them: anything lost or applied twice shows.
+/// </summary>
+[Collection(InfraCollection.Name)]
+public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis)
+{
+    private const int Users = 50;
+    private readonly FakeTimeProvider _clock = new(T0);
+
+    private static string Good(int i) => Track($"u-f{i % Users}", "Feature Used", T0.AddMilliseconds(i), new { feature = "f" });
+
+    private static async Task AssertEveryGoodEventAppliedOnceAsync(WorkerHarness worker, int good)
+    {
+        var expected = Enumerable.Range(0, good).GroupBy(i => i % Users).ToDictionary(g => $"u-f{g.Key}", g => g.Count());
+        await Eventually.TrueAsync(async () =>
+        {
+            foreach (var (user, count) in expected)
+            {
+                if ((await worker.Store.FindAsync(user, default))?.State.FeatureCounts?.GetValueOrDefault("f") != count)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, TimeSpan.FromSeconds(60), $"all {good} good events applied exactly once");
+    }
+
+    [Fact]
+    public async Task PoisonMixedIntoGoodRecords_EveryPoisonDeadLetteredEveryGoodApplied()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 4);
+        using var deadLetters = streams.Read(streams.DeadLetters);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        string[] poison = ["{not json", """{"type":"track","event":"X"}""", Track("u-late", "X", T0.AddDays(3)), """{"type":"alias","userId":"u"}"""];
+        string[] reasons = ["malformed_json", "missing_user_id", "future_timestamp", "invalid_event"];
+        const int good = 20_000;
+        var sends = new List<Task>();
+        for (int i = 0, p = 0; i < good; i++)
+        {
+            sends.Add(streams.ProduceAsync($"u-f{i % Users}", Good(i)));
+            if (i % 20 == 0)
+            {
+                sends.Add(streams.ProduceAsync(null, poison[p++ % poison.Length])); // no key: the body alone decides
+            }
+        }
+        await Task.WhenAll(sends);
+
+        var dead = await deadLetters.WaitForAsync(good / 20, TimeSpan.FromSeconds(60));
+        await AssertEveryGoodEventAppliedOnceAsync(worker, good);
+        Assert.Equal(good / 20, dead.Count);
+        Assert.Equal(reasons.Order(), dead.Select(d => DeadLetters.Header(d.Message.Headers, DeadLetters.ReasonHeader) ?? "").Distinct().Order());
+    }
+
+    [Fact]
+    public async Task BrokerDownAndInjectedProduceErrors_NothingLostNothingDuplicated()
+    {
+        // Faults are injected through the mock cluster's API, so this test has its own mock cluster.
+        var mock = KafkaFixture.StartMock();
+        await using var _ = mock.AsAsyncDisposable();
+        using var streams = await TestStreams.CreateAsync(mock, inputPartitions: 4);
+        using var output = streams.Read(streams.Output);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        const int good = 6_000;
+        var sends = new List<Task>();
+        for (var i = 0; i < good; i++)
+        {
+            if (i == good / 3)
+            {
+                mock.Mock!.PushRequestErrors(0, ErrorCode.NotEnoughReplicas, ErrorCode.RequestTimedOut, ErrorCode.LeaderNotAvailable);
+            }
+            if (i == good / 2)
+            {
+                mock.Mock!.SetBrokerDown(1);
+                await Task.Delay(TimeSpan.FromSeconds(1)); // the outage itself is the fault under test, not a wait for work
+                mock.Mock!.SetBrokerUp(1);
+            }
+            sends.Add(streams.ProduceAsync($"u-f{i % Users}", Good(i)));
+            if (i % 200 == 0)
+            {
+                // Three failures in a row for one user: one intervention each time.
+                for (var k = 0; k < 3; k++)
+                {
+                    sends.Add(streams.ProduceAsync("u-int", Track("u-int", "Task Failed", T0.AddMilliseconds(i + k), new { task = $"t{i}" }), null));
+                }
+            }
+        }
+        await Task.WhenAll(sends);
+
+        await AssertEveryGoodEventAppliedOnceAsync(worker, good);
+        await output.WaitForAsync(good / 200);
+        Assert.Equal(output.Records.Count, output.Records.Select(r => Core.Interventions.InterventionCloudEvents.Decode(r.Message.Value).InterventionId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task GracefulStopUnderLoad_RestartedWorkerLosesNothing()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 4);
+        var first = await WorkerHarness.StartAsync(streams, redis, _clock);
+        const int good = 10_000;
+        var sends = new List<Task>();
+        for (var i = 0; i < good; i++)
+        {
+            sends.Add(streams.ProduceAsync($"u-f{i % Users}", Good(i)));
+            if (i == good / 2)
+            {
+                await first.StopAsync(); // SIGTERM path: finish the batch, wait for its write, commit, close
+            }
+        }
+        await Task.WhenAll(sends);
+
+        await using var second = await WorkerHarness.StartAsync(streams, redis, _clock);
+        await AssertEveryGoodEventAppliedOnceAsync(second, good);
+    }
+}
