@@ -121,4 +121,50 @@ public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis)
         await using var second = await WorkerHarness.StartAsync(streams, redis, _clock);
         await AssertEveryGoodEventAppliedOnceAsync(second, good);
     }
+
+    [Fact]
+    public async Task RebalanceOneToThreeToOneUnderLoad_NothingLostNoTimerLostOrFiredTwice()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 12);
+        using var output = streams.Read(streams.Output);
+        var first = await WorkerHarness.StartAsync(streams, redis, _clock);
+        WorkerHarness? second = null, third = null;
+        const int good = 12_000;
+        var sends = new List<Task>();
+        for (var i = 0; i < good; i++)
+        {
+            sends.Add(streams.ProduceAsync($"u-f{i % Users}", Good(i)));
+            switch (i)
+            {
+                case good / 4:
+                    second = await WorkerHarness.StartAsync(streams, redis, _clock);
+                    third = await WorkerHarness.StartAsync(streams, redis, _clock);
+                    await Eventually.TrueAsync(() => second.Health.Partitions > 0 && third.Health.Partitions > 0 && first.Health.Partitions < 12,
+                        TimeSpan.FromSeconds(60), "the partitions spread over three workers");
+                    break;
+                case good / 2:
+                    await second!.StopAsync();
+                    await third!.StopAsync();
+                    await Eventually.TrueAsync(() => first.Health.Partitions == 12, TimeSpan.FromSeconds(60), "the first worker owns all partitions again");
+                    break;
+            }
+        }
+        // Every user ends on the Welcome screen: one dwell timer each, armed while partitions moved.
+        for (var u = 0; u < Users; u++)
+        {
+            sends.Add(streams.ProduceAsync($"u-f{u}", Screen($"u-f{u}", "Welcome", T0.AddSeconds(30))));
+        }
+        await Task.WhenAll(sends);
+        await AssertEveryGoodEventAppliedOnceAsync(first, good);
+        await Eventually.TrueAsync(async () => (await first.Store.FindAsync($"u-f{Users - 1}", default))?.State.Timers is { Count: > 0 },
+            TimeSpan.FromSeconds(30), "the dwell timers are armed");
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        await Eventually.TrueAsync(() => output.Records.Count(r => Core.Interventions.InterventionCloudEvents.Decode(r.Message.Value).RuleId == "welcome-dwell") >= Users,
+            TimeSpan.FromSeconds(60), "every user's dwell fired");
+        var dwell = output.Records.Select(r => Core.Interventions.InterventionCloudEvents.Decode(r.Message.Value)).Where(c => c.RuleId == "welcome-dwell").ToList();
+        Assert.Equal(Users, dwell.Select(c => c.UserId).Distinct().Count());
+        Assert.Equal(Users, dwell.Count);
+        await first.StopAsync();
+    }
 }

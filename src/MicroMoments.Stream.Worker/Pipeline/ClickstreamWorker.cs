@@ -367,6 +367,7 @@ public sealed class ClickstreamWorker(
         {
             _owned.Add(RedisKeys.Shard(p.Topic, p.Partition.Value));
         }
+        health.Partitions = _owned.Count;
         _nextTimerCheck = 0; // fire what became due while nobody owned these partitions
         Log.Assigned(logger, string.Join(",", parts));
     }
@@ -406,6 +407,7 @@ public sealed class ClickstreamWorker(
             pipeline.Cache.Drop(shard);
             telemetry.ForgetLag(p.Topic, p.Partition.Value);
         }
+        health.Partitions = _owned.Count;
     }
 
     private void OnError(Error e)

@@ -16,6 +16,11 @@ public sealed class PipelineHealth : IHealthCheck
     /// <summary>The consumer took part in a rebalance: it has partitions, or there are more instances than partitions.</summary>
     public bool Joined { get => _joined; set => _joined = value; }
 
+    /// <summary>How many partitions this instance owns now.</summary>
+    public int Partitions { get => Volatile.Read(ref _partitions); set => Volatile.Write(ref _partitions, value); }
+
+    private int _partitions;
+
     /// <summary>Why the brokers are unreachable, or null while Kafka answers.</summary>
     public string? KafkaDown { get => _kafkaDown; set => _kafkaDown = value; }
 
