@@ -80,18 +80,7 @@ public static class PipelineBenchmark
                 producer.Poll(TimeSpan.FromMilliseconds(2));
             }
             var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(input, new Message<string, byte[]> { Key = user, Value = body });
-                    break;
-                }
-                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(5));
-                }
-            }
+            ProduceWithBackpressure(producer, input, user, body);
         }
         producer.Flush();
         var produceSeconds = sw.Elapsed.TotalSeconds;
@@ -134,6 +123,23 @@ public static class PipelineBenchmark
         return 0;
     }
 
+    /// <summary>Produces, waiting for room when the client's queue is full.</summary>
+    private static void ProduceWithBackpressure(IProducer<string, byte[]> producer, string topic, string key, byte[] value)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value });
+                return;
+            }
+            catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(5));
+            }
+        }
+    }
+
     private static double ConsumeOnlyCeiling(EmbeddedKafkaCluster kafka, IProducer<string, byte[]> producer, EventMix generator, int count)
     {
         const string topic = "bench-ceiling";
@@ -141,18 +147,7 @@ public static class PipelineBenchmark
         for (var i = 0; i < count; i++)
         {
             var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(topic, new Message<string, byte[]> { Key = user, Value = body });
-                    break;
-                }
-                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(5));
-                }
-            }
+            ProduceWithBackpressure(producer, topic, user, body);
         }
         producer.Flush();
         var config = KafkaClientConfigs.Consumer(new KafkaOptions { BootstrapServers = kafka.BootstrapServers, GroupId = $"ceiling-{Guid.NewGuid():N}" });
