@@ -19,10 +19,14 @@ public sealed class WorkerHarness : IAsyncDisposable
 
     public PipelineHealth Health => Host.Services.GetRequiredService<PipelineHealth>();
 
-    public static async Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null,
+    public static Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null,
+        Action<IHostApplicationBuilder>? configure = null) =>
+        StartAsync(streams, redis.Configuration, clock, extra, configure);
+
+    public static async Task<WorkerHarness> StartAsync(TestStreams streams, string redisConfiguration, FakeTimeProvider clock, IDictionary<string, string?>? extra = null,
         Action<IHostApplicationBuilder>? configure = null)
     {
-        var config = streams.WorkerConfiguration(redis.Configuration);
+        var config = streams.WorkerConfiguration(redisConfiguration);
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
         {
             config[k] = v;
