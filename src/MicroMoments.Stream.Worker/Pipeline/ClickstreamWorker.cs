@@ -164,7 +164,8 @@ public sealed class ClickstreamWorker(
         await publisher.PublishAsync(work);
         var writes = pipeline.PrepareSave(work, EpochOf);
         await CompletePendingAsync(consumer, ct);
-        _pending = new PendingSave(pipeline.SaveAsync(writes, ct), writes, batch);
+        // Not cancellable: once a batch's commands are out, its state must reach Redis, or a restart re-sends them.
+        _pending = new PendingSave(pipeline.SaveAsync(writes, CancellationToken.None), writes, batch);
 
         foreach (var g in batch.GroupBy(r => r.Topic))
         {
@@ -213,7 +214,7 @@ public sealed class ClickstreamWorker(
         }
         await publisher.PublishAsync(work);
         var writes = pipeline.PrepareSave(work, EpochOf);
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(writes, ct), ct);
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(writes, CancellationToken.None), ct);
         return due.Any(d => d.Users.Length >= _options.TimerBatchSize);
     }
 
@@ -308,7 +309,7 @@ public sealed class ClickstreamWorker(
             return;
         }
         _pending = null;
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(p.Writes, ct), ct, p.Write);
+        await WithRedisAsync(consumer, () => pipeline.SaveAsync(p.Writes, CancellationToken.None), ct, p.Write);
         if (p.Batch is not null)
         {
             StoreOffsets(consumer, p.Batch);
@@ -328,8 +329,9 @@ public sealed class ClickstreamWorker(
                 StoreOffsets(consumer, p.Batch);
             }
         }
-        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        catch (Exception ex)
         {
+            // Whatever failed, the consumer must still commit what is stored and leave the group cleanly.
             Log.RedisDown(logger, ex);
         }
     }
