@@ -17,7 +17,12 @@ public sealed class InterventionPublisher(IProducer<byte[]?, byte[]?> producer, 
 
     public async Task PublishAsync(BatchWork work)
     {
+        // Counted whether or not anything is produced: a batch of suppressions alone still has decisions.
         telemetry.RuleOutcomes(work);
+        foreach (var decision in work.Decisions)
+        {
+            telemetry.Decided(decision);
+        }
         if (work.Interventions.Count == 0 && work.DeadLetters.Count == 0 && (work.Decisions.Count == 0 || string.IsNullOrEmpty(_options.DecisionTopic)))
         {
             return;
@@ -43,10 +48,9 @@ public sealed class InterventionPublisher(IProducer<byte[]?, byte[]?> producer, 
             }));
             telemetry.Emitted(command);
         }
-        foreach (var decision in work.Decisions)
+        if (!string.IsNullOrEmpty(_options.DecisionTopic))
         {
-            telemetry.Decided(decision);
-            if (!string.IsNullOrEmpty(_options.DecisionTopic))
+            foreach (var decision in work.Decisions)
             {
                 acks.Add(producer.ProduceAsync(_options.DecisionTopic, new Message<byte[]?, byte[]?>
                 {
