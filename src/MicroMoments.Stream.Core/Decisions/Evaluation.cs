@@ -21,4 +21,16 @@ public sealed class Evaluation
 }
 
 /// <summary>One analytics counter increment. Rule "" with a cohort day as variant is a cohort counter.</summary>
-public readonly record struct StatIncrement(string RuleId, string Variant, string Metric);
+public readonly record struct StatIncrement(string RuleId, string Variant, string Metric)
+{
+    /// <summary>Adds one to this counter in <paramref name="counters"/>: rule id → "variant|metric" → count, the layout kept in Redis.</summary>
+    public void AddTo(Dictionary<string, Dictionary<string, long>> counters)
+    {
+        if (!counters.TryGetValue(RuleId, out var fields))
+        {
+            counters[RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+        }
+        var field = $"{Variant}|{Metric}";
+        fields[field] = fields.GetValueOrDefault(field) + 1;
+    }
+}

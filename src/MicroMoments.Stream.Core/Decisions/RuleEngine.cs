@@ -145,22 +145,17 @@ public sealed class RuleEngine
             Timers.Arm(state, IdleTimerId, IdleTimerId, state.LastEventAt + (long)_idleRules[0].Key.TotalMilliseconds, e.MessageId, null);
         }
 
-        var context = new ValueContext(state, Rules, e.Timestamp, e);
-        Decide(state, candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList(),
-            e.Timestamp, now, result);
+        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
         return result;
     }
 
     /// <summary>A delivery report updates no activity, session or timer; only rules on that very event can fire.</summary>
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
-        var context = new ValueContext(state, Rules, e.Timestamp, e);
         var candidates = Rules.Rules
             .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
-            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e.Properties), e.MessageId))
-            .Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule }))
-            .ToList();
-        Decide(state, candidates, e.Timestamp, now, result);
+            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e.Properties), e.MessageId));
+        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
         return result;
     }
 
@@ -195,22 +190,13 @@ public sealed class RuleEngine
         foreach (var (due, armedBy, rules) in groups.OrderBy(g => g.DueAt).ThenBy(g => g.ArmedBy, StringComparer.Ordinal))
         {
             var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(due);
-            var context = new ValueContext(state, Rules, dueAt);
-            var candidates = new List<Candidate>();
-            foreach (var (rule, timerId, timerDetails) in rules)
+            var candidates = rules.Select(t =>
             {
-                var details = new Dictionary<string, object>(StringComparer.Ordinal);
-                foreach (var (k, v) in timerDetails ?? [])
-                {
-                    details[k] = v;
-                }
-                details[rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(rule.Trigger.Duration);
-                if (ConditionEvaluator.AllHold(rule.Conditions, context with { Details = details, Rule = rule }))
-                {
-                    candidates.Add(new Candidate(rule, rule.Trigger.Kind.ToString().ToLowerInvariant(), [armedBy], details, $"{timerId}@{due}/{armedBy}"));
-                }
-            }
-            Decide(state, candidates, dueAt, now, result);
+                var details = Details(t.Details);
+                details[t.Rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(t.Rule.Trigger.Duration);
+                return new Candidate(t.Rule, t.Rule.Trigger.Kind.ToString().ToLowerInvariant(), [armedBy], details, $"{t.TimerId}@{due}/{armedBy}");
+            });
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result);
         }
         return result;
     }
@@ -483,15 +469,19 @@ public sealed class RuleEngine
         }
     }
 
-    private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string> properties)
+    private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string>? properties)
     {
         var d = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var (k, v) in properties)
+        foreach (var (k, v) in properties ?? ClickEvent.EmptyMap)
         {
             d[k] = v;
         }
         return d;
     }
+
+    /// <summary>The candidates whose rule's <c>when</c> conditions hold, each seen with its own trigger details.</summary>
+    private static List<Candidate> Holding(IEnumerable<Candidate> candidates, ValueContext context) =>
+        candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList();
 
     private sealed record Candidate(Rule Rule, string Kind, IReadOnlyList<string> EventIds, Dictionary<string, object> Details, string TriggerKey);
 }

@@ -93,12 +93,7 @@ public sealed class OfflineSimulation
         Decisions.AddRange(evaluation.Decisions);
         foreach (var stat in evaluation.Stats)
         {
-            if (!Counters.TryGetValue(stat.RuleId, out var fields))
-            {
-                Counters[stat.RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
-            }
-            var field = $"{stat.Variant}|{stat.Metric}";
-            fields[field] = fields.GetValueOrDefault(field) + 1;
+            stat.AddTo(Counters);
         }
     }
 }

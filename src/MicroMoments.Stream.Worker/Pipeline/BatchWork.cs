@@ -52,12 +52,7 @@ public sealed class BatchWork
             }
             foreach (var stat in evaluation.Stats)
             {
-                if (!rules.TryGetValue(stat.RuleId, out var fields))
-                {
-                    rules[stat.RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
-                }
-                var field = $"{stat.Variant}|{stat.Metric}";
-                fields[field] = fields.GetValueOrDefault(field) + 1;
+                stat.AddTo(rules);
             }
         }
         foreach (var c in evaluation.Interventions)
