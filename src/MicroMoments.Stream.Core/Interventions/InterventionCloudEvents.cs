@@ -41,10 +41,6 @@ public static class InterventionCloudEvents
         return ((InterventionCommand)ce.Data!) with { DecidedAt = ce.Time ?? default };
     }
 
-    /// <summary>Reads the CloudEvent envelope without decoding <c>data</c>: id, time and subject.</summary>
-    public static CloudEvent DecodeEnvelope(ReadOnlyMemory<byte> value) =>
-        Formatter.DecodeStructuredModeMessage(value, new ContentType(ContentType), null);
-
     private static DateTimeOffset Truncate(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 

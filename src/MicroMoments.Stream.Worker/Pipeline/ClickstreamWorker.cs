@@ -332,7 +332,7 @@ public sealed class ClickstreamWorker(
         catch (Exception ex)
         {
             // Whatever failed, the consumer must still commit what is stored and leave the group cleanly.
-            Log.RedisDown(logger, ex);
+            Log.ShutdownWriteFailed(logger, ex);
         }
     }
 

@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Warning, "Shard {Shard} has a newer owner: this instance's write was refused and its partition will be reprocessed there")]
     public static partial void Fenced(ILogger logger, string shard);
 
+    [LoggerMessage(14, LogLevel.Error, "The state write of the last batch failed at shutdown; its offsets stay uncommitted and it will be redelivered")]
+    public static partial void ShutdownWriteFailed(ILogger logger, Exception ex);
+
     [LoggerMessage(12, LogLevel.Information, "Consuming {Topics} as group {GroupId}; rules {RuleVersion}")]
     public static partial void Starting(ILogger logger, string topics, string groupId, string ruleVersion);
 }

@@ -37,21 +37,13 @@ public sealed class RuleEngineProvider
 
     public RuleEngine Current => _current;
 
-    private int _reloads;
     private int _failedReloads;
-
-    /// <summary>Successful reloads since start.</summary>
-    public int Reloads => Volatile.Read(ref _reloads);
 
     /// <summary>Rejected reloads (a broken or unreadable file) since start.</summary>
     public int FailedReloads => Volatile.Read(ref _failedReloads);
 
     /// <summary>Swaps in a new rule set; state is untouched, so a reload never loses it.</summary>
-    public void Replace(RuleSet rules)
-    {
-        _current = new RuleEngine(rules, _engineOptions, Population);
-        Interlocked.Increment(ref _reloads);
-    }
+    public void Replace(RuleSet rules) => _current = new RuleEngine(rules, _engineOptions, Population);
 
     public void ReloadFailed() => Interlocked.Increment(ref _failedReloads);
 }

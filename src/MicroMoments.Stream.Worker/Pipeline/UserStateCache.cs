@@ -11,8 +11,6 @@ public sealed class UserStateCache(int maxUsers)
     private readonly Dictionary<string, Dictionary<string, UserState>> _shards = new(StringComparer.Ordinal);
     private int _count;
 
-    public int Count => _count;
-
     public bool IsOverLimit => _count > maxUsers;
 
     public bool TryGet(string shard, string userId, out UserState state)

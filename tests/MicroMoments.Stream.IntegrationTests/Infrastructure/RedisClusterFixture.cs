@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 using Xunit.Sdk;
 
@@ -17,7 +15,7 @@ public sealed class RedisClusterFixture(IMessageSink sink) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var ports = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
+        var ports = Enumerable.Range(0, 3).Select(_ => LoopbackPorts.Free(below: 55000)).ToList(); // the cluster bus uses port + 10000
         foreach (var port in ports)
         {
             var p = port.ToString(CultureInfo.InvariantCulture);
@@ -48,21 +46,6 @@ public sealed class RedisClusterFixture(IMessageSink sink) : IAsyncLifetime
         var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         p.WaitForExit();
         return output;
-    }
-
-    private static int FreePort()
-    {
-        // Cluster nodes also listen on port + 10000 for the bus: keep both in range.
-        while (true)
-        {
-            using var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            var port = ((IPEndPoint)l.LocalEndpoint).Port;
-            if (port < 55000)
-            {
-                return port;
-            }
-        }
     }
 
     public async Task DisposeAsync()

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 using Testcontainers.Redis;
 using Xunit.Sdk;
@@ -47,12 +45,12 @@ public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
         sink.OnMessage(new DiagnosticMessage($"Redis for integration tests: {Kind} at {Configuration}"));
     }
 
-    /// <summary>Starts (or restarts, on the same port) the local redis-server and waits until it answers PING.</summary>
-    public async Task StartServerAsync()
+    /// <summary>Starts the local redis-server and waits until it answers PING.</summary>
+    private async Task StartServerAsync()
     {
         if (Port == 0)
         {
-            Port = FreePort();
+            Port = LoopbackPorts.Free();
             Configuration = $"127.0.0.1:{Port}";
         }
         _process = Process.Start(new ProcessStartInfo("redis-server",
@@ -78,21 +76,6 @@ public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
         }, TimeSpan.FromSeconds(20), "redis-server answers PING");
     }
 
-    /// <summary>Kills the local redis-server (only when this fixture started it).</summary>
-    public async Task StopServerAsync()
-    {
-        if (_process is null)
-        {
-            throw new InvalidOperationException("only a redis-server started by the fixture can be stopped");
-        }
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-        _process.Dispose();
-        _process = null;
-    }
-
-    public bool CanRestart => _container is null && Kind == "redis-server child process";
-
     public async Task DisposeAsync()
     {
         Connection?.Dispose();
@@ -105,12 +88,5 @@ public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
         {
             await _container.DisposeAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }
