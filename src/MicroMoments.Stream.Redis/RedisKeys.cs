@@ -17,6 +17,12 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Sorted set of user ids with pending timers, scored by their earliest due time (Unix ms).</summary>
     public RedisKey Timers(string shard) => $"{prefix}{{{shard}}}:timers";
 
+    /// <summary>
+    /// The shard's outbox: the messages of its last written batch, stored with its state before they are
+    /// produced, so a crash in between re-sends exactly the ones Kafka never got.
+    /// </summary>
+    public RedisKey Outbox(string shard) => $"{prefix}{{{shard}}}:outbox";
+
     /// <summary>The shard's owner epoch: bumped by each new owner; writes carrying an older epoch are refused.</summary>
     public RedisKey Owner(string shard) => $"{prefix}{{{shard}}}:owner";
 

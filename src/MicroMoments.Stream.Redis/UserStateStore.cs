@@ -38,9 +38,11 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
-    // KEYS: the timer index, the owner epoch, n user keys, m decision lists, k counter hashes.
-    // ARGV: TTL in ms, the writer's epoch, n, m, then n values, n index scores ('' = remove, '-' = leave
-    // as is), n user ids, m newline-separated decision batches (newest last), k "field<TAB>increment" lines.
+    // KEYS: the timer index, the owner epoch, the outbox, n user keys, m decision lists, k counter hashes.
+    // ARGV: TTL in ms, the writer's epoch, n, m, the outbox ('' = none), then n values, n index scores
+    // ('' = remove, '-' = leave as is), n user ids, m newline-separated decision batches (newest last),
+    // k "field<TAB>increment" lines. The outbox replaces the previous batch's, whose messages were all
+    // acknowledged before this write started.
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
@@ -48,26 +50,31 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         local ttl = ARGV[1]
         local n = tonumber(ARGV[3])
         local m = tonumber(ARGV[4])
+        if ARGV[5] == '' then
+          redis.call('DEL', KEYS[3])
+        else
+          redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
+        end
         for i = 1, n do
-          redis.call('SET', KEYS[i + 2], ARGV[i + 4], 'PX', ttl)
-          local due = ARGV[n + i + 4]
+          redis.call('SET', KEYS[i + 3], ARGV[i + 5], 'PX', ttl)
+          local due = ARGV[n + i + 5]
           if due == '' then
-            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 4])
+            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 5])
           elseif due ~= '-' then
-            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 4])
+            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 5])
           end
         end
         for j = 1, m do
-          local list = KEYS[n + 2 + j]
-          for line in string.gmatch(ARGV[4 + 3 * n + j], '[^\n]+') do
+          local list = KEYS[n + 3 + j]
+          for line in string.gmatch(ARGV[5 + 3 * n + j], '[^\n]+') do
             redis.call('LPUSH', list, line)
           end
           redis.call('LTRIM', list, 0, 49) -- RecentDecisions - 1
           redis.call('PEXPIRE', list, ttl)
         end
-        for k = 1, #KEYS - n - m - 2 do
-          local hash = KEYS[n + m + 2 + k]
-          for field, by in string.gmatch(ARGV[4 + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
+        for k = 1, #KEYS - n - m - 3 do
+          local hash = KEYS[n + m + 3 + k]
+          for field, by in string.gmatch(ARGV[5 + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
             redis.call('HINCRBY', hash, field, by)
           end
         end
@@ -82,46 +89,73 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
     /// batch) without ever picking up changes made after this point.
     /// </summary>
-    /// <remarks>Counters are analytics increments: rule id ("" for sign-up cohorts) → field → increment.</remarks>
+    /// <remarks>
+    /// Counters are analytics increments: rule id ("" for sign-up cohorts) → field → increment. The outbox is
+    /// the batch's encoded messages for this shard (null when it has none).
+    /// </remarks>
     public ShardWrite Prepare(string shard, long epoch, IReadOnlyCollection<UserState> users, IReadOnlyCollection<string> newUsers,
-        IReadOnlyDictionary<string, List<string>>? decisions = null, IReadOnlyDictionary<string, Dictionary<string, long>>? counters = null)
+        IReadOnlyDictionary<string, List<string>>? decisions = null, IReadOnlyDictionary<string, Dictionary<string, long>>? counters = null,
+        byte[]? outbox = null)
     {
         var n = users.Count;
         var m = decisions?.Count ?? 0;
         var k = counters?.Count ?? 0;
-        var keys = new RedisKey[n + m + k + 2];
-        var args = new RedisValue[3 * n + m + k + 4];
+        var keys = new RedisKey[n + m + k + 3];
+        var args = new RedisValue[3 * n + m + k + 5];
         keys[0] = _keys.Timers(shard);
         keys[1] = _keys.Owner(shard);
+        keys[2] = _keys.Outbox(shard);
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
         args[2] = n;
         args[3] = m;
+        args[4] = outbox ?? RedisValue.EmptyString;
         var i = 0;
         foreach (var user in users)
         {
-            keys[i + 2] = _keys.User(shard, user.UserId);
-            args[n + i + 4] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[i + 4] = UserStateSerializer.Serialize(user);
-            args[2 * n + i + 4] = user.UserId;
+            keys[i + 3] = _keys.User(shard, user.UserId);
+            args[n + i + 5] = IndexUpdate(user); // before serialising: it records the new index score in the state
+            args[i + 5] = UserStateSerializer.Serialize(user);
+            args[2 * n + i + 5] = user.UserId;
             i++;
         }
         var j = 0;
         foreach (var (userId, lines) in decisions ?? new Dictionary<string, List<string>>())
         {
-            keys[n + 2 + j] = _keys.Decisions(shard, userId);
-            args[3 * n + 4 + j] = string.Join('\n', lines);
+            keys[n + 3 + j] = _keys.Decisions(shard, userId);
+            args[3 * n + 5 + j] = string.Join('\n', lines);
             j++;
         }
         var h = 0;
         foreach (var (ruleId, fields) in counters ?? new Dictionary<string, Dictionary<string, long>>())
         {
-            keys[n + m + 2 + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
-            args[3 * n + m + 4 + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
+            keys[n + m + 3 + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
+            args[3 * n + m + 5 + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
             h++;
         }
-        return new ShardWrite(shard, keys, args, newUsers.ToArray());
+        return new ShardWrite(shard, epoch, keys, args, newUsers.ToArray(), outbox is not null);
     }
+
+    // KEYS: the owner epoch, the outbox. ARGV: the writer's epoch. A stale owner cannot clear the new owner's outbox.
+    private const string ClearOutboxScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+          return -1
+        end
+        return redis.call('DEL', KEYS[2])
+        """;
+
+    /// <summary>The shard's outbox as last written, or null: read by a new owner right after <see cref="AcquireAsync"/>.</summary>
+    public async Task<byte[]?> ReadOutboxAsync(string shard, CancellationToken ct) =>
+        (byte[]?)await Timed("outbox", async () => await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringGetAsync(_keys.Outbox(shard)), ct));
+
+    /// <summary>Deletes the outboxes of the given shards once every message in them is acknowledged; fenced by epoch.</summary>
+    public Task ClearOutboxesAsync(IReadOnlyCollection<(string Shard, long Epoch)> shards, CancellationToken ct) =>
+        shards.Count == 0 ? Task.CompletedTask : Timed("outbox", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            await Task.WhenAll(shards.Select(s => db.ScriptEvaluateAsync(ClearOutboxScript, [_keys.Owner(s.Shard), _keys.Outbox(s.Shard)], [s.Epoch])));
+            return true;
+        }, ct));
 
     /// <summary>Every shard's counters summed: rule id ("" for cohorts) → field → total. Scans each primary.</summary>
     public async Task<Dictionary<string, Dictionary<string, long>>> ReadCountersAsync(CancellationToken ct)
@@ -259,5 +293,5 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     }
 }
 
-/// <summary>One shard's users, serialised and ready to write in one script call.</summary>
-public sealed record ShardWrite(string Shard, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers);
+/// <summary>One shard's users and outbox, serialised and ready to write in one script call.</summary>
+public sealed record ShardWrite(string Shard, long Epoch, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers, bool HasOutbox);

@@ -41,6 +41,34 @@ public static class InterventionCloudEvents
         return ((InterventionCommand)ce.Data!) with { DecidedAt = ce.Time ?? default };
     }
 
+    /// <summary>The CloudEvent's top-level <c>id</c>, without decoding the rest; null when the value is not a JSON object with one.</summary>
+    public static string? ReadId(ReadOnlySpan<byte> value)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(value);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                reader.Skip();
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static DateTimeOffset Truncate(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 

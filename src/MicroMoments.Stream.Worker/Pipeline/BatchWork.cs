@@ -11,9 +11,9 @@ public sealed class BatchWork
 {
     public Dictionary<string, Dictionary<string, UserState>> Dirty { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, HashSet<string>> NewUsers { get; } = new(StringComparer.Ordinal);
-    public List<(InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
-    public List<Decision> Decisions { get; } = [];
-    public List<(Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
+    public List<(string Shard, InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
+    public List<(string Shard, Decision Decision)> Decisions { get; } = [];
+    public List<(string Shard, Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
     public Dictionary<(string Topic, string Outcome), int> Outcomes { get; } = [];
 
@@ -57,8 +57,11 @@ public sealed class BatchWork
         }
         foreach (var c in evaluation.Interventions)
         {
-            Interventions.Add((c, parent));
+            Interventions.Add((shard, c, parent));
         }
-        Decisions.AddRange(evaluation.Decisions);
+        foreach (var d in evaluation.Decisions)
+        {
+            Decisions.Add((shard, d));
+        }
     }
 }

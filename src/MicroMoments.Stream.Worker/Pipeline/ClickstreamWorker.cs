@@ -9,11 +9,14 @@ using Microsoft.Extensions.Options;
 namespace MicroMoments.Stream.Worker.Pipeline;
 
 /// <summary>
-/// The dedicated consume loop. One thread consumes a batch, has the pipeline apply it, waits for Kafka to
-/// acknowledge what it produced, saves state to Redis, and only then stores the offsets; between batches
-/// it fires the due timers of the partitions it owns. A batch's state is serialised before its write
-/// starts, so the write overlaps the next batch's work; the next batch's own write waits for it.
-/// Rebalance callbacks run inside Consume on this same thread, so the cache and the owned set need no locks.
+/// The dedicated consume loop. One thread consumes a batch and has the pipeline apply it; then the batch is
+/// committed: its state and, as the shard's outbox, the messages it produces are written to Redis in one
+/// fenced script, the messages are produced and acknowledged by Kafka, the outbox is cleared, and only then
+/// are the offsets stored. A crash between the write and the acks leaves the outbox for the next owner,
+/// which re-sends only what the output topic lacks. A batch's state is serialised before its commit starts,
+/// so the commit overlaps the next batch's work; the next batch's own commit waits for it. Between batches
+/// the loop fires the due timers of the partitions it owns. Rebalance callbacks run inside Consume on this
+/// same thread, so the cache and the owned set need no locks.
 /// </summary>
 public sealed class ClickstreamWorker(
     StreamPipeline pipeline,
@@ -31,13 +34,52 @@ public sealed class ClickstreamWorker(
     private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, Offset> _stored = [];
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
-    private PendingSave? _pending;
+    private BatchCommit? _pending;
     private long _nextTimerCheck;
     private long _nextPopulationSync;
     private long _nextGauges;
 
-    /// <summary>A batch whose interventions are acknowledged and whose state write is in flight.</summary>
-    private sealed record PendingSave(Task Write, IReadOnlyList<ShardWrite> Writes, List<ConsumeResult<byte[]?, byte[]?>>? Batch);
+    /// <summary>
+    /// A batch on its way out: state and outbox to Redis, then the messages of the shards written to Kafka,
+    /// then the outboxes cleared. Safe to run again after a failure: it goes on from the step that failed.
+    /// </summary>
+    private sealed class BatchCommit(StreamPipeline pipeline, InterventionPublisher publisher, ILogger logger, IReadOnlyList<ShardWrite> writes, Dictionary<string, List<Outbound>> outbound,
+        List<ConsumeResult<byte[]?, byte[]?>>? batch)
+    {
+        private HashSet<string>? _written;
+        private bool _published;
+
+        public Task Task { get; private set; } = Task.CompletedTask;
+
+        public List<ConsumeResult<byte[]?, byte[]?>>? Batch => batch;
+
+        public BatchCommit Start()
+        {
+            Task = RunAsync();
+            return this;
+        }
+
+        public async Task RunAsync()
+        {
+            // Not cancellable: once a shard's outbox is written its messages must go out, or its offsets stay put.
+            _written ??= await pipeline.SaveAsync(writes, CancellationToken.None);
+            if (_published)
+            {
+                return;
+            }
+            await publisher.ProduceAsync(outbound.Where(o => _written.Contains(o.Key)).SelectMany(o => o.Value));
+            _published = true;
+            try
+            {
+                await pipeline.Store.ClearOutboxesAsync(
+                    writes.Where(w => w.HasOutbox && _written.Contains(w.Shard)).Select(w => (w.Shard, w.Epoch)).ToList(), CancellationToken.None);
+            }
+            catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+            {
+                Log.OutboxClearFailed(logger, ex);
+            }
+        }
+    }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -51,6 +93,7 @@ public sealed class ClickstreamWorker(
             .SetErrorHandler((_, e) => OnError(e))
             .Build();
         var topics = _kafka.InputTopics;
+        publisher.Initialize();
         consumer.Subscribe(topics);
         Log.Starting(logger, string.Join(",", topics), _kafka.GroupId, RuleVersion());
         health.Running = true;
@@ -161,11 +204,10 @@ public sealed class ClickstreamWorker(
             await pipeline.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct);
         }, ct);
         pipeline.Apply(parsed, work);
-        await publisher.PublishAsync(work);
-        var writes = pipeline.PrepareSave(work, EpochOf);
+        var outbound = publisher.Build(work);
+        var writes = pipeline.PrepareSave(work, outbound, publisher.Encode, EpochOf);
         await CompletePendingAsync(consumer, ct);
-        // Not cancellable: once a batch's commands are out, its state must reach Redis, or a restart re-sends them.
-        _pending = new PendingSave(pipeline.SaveAsync(writes, CancellationToken.None), writes, batch);
+        _pending = new BatchCommit(pipeline, publisher, logger, writes, outbound, batch).Start();
 
         foreach (var g in batch.GroupBy(r => r.Topic))
         {
@@ -212,9 +254,9 @@ public sealed class ClickstreamWorker(
         {
             pipeline.FireTimers(shard, users, work);
         }
-        await publisher.PublishAsync(work);
-        var writes = pipeline.PrepareSave(work, EpochOf);
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(writes, CancellationToken.None), ct);
+        var outbound = publisher.Build(work);
+        var commit = new BatchCommit(pipeline, publisher, logger, pipeline.PrepareSave(work, outbound, publisher.Encode, EpochOf), outbound, null);
+        await WithRedisAsync(consumer, commit.RunAsync, ct);
         return due.Any(d => d.Users.Length >= _options.TimerBatchSize);
     }
 
@@ -301,7 +343,7 @@ public sealed class ClickstreamWorker(
         await WithRedisAsync(consumer, async () => population.Load(await pipeline.Store.SyncPopulationAsync(pending, ct)), ct);
     }
 
-    /// <summary>Waits for the in-flight state write (retrying it from its snapshot if Redis failed), then stores its offsets.</summary>
+    /// <summary>Waits for the in-flight commit (going on from its snapshot if Redis failed), then stores its offsets.</summary>
     private async Task CompletePendingAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
     {
         if (_pending is not { } p)
@@ -309,21 +351,21 @@ public sealed class ClickstreamWorker(
             return;
         }
         _pending = null;
-        await WithRedisAsync(consumer, () => pipeline.SaveAsync(p.Writes, CancellationToken.None), ct, p.Write);
+        await WithRedisAsync(consumer, p.RunAsync, ct, p.Task);
         if (p.Batch is not null)
         {
             StoreOffsets(consumer, p.Batch);
         }
     }
 
-    /// <summary>On shutdown, a write already in flight is awaited once; if it failed, its offsets stay unstored for redelivery.</summary>
+    /// <summary>On shutdown, a commit already in flight is awaited once; if it failed, its offsets stay unstored for redelivery.</summary>
     private async Task FinishOnShutdownAsync(IConsumer<byte[]?, byte[]?> consumer)
     {
         var p = _pending!;
         _pending = null;
         try
         {
-            await p.Write;
+            await p.Task;
             if (p.Batch is not null)
             {
                 StoreOffsets(consumer, p.Batch);
@@ -338,12 +380,23 @@ public sealed class ClickstreamWorker(
 
     private long? EpochOf(string shard) => _epochs.TryGetValue(shard, out var e) ? e : null;
 
-    /// <summary>Becomes the writer of each shard not yet acquired since it was assigned.</summary>
+    /// <summary>
+    /// Becomes the writer of each shard not yet acquired since it was assigned. An outbox left by the
+    /// previous owner (it stopped between writing a batch and its acks) is settled first: what the output
+    /// topic lacks is re-sent, so nothing it decided is lost and no command goes out twice.
+    /// </summary>
     private async Task AcquireEpochsAsync(IEnumerable<string> shards, CancellationToken ct)
     {
         foreach (var shard in shards.Distinct().Where(s => _owned.Contains(s) && !_epochs.ContainsKey(s)).ToList())
         {
-            _epochs[shard] = await pipeline.Store.AcquireAsync(shard, ct);
+            var epoch = await pipeline.Store.AcquireAsync(shard, ct);
+            if (await pipeline.Store.ReadOutboxAsync(shard, ct) is { } outbox)
+            {
+                var (found, resent) = await publisher.RecoverAsync(outbox, ct);
+                await pipeline.Store.ClearOutboxesAsync([(shard, epoch)], ct);
+                Log.OutboxRecovered(logger, shard, found, resent);
+            }
+            _epochs[shard] = epoch;
         }
     }
 
@@ -376,6 +429,7 @@ public sealed class ClickstreamWorker(
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> parts)
     {
+        SettleBeforeRevoke(consumer);
         var commit = parts.Where(p => _stored.ContainsKey(p.TopicPartition)).Select(p => new TopicPartitionOffset(p.TopicPartition, _stored[p.TopicPartition])).ToList();
         if (commit.Count > 0)
         {
@@ -390,6 +444,35 @@ public sealed class ClickstreamWorker(
         }
         Forget(parts.Select(p => p.TopicPartition));
         Log.Revoked(logger, string.Join(",", parts.Select(p => p.TopicPartition)));
+    }
+
+    /// <summary>
+    /// Lets the commit in flight finish before partitions go, so the next owner never races this instance's
+    /// produce of an outbox it is recovering; its offsets are then committed with the revoke. Bounded: a
+    /// commit stuck on a Redis outage is left to finish later (its writes to revoked shards are fenced off).
+    /// </summary>
+    private void SettleBeforeRevoke(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (_pending is not { } p)
+        {
+            return;
+        }
+        try
+        {
+            p.Task.Wait(_kafka.SessionTimeout);
+        }
+        catch (AggregateException)
+        {
+            return; // CompletePendingAsync goes on from the failed step
+        }
+        if (p.Task.IsCompletedSuccessfully)
+        {
+            _pending = null;
+            if (p.Batch is not null)
+            {
+                StoreOffsets(consumer, p.Batch);
+            }
+        }
     }
 
     private void OnLost(List<TopicPartitionOffset> parts)

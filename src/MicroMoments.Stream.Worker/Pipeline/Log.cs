@@ -46,4 +46,13 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Consuming {Topics} as group {GroupId}; rules {RuleVersion}")]
     public static partial void Starting(ILogger logger, string topics, string groupId, string ruleVersion);
+
+    [LoggerMessage(15, LogLevel.Warning, "Could not learn where the output topic's partitions end ({Reason}); an outbox recovery reads them from the beginning")]
+    public static partial void OutputOffsetsUnknown(ILogger logger, string reason);
+
+    [LoggerMessage(16, LogLevel.Warning, "Recovered the outbox of shard {Shard} left by a previous owner: {Found} commands were already in Kafka, {Resent} re-sent")]
+    public static partial void OutboxRecovered(ILogger logger, string shard, int found, int resent);
+
+    [LoggerMessage(17, LogLevel.Warning, "Clearing acknowledged outboxes failed; the next owner re-checks them against the output topic")]
+    public static partial void OutboxClearFailed(ILogger logger, Exception ex);
 }

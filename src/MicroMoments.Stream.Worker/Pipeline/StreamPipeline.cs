@@ -134,40 +134,59 @@ public sealed class StreamPipeline(
         }
     }
 
-    /// <summary>Serialises the changed users of each shard: a snapshot that later changes cannot leak into.</summary>
-    public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf)
+    /// <summary>
+    /// Serialises the changed users of each shard, with the shard's outbound messages as its outbox: a
+    /// snapshot that later changes cannot leak into.
+    /// </summary>
+    public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Dictionary<string, List<Outbound>> outbound, Func<List<Outbound>, byte[]> encode,
+        Func<string, long?> epochOf)
     {
         // Each user's decisions go with the user's state, for explain.
-        var decisions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var d in work.Decisions)
+        var decisions = new Dictionary<(string Shard, string UserId), List<string>>();
+        foreach (var (shard, d) in work.Decisions)
         {
-            if (!decisions.TryGetValue(d.UserId, out var lines))
+            if (!decisions.TryGetValue((shard, d.UserId), out var lines))
             {
-                decisions[d.UserId] = lines = [];
+                decisions[(shard, d.UserId)] = lines = [];
             }
             lines.Add(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
         }
-        return work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
-            work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[],
-            s.Value.Keys.Where(decisions.ContainsKey).ToDictionary(u => u, u => decisions[u], StringComparer.Ordinal),
-            work.Counters.GetValueOrDefault(s.Key))).ToList();
+        var writes = new List<ShardWrite>();
+        foreach (var shard in work.Dirty.Keys.Union(outbound.Keys))
+        {
+            if (epochOf(shard) is not { } epoch)
+            {
+                continue; // not owned (revoked while the batch was in hand): the new owner redoes it
+            }
+            var users = work.Dirty.GetValueOrDefault(shard);
+            writes.Add(store.Prepare(shard, epoch, users?.Values ?? (IReadOnlyCollection<UserState>)[],
+                work.NewUsers.TryGetValue(shard, out var n) ? n : (IReadOnlyCollection<string>)[],
+                users?.Keys.Where(u => decisions.ContainsKey((shard, u))).ToDictionary(u => u, u => decisions[(shard, u)], StringComparer.Ordinal),
+                work.Counters.GetValueOrDefault(shard),
+                outbound.TryGetValue(shard, out var messages) ? encode(messages) : null));
+        }
+        return writes;
     }
 
-    /// <summary>Writes the prepared shards; safe to retry. Shards fenced off by a new owner are reported and skipped.</summary>
-    public async Task SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)
+    /// <summary>
+    /// Writes the prepared shards; safe to retry. Returns the shards written: a shard fenced off by a new
+    /// owner is reported and left out, and its messages must not be produced.
+    /// </summary>
+    public async Task<HashSet<string>> SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)
     {
         var results = await Task.WhenAll(writes.Select(async w => (w.Shard, Written: await store.WriteAsync(w, ct))));
         foreach (var (shard, _) in results.Where(r => !r.Written))
         {
             Log.Fenced(logger, shard);
         }
+        return results.Where(r => r.Written).Select(r => r.Shard).ToHashSet(StringComparer.Ordinal);
     }
 
     private void DeadLetter(BatchWork work, ConsumeResult<byte[]?, byte[]?> r, string reason, string message)
     {
         Log.DeadLettered(logger, r.Topic, r.Partition.Value, r.Offset.Value, reason, message);
         work.Count(r.Topic, "dead_lettered");
-        work.DeadLetters.Add((DeadLetters.Create(r, reason, message), reason));
+        work.DeadLetters.Add((RedisKeys.Shard(r.Topic, r.Partition.Value), DeadLetters.Create(r, reason, message), reason));
     }
 
     public UserStateStore Store => store;
