@@ -124,7 +124,7 @@ public static class PipelineBenchmark
     }
 
     /// <summary>Produces, waiting for room when the client's queue is full.</summary>
-    private static void ProduceWithBackpressure(IProducer<string, byte[]> producer, string topic, string key, byte[] value)
+    internal static void ProduceWithBackpressure(IProducer<string, byte[]> producer, string topic, string key, byte[] value)
     {
         while (true)
         {
@@ -192,7 +192,7 @@ public static class PipelineBenchmark
         return sizes.Count == 0 ? double.NaN : sizes.Average();
     }
 
-    private static (string Config, string Kind, IDisposable? Process) StartRedis(bool useGarnet)
+    internal static (string Config, string Kind, IDisposable? Process) StartRedis(bool useGarnet)
     {
         if (useGarnet)
         {
@@ -304,7 +304,7 @@ public static class PipelineBenchmark
     }
 
     /// <summary>A steady clickstream: mostly feature use and views, with failing-task triples that trigger interventions.</summary>
-    private sealed class EventMix(int users, int seed)
+    internal sealed class EventMix(int users, int seed)
     {
         private static readonly string[] Features = ["dashboard", "reports", "automations", "search", "exports", "api-keys"];
         private readonly Random _random = new(seed);
