@@ -225,19 +225,17 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct) => Timed("write", () => resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
-            if ((long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) < 0)
-            {
-                return false;
-            }
             if (write.NewUsers.Length > 0)
             {
-                // Outside the script: the index lives in each user's own slot. An extra entry is harmless.
+                // Outside the script: the index lives in each user's own slot. Written first, because an extra
+                // entry is harmless but a missing one is for ever: after a crash between the two, the restarted
+                // worker finds the user's state and no longer sees a new user, so `explain` could not find them.
                 var batch = db.CreateBatch();
                 var writes = write.NewUsers.Select(u => batch.StringSetAsync(_keys.UserIndex(u), write.Shard, options.StateTtl)).ToArray();
                 batch.Execute();
                 await Task.WhenAll(writes);
             }
-            return true;
+            return (long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) >= 0;
         }, ct).AsTask());
 
     /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
