@@ -101,7 +101,7 @@ public sealed class WorkerProcessFaultTests : IAsyncLifetime
         var produced = await load.StopAsync();
         Note($"load stopped: {produced.Count} events");
         await Eventually.TrueAsync(() => offsets.CaughtUp(partitions), TimeSpan.FromSeconds(30), "every record committed");
-        Note("caught up");
+        Note($"caught up; outboxes recovered from a killed owner: {_workers.Sum(w => w.CountLines("Recovered the outbox"))}");
         await AssertMatchesSimulateAsync(streams, output, offsets, produced, drain: "PT0S");
     }
 

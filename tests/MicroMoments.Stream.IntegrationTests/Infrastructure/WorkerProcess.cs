@@ -61,6 +61,15 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>How many of the worker's log lines contain the text.</summary>
+    public int CountLines(string text)
+    {
+        lock (_log)
+        {
+            return _log.Count(l => l.Contains(text, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Starts a worker for the test's streams; <see cref="WaitUntilReadyAsync"/> waits until it joined the group.</summary>
     public static WorkerProcess Start(string name, TestStreams streams, string redisConfiguration, string rulesPath, ITestOutputHelper? output = null)
     {
