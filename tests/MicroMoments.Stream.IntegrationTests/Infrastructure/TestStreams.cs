@@ -4,7 +4,7 @@ using Confluent.Kafka;
 namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
 
 /// <summary>The unique topics, group and key prefix of one test, and helpers to produce to and read from them.</summary>
-public sealed class TestStreams(KafkaFixture kafka, string input, string output, string deadLetters, string decisions) : IDisposable
+public sealed class TestStreams(KafkaFixture kafka, int inputPartitions, string input, string output, string deadLetters, string decisions) : IDisposable
 {
     private readonly IProducer<byte[]?, byte[]?> _producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
     {
@@ -22,7 +22,7 @@ public sealed class TestStreams(KafkaFixture kafka, string input, string output,
     public string BootstrapServers => kafka.BootstrapServers;
 
     public static async Task<TestStreams> CreateAsync(KafkaFixture kafka, int inputPartitions = 3) =>
-        new(kafka,
+        new(kafka, inputPartitions,
             await kafka.CreateTopicAsync("clickstream", inputPartitions),
             await kafka.CreateTopicAsync("interventions", 1),
             await kafka.CreateTopicAsync("deadletter", 1),
@@ -59,7 +59,42 @@ public sealed class TestStreams(KafkaFixture kafka, string input, string output,
         ["urls"] = "http://127.0.0.1:0",
     };
 
-    public void Dispose() => _producer.Dispose();
+    private IConsumer<byte[]?, byte[]?>? _offsets;
+
+    // Never subscribes, so it reads the group's committed offsets without joining the group.
+    private IConsumer<byte[]?, byte[]?> Offsets => _offsets ??= new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+    {
+        BootstrapServers = BootstrapServers,
+        GroupId = GroupId,
+        EnableAutoCommit = false,
+    }).Build();
+
+    /// <summary>
+    /// The worker group's progress on the input topic: the committed offsets summed over partitions, and the lag
+    /// (records not yet committed). Offsets are committed only after their state is in Redis.
+    /// </summary>
+    public (long Committed, long Lag) InputProgress()
+    {
+        var consumer = Offsets;
+        var committed = consumer.Committed(Enumerable.Range(0, inputPartitions).Select(p => new TopicPartition(Input, p)), TimeSpan.FromSeconds(10));
+        long done = 0, lag = 0;
+        foreach (var c in committed)
+        {
+            var offset = c.Offset.IsSpecial ? 0 : c.Offset.Value;
+            done += offset;
+            lag += consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value - offset;
+        }
+        return (done, lag);
+    }
+
+    /// <summary>How many records a single-partition topic (output, dead letters, decisions) holds.</summary>
+    public long Count(string topic) => Offsets.QueryWatermarkOffsets(new TopicPartition(topic, 0), TimeSpan.FromSeconds(10)).High.Value;
+
+    public void Dispose()
+    {
+        _producer.Dispose();
+        _offsets?.Dispose();
+    }
 }
 
 /// <summary>Consumes one topic from the beginning on a background thread.</summary>
