@@ -39,6 +39,66 @@ public sealed class TestStreams(KafkaFixture kafka, int inputPartitions, string 
             Headers = headers ?? [],
         });
 
+    /// <summary>
+    /// Publishes many records fast, off the test thread: a dedicated producer that lingers and batches, with a
+    /// delivery callback instead of a task per record. It stays within about two <paramref name="window"/>s of
+    /// the worker group's committed offsets: librdkafka's mock broker keeps only the newest 5 MiB of each
+    /// partition, and a consumer further behind would skip what was pruned. Throws if a delivery failed;
+    /// returns the partition of each key.
+    /// </summary>
+    public Task<Dictionary<string, int>> ProduceManyAsync(IEnumerable<(string? Key, byte[] Value)> records, int window = 50_000) => Task.Run(async () =>
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            EnableIdempotence = true,
+            LingerMs = 20,
+            BatchSize = 1024 * 1024,
+            BatchNumMessages = 10_000,
+            QueueBufferingMaxMessages = 2 * window,
+        }).Build();
+        var partitions = new Dictionary<string, int>(StringComparer.Ordinal);
+        var failures = new List<Error>();
+        var produced = 0;
+        foreach (var (key, value) in records)
+        {
+            var message = new Message<byte[]?, byte[]?> { Key = key is null ? null : Encoding.UTF8.GetBytes(key), Value = value };
+            void Delivered(DeliveryReport<byte[]?, byte[]?> report)
+            {
+                lock (partitions)
+                {
+                    if (report.Error.IsError)
+                    {
+                        failures.Add(report.Error);
+                    }
+                    else if (key is not null)
+                    {
+                        partitions[key] = report.Partition.Value;
+                    }
+                }
+            }
+            producer.Produce(Input, message, Delivered);
+            if (++produced % window == 0)
+            {
+                Flush(producer);
+                await Eventually.TrueAsync(() => InputProgress().Lag <= window, TimeSpan.FromSeconds(120), $"the worker within {window} records of the producer");
+            }
+        }
+        Flush(producer);
+        lock (partitions)
+        {
+            return failures.Count == 0 ? partitions : throw new InvalidOperationException($"{failures.Count} deliveries failed, first: {failures[0]}");
+        }
+    });
+
+    private static void Flush(IProducer<byte[]?, byte[]?> producer)
+    {
+        if (producer.Flush(TimeSpan.FromMinutes(1)) > 0)
+        {
+            throw new TimeoutException("records still undelivered after a minute");
+        }
+    }
+
     /// <summary>Reads a topic from its start, in the background, into a list the test can poll.</summary>
     public TopicReader Read(string topic) => new(BootstrapServers, topic);
 
