@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
 using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Redis;
 using Microsoft.Extensions.Time.Testing;
 using static MicroMoments.Stream.IntegrationTests.TestEvents;
 
@@ -12,7 +14,7 @@ namespace MicroMoments.Stream.IntegrationTests;
 /// must equal the number of good events sent to them: anything lost or applied twice shows.
 /// </summary>
 [Collection(InfraCollection.Name)]
-public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis)
+public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis, ITestOutputHelper log)
 {
     private const int Users = 50;
     private readonly FakeTimeProvider _clock = new(T0);
@@ -35,30 +37,59 @@ public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis)
         }, TimeSpan.FromSeconds(60), $"all {good} good events applied exactly once");
     }
 
-    [Fact]
-    public async Task PoisonMixedIntoGoodRecords_EveryPoisonDeadLetteredEveryGoodApplied()
+    private static (string Value, string Reason) Poison(int j) => (j % 4) switch
     {
-        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 4);
+        0 => ($"{{not json {j}", "malformed_json"),
+        1 => ($$"""{"type":"track","event":"X","n":{{j}}}""", "missing_user_id"),
+        2 => (Track($"u-late{j}", "X", T0.AddDays(3)), "future_timestamp"),
+        _ => ($$"""{"type":"alias","userId":"u-a{{j}}"}""", "invalid_event"),
+    };
+
+    [Fact]
+    public async Task MillionGoodWithTenThousandPoison_EveryPoisonDeadLetteredWithItsReason_EveryGoodAppliedOnce()
+    {
+        const int good = 1_000_000, poisonEvery = 100, users = 10_000;
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 12);
         using var deadLetters = streams.Read(streams.DeadLetters);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
-        string[] poison = ["{not json", """{"type":"track","event":"X"}""", Track("u-late", "X", T0.AddDays(3)), """{"type":"alias","userId":"u"}"""];
-        string[] reasons = ["malformed_json", "missing_user_id", "future_timestamp", "invalid_event"];
-        const int good = 20_000;
-        var sends = new List<Task>();
-        for (int i = 0, p = 0; i < good; i++)
+        var poison = new Dictionary<string, string>(StringComparer.Ordinal); // value → the reason it must be dead-lettered with
+        IEnumerable<(string?, byte[])> Records()
         {
-            sends.Add(streams.ProduceAsync($"u-f{i % Users}", Good(i)));
-            if (i % 20 == 0)
+            for (var i = 0; i < good; i++)
             {
-                sends.Add(streams.ProduceAsync(null, poison[p++ % poison.Length])); // no key: the body alone decides
+                var user = $"u-m{i % users}";
+                yield return (user, Encoding.UTF8.GetBytes(
+                    $$$"""{"type":"track","event":"Feature Used","userId":"{{{user}}}","messageId":"m-{{{i}}}","timestamp":"{{{T0.AddTicks(i * 10L):O}}}","properties":{"feature":"f"}}"""));
+                if (i % poisonEvery == 0)
+                {
+                    var (value, reason) = Poison(i / poisonEvery);
+                    poison.Add(value, reason);
+                    yield return (null, Encoding.UTF8.GetBytes(value)); // no key: the body alone decides
+                }
             }
         }
-        await Task.WhenAll(sends);
 
-        var dead = await deadLetters.WaitForAsync(good / 20, TimeSpan.FromSeconds(60));
-        await AssertEveryGoodEventAppliedOnceAsync(worker, good);
-        Assert.Equal(good / 20, dead.Count);
-        Assert.Equal(reasons.Order(), dead.Select(d => DeadLetters.Header(d.Message.Headers, DeadLetters.ReasonHeader) ?? "").Distinct().Order());
+        var started = Stopwatch.StartNew();
+        var partitions = await streams.ProduceManyAsync(Records());
+        log.WriteLine($"{good + poison.Count} records produced in {started.Elapsed.TotalSeconds:F1} s");
+        await Eventually.TrueAsync(() => streams.InputProgress().Lag == 0, TimeSpan.FromSeconds(120), "every record processed and committed");
+        log.WriteLine($"all processed and committed {started.Elapsed.TotalSeconds:F1} s after the first record");
+
+        // Every poison record dead-lettered once, byte for byte, with its own reason; nothing else dead-lettered.
+        Assert.Equal(poison.Count, streams.Count(streams.DeadLetters));
+        var dead = (await deadLetters.WaitForAsync(poison.Count, TimeSpan.FromSeconds(60)))
+            .ToDictionary(d => Encoding.UTF8.GetString(d.Message.Value!), d => DeadLetters.Header(d.Message.Headers, DeadLetters.ReasonHeader), StringComparer.Ordinal);
+        Assert.Empty(poison.Where(p => dead.GetValueOrDefault(p.Key) != p.Value).Take(5));
+        // Every good record applied once: each user's count, read back with one MGET per shard. Committed offsets imply saved state.
+        Assert.Equal(users, partitions.Count);
+        var wrong = new List<string>();
+        foreach (var shard in partitions.GroupBy(p => p.Value, p => p.Key))
+        {
+            var states = await worker.Store.LoadAsync(RedisKeys.Shard(streams.Input, shard.Key), shard.ToList(), default);
+            wrong.AddRange(shard.Where(u => states.GetValueOrDefault(u)?.FeatureCounts?.GetValueOrDefault("f") != good / users)
+                .Select(u => $"{u}: {states.GetValueOrDefault(u)?.FeatureCounts?.GetValueOrDefault("f")}").Take(5));
+        }
+        Assert.Empty(wrong);
     }
 
     [Fact]

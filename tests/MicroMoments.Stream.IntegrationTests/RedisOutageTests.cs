@@ -24,8 +24,11 @@ public sealed class RedisOutageTests(KafkaFixture kafka, RedisFixture redis)
         await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0, new { task = "a" }));
         await Eventually.TrueAsync(async () => (await worker.Store.FindAsync("u-o", default)) is not null, TimeSpan.FromSeconds(30), "first event saved");
 
-        // Redis stops answering every client for 15 s, data intact: longer than the Polly retries absorb.
-        await redis.Connection.GetServers()[0].ExecuteAsync("CLIENT", "PAUSE", "15000", "ALL");
+        // Redis (every master of a cluster) stops answering every client for 15 s, data intact: longer than the Polly retries absorb.
+        foreach (var server in redis.Primaries)
+        {
+            await server.ExecuteAsync("CLIENT", "PAUSE", "15000", "ALL");
+        }
         await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0.AddSeconds(1), new { task = "a" }));
         await streams.ProduceAsync("u-o", Track("u-o", "Task Failed", T0.AddSeconds(2), new { task = "a" }));
         await streams.ProduceAsync("u-new", Track("u-new", "Feature Used", T0.AddSeconds(3), new { feature = "reports" }));

@@ -4,8 +4,6 @@ using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
 using MicroMoments.Stream.Kafka;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry;
@@ -83,10 +81,8 @@ public sealed class TelemetryTests(KafkaFixture kafka, RedisFixture redis)
         }
 
         // Health: live always; ready once the consumer joined and Redis answers.
-        var address = worker.Host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz/live", UriKind.Relative))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await worker.GetStatusAsync("/healthz/live"));
+        Assert.Equal(HttpStatusCode.OK, await worker.GetStatusAsync("/healthz/ready"));
     }
 
     private static HashSet<string> Names(List<Metric> metrics) => metrics.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StackExchange.Redis;
 using Testcontainers.Redis;
 using Xunit.Sdk;
@@ -6,19 +5,28 @@ using Xunit.Sdk;
 namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A real Redis for a test collection: <c>MicroMoments__Redis__Configuration</c> when set, a Testcontainers
-/// Redis when Docker answers, else a <c>redis-server</c> child process on a random loopback port.
+/// A real Redis for a test collection: <c>MicroMoments__Redis__Configuration</c> when set; a local 3-master
+/// Redis Cluster when <c>MICROMOMENTS_TEST_REDIS=cluster</c>; else a Testcontainers Redis when Docker answers,
+/// or a <c>redis-server</c> child process on a loopback port.
 /// </summary>
 public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
 {
+    /// <summary>The environment variable that switches the whole suite to Redis Cluster.</summary>
+    public const string ModeVariable = "MICROMOMENTS_TEST_REDIS";
+
+    /// <summary>True when the suite runs against Redis Cluster (<c>MICROMOMENTS_TEST_REDIS=cluster</c>).</summary>
+    public static bool ClusterMode { get; } = string.Equals(Environment.GetEnvironmentVariable(ModeVariable), "cluster", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A Redis of the suite's kind that the test owns and may stop and start: a server, or a cluster in cluster mode.</summary>
+    public static async Task<ILocalRedis> StartPrivateAsync(bool persistent) =>
+        ClusterMode ? await LocalRedisCluster.StartAsync(persistent: persistent) : await LocalRedisServer.StartAsync(persistent);
+
     private RedisContainer? _container;
-    private Process? _process;
+    private ILocalRedis? _local;
 
     public string Configuration { get; private set; } = "";
 
     public string Kind { get; private set; } = "";
-
-    public int Port { get; private set; }
 
     public ConnectionMultiplexer Connection { get; private set; } = null!;
 
@@ -29,6 +37,12 @@ public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
             Configuration = configured;
             Kind = "configured Redis";
         }
+        else if (ClusterMode)
+        {
+            _local = await LocalRedisCluster.StartAsync();
+            Configuration = _local.Configuration;
+            Kind = "local Redis Cluster (3 masters)";
+        }
         else if (Docker.IsAvailable)
         {
             _container = new RedisBuilder("redis:7-alpine").Build();
@@ -38,51 +52,23 @@ public sealed class RedisFixture(IMessageSink sink) : IAsyncLifetime
         }
         else
         {
-            await StartServerAsync();
+            _local = await LocalRedisServer.StartAsync();
+            Configuration = _local.Configuration;
             Kind = "redis-server child process";
         }
         Connection = await ConnectionMultiplexer.ConnectAsync(Configuration + ",abortConnect=false,allowAdmin=true");
         sink.OnMessage(new DiagnosticMessage($"Redis for integration tests: {Kind} at {Configuration}"));
     }
 
-    /// <summary>Starts the local redis-server and waits until it answers PING.</summary>
-    private async Task StartServerAsync()
-    {
-        if (Port == 0)
-        {
-            Port = LoopbackPorts.Free();
-            Configuration = $"127.0.0.1:{Port}";
-        }
-        _process = Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("redis-server did not start: is it installed? (apt-get install -y redis-server)");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},connectTimeout=500");
-                await probe.GetDatabase().PingAsync();
-                return true;
-            }
-            catch (RedisConnectionException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(20), "redis-server answers PING");
-    }
+    /// <summary>The primaries: one for a single server, every master of a cluster.</summary>
+    public IEnumerable<IServer> Primaries => Connection.GetServers().Where(s => !s.IsReplica);
 
     public async Task DisposeAsync()
     {
         Connection?.Dispose();
-        if (_process is not null)
+        if (_local is not null)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _local.DisposeAsync();
         }
         if (_container is not null)
         {

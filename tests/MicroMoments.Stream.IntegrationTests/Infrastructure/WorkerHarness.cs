@@ -1,6 +1,9 @@
+using System.Net;
 using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker;
 using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,6 +21,16 @@ public sealed class WorkerHarness : IAsyncDisposable
     public UserStateStore Store => Host.Services.GetRequiredService<UserStateStore>();
 
     public PipelineHealth Health => Host.Services.GetRequiredService<PipelineHealth>();
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>GETs a path of the worker's HTTP endpoint (e.g. <c>/healthz/ready</c>) and returns the status code.</summary>
+    public async Task<HttpStatusCode> GetStatusAsync(string path)
+    {
+        var address = Host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var response = await Http.GetAsync(new Uri(new Uri(address), path));
+        return response.StatusCode;
+    }
 
     public static Task<WorkerHarness> StartAsync(TestStreams streams, RedisFixture redis, FakeTimeProvider clock, IDictionary<string, string?>? extra = null,
         Action<IHostApplicationBuilder>? configure = null) =>
