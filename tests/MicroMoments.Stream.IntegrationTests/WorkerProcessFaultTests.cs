@@ -98,10 +98,8 @@ public sealed class WorkerProcessFaultTests : IAsyncLifetime
             worker = await StartReadyWorkerAsync(streams, $"w{kill}");
             Note($"w{kill} ready");
         }
-        var produced = await load.StopAsync();
-        Note($"load stopped: {produced.Count} events");
-        await Eventually.TrueAsync(() => offsets.CaughtUp(partitions), TimeSpan.FromSeconds(30), "every record committed");
-        Note($"caught up; outboxes recovered from a killed owner: {_workers.Sum(w => w.CountLines("Recovered the outbox"))}");
+        var produced = await StopLoadAndCatchUpAsync(load, offsets, partitions);
+        Note($"outboxes recovered from a killed owner: {_workers.Sum(w => w.CountLines("Recovered the outbox"))}");
         await AssertMatchesSimulateAsync(streams, output, offsets, produced, drain: "PT0S");
     }
 
@@ -128,9 +126,7 @@ public sealed class WorkerProcessFaultTests : IAsyncLifetime
 
         var second = await StartReadyWorkerAsync(streams, "second");
         Note("second ready");
-        var produced = await load.StopAsync();
-        Note($"load stopped: {produced.Count} events");
-        await Eventually.TrueAsync(() => offsets.CaughtUp(partitions), TimeSpan.FromSeconds(30), "every record committed");
+        var produced = await StopLoadAndCatchUpAsync(load, offsets, partitions);
         await AssertMatchesSimulateAsync(streams, output, offsets, produced, drain: "PT0S");
 
         stopping.Restart();
@@ -180,12 +176,20 @@ public sealed class WorkerProcessFaultTests : IAsyncLifetime
         await Eventually.TrueAsync(() => a.Partitions == partitions, TimeSpan.FromSeconds(30), "a owns every partition again");
         Note($"b and c stopped, a owns all again after {stopping.Elapsed.TotalSeconds:F1} s");
 
-        var produced = await load.StopAsync();
-        Note($"load stopped: {produced.Count} events");
-        await Eventually.TrueAsync(() => offsets.CaughtUp(partitions), TimeSpan.FromSeconds(30), "every record committed");
+        var produced = await StopLoadAndCatchUpAsync(load, offsets, partitions);
         await AssertMatchesSimulateAsync(streams, output, offsets, produced, drain: "PT1M");
         var dwells = Commands(output).Where(command => command.RuleId == "welcome-dwell").ToList();
         Assert.Equal(dwellers.Order(StringComparer.Ordinal), dwells.Select(d => d.UserId).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Stops the load and waits until the group committed every record; returns the events in the order produced.</summary>
+    private async Task<IReadOnlyList<string>> StopLoadAndCatchUpAsync(ClickstreamLoad load, GroupOffsets offsets, int partitions)
+    {
+        var produced = await load.StopAsync();
+        Note($"load stopped: {produced.Count} events");
+        await Eventually.TrueAsync(() => offsets.CaughtUp(partitions), TimeSpan.FromSeconds(30), "every record committed");
+        Note("caught up");
+        return produced;
     }
 
     /// <summary>Per input partition, the offset after the last record applied to any user's state in Redis.</summary>

@@ -36,9 +36,8 @@ public sealed partial class WorkerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public Uri Ready { get; }
-
-    public bool HasExited => _process.HasExited;
+    /// <summary>Its <c>/healthz/ready</c> endpoint, on a free loopback port.</summary>
+    private Uri Ready { get; }
 
     /// <summary>How many input partitions the worker owns, from its "Partitions assigned/revoked/lost" log lines.</summary>
     public int Partitions
@@ -53,7 +52,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>The last lines the worker wrote to stdout and stderr.</summary>
-    public string Tail(int lines = 40)
+    private string Tail(int lines = 40)
     {
         lock (_log)
         {
