@@ -439,7 +439,7 @@ public sealed class ClickstreamWorker(
             }
             catch (KafkaException ex)
             {
-                Log.CommitFailed(logger, ex.Error.Reason);
+                Log.RevokeCommitFailed(logger, ex.Error.Reason);
             }
         }
         Forget(parts.Select(p => p.TopicPartition));

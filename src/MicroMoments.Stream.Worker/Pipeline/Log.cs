@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Warning, "Clearing acknowledged outboxes failed; the next owner re-checks them against the output topic")]
     public static partial void OutboxClearFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(18, LogLevel.Warning, "Committing the offsets of revoked partitions failed ({Reason}); the new owner redelivers from the last commit and skips what this instance already applied")]
+    public static partial void RevokeCommitFailed(ILogger logger, string reason);
 }
