@@ -13,7 +13,9 @@ if [ -z "${MicroMoments__Redis__Configuration:-}" ] && ! command -v redis-server
 fi
 
 results="$(mktemp -d)"
-dotnet test MicroMoments.Stream.sln -c Release \
+# A hung test ends its run (named in the output) instead of the CI job.
+hang=(--blame-hang-timeout 10min --blame-hang-dump-type none)
+dotnet test MicroMoments.Stream.sln -c Release "${hang[@]}" \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
   | grep -vE '^\s*$|^\s+Passed [A-Za-z]'
 status=${PIPESTATUS[0]}
@@ -21,7 +23,7 @@ status=${PIPESTATUS[0]}
 # The integration suite again, every Redis-backed test on a local 3-master Redis Cluster (its own trx file).
 if [ -z "${MicroMoments__Redis__Configuration:-}" ]; then
   echo "integration tests again on Redis Cluster (MICROMOMENTS_TEST_REDIS=cluster)"
-  MICROMOMENTS_TEST_REDIS=cluster dotnet test tests/MicroMoments.Stream.IntegrationTests -c Release --no-build \
+  MICROMOMENTS_TEST_REDIS=cluster dotnet test tests/MicroMoments.Stream.IntegrationTests -c Release --no-build "${hang[@]}" \
     --logger "trx;LogFileName=integration-redis-cluster.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
     | grep -vE '^\s*$|^\s+Passed [A-Za-z]'
   cluster_status=${PIPESTATUS[0]}

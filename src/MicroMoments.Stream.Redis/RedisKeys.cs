@@ -26,6 +26,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The shard's owner epoch: bumped by each new owner; writes carrying an older epoch are refused.</summary>
     public RedisKey Owner(string shard) => $"{prefix}{{{shard}}}:owner";
 
+    /// <summary>The id of the shard's last applied write, so a retried write is not applied twice.</summary>
+    public RedisKey LastWrite(string shard) => $"{prefix}{{{shard}}}:written";
+
     /// <summary>Response analytics of one rule in one shard: fields "&lt;variant&gt;|&lt;metric&gt;"; <c>report</c> sums the shards.</summary>
     public RedisKey Stats(string shard, string ruleId) => $"{prefix}{{{shard}}}:stats:{ruleId}";
 

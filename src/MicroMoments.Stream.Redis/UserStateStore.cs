@@ -38,46 +38,55 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
-    // KEYS: the timer index, the owner epoch, the outbox, n user keys, m decision lists, k counter hashes.
-    // ARGV: TTL in ms, the writer's epoch, n, m, the outbox ('' = none), then n values, n index scores
-    // ('' = remove, '-' = leave as is), n user ids, m newline-separated decision batches (newest last),
-    // k "field<TAB>increment" lines. The outbox replaces the previous batch's, whose messages were all
-    // acknowledged before this write started.
+    // It is applied once: a retry of a write that already ran (its reply was lost, or it succeeded while
+    // another shard of the batch, on another cluster node, failed) changes nothing, so the decision lists
+    // and counters, which are not idempotent, are not pushed or incremented twice.
+    // KEYS: the timer index, the owner epoch, the last applied write, the outbox, n user keys, m decision
+    // lists, k counter hashes.
+    // ARGV: TTL in ms, the writer's epoch, n, m, the write's id, the outbox ('' = none), then n values,
+    // n index scores ('' = remove, '-' = leave as is), n user ids, m newline-separated decision batches
+    // (newest last), k "field<TAB>increment" lines. The outbox replaces the previous batch's, whose
+    // messages were all acknowledged before this write started.
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
         end
-        local ttl = ARGV[1]
         local n = tonumber(ARGV[3])
+        if redis.call('GET', KEYS[3]) == ARGV[5] then
+          return n
+        end
+        local ttl = ARGV[1]
         local m = tonumber(ARGV[4])
-        if ARGV[5] == '' then
-          redis.call('DEL', KEYS[3])
+        local u, a = 4, 6 -- KEYS and ARGV before the first user
+        if ARGV[6] == '' then
+          redis.call('DEL', KEYS[4])
         else
-          redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
+          redis.call('SET', KEYS[4], ARGV[6], 'PX', ttl)
         end
         for i = 1, n do
-          redis.call('SET', KEYS[i + 3], ARGV[i + 5], 'PX', ttl)
-          local due = ARGV[n + i + 5]
+          redis.call('SET', KEYS[u + i], ARGV[a + i], 'PX', ttl)
+          local due = ARGV[a + n + i]
           if due == '' then
-            redis.call('ZREM', KEYS[1], ARGV[2 * n + i + 5])
+            redis.call('ZREM', KEYS[1], ARGV[a + 2 * n + i])
           elseif due ~= '-' then
-            redis.call('ZADD', KEYS[1], due, ARGV[2 * n + i + 5])
+            redis.call('ZADD', KEYS[1], due, ARGV[a + 2 * n + i])
           end
         end
         for j = 1, m do
-          local list = KEYS[n + 3 + j]
-          for line in string.gmatch(ARGV[5 + 3 * n + j], '[^\n]+') do
+          local list = KEYS[u + n + j]
+          for line in string.gmatch(ARGV[a + 3 * n + j], '[^\n]+') do
             redis.call('LPUSH', list, line)
           end
           redis.call('LTRIM', list, 0, 49) -- RecentDecisions - 1
           redis.call('PEXPIRE', list, ttl)
         end
-        for k = 1, #KEYS - n - m - 3 do
-          local hash = KEYS[n + m + 3 + k]
-          for field, by in string.gmatch(ARGV[5 + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
+        for k = 1, #KEYS - u - n - m do
+          local hash = KEYS[u + n + m + k]
+          for field, by in string.gmatch(ARGV[a + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
             redis.call('HINCRBY', hash, field, by)
           end
         end
+        redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
         return n
         """;
 
@@ -100,37 +109,40 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         var n = users.Count;
         var m = decisions?.Count ?? 0;
         var k = counters?.Count ?? 0;
-        var keys = new RedisKey[n + m + k + 3];
-        var args = new RedisValue[3 * n + m + k + 5];
+        const int u = 4, a = 6; // keys and args before the first user (see SaveScript)
+        var keys = new RedisKey[u + n + m + k];
+        var args = new RedisValue[a + 3 * n + m + k];
         keys[0] = _keys.Timers(shard);
         keys[1] = _keys.Owner(shard);
-        keys[2] = _keys.Outbox(shard);
+        keys[2] = _keys.LastWrite(shard);
+        keys[3] = _keys.Outbox(shard);
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
         args[2] = n;
         args[3] = m;
-        args[4] = outbox ?? RedisValue.EmptyString;
+        args[4] = Guid.NewGuid().ToString("N");
+        args[5] = outbox ?? RedisValue.EmptyString;
         var i = 0;
         foreach (var user in users)
         {
-            keys[i + 3] = _keys.User(shard, user.UserId);
-            args[n + i + 5] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[i + 5] = UserStateSerializer.Serialize(user);
-            args[2 * n + i + 5] = user.UserId;
+            keys[u + i] = _keys.User(shard, user.UserId);
+            args[a + n + i] = IndexUpdate(user); // before serialising: it records the new index score in the state
+            args[a + i] = UserStateSerializer.Serialize(user);
+            args[a + 2 * n + i] = user.UserId;
             i++;
         }
         var j = 0;
         foreach (var (userId, lines) in decisions ?? new Dictionary<string, List<string>>())
         {
-            keys[n + 3 + j] = _keys.Decisions(shard, userId);
-            args[3 * n + 5 + j] = string.Join('\n', lines);
+            keys[u + n + j] = _keys.Decisions(shard, userId);
+            args[a + 3 * n + j] = string.Join('\n', lines);
             j++;
         }
         var h = 0;
         foreach (var (ruleId, fields) in counters ?? new Dictionary<string, Dictionary<string, long>>())
         {
-            keys[n + m + 3 + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
-            args[3 * n + m + 5 + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
+            keys[u + n + m + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
+            args[a + 3 * n + m + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
             h++;
         }
         return new ShardWrite(shard, epoch, keys, args, newUsers.ToArray(), outbox is not null);

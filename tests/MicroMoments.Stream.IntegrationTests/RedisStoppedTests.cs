@@ -1,23 +1,25 @@
 using System.Diagnostics;
 using System.Net;
+using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
+using MicroMoments.Stream.Redis;
 using Microsoft.Extensions.Time.Testing;
 using static MicroMoments.Stream.IntegrationTests.TestEvents;
 
 namespace MicroMoments.Stream.IntegrationTests;
 
 /// <summary>
-/// Redis really stopped (SHUTDOWN, not CLIENT PAUSE) for 30 s while a producer keeps publishing, then started
-/// again on the same port and directory. The Redis is the test's own, persistent (append-only file, fsync
-/// always), a whole 3-master cluster in cluster mode; the broker is its own too, so the 30 s outage runs
-/// beside the other collections instead of holding them up.
+/// Redis really stopped (SHUTDOWN, not CLIENT PAUSE) while a producer keeps publishing, then started again on
+/// the same port and directory. The Redis is the test's own and persistent (append-only file, fsync always);
+/// the broker is its own too, so the outages run beside the other collections instead of holding them up.
 /// </summary>
 public sealed class RedisStoppedTests(ITestOutputHelper log)
 {
     private const int Users = 50;
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(30);
 
+    /// <summary>The whole Redis for 30 s: a server, or every master of a cluster in cluster mode.</summary>
     [Fact]
     public async Task RedisStoppedThirtySecondsUnderLoad_NotReadyAndPausedThenResumes_EveryEventAppliedOnceNoDuplicateIntervention()
     {
@@ -51,6 +53,50 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK,
             TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after Redis is back");
         log.WriteLine($"down {outage.TotalSeconds:F1} s; ready again {restarted.Elapsed.TotalSeconds:F1} s after the restart");
+        await DrainAndAssertEachEventAppliedOnceAsync(worker, streams, output, load, restarted);
+    }
+
+    /// <summary>
+    /// One master of three for 10 s while the other two answer: a batch's shards on the live masters are written,
+    /// the rest fail, and the retries must not apply the written shards' analytics and decisions a second time.
+    /// </summary>
+    [Fact]
+    public async Task OneClusterMasterStoppedUnderLoad_OtherShardsWriteOnResumesAndCountsEachTriggerOnce()
+    {
+        var kafka = KafkaFixture.StartMock();
+        await using var _ = kafka.AsAsyncDisposable();
+        await using var cluster = await LocalRedisCluster.StartAsync(persistent: true);
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 12);
+        using var output = streams.Read(streams.Output);
+        await using var worker = await WorkerHarness.StartAsync(streams, cluster.Configuration + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000", new FakeTimeProvider(T0));
+        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the worker is ready");
+        var stopped = cluster.Nodes[0];
+        var onStopped = (await cluster.OwnersAsync(Enumerable.Range(0, 12).Select(p => worker.Store.Keys.Owner(RedisKeys.Shard(streams.Input, p))))).Count(n => n == stopped);
+        Assert.InRange(onStopped, 1, 11); // batches straddle the stopped master and the live ones
+        await using var load = new SteadyLoad(streams);
+        await Eventually.TrueAsync(() => streams.InputProgress().Committed >= 2_000, TimeSpan.FromSeconds(60), "the worker keeps up with the load");
+
+        await stopped.ShutdownAsync();
+        var down = Stopwatch.StartNew();
+        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(20), "/healthz/ready answers 503 while a master is down");
+        log.WriteLine($"{onStopped} of 12 shards on the stopped master; not ready {down.Elapsed.TotalSeconds:F1} s after its SHUTDOWN");
+        await StayNotReadyUntilAsync(worker, down, Outage / 3);
+
+        await stopped.StartAsync();
+        var restarted = Stopwatch.StartNew();
+        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after the master is back");
+        log.WriteLine($"ready again {restarted.Elapsed.TotalSeconds:F1} s after the restart");
+        await DrainAndAssertEachEventAppliedOnceAsync(worker, streams, output, load, restarted);
+    }
+
+    /// <summary>
+    /// Lets the load run on a little after the restart, stops it, waits until every record is committed, then checks
+    /// that each good event, intervention, analytics count and decision-history entry exists exactly once.
+    /// </summary>
+    private async Task DrainAndAssertEachEventAppliedOnceAsync(WorkerHarness worker, TestStreams streams, TopicReader output, SteadyLoad load, Stopwatch restarted)
+    {
         var atRestart = load.Good;
         await Eventually.TrueAsync(() => load.Good >= atRestart + 2_000, TimeSpan.FromSeconds(30), "more load after the restart");
         await load.StopAsync();
@@ -65,6 +111,14 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         var commands = (await output.WaitForAsync((int)streams.Count(streams.Output))).Select(r => InterventionCloudEvents.Decode(r.Message.Value)).ToList();
         Assert.Equal(commands.Count, commands.Select(c => c.InterventionId).Distinct().Count());
         Assert.Equal(load.Triggers, commands.Count(c => c.RuleId == "setup-task-failing" && c.UserId.StartsWith("u-i", StringComparison.Ordinal)));
+        // Analytics and each user's decision history count every trigger once too: a retried write must not re-apply them.
+        var trigger = Assert.Single(ResponseReport.Build(await worker.Store.ReadCountersAsync(default)).Triggers, t => t.RuleId == "setup-task-failing");
+        Assert.Equal((load.Triggers, load.Triggers), (trigger.Matched, trigger.Emitted));
+        for (var t = 0; t < load.Triggers; t++)
+        {
+            var (shard, _) = (await worker.Store.FindAsync($"u-i{t}", default))!.Value;
+            Assert.Single(await worker.Store.RecentDecisionsAsync(shard, $"u-i{t}", default));
+        }
     }
 
     /// <summary>Holds until <paramref name="until"/> into the outage, the wall time the scenario needs, checking the worker stays not ready.</summary>

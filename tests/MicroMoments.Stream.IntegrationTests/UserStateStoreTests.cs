@@ -29,6 +29,23 @@ public sealed class UserStateStoreTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task WriteAsync_SameWriteRetried_StateCountersAndDecisionsAppliedOnce()
+    {
+        var store = NewStore($"t{Guid.NewGuid():N}:");
+        var epoch = await store.AcquireAsync("clickstream:0", default);
+        var write = store.Prepare("clickstream:0", epoch, [new UserState { UserId = "u", LastEventAt = 1 }], ["u"],
+            new Dictionary<string, List<string>> { ["u"] = ["""{"ruleId":"r"}"""] },
+            new Dictionary<string, Dictionary<string, long>> { ["r"] = new() { ["control|matched"] = 1 } });
+
+        Assert.True(await store.WriteAsync(write, default));
+        Assert.True(await store.WriteAsync(write, default)); // a retry: the first reply was lost, or another shard of the batch failed
+
+        Assert.Equal(1, (await store.FindAsync("u", default))!.Value.State.LastEventAt);
+        Assert.Single(await store.RecentDecisionsAsync("clickstream:0", "u", default));
+        Assert.Equal(1, (await store.ReadCountersAsync(default))["r"]["control|matched"]);
+    }
+
+    [Fact]
     public async Task SyncPopulationAsync_TwoInstances_SeeEachOthersObservations()
     {
         var prefix = $"t{Guid.NewGuid():N}:";

@@ -19,6 +19,17 @@ public sealed class LocalRedisCluster : ILocalRedis
 
     public string Configuration => string.Join(",", _nodes.Select(n => n.Configuration));
 
+    /// <summary>The masters, to stop and start one at a time.</summary>
+    public IReadOnlyList<LocalRedisServer> Nodes => _nodes;
+
+    /// <summary>The masters serving the keys' slots, as a cluster-aware client routes them.</summary>
+    public async Task<LocalRedisServer[]> OwnersAsync(IEnumerable<RedisKey> keys)
+    {
+        using var client = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        var db = client.GetDatabase();
+        return keys.Select(k => _nodes.Single(n => db.IdentifyEndpoint(k)!.ToString()!.EndsWith($":{n.Port}", StringComparison.Ordinal))).ToArray();
+    }
+
     public static async Task<LocalRedisCluster> StartAsync(int masters = 3, bool persistent = false)
     {
         var directory = Directory.CreateTempSubdirectory("mm-cluster-").FullName;
