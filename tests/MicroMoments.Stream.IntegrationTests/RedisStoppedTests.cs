@@ -28,15 +28,12 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         await using var redis = await RedisFixture.StartPrivateAsync(persistent: true);
         using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 8); // the outage's backlog well under the mock broker's 5 MiB per partition
         using var output = streams.Read(streams.Output);
-        await using var worker = await WorkerHarness.StartAsync(streams, redis.Configuration + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000", new FakeTimeProvider(T0));
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the worker is ready");
-        await using var load = new SteadyLoad(streams);
-        await Eventually.TrueAsync(() => streams.InputProgress().Committed >= 2_000, TimeSpan.FromSeconds(60), "the worker keeps up with the load");
+        await using var worker = await StartReadyWorkerAsync(streams, redis.Configuration);
+        await using var load = await SteadyLoad.StartAsync(streams);
 
         await redis.ShutdownAsync();
         var down = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(20), "/healthz/ready answers 503 while Redis is down");
+        await ReadinessAsync(worker, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20), "/healthz/ready answers 503 while Redis is down");
         log.WriteLine($"not ready {down.Elapsed.TotalSeconds:F1} s after SHUTDOWN");
         // Offsets stored before the outage are auto-committed within a second: sample progress well after that.
         await StayNotReadyUntilAsync(worker, down, Outage / 3);
@@ -50,8 +47,7 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         await redis.StartAsync();
         var outage = down.Elapsed;
         var restarted = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK,
-            TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after Redis is back");
+        await ReadinessAsync(worker, HttpStatusCode.OK, TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after Redis is back");
         log.WriteLine($"down {outage.TotalSeconds:F1} s; ready again {restarted.Elapsed.TotalSeconds:F1} s after the restart");
         await DrainAndAssertEachEventAppliedOnceAsync(worker, streams, output, load, restarted);
     }
@@ -68,28 +64,35 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         await using var cluster = await LocalRedisCluster.StartAsync(persistent: true);
         using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 12);
         using var output = streams.Read(streams.Output);
-        await using var worker = await WorkerHarness.StartAsync(streams, cluster.Configuration + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000", new FakeTimeProvider(T0));
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the worker is ready");
+        await using var worker = await StartReadyWorkerAsync(streams, cluster.Configuration);
         var stopped = cluster.Nodes[0];
         var onStopped = (await cluster.OwnersAsync(Enumerable.Range(0, 12).Select(p => worker.Store.Keys.Owner(RedisKeys.Shard(streams.Input, p))))).Count(n => n == stopped);
         Assert.InRange(onStopped, 1, 11); // batches straddle the stopped master and the live ones
-        await using var load = new SteadyLoad(streams);
-        await Eventually.TrueAsync(() => streams.InputProgress().Committed >= 2_000, TimeSpan.FromSeconds(60), "the worker keeps up with the load");
+        await using var load = await SteadyLoad.StartAsync(streams);
 
         await stopped.ShutdownAsync();
         var down = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(20), "/healthz/ready answers 503 while a master is down");
+        await ReadinessAsync(worker, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20), "/healthz/ready answers 503 while a master is down");
         log.WriteLine($"{onStopped} of 12 shards on the stopped master; not ready {down.Elapsed.TotalSeconds:F1} s after its SHUTDOWN");
         await StayNotReadyUntilAsync(worker, down, Outage / 3);
 
         await stopped.StartAsync();
         var restarted = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == HttpStatusCode.OK,
-            TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after the master is back");
+        await ReadinessAsync(worker, HttpStatusCode.OK, TimeSpan.FromSeconds(60), "/healthz/ready answers 200 after the master is back");
         log.WriteLine($"ready again {restarted.Elapsed.TotalSeconds:F1} s after the restart");
         await DrainAndAssertEachEventAppliedOnceAsync(worker, streams, output, load, restarted);
     }
+
+    /// <summary>The worker on the test's Redis, with short client timeouts so an outage shows within seconds, once it is ready.</summary>
+    private static async Task<WorkerHarness> StartReadyWorkerAsync(TestStreams streams, string redisConfiguration)
+    {
+        var worker = await WorkerHarness.StartAsync(streams, redisConfiguration + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000", new FakeTimeProvider(T0));
+        await ReadinessAsync(worker, HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the worker is ready");
+        return worker;
+    }
+
+    private static Task ReadinessAsync(WorkerHarness worker, HttpStatusCode status, TimeSpan timeout, string what) =>
+        Eventually.TrueAsync(async () => await worker.GetStatusAsync("/healthz/ready") == status, timeout, what);
 
     /// <summary>
     /// Lets the load run on a little after the restart, stops it, waits until every record is committed, then checks
@@ -143,7 +146,23 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
         private int _good;
         private int _triggers;
 
-        public SteadyLoad(TestStreams streams) => _loop = Task.Run(() => RunAsync(streams));
+        private SteadyLoad(TestStreams streams) => _loop = Task.Run(() => RunAsync(streams));
+
+        /// <summary>Starts the load and returns once the worker has committed its first 2,000 records.</summary>
+        public static async Task<SteadyLoad> StartAsync(TestStreams streams)
+        {
+            var load = new SteadyLoad(streams);
+            try
+            {
+                await Eventually.TrueAsync(() => streams.InputProgress().Committed >= 2_000, TimeSpan.FromSeconds(60), "the worker keeps up with the load");
+                return load;
+            }
+            catch
+            {
+                await load.DisposeAsync();
+                throw;
+            }
+        }
 
         public int Good => Volatile.Read(ref _good);
 

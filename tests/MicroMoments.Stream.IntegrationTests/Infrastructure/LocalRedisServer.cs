@@ -98,13 +98,23 @@ public sealed class LocalRedisServer : ILocalRedis
     /// <summary>Runs <c>redis-cli</c> against this server and returns what it printed.</summary>
     public Task<string> CliAsync(params string[] args) => RunAsync("redis-cli", ["-p", PortText, .. args]);
 
+    /// <summary>Runs a command line tool to its end, within 30 s (then it is killed and this throws).</summary>
     internal static async Task<string> RunAsync(string file, string[] args)
     {
         using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })
             ?? throw new InvalidOperationException($"{file} did not start");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await p.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill();
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within 30 s");
+        }
         return await stdout + await stderr;
     }
 
