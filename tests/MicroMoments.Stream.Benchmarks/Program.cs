@@ -1,3 +1,3 @@
 using MicroMoments.Stream.Benchmarks;
 
-return await PipelineBenchmark.RunAsync(args);
+return await BenchmarkRunner.RunAsync(args);
