@@ -3,8 +3,9 @@ using System.Text.Json.Serialization;
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
-/// Everything the rules know about one user. Stored in Redis as one compact JSON value, so property
-/// names are short; times are Unix milliseconds.
+/// Everything the rules know about one user. Stored in Redis as one compact binary value (<see cref="UserStateSerializer"/>);
+/// the JSON form earlier versions stored (still read, and printed by <c>explain</c>) has short property names.
+/// Times are Unix milliseconds.
 /// </summary>
 public sealed class UserState
 {
