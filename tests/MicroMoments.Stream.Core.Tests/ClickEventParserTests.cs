@@ -95,4 +95,31 @@ public sealed class ClickEventParserTests
     [InlineData("TASK-FAILED")]
     [InlineData("  task   failed ")]
     public void Normalize_SnakeAndTitleCase_AreEqual(string name) => Assert.Equal("task failed", EventNames.Normalize(name));
+
+    [Fact]
+    public void Parse_NameRepeated_LastOccurrenceCounts()
+    {
+        var r = Parse("""{"userId":"u-1","event":"First","event":"Second","properties":{"a":"1","a":{"x":1}},"context":{"device":{"type":"tv"}},"context":{"timezone":"UTC"}}""");
+
+        var e = Assert.IsType<ClickEvent>(r.Event);
+        Assert.Equal(("second", "1", null, "UTC"), (e.Key, e.Property("a"), e.Device, e.Timezone));
+    }
+
+    [Fact]
+    public void Parse_StringNotUtf8_RejectsAsMalformed()
+    {
+        byte[] json = [.. "{\"userId\":\""u8, 0xFF, 0xFE, .. "\",\"event\":\"E\"}"u8];
+
+        var r = _parser.Parse(json, null, Source, Now);
+
+        Assert.Equal(RejectReasons.MalformedJson, r.Reason);
+    }
+
+    [Fact]
+    public void Parse_TrailingContent_RejectsAsMalformed()
+    {
+        var r = Parse("""{"userId":"u-1","event":"E"} {"userId":"u-2"}""");
+
+        Assert.Equal(RejectReasons.MalformedJson, r.Reason);
+    }
 }
