@@ -24,7 +24,15 @@ public sealed class ClickEventParser(ParserLimits limits)
     /// <param name="key">The record key, used as the user id when the body names none.</param>
     /// <param name="source">The record's position, for derived message ids and the fallback timestamp.</param>
     /// <param name="now">The current time, to reject timestamps far in the future.</param>
-    public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now)
+    public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now) =>
+        Parse(value, key, default, source, now);
+
+    /// <summary>As <see cref="Parse(ReadOnlyMemory{byte}, string?, RecordSource, DateTimeOffset)"/>, with the record key as
+    /// UTF-8: decoded only when the body names no user.</summary>
+    public ParseResult ParseWithUtf8Key(ReadOnlyMemory<byte> value, ReadOnlySpan<byte> key, RecordSource source, DateTimeOffset now) =>
+        Parse(value, null, key, source, now);
+
+    private ParseResult Parse(ReadOnlyMemory<byte> value, string? key, ReadOnlySpan<byte> keyUtf8, RecordSource source, DateTimeOffset now)
     {
         if (value.Length > Limits.MaxRecordBytes)
         {
@@ -56,11 +64,15 @@ public sealed class ClickEventParser(ParserLimits limits)
             // A string that is not valid UTF-8.
             return ParseResult.Reject(RejectReasons.MalformedJson, ex.Message);
         }
-        return Build(ref f, key, source, now);
+        return Build(ref f, value.Span, key, keyUtf8, source, now);
     }
 
-    private ParseResult Build(ref Fields f, string? key, RecordSource source, DateTimeOffset now)
+    private ParseResult Build(ref Fields f, ReadOnlySpan<byte> value, string? key, ReadOnlySpan<byte> keyUtf8, RecordSource source, DateTimeOffset now)
     {
+        if (key is null && !keyUtf8.IsEmpty && f.UserId is null && f.UserIdSnake is null && f.AnonymousId is null && f.AnonymousIdSnake is null)
+        {
+            key = Encoding.UTF8.GetString(keyUtf8);
+        }
         var isSegment = f.HasType || f.HasUserId || f.HasAnonymousId || f.HasContext || f.HasProperties;
 
         var userId = f.UserId ?? f.UserIdSnake ?? f.AnonymousId ?? f.AnonymousIdSnake
@@ -120,7 +132,15 @@ public sealed class ClickEventParser(ParserLimits limits)
 
         DateTimeOffset timestamp;
         var ts = f.Timestamp;
-        if (ts is null)
+        if (f.TimestampLength > 0)
+        {
+            timestamp = f.TimestampValue;
+            if (timestamp - now > Limits.MaxFutureSkew)
+            {
+                ts = Encoding.UTF8.GetString(value.Slice(f.TimestampStart, f.TimestampLength)); // the text, for the message
+            }
+        }
+        else if (ts is null)
         {
             timestamp = source.Timestamp;
         }
@@ -178,6 +198,10 @@ public sealed class ClickEventParser(ParserLimits limits)
         public string? Type, UserId, UserIdSnake, AnonymousId, AnonymousIdSnake, MessageId, MessageIdSnake, Timestamp, Event, Name,
             Device, Timezone, Locale, FeatureUsed;
         public Dictionary<string, string>? Properties, Traits;
+
+        /// <summary>A timestamp read straight from the bytes: its value and where its text is (length 0: not so read).</summary>
+        public DateTimeOffset TimestampValue;
+        public int TimestampStart, TimestampLength;
         public Context? Context;
 
         /// <summary>Top-level scalars under other names: the properties of a flat record.</summary>
@@ -216,7 +240,15 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             else if (r.ValueTextEquals("timestamp"u8))
             {
-                f.Timestamp = Scalar(ref r);
+                r.Read();
+                if (r.TokenType == JsonTokenType.String && !r.ValueIsEscaped && IsoTimestamp.TryParse(r.ValueSpan, out f.TimestampValue))
+                {
+                    (f.Timestamp, f.TimestampStart, f.TimestampLength) = (null, (int)r.TokenStartIndex + 1, r.ValueSpan.Length);
+                }
+                else
+                {
+                    (f.Timestamp, f.TimestampLength) = (CurrentScalar(ref r), 0);
+                }
             }
             else if (r.ValueTextEquals("properties"u8))
             {
@@ -383,6 +415,11 @@ public sealed class ClickEventParser(ParserLimits limits)
     private static string? Scalar(ref Utf8JsonReader r)
     {
         r.Read();
+        return CurrentScalar(ref r);
+    }
+
+    private static string? CurrentScalar(ref Utf8JsonReader r)
+    {
         switch (r.TokenType)
         {
             case JsonTokenType.String:
