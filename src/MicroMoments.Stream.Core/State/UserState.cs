@@ -72,7 +72,23 @@ public sealed class UserState
     [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
 
     /// <summary>The earliest timer due time (Unix ms), or null.</summary>
-    [JsonIgnore] public long? NextDueAt => Timers is { Count: > 0 } t ? t.Min(x => x.DueAt) : null;
+    [JsonIgnore]
+    public long? NextDueAt
+    {
+        get
+        {
+            if (Timers is not { Count: > 0 } timers)
+            {
+                return null;
+            }
+            var next = long.MaxValue;
+            foreach (var t in timers)
+            {
+                next = Math.Min(next, t.DueAt);
+            }
+            return next;
+        }
+    }
 
     /// <summary>
     /// The user's score in the shard's timer index, or null when not indexed. It may be earlier than

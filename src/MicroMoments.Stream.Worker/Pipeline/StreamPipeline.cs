@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Decisions;
@@ -35,10 +34,9 @@ public sealed class StreamPipeline(
         foreach (var r in batch)
         {
             var source = new RecordSource(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime);
-            var key = r.Message.Key is null ? null : Encoding.UTF8.GetString(r.Message.Key);
             var result = r.Message.Value is null
                 ? ParseResult.Reject(RejectReasons.MalformedJson, "the record has no value")
-                : parser.Parse(r.Message.Value, key, source, now);
+                : parser.ParseWithUtf8Key(r.Message.Value, r.Message.Key, source, now);
             if (!result.IsValid)
             {
                 DeadLetter(work, r, result.Reason!, result.Error!);
@@ -49,20 +47,43 @@ public sealed class StreamPipeline(
             {
                 ActivityContext.TryParse(Encoding.UTF8.GetString(tp), null, isRemote: true, out parent);
             }
-            parsed.Add(new Parsed(result.Event!, source, RedisKeys.Shard(r.Topic, r.Partition.Value), parent, r));
+            parsed.Add(new Parsed(result.Event!, source, ShardOf(r.Topic, r.Partition.Value), parent, r));
         }
         return parsed;
+    }
+
+    private readonly Dictionary<(string Topic, int Partition), string> _shards = [];
+
+    /// <summary>The shard name of a partition: one string per partition, not one per record.</summary>
+    private string ShardOf(string topic, int partition)
+    {
+        if (!_shards.TryGetValue((topic, partition), out var shard))
+        {
+            _shards[(topic, partition)] = shard = RedisKeys.Shard(topic, partition);
+        }
+        return shard;
     }
 
     /// <summary>Loads every user of the batch that is not cached, one round trip per shard; safe to retry.</summary>
     public async Task LoadAsync(IEnumerable<(string Shard, string UserId)> users, BatchWork work, CancellationToken ct)
     {
-        var missing = users.Where(u => !cache.TryGet(u.Shard, u.UserId, out _)).Distinct().GroupBy(u => u.Shard).ToList();
-        var loads = missing.Select(async g =>
+        var missing = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (shard, userId) in users)
         {
-            var ids = g.Select(u => u.UserId).ToList();
-            return (Shard: g.Key, Ids: ids, Found: await store.LoadAsync(g.Key, ids, ct));
-        }).ToList();
+            if (!cache.TryGet(shard, userId, out _))
+            {
+                if (!missing.TryGetValue(shard, out var ids))
+                {
+                    missing[shard] = ids = new HashSet<string>(StringComparer.Ordinal);
+                }
+                ids.Add(userId);
+            }
+        }
+        if (missing.Count == 0)
+        {
+            return;
+        }
+        var loads = missing.Select(async m => (Shard: m.Key, Ids: m.Value, Found: await store.LoadAsync(m.Key, m.Value, ct))).ToList();
         foreach (var (shard, ids, found) in await Task.WhenAll(loads))
         {
             foreach (var id in ids)
@@ -85,18 +106,35 @@ public sealed class StreamPipeline(
     {
         var engine = engines.Current;
         var now = time.GetUtcNow();
+        // Outcomes are counted per run of one topic, not looked up per event.
+        string? topic = null;
+        int applied = 0, duplicates = 0;
+        void Flush()
+        {
+            if (topic is not null)
+            {
+                work.Count(topic, "applied", applied);
+                work.Count(topic, "duplicate", duplicates);
+            }
+            (applied, duplicates) = (0, 0);
+        }
         foreach (var p in parsed)
         {
+            if (!ReferenceEquals(topic, p.Source.Topic))
+            {
+                Flush();
+                topic = p.Source.Topic;
+            }
             cache.TryGet(p.Shard, p.Event.UserId, out var state);
             try
             {
                 var evaluation = engine.Apply(state, p.Event, p.Source, now);
                 if (!evaluation.Applied)
                 {
-                    work.Count(p.Source.Topic, "duplicate");
+                    duplicates++;
                     continue;
                 }
-                work.Count(p.Source.Topic, "applied");
+                applied++;
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
                 telemetry.Latency(now - p.Event.Timestamp);
@@ -108,6 +146,7 @@ public sealed class StreamPipeline(
                 work.MarkDirty(p.Shard, state); // the watermark moved: the record is done, in the dead-letter topic
             }
         }
+        Flush();
     }
 
     /// <summary>Fires due timers of the given users of one shard (already cached).</summary>
@@ -138,20 +177,41 @@ public sealed class StreamPipeline(
     public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf)
     {
         // Each user's decisions go with the user's state, for explain.
-        var decisions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        Dictionary<string, List<string>>? decisions = null;
         foreach (var d in work.Decisions)
         {
+            decisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
             if (!decisions.TryGetValue(d.UserId, out var lines))
             {
                 decisions[d.UserId] = lines = [];
             }
-            lines.Add(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
+            lines.Add(DecisionJson.Serialize(d));
         }
-        return work.Dirty.Where(s => epochOf(s.Key) is not null).Select(s => store.Prepare(s.Key, epochOf(s.Key)!.Value, s.Value.Values,
-            work.NewUsers.TryGetValue(s.Key, out var n) ? n : (IReadOnlyCollection<string>)[],
-            s.Value.Keys.Where(decisions.ContainsKey).ToDictionary(u => u, u => decisions[u], StringComparer.Ordinal),
-            work.Counters.GetValueOrDefault(s.Key))).ToList();
+        var writes = new List<ShardWrite>(work.Dirty.Count);
+        foreach (var (shard, users) in work.Dirty)
+        {
+            if (epochOf(shard) is not { } epoch)
+            {
+                continue;
+            }
+            Dictionary<string, List<string>>? shardDecisions = null;
+            if (decisions is not null)
+            {
+                foreach (var userId in users.Keys)
+                {
+                    if (decisions.TryGetValue(userId, out var lines))
+                    {
+                        (shardDecisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal))[userId] = lines;
+                    }
+                }
+            }
+            writes.Add(store.Prepare(shard, epoch, users.Values, work.NewUsers.TryGetValue(shard, out var n) ? n : (IReadOnlyCollection<string>)[],
+                shardDecisions ?? NoDecisions, work.Counters.GetValueOrDefault(shard)));
+        }
+        return writes;
     }
+
+    private static readonly Dictionary<string, List<string>> NoDecisions = new(StringComparer.Ordinal);
 
     /// <summary>Writes the prepared shards; safe to retry. Shards fenced off by a new owner are reported and skipped.</summary>
     public async Task SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)
