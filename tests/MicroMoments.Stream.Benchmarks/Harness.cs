@@ -152,7 +152,7 @@ public sealed class BenchInfrastructure : IDisposable
 }
 
 /// <summary>CPU time of this process and of redis-server: the cost of a phase, whatever else shares the machine.</summary>
-public readonly record struct CpuSample(TimeSpan Process, TimeSpan Redis, long Ticks)
+public readonly record struct CpuSample(TimeSpan Process, TimeSpan Redis, long Ticks, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
 {
     public static CpuSample Take(BenchInfrastructure infra)
     {
@@ -162,21 +162,23 @@ public readonly record struct CpuSample(TimeSpan Process, TimeSpan Redis, long T
             p.Refresh();
             redis = p.TotalProcessorTime;
         }
-        return new CpuSample(Environment.CpuUsage.TotalTime, redis, Stopwatch.GetTimestamp());
+        return new CpuSample(Environment.CpuUsage.TotalTime, redis, Stopwatch.GetTimestamp(),
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
     }
 
     public static CpuDelta operator -(CpuSample after, CpuSample before) =>
-        new(after.Process - before.Process, after.Redis - before.Redis, Stopwatch.GetElapsedTime(before.Ticks, after.Ticks));
+        new(after.Process - before.Process, after.Redis - before.Redis, Stopwatch.GetElapsedTime(before.Ticks, after.Ticks),
+            $"{after.Gen0 - before.Gen0}/{after.Gen1 - before.Gen1}/{after.Gen2 - before.Gen2} gen0/1/2 GCs, {(after.GcPause - before.GcPause).TotalMilliseconds:F0} ms paused");
 }
 
 /// <summary>CPU used over a wall-clock interval.</summary>
-public readonly record struct CpuDelta(TimeSpan Process, TimeSpan Redis, TimeSpan Wall)
+public readonly record struct CpuDelta(TimeSpan Process, TimeSpan Redis, TimeSpan Wall, string Gc)
 {
     /// <summary>Microseconds of CPU (this process + redis-server) per unit of work.</summary>
     public double MicrosPer(long n) => n == 0 ? double.NaN : (Process + Redis).TotalMicroseconds / n;
 
     public string Describe(long n, string unit) => string.Create(CultureInfo.InvariantCulture,
-        $"CPU {MicrosPer(n):F1} µs/{unit} (worker process {Process.TotalMicroseconds / Math.Max(1, n):F1} + redis-server {Redis.TotalMicroseconds / Math.Max(1, n):F1}), {(Process + Redis).TotalSeconds / Math.Max(0.001, Wall.TotalSeconds):F2} cores busy");
+        $"CPU {MicrosPer(n):F1} µs/{unit} (worker process {Process.TotalMicroseconds / Math.Max(1, n):F1} + redis-server {Redis.TotalMicroseconds / Math.Max(1, n):F1}), {(Process + Redis).TotalSeconds / Math.Max(0.001, Wall.TotalSeconds):F2} cores busy; {Gc}");
 }
 
 /// <summary>A clock the benchmark can move forward, so timers armed now come due on cue.</summary>
