@@ -589,7 +589,7 @@ internal static class UserStateBinary
 
         public void String(string s)
         {
-            if (s.Length == 36 && Guid.TryParseExact(s, "D", out var guid) && !s.AsSpan().ContainsAnyInRange('A', 'F'))
+            if (s.Length == 36 && s[8] == '-' && s[13] == '-' && Guid.TryParseExact(s, "D", out var guid) && !s.AsSpan().ContainsAnyInRange('A', 'F'))
             {
                 Byte(Uuid);
                 guid.TryWriteBytes(Take(16), bigEndian: true, out _);
