@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
@@ -172,28 +171,5 @@ public static class CoreCost
         // The other threads' CPU is shared out over the per-event path only (deserialising included: its garbage is collected there).
         var gc = $"{GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3} gen0/1/2 collections, paused {(GC.GetTotalPauseDuration() - gcBefore.Item4).TotalMicroseconds / events:F2} µs/event";
         return new Result(label, stages, Math.Max(0, processUsed - threadUsed) / (double)events, stateBytes / (double)Math.Max(1, states), interventions, gc);
-    }
-
-    /// <summary>The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID on Linux; wall time elsewhere).</summary>
-    private static class ThreadCpu
-    {
-        [StructLayout(LayoutKind.Sequential)]
-        private struct Timespec
-        {
-            public long Seconds;
-            public long Nanoseconds;
-        }
-
-        [DllImport("libc", EntryPoint = "clock_gettime")]
-        private static extern int ClockGetTime(int clock, out Timespec ts);
-
-        public static long Now()
-        {
-            if (OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0)
-            {
-                return ts.Seconds * 1_000_000_000 + ts.Nanoseconds;
-            }
-            return (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
-        }
     }
 }

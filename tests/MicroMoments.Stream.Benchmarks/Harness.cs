@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
@@ -264,6 +265,9 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         _listener.Start();
     }
 
+    /// <summary>Starts a new measuring window: <see cref="FirstAt"/> is the first record received after this.</summary>
+    public void StartWindow() => Interlocked.Exchange(ref _firstAtTicks, -1);
+
     public long Total => Interlocked.Read(ref _total);
     public long Batches => Interlocked.Read(ref _batches);
     public long TimersFired => Interlocked.Read(ref _timersFired);
@@ -354,4 +358,84 @@ public static class Stats
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
 
     public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>CPU time of this process's threads grouped by what they do, read from /proc (Linux only; empty elsewhere).</summary>
+public sealed class ThreadGroups
+{
+    private readonly Dictionary<string, long> _ticks;
+
+    private ThreadGroups(Dictionary<string, long> ticks) => _ticks = ticks;
+
+    /// <summary>The name the load producer's thread carries (its CPU is measured on the thread itself).</summary>
+    public const string LoadProducer = "load producer";
+
+    public static ThreadGroups Take()
+    {
+        var ticks = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (!OperatingSystem.IsLinux())
+        {
+            return new ThreadGroups(ticks);
+        }
+        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var open = stat.IndexOf('(', StringComparison.Ordinal);
+                var close = stat.LastIndexOf(')');
+                var fields = stat[(close + 2)..].Split(' ');
+                // Fields 14 and 15 of stat (utime, stime); fields[0] here is field 3.
+                var used = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                var group = Group(stat[(open + 1)..close]);
+                ticks[group] = ticks.GetValueOrDefault(group) + used;
+            }
+            catch (IOException)
+            {
+                // the thread ended
+            }
+        }
+        return new ThreadGroups(ticks);
+    }
+
+    private static string Group(string name) => name switch
+    {
+        _ when name.StartsWith(".NET TP Worker", StringComparison.Ordinal) || name.StartsWith(".NET Long Runni", StringComparison.Ordinal) => "worker (pipeline, Redis client)",
+        _ when name.StartsWith(".NET Server GC", StringComparison.Ordinal) || name.StartsWith(".NET BGC", StringComparison.Ordinal) || name.StartsWith(".NET GC", StringComparison.Ordinal) => "GC",
+        _ when name.StartsWith(".NET Tiered", StringComparison.Ordinal) => "JIT",
+        _ when name.StartsWith("rdk:", StringComparison.Ordinal) => "librdkafka (clients and mock broker)",
+        _ => "other",
+    };
+
+    /// <summary>µs per unit of work by group, largest first.</summary>
+    public string Describe(ThreadGroups before, long n, string unit)
+    {
+        var tick = 1_000_000.0 / 100; // USER_HZ
+        var parts = _ticks.Select(g => (g.Key, Micros: (g.Value - before._ticks.GetValueOrDefault(g.Key)) * tick / Math.Max(1, n)))
+            .Where(g => g.Micros > 0).OrderByDescending(g => g.Micros);
+        return string.Join(", ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Micros:F1}"))) + $" µs/{unit}";
+    }
+}
+
+/// <summary>The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID on Linux; wall time elsewhere).</summary>
+public static class ThreadCpu
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out Timespec ts);
+
+    public static long Now()
+    {
+        if (OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0)
+        {
+            return ts.Seconds * 1_000_000_000 + ts.Nanoseconds;
+        }
+        return (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+    }
 }

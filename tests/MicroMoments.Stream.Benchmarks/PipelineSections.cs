@@ -30,29 +30,60 @@ public static class PipelineSections
         if (throughput)
         {
             Console.WriteLine($"throughput: {events:N0} events, {users:N0} users, {BenchInfrastructure.Partitions} partitions, Kafka = librdkafka mock cluster (in process), Redis = {infra.RedisKind}, {Environment.ProcessorCount} cores");
-            var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
-            var cpu = CpuSample.Take(infra);
-            var sw = Stopwatch.StartNew();
-            for (var i = 0; i < events; i++)
+            // A warm-up on other users first, so the figures are the steady state and not the JIT's first minutes.
+            var warmUp = events / 10;
+            var warmUsers = new EventMix(warmUp / 20, seed: 41, userPrefix: "warm-u");
+            for (var i = 0; i < warmUp; i++)
             {
-                // The mock broker keeps ~5 MiB per partition: stay at most MaxLag records ahead of the worker.
                 while (i - worker.Total > MaxLag)
                 {
                     infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
                 }
-                var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
+                var (user, body, _) = warmUsers.Next(DateTimeOffset.UtcNow);
                 infra.Produce("bench-clickstream", user, body);
             }
             infra.Producer.Flush();
+            await worker.WaitForAsync(warmUp, TimeSpan.FromMinutes(5));
+            await Task.Delay(300); // the warm-up's last write
+
+            var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
+            var callsBefore = worker.RedisCalls.ToDictionary();
+            var batchesBefore = worker.Batches;
+            var interventionsBefore = reader.Count;
+            worker.StartWindow();
+            var cpu = CpuSample.Take(infra);
+            var threads = ThreadGroups.Take();
+            var sw = Stopwatch.StartNew();
+            var producerNanos = 0L;
+            var producer = new Thread(() =>
+            {
+                var started = ThreadCpu.Now();
+                for (var i = 0; i < events; i++)
+                {
+                    // The mock broker keeps ~5 MiB per partition: stay at most MaxLag records ahead of the worker.
+                    while (i + warmUp - worker.Total > MaxLag)
+                    {
+                        infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
+                    }
+                    var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
+                    infra.Produce("bench-clickstream", user, body);
+                }
+                infra.Producer.Flush();
+                producerNanos = ThreadCpu.Now() - started;
+            }) { Name = ThreadGroups.LoadProducer };
+            producer.Start();
+            producer.Join();
             var produceSeconds = sw.Elapsed.TotalSeconds;
-            await worker.WaitForAsync(events, TimeSpan.FromMinutes(5));
+            await worker.WaitForAsync(warmUp + events, TimeSpan.FromMinutes(5));
             var used = CpuSample.Take(infra) - cpu;
+            var byThread = ThreadGroups.Take().Describe(threads, events, "event");
             var seconds = (worker.LastAt - worker.FirstAt).TotalSeconds;
             eventsPerSecond = events / Math.Max(0.001, seconds);
-            var batches = Math.Max(1, worker.Batches);
-            Console.WriteLine($"  {events:N0} events in {seconds:F2} s = {eventsPerSecond:N0} events/s end to end (produced in {produceSeconds:F2} s); {reader.Count:N0} interventions; {worker.Batches:N0} batches, mean {events / batches:N0} events/batch");
+            var batches = Math.Max(1, worker.Batches - batchesBefore);
+            Console.WriteLine($"  {events:N0} events in {seconds:F2} s = {eventsPerSecond:N0} events/s end to end (produced in {produceSeconds:F2} s; after a warm-up of {warmUp:N0} events on other users); {reader.Count - interventionsBefore:N0} interventions; {batches:N0} batches, mean {events / batches:N0} events/batch");
             Console.WriteLine($"  {used.Describe(events, "event")} (the process holds the worker, the broker and the load producer)");
-            var calls = worker.RedisCalls.ToDictionary();
+            Console.WriteLine($"  CPU by thread: {byThread}; load producer {producerNanos / 1000.0 / events:F1} µs/event");
+            var calls = worker.RedisCalls.ToDictionary(c => c.Key, c => c.Value - callsBefore.GetValueOrDefault(c.Key));
             Console.WriteLine($"  redis round trips per batch (client, by operation): {string.Join(", ", calls.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value / (double)batches:F1}"))}; total {calls.Values.Sum() / (double)batches:F1}");
             var commands = Diff(await CommandStatsAsync(infra.RedisConfiguration), commandsBefore);
             Console.WriteLine($"  redis commands per batch (server, scripts' inner calls included): {string.Join(", ", commands.Where(c => c.Value >= batches).OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value / (double)batches:F0}"))}");
