@@ -27,16 +27,40 @@ public sealed class StreamPipeline(
     /// <summary>A record that parsed, with where it came from and the trace it belongs to.</summary>
     public readonly record struct Parsed(ClickEvent Event, RecordSource Source, string Shard, ActivityContext Parent, ConsumeResult<byte[]?, byte[]?> Record);
 
+    /// <summary>Batches at least this large are parsed, and their users serialised, on every core.</summary>
+    private const int ParallelFrom = 1024;
+
     public List<Parsed> Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, BatchWork work)
     {
         var now = time.GetUtcNow();
-        var parsed = new List<Parsed>(batch.Count);
-        foreach (var r in batch)
+        // Parsing is pure: the records are parsed side by side, then taken in order.
+        var results = new ParseResult[batch.Count];
+        var sources = new RecordSource[batch.Count];
+        void ParseRange(int from, int to)
         {
-            var source = new RecordSource(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime);
-            var result = r.Message.Value is null
-                ? ParseResult.Reject(RejectReasons.MalformedJson, "the record has no value")
-                : parser.ParseWithUtf8Key(r.Message.Value, r.Message.Key, source, now);
+            for (var i = from; i < to; i++)
+            {
+                var r = batch[i];
+                sources[i] = new RecordSource(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime);
+                results[i] = r.Message.Value is null
+                    ? ParseResult.Reject(RejectReasons.MalformedJson, "the record has no value")
+                    : parser.ParseWithUtf8Key(r.Message.Value, r.Message.Key, sources[i], now);
+            }
+        }
+        if (batch.Count >= ParallelFrom)
+        {
+            var chunk = (batch.Count + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+            Parallel.For(0, Environment.ProcessorCount, c => ParseRange(c * chunk, Math.Min(batch.Count, (c + 1) * chunk)));
+        }
+        else
+        {
+            ParseRange(0, batch.Count);
+        }
+
+        var parsed = new List<Parsed>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (r, result) = (batch[i], results[i]);
             if (!result.IsValid)
             {
                 DeadLetter(work, r, result.Reason!, result.Error!);
@@ -47,7 +71,7 @@ public sealed class StreamPipeline(
             {
                 ActivityContext.TryParse(Encoding.UTF8.GetString(tp), null, isRemote: true, out parent);
             }
-            parsed.Add(new Parsed(result.Event!, source, ShardOf(r.Topic, r.Partition.Value), parent, r));
+            parsed.Add(new Parsed(result.Event!, sources[i], ShardOf(r.Topic, r.Partition.Value), parent, r));
         }
         return parsed;
     }
@@ -177,36 +201,53 @@ public sealed class StreamPipeline(
     public IReadOnlyList<ShardWrite> PrepareSave(BatchWork work, Func<string, long?> epochOf)
     {
         // Each user's decisions go with the user's state, for explain.
-        Dictionary<string, List<string>>? decisions = null;
+        Dictionary<string, List<Decision>>? decisions = null;
         foreach (var d in work.Decisions)
         {
-            decisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
-            if (!decisions.TryGetValue(d.UserId, out var lines))
+            decisions ??= new Dictionary<string, List<Decision>>(StringComparer.Ordinal);
+            if (!decisions.TryGetValue(d.UserId, out var list))
             {
-                decisions[d.UserId] = lines = [];
+                decisions[d.UserId] = list = [];
             }
-            lines.Add(DecisionJson.Serialize(d));
+            list.Add(d);
         }
-        var writes = new List<ShardWrite>(work.Dirty.Count);
+        var shards = new List<(string Shard, long Epoch, Dictionary<string, UserState> Users)>(work.Dirty.Count);
         foreach (var (shard, users) in work.Dirty)
         {
-            if (epochOf(shard) is not { } epoch)
+            if (epochOf(shard) is { } epoch)
             {
-                continue;
+                shards.Add((shard, epoch, users));
             }
+        }
+        // Shards hold different users, so they are serialised side by side.
+        var writes = new ShardWrite[shards.Count];
+        void Prepare(int i)
+        {
+            var (shard, epoch, users) = shards[i];
             Dictionary<string, List<string>>? shardDecisions = null;
             if (decisions is not null)
             {
                 foreach (var userId in users.Keys)
                 {
-                    if (decisions.TryGetValue(userId, out var lines))
+                    if (decisions.TryGetValue(userId, out var list))
                     {
-                        (shardDecisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal))[userId] = lines;
+                        (shardDecisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal))[userId] = list.ConvertAll(DecisionJson.Serialize);
                     }
                 }
             }
-            writes.Add(store.Prepare(shard, epoch, users.Values, work.NewUsers.TryGetValue(shard, out var n) ? n : (IReadOnlyCollection<string>)[],
-                shardDecisions ?? NoDecisions, work.Counters.GetValueOrDefault(shard)));
+            writes[i] = store.Prepare(shard, epoch, users.Values, work.NewUsers.TryGetValue(shard, out var n) ? n : (IReadOnlyCollection<string>)[],
+                shardDecisions ?? NoDecisions, work.Counters.GetValueOrDefault(shard));
+        }
+        if (work.Dirty.Sum(d => d.Value.Count) >= ParallelFrom / 2)
+        {
+            Parallel.For(0, shards.Count, Prepare);
+        }
+        else
+        {
+            for (var i = 0; i < shards.Count; i++)
+            {
+                Prepare(i);
+            }
         }
         return writes;
     }
