@@ -247,6 +247,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
             {
                 case "micromoments.stream.batch.duration":
                     Interlocked.Increment(ref _batches);
+                    Seconds.AddOrUpdate("batch", value, (_, total) => total + value);
                     break;
                 case "micromoments.stream.timers.fire_lag":
                     FireLags.Add(value * 1000);
@@ -257,6 +258,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
                         if (t.Key == "operation")
                         {
                             RedisCalls.AddOrUpdate((string)t.Value!, 1, (_, n) => n + 1);
+                            Seconds.AddOrUpdate("redis " + (string)t.Value!, value, (_, total) => total + value);
                         }
                     }
                     break;
@@ -280,6 +282,9 @@ public sealed class WorkerUnderTest : IAsyncDisposable
 
     /// <summary>Redis calls by operation (load, write, due_timers, acquire, population), from the worker's Redis meter.</summary>
     public ConcurrentDictionary<string, long> RedisCalls { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Wall seconds summed: "batch" (the loop's batch time) and "redis &lt;operation&gt;".</summary>
+    public ConcurrentDictionary<string, double> Seconds { get; } = new(StringComparer.Ordinal);
 
     public IServiceProvider Services => _host.Services;
 

@@ -48,6 +48,7 @@ public static class PipelineSections
 
             var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
             var callsBefore = worker.RedisCalls.ToDictionary();
+            var secondsBefore = worker.Seconds.ToDictionary();
             var batchesBefore = worker.Batches;
             var interventionsBefore = reader.Count;
             worker.StartWindow();
@@ -85,6 +86,8 @@ public static class PipelineSections
             Console.WriteLine($"  CPU by thread: {byThread}; load producer {producerNanos / 1000.0 / events:F1} µs/event");
             var calls = worker.RedisCalls.ToDictionary(c => c.Key, c => c.Value - callsBefore.GetValueOrDefault(c.Key));
             Console.WriteLine($"  redis round trips per batch (client, by operation): {string.Join(", ", calls.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value / (double)batches:F1}"))}; total {calls.Values.Sum() / (double)batches:F1}");
+            var ms = worker.Seconds.ToDictionary(c => c.Key, c => (c.Value - secondsBefore.GetValueOrDefault(c.Key)) * 1000 / batches);
+            Console.WriteLine($"  per batch: {ms.GetValueOrDefault("batch"):F1} ms in the loop (parse to write started); Redis wall time {string.Join(", ", ms.Where(m => m.Key.StartsWith("redis ", StringComparison.Ordinal)).OrderBy(m => m.Key).Select(m => $"{m.Key[6..]} {m.Value:F1}"))} ms (load and due_timers hold the loop; write overlaps the next batch)");
             var commands = Diff(await CommandStatsAsync(infra.RedisConfiguration), commandsBefore);
             Console.WriteLine($"  redis commands per batch (server, scripts' inner calls included): {string.Join(", ", commands.Where(c => c.Value >= batches).OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value / (double)batches:F0}"))}");
         }
