@@ -30,12 +30,23 @@ public sealed class StreamPipeline(
     /// <summary>Batches at least this large are parsed, and their users serialised, on every core.</summary>
     private const int ParallelFrom = 1024;
 
+    // Reused from batch to batch: at 5,000 records each is over the 85 kB large-object threshold, and large
+    // objects are only reclaimed by full collections, which a new set per batch would trigger every few batches.
+    private ParseResult[] _results = [];
+    private RecordSource[] _sources = [];
+    private readonly List<Parsed> _parsed = [];
+
+    /// <summary>Parses a batch. The list returned is reused: <see cref="Apply"/> empties it, and the next call fills it again.</summary>
     public List<Parsed> Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, BatchWork work)
     {
         var now = time.GetUtcNow();
+        if (_results.Length < batch.Count)
+        {
+            _results = new ParseResult[batch.Count];
+            _sources = new RecordSource[batch.Count];
+        }
         // Parsing is pure: the records are parsed side by side, then taken in order.
-        var results = new ParseResult[batch.Count];
-        var sources = new RecordSource[batch.Count];
+        var (results, sources) = (_results, _sources);
         void ParseRange(int from, int to)
         {
             for (var i = from; i < to; i++)
@@ -57,10 +68,12 @@ public sealed class StreamPipeline(
             ParseRange(0, batch.Count);
         }
 
-        var parsed = new List<Parsed>(batch.Count);
+        var parsed = _parsed;
+        parsed.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var (r, result) = (batch[i], results[i]);
+            results[i] = default; // the event now lives in the list only
             if (!result.IsValid)
             {
                 DeadLetter(work, r, result.Reason!, result.Error!);
@@ -125,7 +138,10 @@ public sealed class StreamPipeline(
         }
     }
 
-    /// <summary>Applies the parsed events in order. A record that makes a rule throw is dead-lettered; the rest go on.</summary>
+    /// <summary>
+    /// Applies the parsed events in order, then empties the list (its events are no longer needed, and should not
+    /// outlive the batch). A record that makes a rule throw is dead-lettered; the rest go on.
+    /// </summary>
     public void Apply(List<Parsed> parsed, BatchWork work)
     {
         var engine = engines.Current;
@@ -171,6 +187,7 @@ public sealed class StreamPipeline(
             }
         }
         Flush();
+        parsed.Clear();
     }
 
     /// <summary>Fires due timers of the given users of one shard (already cached).</summary>
