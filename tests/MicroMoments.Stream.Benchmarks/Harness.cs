@@ -412,13 +412,13 @@ public sealed class ThreadGroups
         _ => "other",
     };
 
-    /// <summary>µs per unit of work by group, largest first.</summary>
-    public string Describe(ThreadGroups before, long n, string unit)
+    /// <summary>µs per unit of work by group, largest first (with <paramref name="suffix"/>: µs divided by <paramref name="n"/>, so labelled).</summary>
+    public string Describe(ThreadGroups before, long n, string unit, string? suffix = null)
     {
         var tick = 1_000_000.0 / 100; // USER_HZ
         var parts = _ticks.Select(g => (g.Key, Micros: (g.Value - before._ticks.GetValueOrDefault(g.Key)) * tick / Math.Max(1, n)))
             .Where(g => g.Micros > 0).OrderByDescending(g => g.Micros);
-        return string.Join(", ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Micros:F1}"))) + $" µs/{unit}";
+        return string.Join(", ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Micros:F1}"))) + (suffix ?? $" µs/{unit}");
     }
 }
 

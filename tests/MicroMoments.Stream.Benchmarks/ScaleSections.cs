@@ -38,11 +38,13 @@ public static class ScaleSections
         Console.WriteLine($"timers: {users:N0} users ingested ({ingested.Describe(users, "user")}); {pending:N0} users with a pending timer");
 
         var idleSeconds = o.Quick ? 3 : 10;
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the ingestion's last write, collections and compilations
         var calls = worker.RedisCalls.GetValueOrDefault("due_timers");
         var idle = CpuSample.Take(infra);
+        var idleThreads = ThreadGroups.Take();
         await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
         var idleUsed = CpuSample.Take(infra) - idle;
-        Console.WriteLine($"  none due, {pending:N0} pending: the loop costs {(idleUsed.Process + idleUsed.Redis).TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1} ms CPU per second (worker {idleUsed.Process.TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1}, redis-server {idleUsed.Redis.TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1}), {(worker.RedisCalls.GetValueOrDefault("due_timers") - calls) / idleUsed.Wall.TotalSeconds:F0} due-timer queries per second");
+        Console.WriteLine($"  none due, {pending:N0} pending: the loop costs {(idleUsed.Process + idleUsed.Redis).TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1} ms CPU per second (worker process {idleUsed.Process.TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1}, redis-server {idleUsed.Redis.TotalMilliseconds / idleUsed.Wall.TotalSeconds:F1}), {(worker.RedisCalls.GetValueOrDefault("due_timers") - calls) / idleUsed.Wall.TotalSeconds:F0} due-timer queries per second; by thread: {ThreadGroups.Take().Describe(idleThreads, (long)(idleUsed.Wall.TotalSeconds * 1000), "s", " ms CPU per second")}");
 
         // Now the worker's clock reads t0 + 15 min: each timer comes due at the pace its event was stamped.
         clock.Offset = t0 + TimeSpan.FromMinutes(15) - DateTimeOffset.UtcNow;
