@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace MicroMoments.Stream.Core.State;
@@ -77,12 +78,7 @@ internal static class UserStateBinary
         }
         if (s.Watermarks is { } wm)
         {
-            w.Count(wm.Count);
-            foreach (var (k, v) in wm)
-            {
-                w.String(k);
-                w.VarInt(v);
-            }
+            w.Map(wm, shared: false);
         }
         if (at != 0)
         {
@@ -100,21 +96,11 @@ internal static class UserStateBinary
         w.StringIfSet(s.Timezone);
         if (s.Traits is { } traits)
         {
-            w.Count(traits.Count);
-            foreach (var (k, v) in traits)
-            {
-                w.String(k);
-                w.String(v);
-            }
+            w.Map(traits);
         }
         if (s.FeatureCounts is { } features)
         {
-            w.Count(features.Count);
-            foreach (var (k, v) in features)
-            {
-                w.Shared(k);
-                w.VarInt(v);
-            }
+            w.Map(features, shared: true);
         }
         if (s.LastFeature is not null)
         {
@@ -139,12 +125,7 @@ internal static class UserStateBinary
         w.VarIntIfSet(s.SessionBaselineMs);
         if (s.TaskDurations is { } durations)
         {
-            w.Count(durations.Count);
-            foreach (var (k, v) in durations)
-            {
-                w.String(k);
-                w.VarInt(v);
-            }
+            w.Map(durations, shared: false);
         }
         w.VarIntIfSet(s.FastCompletions);
         w.VarIntIfSet(s.OnboardingStep);
@@ -170,21 +151,11 @@ internal static class UserStateBinary
         }
         if (s.Dismissals is { } dismissals)
         {
-            w.Count(dismissals.Count);
-            foreach (var (k, v) in dismissals)
-            {
-                w.Shared(k);
-                w.VarInt(v);
-            }
+            w.Map(dismissals, shared: true);
         }
         if (s.RulePausedUntil is { } paused)
         {
-            w.Count(paused.Count);
-            foreach (var (k, v) in paused)
-            {
-                w.Shared(k);
-                w.VarInt(v - at);
-            }
+            w.Map(paused, shared: true, minus: at);
         }
         if (s.AutoPausedAt != 0)
         {
@@ -230,12 +201,7 @@ internal static class UserStateBinary
                 w.String(t.ArmedBy);
                 if (t.Details is { } details)
                 {
-                    w.Count(details.Count);
-                    foreach (var (k, v) in details)
-                    {
-                        w.String(k);
-                        w.String(v);
-                    }
+                    w.Map(details);
                 }
             }
         }
@@ -286,13 +252,7 @@ internal static class UserStateBinary
         }
         if (Has(WatermarksBit))
         {
-            var n = r.Count();
-            var wm = new Dictionary<string, long>(n, StringComparer.Ordinal);
-            for (var i = 0; i < n; i++)
-            {
-                wm[r.String()] = r.VarInt();
-            }
-            s.Watermarks = wm;
+            s.Watermarks = r.StringMap(static (ref Reader x) => x.VarInt());
         }
         var at = Has(LastEventAtBit) ? r.VarInt() : 0;
         s.LastEventAt = at;
@@ -314,13 +274,7 @@ internal static class UserStateBinary
         }
         if (Has(TraitsBit))
         {
-            var n = r.Count();
-            var traits = new Dictionary<string, string>(n, StringComparer.Ordinal);
-            for (var i = 0; i < n; i++)
-            {
-                traits[r.String()] = r.String();
-            }
-            s.Traits = traits;
+            s.Traits = r.StringMap(static (ref Reader x) => x.String());
         }
         if (Has(FeatureCountsBit))
         {
@@ -454,13 +408,7 @@ internal static class UserStateBinary
                 timer.ArmedBy = r.String();
                 if ((flags & 2) != 0)
                 {
-                    var m = r.Count();
-                    var details = new Dictionary<string, string>(m, StringComparer.Ordinal);
-                    for (var j = 0; j < m; j++)
-                    {
-                        details[r.String()] = r.String();
-                    }
-                    timer.Details = details;
+                    timer.Details = r.StringMap(static (ref Reader x) => x.String());
                 }
                 timers.Add(timer);
             }
@@ -551,6 +499,34 @@ internal static class UserStateBinary
         }
 
         public void Count(int n) => VarUInt((ulong)n);
+
+        /// <summary>A count, then each name (shared or not) with its number less <paramref name="minus"/>.</summary>
+        public void Map<T>(Dictionary<string, T> map, bool shared, long minus = 0) where T : IBinaryInteger<T>
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                if (shared)
+                {
+                    Shared(k);
+                }
+                else
+                {
+                    String(k);
+                }
+                VarInt(long.CreateTruncating(v) - minus);
+            }
+        }
+
+        public void Map(Dictionary<string, string> map)
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                String(k);
+                String(v);
+            }
+        }
 
         public void StringIfSet(string? s)
         {
