@@ -15,6 +15,9 @@ public sealed class ClickEventParser(ParserLimits limits)
     private const int MaxDepth = 32;
     private const int MaxCachedNames = 4096;
 
+    /// <summary>Short texts other than ids (names, property names and values, devices): pooled, not copied per event.</summary>
+    private static readonly Utf8StringPool Texts = new(maxStrings: 16_384, maxLength: 48);
+
     /// <summary>Event names seen so far and their normalised keys: a stream repeats a few hundred names.</summary>
     private readonly ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
 
@@ -223,11 +226,11 @@ public sealed class ClickEventParser(ParserLimits limits)
             if (r.ValueTextEquals("type"u8))
             {
                 f.HasType = true;
-                f.Type = Scalar(ref r);
+                f.Type = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("event"u8))
             {
-                f.Event = Scalar(ref r);
+                f.Event = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("userId"u8))
             {
@@ -262,7 +265,7 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             else if (r.ValueTextEquals("name"u8))
             {
-                f.Name = Scalar(ref r);
+                f.Name = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("anonymousId"u8))
             {
@@ -288,24 +291,24 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             else if (r.ValueTextEquals("device"u8))
             {
-                f.Device = Scalar(ref r);
+                f.Device = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("timezone"u8))
             {
-                f.Timezone = Scalar(ref r);
+                f.Timezone = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("locale"u8))
             {
-                f.Locale = Scalar(ref r);
+                f.Locale = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("feature_used"u8))
             {
-                f.FeatureUsed = Scalar(ref r);
+                f.FeatureUsed = Scalar(ref r, Texts);
             }
             else
             {
-                var name = r.GetString()!;
-                if (Scalar(ref r) is { } scalar)
+                var name = Texts.Get(ref r);
+                if (Scalar(ref r, Texts) is { } scalar)
                 {
                     (f.Flat ??= []).Add((name, scalar));
                 }
@@ -331,11 +334,11 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             else if (r.ValueTextEquals("timezone"u8))
             {
-                c.Timezone = Scalar(ref r);
+                c.Timezone = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("locale"u8))
             {
-                c.Locale = Scalar(ref r);
+                c.Locale = Scalar(ref r, Texts);
             }
             else if (r.ValueTextEquals("screen"u8))
             {
@@ -372,11 +375,11 @@ public sealed class ClickEventParser(ParserLimits limits)
         {
             if (r.ValueTextEquals(a))
             {
-                va = Scalar(ref r);
+                va = Scalar(ref r, Texts);
             }
             else if (!b.IsEmpty && r.ValueTextEquals(b))
             {
-                vb = Scalar(ref r);
+                vb = Scalar(ref r, Texts);
             }
             else
             {
@@ -399,8 +402,8 @@ public sealed class ClickEventParser(ParserLimits limits)
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
-            var name = r.GetString()!;
-            if (Scalar(ref r) is { } scalar)
+            var name = Texts.Get(ref r);
+            if (Scalar(ref r, Texts) is { } scalar)
             {
                 map[name] = scalar;
             }
@@ -412,18 +415,18 @@ public sealed class ClickEventParser(ParserLimits limits)
     /// Reads the next value: a non-empty string, a number as written, <c>true</c> or <c>false</c>; null for
     /// anything else (an empty string, null, an object or an array, which is skipped).
     /// </summary>
-    private static string? Scalar(ref Utf8JsonReader r)
+    private static string? Scalar(ref Utf8JsonReader r, Utf8StringPool? pool = null)
     {
         r.Read();
-        return CurrentScalar(ref r);
+        return CurrentScalar(ref r, pool);
     }
 
-    private static string? CurrentScalar(ref Utf8JsonReader r)
+    private static string? CurrentScalar(ref Utf8JsonReader r, Utf8StringPool? pool = null)
     {
         switch (r.TokenType)
         {
             case JsonTokenType.String:
-                return r.ValueSpan.IsEmpty ? null : r.GetString();
+                return r.ValueSpan.IsEmpty ? null : pool is null ? r.GetString() : pool.Get(ref r);
             case JsonTokenType.Number:
                 return Encoding.UTF8.GetString(r.ValueSpan);
             case JsonTokenType.True:
