@@ -103,3 +103,29 @@ public sealed class UserStateSerializerTests
         Assert.Throws<InvalidDataException>(() => UserStateSerializer.Deserialize(binary.AsSpan(0, binary.Length - 1)));
     }
 }
+
+/// <summary>Tests that change <see cref="UserStateSerializer.WriteFormat"/>, a process-wide setting: run alone.</summary>
+[CollectionDefinition(nameof(WriteFormatTests), DisableParallelization = true)]
+public sealed class WriteFormatCollection;
+
+[Collection(nameof(WriteFormatTests))]
+public sealed class WriteFormatTests
+{
+    [Fact]
+    public void Serialize_WriteFormatJson_WritesWhatEarlierVersionsRead()
+    {
+        var state = new UserState { UserId = "u1", LastEventAt = 1_795_000_000_000 };
+        UserStateSerializer.WriteFormat = UserStateFormat.Json;
+        try
+        {
+            var written = UserStateSerializer.Serialize(state);
+
+            Assert.Equal((byte)'{', written[0]);
+            Assert.Equal(UserStateSerializer.ToJson(state), written);
+        }
+        finally
+        {
+            UserStateSerializer.WriteFormat = UserStateFormat.Binary;
+        }
+    }
+}

@@ -9,7 +9,15 @@ namespace MicroMoments.Stream.Core.State;
 /// </summary>
 public static class UserStateSerializer
 {
-    public static byte[] Serialize(UserState state) => UserStateBinary.Serialize(state);
+    /// <summary>
+    /// The format <see cref="Serialize"/> writes: <see cref="UserStateFormat.Binary"/>, or the JSON form while instances of an
+    /// earlier version (which read only JSON) may still take over partitions — during a rolling upgrade, or before a rollback.
+    /// Set once at start-up (the worker sets it from <c>MicroMoments:Redis:StateFormat</c>).
+    /// </summary>
+    public static UserStateFormat WriteFormat { get; set; } = UserStateFormat.Binary;
+
+    public static byte[] Serialize(UserState state) =>
+        WriteFormat == UserStateFormat.Json ? ToJson(state) : UserStateBinary.Serialize(state);
 
     public static UserState Deserialize(ReadOnlySpan<byte> data) =>
         data.Length > 0 && data[0] == UserStateBinary.Version1
@@ -19,4 +27,14 @@ public static class UserStateSerializer
     /// <summary>The readable form (the JSON that earlier versions stored), for <c>explain</c>.</summary>
     public static byte[] ToJson(UserState state) =>
         JsonSerializer.SerializeToUtf8Bytes(state, UserStateJsonContext.Default.UserState);
+}
+
+/// <summary>How user state is written to Redis; both are always read.</summary>
+public enum UserStateFormat
+{
+    /// <summary>Format 1: compact binary (<see cref="UserStateBinary"/>).</summary>
+    Binary,
+
+    /// <summary>The JSON form every version reads.</summary>
+    Json,
 }
