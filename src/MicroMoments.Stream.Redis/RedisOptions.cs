@@ -21,5 +21,8 @@ public sealed class RedisOptions
     [Range(1, 20)]
     public int RetryAttempts { get; set; } = 3;
 
+    /// <summary>How user state is written (both are read): Json while instances of a version before the binary format may still run.</summary>
+    public Core.State.UserStateFormat StateFormat { get; set; } = Core.State.UserStateFormat.Binary;
+
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Configuration);
 }

@@ -87,6 +87,6 @@ public static class ExplainCommand
             o.WriteLine($"  {DateTimeOffset.FromUnixTimeMilliseconds(x.At):O}  {x.RuleId} via {x.Channel}");
         }
         o.WriteLine("state:");
-        o.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(UserStateSerializer.Serialize(s)).RootElement, Indented));
+        o.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(UserStateSerializer.ToJson(s)).RootElement, Indented));
     }
 }

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker.Demo;
@@ -49,9 +50,14 @@ public static class MicroMomentsStreamExtensions
         // Backoff against a real server is wall-clock time, whatever clock the rules run on (tests drive a fake one).
         services.AddSingleton(sp => RedisResilience.Create(TimeProvider.System, sp.GetRequiredService<IOptions<RedisOptions>>().Value.RetryAttempts));
         services.AddSingleton<RedisTelemetry>();
-        services.AddSingleton(sp => new UserStateStore(
-            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value,
-            sp.GetRequiredService<Polly.ResiliencePipeline>(), sp.GetRequiredService<RedisTelemetry>()));
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            // The serializer is static (the store calls it directly); the store is created once, before any write.
+            UserStateSerializer.WriteFormat = o.StateFormat;
+            return new UserStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), o, sp.GetRequiredService<Polly.ResiliencePipeline>(),
+                sp.GetRequiredService<RedisTelemetry>());
+        });
         services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer");

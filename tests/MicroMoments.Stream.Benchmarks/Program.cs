@@ -1,3 +1,3 @@
 using MicroMoments.Stream.Benchmarks;
 
-return args.Contains("--scale-out") ? await ScaleOutBenchmark.RunAsync(args) : await PipelineBenchmark.RunAsync(args);
+return args.Contains("--scale-out") ? await ScaleOutBenchmark.RunAsync(args) : await BenchmarkRunner.RunAsync(args);

@@ -20,18 +20,18 @@ public static class ScaleOutBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var events = args.Contains("--quick") ? 300_000 : 800_000;
-        using var kafka = EmbeddedKafkaCluster.Start();
-        var (redisConfig, redisKind, redisProcess) = PipelineBenchmark.StartRedis(useGarnet: false);
-        using var _ = redisProcess;
-        Console.WriteLine($"scale-out benchmark: {events:N0} events per run, {Partitions} partitions, worker processes on {Environment.ProcessorCount} cores, Kafka = librdkafka mock cluster, Redis = {redisKind}");
-        var one = await MeasureAsync(kafka, redisConfig, processes: 1, events);
-        var two = await MeasureAsync(kafka, redisConfig, processes: 2, events);
+        using var infra = BenchInfrastructure.Start(useGarnet: false);
+        Console.WriteLine($"scale-out benchmark: {events:N0} events per run, {Partitions} partitions, worker processes on {Environment.ProcessorCount} cores, Kafka = librdkafka mock cluster, Redis = {infra.RedisKind}");
+        var one = await MeasureAsync(infra, processes: 1, events);
+        var two = await MeasureAsync(infra, processes: 2, events);
         Console.WriteLine($"scale_out one_process_events_per_s={one:F0} two_processes_events_per_s={two:F0} ratio={two / one:F2}");
         return 0;
     }
 
-    private static async Task<double> MeasureAsync(EmbeddedKafkaCluster kafka, string redisConfig, int processes, int events)
+    private static async Task<double> MeasureAsync(BenchInfrastructure infra, int processes, int events)
     {
+        var kafka = infra.Kafka;
+        var redisConfig = infra.RedisConfiguration;
         var run = $"scale{processes}-{Guid.NewGuid():N}"[..20];
         var input = $"{run}-in";
         kafka.CreateTopic(input, Partitions);
@@ -45,11 +45,8 @@ public static class ScaleOutBenchmark
                 await w.WaitReadyAsync(TimeSpan.FromSeconds(60));
             }
             using var progress = new GroupProgress(kafka.BootstrapServers, run, input, Partitions);
-            using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
-            {
-                BootstrapServers = kafka.BootstrapServers, LingerMs = 5, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
-            }).Build();
-            var generator = new PipelineBenchmark.EventMix(events / 20, seed: 7);
+            var producer = infra.Producer;
+            var generator = new EventMix(events / 20, seed: 7);
             var samples = new List<(double Seconds, long Committed)>();
             var clock = Stopwatch.StartNew();
             var committed = 0L;
@@ -78,7 +75,7 @@ public static class ScaleOutBenchmark
                     committed = progress.Committed();
                 }
                 var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
-                PipelineBenchmark.ProduceWithBackpressure(producer, input, user, body);
+                infra.Produce(input, user, body);
             }
             // The steady part: from 10 % to 90 % of the events committed, so start-up (joining the group) and the tail don't count.
             var from = samples.First(s => s.Committed >= events / 10);
@@ -99,7 +96,7 @@ public static class ScaleOutBenchmark
     private static WorkerProcess StartWorker(string bootstrap, string redis, string run, string input)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "MicroMoments.Stream.Worker.dll");
-        var port = FreePort();
+        var port = BenchInfrastructure.FreePort();
         var info = new ProcessStartInfo("dotnet", [dll, "run"])
         {
             RedirectStandardOutput = true,
@@ -122,13 +119,6 @@ public static class ScaleOutBenchmark
             },
         };
         return new WorkerProcess(Process.Start(info)!, port);
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     /// <summary>A worker child process: its last output lines for diagnostics, readiness over HTTP, killed on dispose.</summary>

@@ -95,4 +95,75 @@ public sealed class ClickEventParserTests
     [InlineData("TASK-FAILED")]
     [InlineData("  task   failed ")]
     public void Normalize_SnakeAndTitleCase_AreEqual(string name) => Assert.Equal("task failed", EventNames.Normalize(name));
+
+    [Fact]
+    public void Parse_NameRepeated_LastOccurrenceCounts()
+    {
+        var r = Parse("""{"userId":"u-1","event":"First","event":"Second","properties":{"a":"1","a":{"x":1}},"context":{"device":{"type":"tv"}},"context":{"timezone":"UTC"}}""");
+
+        var e = Assert.IsType<ClickEvent>(r.Event);
+        Assert.Equal(("second", "1", null, "UTC"), (e.Key, e.Property("a"), e.Device, e.Timezone));
+    }
+
+    [Fact]
+    public void Parse_StringNotUtf8_RejectsAsMalformed()
+    {
+        byte[] json = [.. "{\"userId\":\""u8, 0xFF, 0xFE, .. "\",\"event\":\"E\"}"u8];
+
+        var r = _parser.Parse(json, null, Source, Now);
+
+        Assert.Equal(RejectReasons.MalformedJson, r.Reason);
+    }
+
+    [Fact]
+    public void Parse_TrailingContent_RejectsAsMalformed()
+    {
+        var r = Parse("""{"userId":"u-1","event":"E"} {"userId":"u-2"}""");
+
+        Assert.Equal(RejectReasons.MalformedJson, r.Reason);
+    }
+
+    [Theory]
+    [InlineData("2026-11-24T10:15:30Z")]
+    [InlineData("2026-11-24T10:15:30.1Z")]
+    [InlineData("2026-11-24T10:15:30.123Z")]
+    [InlineData("2026-11-24T10:15:30.1234567Z")]
+    [InlineData("2026-11-24T10:15:30.12345678Z")]
+    [InlineData("2026-11-24T10:15:30+02:00")]
+    [InlineData("2026-11-24T00:15:30.5-05:30")]
+    [InlineData("2024-02-29T23:59:59.999+14:00")]
+    [InlineData("0001-01-01T00:00:00+01:00")]
+    [InlineData("9999-12-31T23:59:59.9999999-01:00")]
+    [InlineData("2026-02-30T10:15:30Z")]
+    [InlineData("2026-11-24T24:00:00Z")]
+    [InlineData("2026-11-24T10:60:00Z")]
+    [InlineData("2026-11-24T10:15:60Z")]
+    [InlineData("2026-11-24T10:15:30z")]
+    [InlineData("2026-11-24 10:15:30Z")]
+    [InlineData("2026-11-24T10:15:30")]
+    [InlineData("2026-11-24T10:15:30.Z")]
+    [InlineData("2026-11-24T10:15:30+2:00")]
+    [InlineData("2026-11-24T10:15:30+15:00")]
+    [InlineData("20261124T101530Z")]
+    public void IsoTimestamp_WhereItReadsAValue_AgreesWithTryParse(string text)
+    {
+        var fast = IsoTimestamp.TryParse(Encoding.UTF8.GetBytes(text), out var value);
+        var slow = DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var expected);
+
+        if (fast)
+        {
+            Assert.True(slow);
+            Assert.Equal((expected.UtcTicks, TimeSpan.Zero), (value.UtcTicks, value.Offset));
+        }
+    }
+
+    [Fact]
+    public void Parse_FutureTimestamp_QuotesTheTextAsSent()
+    {
+        var r = Parse("""{"userId":"u-1","event":"E","timestamp":"2026-11-24T11:00:00.000+00:00"}""");
+
+        Assert.Equal(RejectReasons.FutureTimestamp, r.Reason);
+        Assert.StartsWith("timestamp 2026-11-24T11:00:00.000+00:00 is more than", r.Error);
+    }
 }

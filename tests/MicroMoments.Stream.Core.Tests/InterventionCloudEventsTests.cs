@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using MicroMoments.Stream.Core.Interventions;
 
@@ -66,4 +67,25 @@ public sealed class InterventionCloudEventsTests
         Assert.NotEqual(a, InterventionIds.Create("u", "r", "t2"));
         Assert.True(Guid.TryParse(a, out _));
     }
+
+    public static TheoryData<InterventionCommand> Commands() =>
+    [
+        Sample(),
+        Sample() with { DecidedAt = new DateTimeOffset(2026, 11, 24, 10, 15, 31, TimeSpan.FromHours(-3)) },
+        Sample() with { DecidedAt = new DateTimeOffset(2026, 11, 24, 10, 15, 31, 100, TimeSpan.Zero) },
+        Sample() with
+        {
+            Message = new InterventionMessage("Tipp für dich <b>&'\"", "😀 line\nbreak", null),
+            Variant = "short", Experiment = "help-demo-copy", Intent = "know",
+            User = new UserSummary("lapsed", "explorer", null, null, "lapsed"),
+            Trigger = new TriggerInfo("threshold", [], new Dictionary<string, object> { ["metric"] = "sessionDrop", ["value"] = 0.175, ["n"] = 3L, ["b"] = false }),
+        },
+        Sample() with { Message = new InterventionMessage("t", "b", new MessageAction("Go", null)) },
+        Sample() with { Trigger = new TriggerInfo("event", ["m"], new Dictionary<string, object> { ["odd"] = new[] { 1 } }) },
+    ];
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Encode_AnyCommand_WritesTheSdksBytes(InterventionCommand command) =>
+        Assert.Equal(Encoding.UTF8.GetString(InterventionCloudEvents.EncodeWithSdk(command)), Encoding.UTF8.GetString(InterventionCloudEvents.Encode(command)));
 }

@@ -31,6 +31,8 @@ public sealed class RuleEngine
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
     private readonly List<IGrouping<TimeSpan, Rule>> _idleRules;
+    private readonly EventRuleIndex _index;
+    private readonly HashSet<string> _conversionEvents;
 
     public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
@@ -39,6 +41,8 @@ public sealed class RuleEngine
         _gate = new PolicyGate(rules);
         Population = population ?? new PopulationBaseline();
         _idleRules = rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Inactivity).GroupBy(r => r.Trigger.Duration).OrderBy(g => g.Key).ToList();
+        _index = new EventRuleIndex(rules.Rules);
+        _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
     }
 
     public RuleSet Rules { get; }
@@ -70,28 +74,44 @@ public sealed class RuleEngine
             return ApplyDeliveryReport(state, e, now, result);
         }
 
+        // Only the rules this event's name can concern, in file order (the order timers are armed in).
+        var rules = _index.For(e.Key);
+
         // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
         // previous event too (a score that decayed below a line since then has crossed it).
         var previous = state.LastEventAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt) : e.Timestamp;
-        var before = Rules.Rules.Where(r => r.Trigger.Kind is TriggerKind.Threshold or TriggerKind.Streak)
-            .ToDictionary(r => r.Id, r => Metrics.Read(r.Trigger.Metric ?? "streakDays", state, e, null, previous));
+        Span<double?> before = rules.Metrics == 0 ? default : rules.Rules.Length <= 64 ? stackalloc double?[rules.Rules.Length] : new double?[rules.Rules.Length];
+        if (rules.Metrics > 0)
+        {
+            for (var i = 0; i < rules.Rules.Length; i++)
+            {
+                if (rules.Rules[i].Trigger is { Kind: TriggerKind.Threshold or TriggerKind.Streak } t)
+                {
+                    before[i] = Metrics.Read(t.Metric ?? "streakDays", state, e, null, previous);
+                }
+            }
+        }
         var observation = UserProfile.Observe(state, e, Population);
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (Responses.Contains(e.Key) && RecordFeedback(state, e, result))
         {
             CancelEscalations(state, e);
         }
-        AttributeConversions(state, e, ts, result);
+        if (_conversionEvents.Contains(e.Key))
+        {
+            AttributeConversions(state, e, ts, result);
+        }
         CountCohorts(state, e, result);
 
-        var candidates = new List<Candidate>();
-        foreach (var rule in Rules.Rules)
+        List<Candidate>? candidates = null;
+        for (var i = 0; i < rules.Rules.Length; i++)
         {
+            var rule = rules.Rules[i];
             var t = rule.Trigger;
             switch (t.Kind)
             {
                 case TriggerKind.Event when t.Matches(e):
-                    candidates.Add(new Candidate(rule, "event", [e.MessageId], Details(e.Properties), e.MessageId));
+                    (candidates ??= []).Add(new Candidate(rule, "event", [e.MessageId], Details(e.Properties), e.MessageId));
                     break;
                 case TriggerKind.Count when t.Matches(e):
                     if (CountHit(state, rule, e, ts) is { } hits)
@@ -99,21 +119,21 @@ public sealed class RuleEngine
                         var details = Details(e.Properties);
                         details["count"] = hits.Count;
                         details["window"] = Durations.ToIso(t.Duration);
-                        candidates.Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId));
+                        (candidates ??= []).Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId));
                     }
                     break;
                 case TriggerKind.Threshold or TriggerKind.Streak when t.Event is null || t.Matches(e):
                     var metric = t.Metric ?? "streakDays";
                     var after = Metrics.Read(metric, state, e, observation, e.Timestamp);
                     var entered = t.Kind == TriggerKind.Streak
-                        ? after == t.Days && before[rule.Id] != t.Days
-                        : t.InRange(after) && !t.InRange(before[rule.Id]);
+                        ? after == t.Days && before[i] != t.Days
+                        : t.InRange(after) && !t.InRange(before[i]);
                     if (entered)
                     {
                         var details = Details(e.Properties);
                         details["metric"] = metric;
                         details["value"] = after!.Value;
-                        candidates.Add(new Candidate(rule, t.Kind.ToString().ToLowerInvariant(), [e.MessageId], details, e.MessageId));
+                        (candidates ??= []).Add(new Candidate(rule, t.Kind == TriggerKind.Streak ? "streak" : "threshold", [e.MessageId], details, e.MessageId));
                     }
                     break;
                 case TriggerKind.Dwell:
@@ -126,14 +146,13 @@ public sealed class RuleEngine
                     }
                     break;
                 case TriggerKind.Absence:
-                    var timerId = t.Per is null ? rule.Id : $"{rule.Id}|{e.Property(t.Per) ?? ""}";
                     if (e.Key == t.Missing)
                     {
-                        Timers.Cancel(state, timerId);
+                        Timers.Cancel(state, AbsenceTimerId(rule, e));
                     }
                     else if (t.Matches(e))
                     {
-                        Timers.Arm(state, timerId, rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
+                        Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
                             new Dictionary<string, string>(e.Properties, StringComparer.Ordinal));
                     }
                     break;
@@ -145,9 +164,15 @@ public sealed class RuleEngine
             Timers.Arm(state, IdleTimerId, IdleTimerId, state.LastEventAt + (long)_idleRules[0].Key.TotalMilliseconds, e.MessageId, null);
         }
 
-        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
+        if (candidates is not null)
+        {
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
+        }
         return result;
     }
+
+    private static string AbsenceTimerId(Rule rule, ClickEvent e) =>
+        rule.Trigger.Per is null ? rule.Id : $"{rule.Id}|{e.Property(rule.Trigger.Per) ?? ""}";
 
     /// <summary>A delivery report updates no activity, session or timer; only rules on that very event can fire.</summary>
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
@@ -345,17 +370,18 @@ public sealed class RuleEngine
         {
             return;
         }
-        var cohort = DateTimeOffset.FromUnixTimeMilliseconds(signedUp).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        static string Cohort(long signedUp) =>
+            DateTimeOffset.FromUnixTimeMilliseconds(signedUp).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         if (e.Key == EventNames.SignedUp && e.Timestamp.ToUnixTimeMilliseconds() == signedUp)
         {
-            result.Stats.Add(new StatIncrement("", cohort, "signed_up"));
+            result.Stats.Add(new StatIncrement("", Cohort(signedUp), "signed_up"));
             return;
         }
         var days = (e.Timestamp - DateTimeOffset.FromUnixTimeMilliseconds(signedUp)).TotalDays;
         if (!state.RetainedWeek1 && days >= 1 && days < 8)
         {
             state.RetainedWeek1 = true;
-            result.Stats.Add(new StatIncrement("", cohort, "retained_w1"));
+            result.Stats.Add(new StatIncrement("", Cohort(signedUp), "retained_w1"));
         }
     }
 
@@ -434,8 +460,7 @@ public sealed class RuleEngine
         {
             state.Windows[key] = hits = [];
         }
-        var from = ts - (long)t.Duration.TotalMilliseconds;
-        hits.RemoveAll(h => h.At <= from);
+        RemoveUpTo(hits, ts - (long)t.Duration.TotalMilliseconds);
         hits.Add(new WindowHit(ts, e.MessageId));
         if (hits.Count < t.Times)
         {
@@ -445,6 +470,20 @@ public sealed class RuleEngine
         return hits;
     }
 
+    /// <summary>Drops the hits at or before <paramref name="from"/>, keeping the others in order.</summary>
+    private static void RemoveUpTo(List<WindowHit> hits, long from)
+    {
+        var kept = 0;
+        for (var i = 0; i < hits.Count; i++)
+        {
+            if (hits[i].At > from)
+            {
+                hits[kept++] = hits[i];
+            }
+        }
+        hits.RemoveRange(kept, hits.Count - kept);
+    }
+
     private void PruneWindows(UserState state, long nowMs)
     {
         if (state.Windows is not { Count: > 0 } windows)
@@ -452,16 +491,20 @@ public sealed class RuleEngine
             state.Windows = null;
             return;
         }
-        foreach (var key in windows.Keys.ToList())
+        List<string>? empty = null;
+        foreach (var (key, hits) in windows)
         {
-            var ruleId = key.Split('|', 2)[0];
-            var window = Rules.Find(ruleId)?.Trigger.Duration ?? TimeSpan.Zero;
-            var hits = windows[key];
-            hits.RemoveAll(h => h.At <= nowMs - (long)window.TotalMilliseconds);
+            var bar = key.IndexOf('|', StringComparison.Ordinal);
+            var window = Rules.Find(bar < 0 ? key.AsSpan() : key.AsSpan(0, bar))?.Trigger.Duration ?? TimeSpan.Zero;
+            RemoveUpTo(hits, nowMs - (long)window.TotalMilliseconds);
             if (hits.Count == 0)
             {
-                windows.Remove(key);
+                (empty ??= []).Add(key);
             }
+        }
+        foreach (var key in empty ?? [])
+        {
+            windows.Remove(key);
         }
         if (windows.Count == 0)
         {

@@ -5,10 +5,27 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// <summary>Arms, cancels and takes due the durable timers kept in a user's state.</summary>
 public static class Timers
 {
+    /// <summary>Arms the timer (replacing one with the same id); it goes last in the list, as a newly armed timer does.</summary>
     public static void Arm(UserState state, string id, string ruleId, long dueAt, string armedBy, Dictionary<string, string>? details)
     {
-        Cancel(state, id);
-        (state.Timers ??= []).Add(new PendingTimer { Id = id, OwnRuleId = ruleId == id ? null : ruleId, DueAt = dueAt, ArmedBy = armedBy, Details = details });
+        var ownRuleId = ruleId == id ? null : ruleId;
+        var timers = state.Timers ??= [];
+        var at = IndexOf(timers, id);
+        if (at < 0)
+        {
+            timers.Add(new PendingTimer { Id = id, OwnRuleId = ownRuleId, DueAt = dueAt, ArmedBy = armedBy, Details = details });
+            return;
+        }
+        // Re-armed (the inactivity timer is, by every event): the same object, moved last.
+        var timer = timers[at];
+        timers.RemoveAt(at);
+        timer.OwnRuleId = ownRuleId;
+        timer.DueAt = dueAt;
+        timer.ArmedBy = armedBy;
+        timer.Details = details;
+        timers.Add(timer);
+        // Ids are unique per user, but a state written by an older version could hold a duplicate.
+        RemoveAll(timers, id, timers.Count - 1);
     }
 
     public static void Cancel(UserState state, string id)
@@ -17,7 +34,7 @@ public static class Timers
         {
             return;
         }
-        state.Timers.RemoveAll(t => t.Id == id);
+        RemoveAll(state.Timers, id, state.Timers.Count);
         if (state.Timers.Count == 0)
         {
             state.Timers = null;
@@ -41,5 +58,32 @@ public static class Timers
             }
         }
         return due;
+    }
+
+    private static int IndexOf(List<PendingTimer> timers, string id)
+    {
+        for (var i = 0; i < timers.Count; i++)
+        {
+            if (timers[i].Id == id)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Removes the timers with this id among the first <paramref name="end"/>, keeping the order of the rest.</summary>
+    private static void RemoveAll(List<PendingTimer> timers, string id, int end)
+    {
+        var kept = 0;
+        for (var i = 0; i < timers.Count; i++)
+        {
+            if (i < end && timers[i].Id == id)
+            {
+                continue;
+            }
+            timers[kept++] = timers[i];
+        }
+        timers.RemoveRange(kept, timers.Count - kept);
     }
 }

@@ -47,12 +47,16 @@ public static class UserProfile
     public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null)
     {
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
-        state.UserId = e.UserId;
-        if (e.Device is not null)
+        // Assigned only when changed: the state is long-lived, and keeping its strings spares the GC old-to-young references.
+        if (state.UserId != e.UserId)
+        {
+            state.UserId = e.UserId;
+        }
+        if (e.Device is not null && state.Device != e.Device)
         {
             state.Device = e.Device;
         }
-        if (e.Timezone is not null)
+        if (e.Timezone is not null && state.Timezone != e.Timezone)
         {
             state.Timezone = e.Timezone;
         }
@@ -80,8 +84,11 @@ public static class UserProfile
                 break;
             case EventNames.FeatureUsed when e.Property("feature") is { } feature:
                 state.FeatureCounts ??= new Dictionary<string, int>(StringComparer.Ordinal);
-                state.FeatureCounts[feature] = state.FeatureCounts.GetValueOrDefault(feature) + 1;
-                state.LastFeature = feature;
+                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(state.FeatureCounts, feature, out _)++;
+                if (state.LastFeature != feature)
+                {
+                    state.LastFeature = feature;
+                }
                 AddPoints(state, e.Timestamp, 15);
                 break;
             case "email opened" or "email clicked":
@@ -116,7 +123,14 @@ public static class UserProfile
             return 0;
         }
         var today = Day(now);
-        var sum = state.EngagementPoints.Where(p => p.Key > today - EngagementWindowDays && p.Key <= today).Sum(p => p.Value);
+        var sum = 0;
+        foreach (var (day, points) in state.EngagementPoints)
+        {
+            if (day > today - EngagementWindowDays && day <= today)
+            {
+                sum += points;
+            }
+        }
         return Math.Min(100, sum);
     }
 
@@ -179,9 +193,12 @@ public static class UserProfile
         var day = Day(at);
         state.EngagementPoints ??= [];
         state.EngagementPoints[day] = state.EngagementPoints.GetValueOrDefault(day) + points;
-        foreach (var old in state.EngagementPoints.Keys.Where(d => d <= day - EngagementWindowDays).ToList())
+        foreach (var old in state.EngagementPoints.Keys)
         {
-            state.EngagementPoints.Remove(old);
+            if (old <= day - EngagementWindowDays)
+            {
+                state.EngagementPoints.Remove(old); // removing while enumerating a Dictionary is allowed
+            }
         }
     }
 

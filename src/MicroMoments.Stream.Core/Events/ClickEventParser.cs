@@ -1,16 +1,25 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace MicroMoments.Stream.Core.Events;
 
-/// <summary>Parses and validates one inbound record in either contract shape (Segment spec or flat export).</summary>
+/// <summary>
+/// Parses and validates one inbound record in either contract shape (Segment spec or flat export), in one
+/// forward pass of a <see cref="Utf8JsonReader"/>: no document is built, and only the values the event keeps
+/// become strings. Where a name occurs twice in an object, the last occurrence counts.
+/// </summary>
 public sealed class ClickEventParser(ParserLimits limits)
 {
-    private static readonly HashSet<string> FlatReserved = new(StringComparer.Ordinal)
-    {
-        "event", "type", "user_id", "userId", "anonymous_id", "anonymousId", "message_id", "messageId",
-        "timestamp", "device", "timezone", "locale", "feature_used", "name", "properties", "traits", "context",
-    };
+    private const int MaxDepth = 32;
+    private const int MaxCachedNames = 4096;
+
+    /// <summary>Short texts other than ids (names, property names and values, devices): pooled, not copied per event.</summary>
+    private static readonly Utf8StringPool Texts = new(maxStrings: 16_384, maxLength: 48);
+
+    /// <summary>Event names seen so far and their normalised keys: a stream repeats a few hundred names.</summary>
+    private readonly ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
 
     public ParserLimits Limits { get; } = limits;
 
@@ -18,7 +27,15 @@ public sealed class ClickEventParser(ParserLimits limits)
     /// <param name="key">The record key, used as the user id when the body names none.</param>
     /// <param name="source">The record's position, for derived message ids and the fallback timestamp.</param>
     /// <param name="now">The current time, to reject timestamps far in the future.</param>
-    public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now)
+    public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now) =>
+        Parse(value, key, default, source, now);
+
+    /// <summary>As <see cref="Parse(ReadOnlyMemory{byte}, string?, RecordSource, DateTimeOffset)"/>, with the record key as
+    /// UTF-8: decoded only when the body names no user.</summary>
+    public ParseResult ParseWithUtf8Key(ReadOnlyMemory<byte> value, ReadOnlySpan<byte> key, RecordSource source, DateTimeOffset now) =>
+        Parse(value, null, key, source, now);
+
+    private ParseResult Parse(ReadOnlyMemory<byte> value, string? key, ReadOnlySpan<byte> keyUtf8, RecordSource source, DateTimeOffset now)
     {
         if (value.Length > Limits.MaxRecordBytes)
         {
@@ -26,93 +43,107 @@ public sealed class ClickEventParser(ParserLimits limits)
                 $"record is {value.Length} bytes; the limit is {Limits.MaxRecordBytes}");
         }
 
-        JsonDocument doc;
+        Fields f;
         try
         {
-            doc = JsonDocument.Parse(value, new JsonDocumentOptions { MaxDepth = 32 });
+            var reader = new Utf8JsonReader(value.Span, new JsonReaderOptions { MaxDepth = MaxDepth });
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                var kind = KindName(reader.TokenType);
+                reader.Skip();
+                reader.Read(); // anything after the value is an error, as in any JSON document
+                return ParseResult.Reject(RejectReasons.MalformedJson, $"expected a JSON object, got {kind}");
+            }
+            f = ReadRoot(ref reader);
+            reader.Read();
         }
         catch (JsonException ex)
         {
             return ParseResult.Reject(RejectReasons.MalformedJson, ex.Message);
         }
-
-        using (doc)
+        catch (InvalidOperationException ex)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return ParseResult.Reject(RejectReasons.MalformedJson, $"expected a JSON object, got {root.ValueKind}");
-            }
-            return ParseObject(root, key, source, now);
+            // A string that is not valid UTF-8.
+            return ParseResult.Reject(RejectReasons.MalformedJson, ex.Message);
         }
+        return Build(ref f, value.Span, key, keyUtf8, source, now);
     }
 
-    private ParseResult ParseObject(JsonElement root, string? key, RecordSource source, DateTimeOffset now)
+    private ParseResult Build(ref Fields f, ReadOnlySpan<byte> value, string? key, ReadOnlySpan<byte> keyUtf8, RecordSource source, DateTimeOffset now)
     {
-        var isSegment = root.TryGetProperty("type", out _) || root.TryGetProperty("userId", out _)
-            || root.TryGetProperty("anonymousId", out _) || root.TryGetProperty("context", out _)
-            || root.TryGetProperty("properties", out _);
+        if (key is null && !keyUtf8.IsEmpty && f.UserId is null && f.UserIdSnake is null && f.AnonymousId is null && f.AnonymousIdSnake is null)
+        {
+            key = Encoding.UTF8.GetString(keyUtf8);
+        }
+        var isSegment = f.HasType || f.HasUserId || f.HasAnonymousId || f.HasContext || f.HasProperties;
 
-        var userId = Str(root, "userId") ?? Str(root, "user_id") ?? Str(root, "anonymousId") ?? Str(root, "anonymous_id")
+        var userId = f.UserId ?? f.UserIdSnake ?? f.AnonymousId ?? f.AnonymousIdSnake
             ?? (string.IsNullOrWhiteSpace(key) ? null : key);
         if (string.IsNullOrWhiteSpace(userId))
         {
             return ParseResult.Reject(RejectReasons.MissingUserId, "no userId, anonymousId, user_id or record key");
         }
 
-        var type = (Str(root, "type") ?? "track").ToLowerInvariant();
+        var type = f.Type?.ToLowerInvariant() ?? "track";
         if (type is not ("track" or "page" or "screen" or "identify"))
         {
             return ParseResult.Reject(RejectReasons.InvalidEvent, $"unknown type '{type}'");
         }
 
-        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (root.TryGetProperty("properties", out var props) && props.ValueKind == JsonValueKind.Object)
+        var properties = f.Properties;
+        string? device = null, timezone = f.Timezone, locale = f.Locale, viewName = null;
+        if (f.Context is { } ctx)
         {
-            CopyScalars(props, properties, null);
-        }
-
-        string? device = null, timezone = Str(root, "timezone"), locale = Str(root, "locale"), viewName = null;
-        if (root.TryGetProperty("context", out var ctx) && ctx.ValueKind == JsonValueKind.Object)
-        {
-            device = Path(ctx, "device", "type");
-            timezone = Str(ctx, "timezone") ?? timezone;
-            locale = Str(ctx, "locale") ?? locale;
-            viewName = Path(ctx, "screen", "name") ?? Path(ctx, "page", "name") ?? Path(ctx, "page", "path");
+            device = ctx.DeviceType;
+            timezone = ctx.Timezone ?? timezone;
+            locale = ctx.Locale ?? locale;
+            viewName = ctx.ScreenName ?? ctx.PageName ?? ctx.PagePath;
         }
 
         if (!isSegment)
         {
             // Flat export shape: top-level scalars are properties; a few names map to the Segment fields.
-            CopyScalars(root, properties, FlatReserved);
-            if (Str(root, "feature_used") is { } feature)
+            foreach (var (name, scalar) in f.Flat ?? [])
             {
-                properties["feature"] = feature;
+                (properties ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = scalar;
+            }
+            if (f.FeatureUsed is { } feature)
+            {
+                (properties ??= new Dictionary<string, string>(StringComparer.Ordinal))["feature"] = feature;
             }
         }
-        device ??= Str(root, "device");
+        device ??= f.Device;
 
-        string name;
+        string eventName;
         if (type == "track")
         {
-            name = Str(root, "event") ?? "";
-            if (name.Length == 0)
+            eventName = f.Event ?? "";
+            if (eventName.Length == 0)
             {
                 return ParseResult.Reject(RejectReasons.InvalidEvent, "a track event needs a non-empty 'event'");
             }
         }
         else
         {
-            name = type;
+            eventName = type;
             if (type != "identify")
             {
-                viewName = Str(root, "name") ?? (properties.TryGetValue("name", out var pn) ? pn : null) ?? viewName;
+                viewName = f.Name ?? (properties is not null && properties.TryGetValue("name", out var pn) ? pn : null) ?? viewName;
             }
         }
 
         DateTimeOffset timestamp;
-        var ts = Str(root, "timestamp");
-        if (ts is null)
+        var ts = f.Timestamp;
+        if (f.TimestampLength > 0)
+        {
+            timestamp = f.TimestampValue;
+            if (timestamp - now > Limits.MaxFutureSkew)
+            {
+                ts = Encoding.UTF8.GetString(value.Slice(f.TimestampStart, f.TimestampLength)); // the text, for the message
+            }
+        }
+        else if (ts is null)
         {
             timestamp = source.Timestamp;
         }
@@ -127,18 +158,9 @@ public sealed class ClickEventParser(ParserLimits limits)
                 $"timestamp {ts} is more than {Limits.MaxFutureSkew} ahead of {now:O}");
         }
 
-        var traits = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (root.TryGetProperty("traits", out var tr) && tr.ValueKind == JsonValueKind.Object)
-        {
-            CopyScalars(tr, traits, null);
-        }
-        else if (root.TryGetProperty("context", out var c2) && c2.ValueKind == JsonValueKind.Object
-                 && c2.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object)
-        {
-            CopyScalars(ct, traits, null);
-        }
+        var traits = f.TraitsIsObject ? f.Traits : f.Context?.Traits;
 
-        var messageId = Str(root, "messageId") ?? Str(root, "message_id")
+        var messageId = f.MessageId ?? f.MessageIdSnake
             ?? $"{source.Topic}/{source.Partition}/{source.Offset}";
 
         return ParseResult.Ok(new ClickEvent
@@ -146,11 +168,11 @@ public sealed class ClickEventParser(ParserLimits limits)
             MessageId = messageId,
             UserId = userId,
             Type = type,
-            Name = name,
-            Key = EventNames.Normalize(name),
+            Name = eventName,
+            Key = KeyOf(eventName),
             Timestamp = timestamp.ToUniversalTime(),
-            Properties = properties.Count == 0 ? ClickEvent.EmptyMap : properties,
-            Traits = traits.Count == 0 ? ClickEvent.EmptyMap : traits,
+            Properties = properties is { Count: > 0 } ? properties : ClickEvent.EmptyMap,
+            Traits = traits is { Count: > 0 } ? traits : ClickEvent.EmptyMap,
             Device = device?.ToLowerInvariant(),
             Timezone = timezone,
             Locale = locale,
@@ -158,35 +180,277 @@ public sealed class ClickEventParser(ParserLimits limits)
         });
     }
 
-    private static string? Str(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var v) ? Scalar(v) : null;
-
-    private static string? Path(JsonElement obj, string a, string b) =>
-        obj.TryGetProperty(a, out var o) && o.ValueKind == JsonValueKind.Object ? Str(o, b) : null;
-
-    private static string? Scalar(JsonElement v) => v.ValueKind switch
+    private string KeyOf(string name)
     {
-        JsonValueKind.String => v.GetString() is { Length: > 0 } s ? s : null,
-        JsonValueKind.Number => v.GetRawText(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => null,
-    };
-
-    private static void CopyScalars(JsonElement obj, Dictionary<string, string> into, HashSet<string>? skip)
-    {
-        foreach (var p in obj.EnumerateObject())
+        if (_keys.TryGetValue(name, out var key))
         {
-            if (skip is not null && skip.Contains(p.Name))
+            return key;
+        }
+        key = EventNames.Normalize(name);
+        if (_keys.Count < MaxCachedNames)
+        {
+            _keys.TryAdd(name, key);
+        }
+        return key;
+    }
+
+    /// <summary>What the top level held; the last occurrence of each name wins.</summary>
+    private struct Fields
+    {
+        public bool HasType, HasUserId, HasAnonymousId, HasContext, HasProperties, TraitsIsObject;
+        public string? Type, UserId, UserIdSnake, AnonymousId, AnonymousIdSnake, MessageId, MessageIdSnake, Timestamp, Event, Name,
+            Device, Timezone, Locale, FeatureUsed;
+        public Dictionary<string, string>? Properties, Traits;
+
+        /// <summary>A timestamp read straight from the bytes: its value and where its text is (length 0: not so read).</summary>
+        public DateTimeOffset TimestampValue;
+        public int TimestampStart, TimestampLength;
+        public Context? Context;
+
+        /// <summary>Top-level scalars under other names: the properties of a flat record.</summary>
+        public List<(string Name, string Value)>? Flat;
+    }
+
+    /// <summary>What a <c>context</c> object held.</summary>
+    private sealed class Context
+    {
+        public string? DeviceType, Timezone, Locale, ScreenName, PageName, PagePath;
+        public Dictionary<string, string>? Traits;
+    }
+
+    private static Fields ReadRoot(ref Utf8JsonReader r)
+    {
+        var f = default(Fields);
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            if (r.ValueTextEquals("type"u8))
             {
-                continue;
+                f.HasType = true;
+                f.Type = Scalar(ref r, Texts);
             }
-            if (Scalar(p.Value) is { } s)
+            else if (r.ValueTextEquals("event"u8))
             {
-                into[p.Name] = s;
+                f.Event = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("userId"u8))
+            {
+                f.HasUserId = true;
+                f.UserId = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("messageId"u8))
+            {
+                f.MessageId = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("timestamp"u8))
+            {
+                r.Read();
+                if (r.TokenType == JsonTokenType.String && !r.ValueIsEscaped && IsoTimestamp.TryParse(r.ValueSpan, out f.TimestampValue))
+                {
+                    (f.Timestamp, f.TimestampStart, f.TimestampLength) = (null, (int)r.TokenStartIndex + 1, r.ValueSpan.Length);
+                }
+                else
+                {
+                    (f.Timestamp, f.TimestampLength) = (CurrentScalar(ref r), 0);
+                }
+            }
+            else if (r.ValueTextEquals("properties"u8))
+            {
+                f.HasProperties = true;
+                f.Properties = ScalarMap(ref r);
+            }
+            else if (r.ValueTextEquals("context"u8))
+            {
+                f.HasContext = true;
+                f.Context = ReadContext(ref r);
+            }
+            else if (r.ValueTextEquals("name"u8))
+            {
+                f.Name = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("anonymousId"u8))
+            {
+                f.HasAnonymousId = true;
+                f.AnonymousId = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("traits"u8))
+            {
+                f.Traits = ScalarMap(ref r);
+                f.TraitsIsObject = f.Traits is not null;
+            }
+            else if (r.ValueTextEquals("user_id"u8))
+            {
+                f.UserIdSnake = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("anonymous_id"u8))
+            {
+                f.AnonymousIdSnake = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("message_id"u8))
+            {
+                f.MessageIdSnake = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("device"u8))
+            {
+                f.Device = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("timezone"u8))
+            {
+                f.Timezone = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("locale"u8))
+            {
+                f.Locale = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("feature_used"u8))
+            {
+                f.FeatureUsed = Scalar(ref r, Texts);
+            }
+            else
+            {
+                var name = Texts.Get(ref r);
+                if (Scalar(ref r, Texts) is { } scalar)
+                {
+                    (f.Flat ??= []).Add((name, scalar));
+                }
             }
         }
+        return f;
     }
+
+    private static Context? ReadContext(ref Utf8JsonReader r)
+    {
+        r.Read();
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            r.Skip();
+            return null;
+        }
+        var c = new Context();
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            if (r.ValueTextEquals("device"u8))
+            {
+                (c.DeviceType, _) = Named(ref r, "type"u8, default);
+            }
+            else if (r.ValueTextEquals("timezone"u8))
+            {
+                c.Timezone = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("locale"u8))
+            {
+                c.Locale = Scalar(ref r, Texts);
+            }
+            else if (r.ValueTextEquals("screen"u8))
+            {
+                (c.ScreenName, _) = Named(ref r, "name"u8, default);
+            }
+            else if (r.ValueTextEquals("page"u8))
+            {
+                (c.PageName, c.PagePath) = Named(ref r, "name"u8, "path"u8);
+            }
+            else if (r.ValueTextEquals("traits"u8))
+            {
+                c.Traits = ScalarMap(ref r);
+            }
+            else
+            {
+                r.Read();
+                r.Skip();
+            }
+        }
+        return c;
+    }
+
+    /// <summary>The next value's scalar members <paramref name="a"/> and <paramref name="b"/>, when the value is an object.</summary>
+    private static (string? A, string? B) Named(ref Utf8JsonReader r, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        r.Read();
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            r.Skip();
+            return (null, null);
+        }
+        string? va = null, vb = null;
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            if (r.ValueTextEquals(a))
+            {
+                va = Scalar(ref r, Texts);
+            }
+            else if (!b.IsEmpty && r.ValueTextEquals(b))
+            {
+                vb = Scalar(ref r, Texts);
+            }
+            else
+            {
+                r.Read();
+                r.Skip();
+            }
+        }
+        return (va, vb);
+    }
+
+    /// <summary>The next value's scalar members as strings, or null when the value is not an object.</summary>
+    private static Dictionary<string, string>? ScalarMap(ref Utf8JsonReader r)
+    {
+        r.Read();
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            r.Skip();
+            return null;
+        }
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = Texts.Get(ref r);
+            if (Scalar(ref r, Texts) is { } scalar)
+            {
+                map[name] = scalar;
+            }
+        }
+        return map;
+    }
+
+    /// <summary>
+    /// Reads the next value: a non-empty string, a number as written, <c>true</c> or <c>false</c>; null for
+    /// anything else (an empty string, null, an object or an array, which is skipped).
+    /// </summary>
+    private static string? Scalar(ref Utf8JsonReader r, Utf8StringPool? pool = null)
+    {
+        r.Read();
+        return CurrentScalar(ref r, pool);
+    }
+
+    private static string? CurrentScalar(ref Utf8JsonReader r, Utf8StringPool? pool = null)
+    {
+        switch (r.TokenType)
+        {
+            case JsonTokenType.String:
+                return r.ValueSpan.IsEmpty ? null : pool is null ? r.GetString() : pool.Get(ref r);
+            case JsonTokenType.Number:
+                return Encoding.UTF8.GetString(r.ValueSpan);
+            case JsonTokenType.True:
+                return "true";
+            case JsonTokenType.False:
+                return "false";
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                r.Skip();
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static string KindName(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => nameof(JsonValueKind.Array),
+        JsonTokenType.String => nameof(JsonValueKind.String),
+        JsonTokenType.Number => nameof(JsonValueKind.Number),
+        JsonTokenType.True => nameof(JsonValueKind.True),
+        JsonTokenType.False => nameof(JsonValueKind.False),
+        JsonTokenType.Null => nameof(JsonValueKind.Null),
+        _ => nameof(JsonValueKind.Undefined),
+    };
 }
 
 /// <summary>Limits applied to inbound records before they reach the rules.</summary>

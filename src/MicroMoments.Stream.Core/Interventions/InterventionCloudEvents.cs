@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Mime;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -20,7 +21,76 @@ public static class InterventionCloudEvents
 
     private static readonly JsonEventFormatter<InterventionCommand> Formatter = new(DataOptions, default);
 
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+
+    /// <summary>
+    /// The structured-mode CloudEvent, written directly: the same bytes as the SDK's <see cref="JsonEventFormatter"/>
+    /// (which is the fallback for trigger details of other types), at a tenth of its time and allocations.
+    /// </summary>
     public static byte[] Encode(InterventionCommand command)
+    {
+        if (!TriggerDetailsJson.Writable(command.Trigger.Details))
+        {
+            return EncodeWithSdk(command);
+        }
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(2048);
+        buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("specversion"u8, "1.0"u8);
+            w.WriteString("id"u8, command.InterventionId);
+            w.WriteString("type"u8, EventType);
+            w.WriteString("source"u8, SourceText);
+            w.WriteString("time"u8, CloudEventTime(Truncate(command.DecidedAt)));
+            w.WriteString("subject"u8, command.UserId);
+            w.WriteString("datacontenttype"u8, MediaTypeNames.Application.Json);
+            w.WriteStartObject("data"u8);
+            w.WriteString("interventionId"u8, command.InterventionId);
+            w.WriteString("userId"u8, command.UserId);
+            w.WriteString("ruleId"u8, command.RuleId);
+            w.WriteString("ruleVersion"u8, command.RuleVersion);
+            w.WriteString("moment"u8, command.Moment);
+            w.WriteString("channel"u8, command.Channel);
+            w.WriteNumber("priority"u8, command.Priority);
+            w.WriteStartObject("message"u8);
+            w.WriteString("title"u8, command.Message.Title);
+            w.WriteString("body"u8, command.Message.Body);
+            if (command.Message.Action is { } action)
+            {
+                w.WriteStartObject("action"u8);
+                w.WriteString("label"u8, action.Label);
+                w.WriteString("url"u8, action.Url);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("action"u8);
+            }
+            w.WriteEndObject();
+            w.WriteString("variant"u8, command.Variant);
+            w.WriteString("experiment"u8, command.Experiment);
+            w.WriteString("deliverAfter"u8, UtcMilliseconds(command.DeliverAfter));
+            w.WriteString("expiresAt"u8, UtcMilliseconds(command.ExpiresAt));
+            TriggerDetailsJson.WriteTrigger(w, command.Trigger);
+            w.WriteStartObject("user"u8);
+            w.WriteString("lifecycleStage"u8, command.User.LifecycleStage);
+            w.WriteString("archetype"u8, command.User.Archetype);
+            w.WriteString("device"u8, command.User.Device);
+            w.WriteString("timezone"u8, command.User.Timezone);
+            w.WriteString("segment"u8, command.User.Segment);
+            w.WriteEndObject();
+            w.WriteString("intent"u8, command.Intent);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static readonly string SourceText = Source.ToString();
+
+    /// <summary>The SDK's encoding, which <see cref="Encode"/> matches byte for byte.</summary>
+    internal static byte[] EncodeWithSdk(InterventionCommand command)
     {
         var ce = new CloudEvent(CloudEventsSpecVersion.V1_0)
         {
@@ -69,6 +139,14 @@ public static class InterventionCloudEvents
         }
     }
 
+    /// <summary>RFC 3339 as the SDK writes a UTC time truncated to milliseconds: no fraction for whole seconds.</summary>
+    private static string CloudEventTime(DateTimeOffset utc) =>
+        utc.UtcDateTime.ToString(utc.UtcTicks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fff'Z'",
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    internal static string UtcMilliseconds(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     private static DateTimeOffset Truncate(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 
@@ -79,6 +157,6 @@ public static class InterventionCloudEvents
             reader.GetDateTimeOffset();
 
         public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteStringValue(UtcMilliseconds(value));
     }
 }

@@ -15,8 +15,13 @@ public sealed class RuleSet
 
     private Dictionary<string, Rule>? _byId;
 
-    public Rule? Find(string id) =>
-        (_byId ??= Rules.ToDictionary(r => r.Id, StringComparer.Ordinal)).GetValueOrDefault(id);
+    private Dictionary<string, Rule> ById => _byId ??= Rules.ToDictionary(r => r.Id, StringComparer.Ordinal);
+
+    public Rule? Find(string id) => ById.GetValueOrDefault(id);
+
+    /// <summary>The rule with this id, looked up without making a string (for ids cut out of a longer key).</summary>
+    public Rule? Find(ReadOnlySpan<char> id) =>
+        ById.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out var rule) ? rule : null;
 }
 
 /// <summary>The kinds of trigger a rule can have.</summary>

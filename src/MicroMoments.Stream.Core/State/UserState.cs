@@ -3,8 +3,9 @@ using System.Text.Json.Serialization;
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
-/// Everything the rules know about one user. Stored in Redis as one compact JSON value, so property
-/// names are short; times are Unix milliseconds.
+/// Everything the rules know about one user. Stored in Redis as one compact binary value (<see cref="UserStateSerializer"/>);
+/// the JSON form earlier versions stored (still read, and printed by <c>explain</c>) has short property names.
+/// Times are Unix milliseconds.
 /// </summary>
 public sealed class UserState
 {
@@ -71,7 +72,23 @@ public sealed class UserState
     [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
 
     /// <summary>The earliest timer due time (Unix ms), or null.</summary>
-    [JsonIgnore] public long? NextDueAt => Timers is { Count: > 0 } t ? t.Min(x => x.DueAt) : null;
+    [JsonIgnore]
+    public long? NextDueAt
+    {
+        get
+        {
+            if (Timers is not { Count: > 0 } timers)
+            {
+                return null;
+            }
+            var next = long.MaxValue;
+            foreach (var t in timers)
+            {
+                next = Math.Min(next, t.DueAt);
+            }
+            return next;
+        }
+    }
 
     /// <summary>
     /// The user's score in the shard's timer index, or null when not indexed. It may be earlier than

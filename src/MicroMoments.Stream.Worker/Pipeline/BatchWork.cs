@@ -17,7 +17,13 @@ public sealed class BatchWork
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
     public Dictionary<(string Topic, string Outcome), int> Outcomes { get; } = [];
 
-    public void Count(string topic, string outcome) => Outcomes[(topic, outcome)] = Outcomes.GetValueOrDefault((topic, outcome)) + 1;
+    public void Count(string topic, string outcome, int n = 1)
+    {
+        if (n > 0)
+        {
+            Outcomes[(topic, outcome)] = Outcomes.GetValueOrDefault((topic, outcome)) + n;
+        }
+    }
     public int ForeignFeedback { get; set; }
 
     /// <summary>Analytics increments per shard: shard → rule id ("" = cohorts) → "variant|metric" → count.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Decisions;
@@ -28,17 +27,53 @@ public sealed class StreamPipeline(
     /// <summary>A record that parsed, with where it came from and the trace it belongs to.</summary>
     public readonly record struct Parsed(ClickEvent Event, RecordSource Source, string Shard, ActivityContext Parent, ConsumeResult<byte[]?, byte[]?> Record);
 
+    /// <summary>Batches at least this large are parsed, and their users serialised, on every core.</summary>
+    private const int ParallelFrom = 1024;
+
+    // Reused from batch to batch: at 5,000 records each is over the 85 kB large-object threshold, and large
+    // objects are only reclaimed by full collections, which a new set per batch would trigger every few batches.
+    private ParseResult[] _results = [];
+    private RecordSource[] _sources = [];
+    private readonly List<Parsed> _parsed = [];
+
+    /// <summary>Parses a batch. The list returned is reused: <see cref="Apply"/> empties it, and the next call fills it again.</summary>
     public List<Parsed> Parse(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, BatchWork work)
     {
         var now = time.GetUtcNow();
-        var parsed = new List<Parsed>(batch.Count);
-        foreach (var r in batch)
+        if (_results.Length < batch.Count)
         {
-            var source = new RecordSource(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime);
-            var key = r.Message.Key is null ? null : Encoding.UTF8.GetString(r.Message.Key);
-            var result = r.Message.Value is null
-                ? ParseResult.Reject(RejectReasons.MalformedJson, "the record has no value")
-                : parser.Parse(r.Message.Value, key, source, now);
+            _results = new ParseResult[batch.Count];
+            _sources = new RecordSource[batch.Count];
+        }
+        // Parsing is pure: the records are parsed side by side, then taken in order.
+        var (results, sources) = (_results, _sources);
+        void ParseRange(int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                var r = batch[i];
+                sources[i] = new RecordSource(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Timestamp.UtcDateTime);
+                results[i] = r.Message.Value is null
+                    ? ParseResult.Reject(RejectReasons.MalformedJson, "the record has no value")
+                    : parser.ParseWithUtf8Key(r.Message.Value, r.Message.Key, sources[i], now);
+            }
+        }
+        if (batch.Count >= ParallelFrom)
+        {
+            var chunk = (batch.Count + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+            Parallel.For(0, Environment.ProcessorCount, c => ParseRange(c * chunk, Math.Min(batch.Count, (c + 1) * chunk)));
+        }
+        else
+        {
+            ParseRange(0, batch.Count);
+        }
+
+        var parsed = _parsed;
+        parsed.Clear();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (r, result) = (batch[i], results[i]);
+            results[i] = default; // the event now lives in the list only
             if (!result.IsValid)
             {
                 DeadLetter(work, r, result.Reason!, result.Error!);
@@ -49,20 +84,43 @@ public sealed class StreamPipeline(
             {
                 ActivityContext.TryParse(Encoding.UTF8.GetString(tp), null, isRemote: true, out parent);
             }
-            parsed.Add(new Parsed(result.Event!, source, RedisKeys.Shard(r.Topic, r.Partition.Value), parent, r));
+            parsed.Add(new Parsed(result.Event!, sources[i], ShardOf(r.Topic, r.Partition.Value), parent, r));
         }
         return parsed;
+    }
+
+    private readonly Dictionary<(string Topic, int Partition), string> _shards = [];
+
+    /// <summary>The shard name of a partition: one string per partition, not one per record.</summary>
+    private string ShardOf(string topic, int partition)
+    {
+        if (!_shards.TryGetValue((topic, partition), out var shard))
+        {
+            _shards[(topic, partition)] = shard = RedisKeys.Shard(topic, partition);
+        }
+        return shard;
     }
 
     /// <summary>Loads every user of the batch that is not cached, one round trip per shard; safe to retry.</summary>
     public async Task LoadAsync(IEnumerable<(string Shard, string UserId)> users, BatchWork work, CancellationToken ct)
     {
-        var missing = users.Where(u => !cache.TryGet(u.Shard, u.UserId, out _)).Distinct().GroupBy(u => u.Shard).ToList();
-        var loads = missing.Select(async g =>
+        var missing = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (shard, userId) in users)
         {
-            var ids = g.Select(u => u.UserId).ToList();
-            return (Shard: g.Key, Ids: ids, Found: await store.LoadAsync(g.Key, ids, ct));
-        }).ToList();
+            if (!cache.TryGet(shard, userId, out _))
+            {
+                if (!missing.TryGetValue(shard, out var ids))
+                {
+                    missing[shard] = ids = new HashSet<string>(StringComparer.Ordinal);
+                }
+                ids.Add(userId);
+            }
+        }
+        if (missing.Count == 0)
+        {
+            return;
+        }
+        var loads = missing.Select(async m => (Shard: m.Key, Ids: m.Value, Found: await store.LoadAsync(m.Key, m.Value, ct))).ToList();
         foreach (var (shard, ids, found) in await Task.WhenAll(loads))
         {
             foreach (var id in ids)
@@ -80,23 +138,43 @@ public sealed class StreamPipeline(
         }
     }
 
-    /// <summary>Applies the parsed events in order. A record that makes a rule throw is dead-lettered; the rest go on.</summary>
+    /// <summary>
+    /// Applies the parsed events in order, then empties the list (its events are no longer needed, and should not
+    /// outlive the batch). A record that makes a rule throw is dead-lettered; the rest go on.
+    /// </summary>
     public void Apply(List<Parsed> parsed, BatchWork work)
     {
         var engine = engines.Current;
         var now = time.GetUtcNow();
+        // Outcomes are counted per run of one topic, not looked up per event.
+        string? topic = null;
+        int applied = 0, duplicates = 0;
+        void Flush()
+        {
+            if (topic is not null)
+            {
+                work.Count(topic, "applied", applied);
+                work.Count(topic, "duplicate", duplicates);
+            }
+            (applied, duplicates) = (0, 0);
+        }
         foreach (var p in parsed)
         {
+            if (!ReferenceEquals(topic, p.Source.Topic))
+            {
+                Flush();
+                topic = p.Source.Topic;
+            }
             cache.TryGet(p.Shard, p.Event.UserId, out var state);
             try
             {
                 var evaluation = engine.Apply(state, p.Event, p.Source, now);
                 if (!evaluation.Applied)
                 {
-                    work.Count(p.Source.Topic, "duplicate");
+                    duplicates++;
                     continue;
                 }
-                work.Count(p.Source.Topic, "applied");
+                applied++;
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
                 telemetry.Latency(now - p.Event.Timestamp);
@@ -108,6 +186,8 @@ public sealed class StreamPipeline(
                 work.MarkDirty(p.Shard, state); // the watermark moved: the record is done, in the dead-letter topic
             }
         }
+        Flush();
+        parsed.Clear();
     }
 
     /// <summary>Fires due timers of the given users of one shard (already cached).</summary>
@@ -142,31 +222,61 @@ public sealed class StreamPipeline(
         Func<string, long?> epochOf)
     {
         // Each user's decisions go with the user's state, for explain.
-        var decisions = new Dictionary<(string Shard, string UserId), List<string>>();
+        Dictionary<(string Shard, string UserId), List<Decision>>? decisions = null;
         foreach (var (shard, d) in work.Decisions)
         {
-            if (!decisions.TryGetValue((shard, d.UserId), out var lines))
+            decisions ??= [];
+            if (!decisions.TryGetValue((shard, d.UserId), out var list))
             {
-                decisions[(shard, d.UserId)] = lines = [];
+                decisions[(shard, d.UserId)] = list = [];
             }
-            lines.Add(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
+            list.Add(d);
         }
-        var writes = new List<ShardWrite>();
+        var shards = new List<(string Shard, long Epoch, Dictionary<string, UserState>? Users)>(work.Dirty.Count);
         foreach (var shard in work.Dirty.Keys.Union(outbound.Keys))
         {
-            if (epochOf(shard) is not { } epoch)
+            // A shard not owned (revoked while the batch was in hand) is left out: the new owner redoes it.
+            if (epochOf(shard) is { } epoch)
             {
-                continue; // not owned (revoked while the batch was in hand): the new owner redoes it
+                shards.Add((shard, epoch, work.Dirty.GetValueOrDefault(shard)));
             }
-            var users = work.Dirty.GetValueOrDefault(shard);
-            writes.Add(store.Prepare(shard, epoch, users?.Values ?? (IReadOnlyCollection<UserState>)[],
+        }
+        // Shards hold different users, so they are serialised side by side.
+        var writes = new ShardWrite[shards.Count];
+        void Prepare(int i)
+        {
+            var (shard, epoch, users) = shards[i];
+            Dictionary<string, List<string>>? shardDecisions = null;
+            if (decisions is not null && users is not null)
+            {
+                foreach (var userId in users.Keys)
+                {
+                    if (decisions.TryGetValue((shard, userId), out var list))
+                    {
+                        (shardDecisions ??= new Dictionary<string, List<string>>(StringComparer.Ordinal))[userId] = list.ConvertAll(DecisionJson.Serialize);
+                    }
+                }
+            }
+            writes[i] = store.Prepare(shard, epoch, users?.Values ?? (IReadOnlyCollection<UserState>)[],
                 work.NewUsers.TryGetValue(shard, out var n) ? n : (IReadOnlyCollection<string>)[],
-                users?.Keys.Where(u => decisions.ContainsKey((shard, u))).ToDictionary(u => u, u => decisions[(shard, u)], StringComparer.Ordinal),
-                work.Counters.GetValueOrDefault(shard),
-                outbound.TryGetValue(shard, out var messages) ? encode(messages) : null));
+                shardDecisions ?? NoDecisions, work.Counters.GetValueOrDefault(shard),
+                outbound.TryGetValue(shard, out var messages) ? encode(messages) : null);
+        }
+        if (work.Dirty.Sum(d => d.Value.Count) >= ParallelFrom / 2)
+        {
+            Parallel.For(0, shards.Count, Prepare);
+        }
+        else
+        {
+            for (var i = 0; i < shards.Count; i++)
+            {
+                Prepare(i);
+            }
         }
         return writes;
     }
+
+    private static readonly Dictionary<string, List<string>> NoDecisions = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Writes the prepared shards; safe to retry. Returns the shards written: a shard fenced off by a new

@@ -1,0 +1,680 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+
+namespace MicroMoments.Stream.Core.State;
+
+/// <summary>
+/// Format 1 of the stored <see cref="UserState"/>: a version byte, a bit per field that is set, then the set
+/// fields in a fixed order. Integers are zigzag varints; times are deltas from <see cref="UserState.LastEventAt"/>
+/// (most are minutes away from it, so 2–4 bytes instead of 13 JSON digits); a string seen before in the same
+/// value is a one-byte back-reference (rule ids recur in windows, timers, sent and intervention records) and a
+/// lower-case UUID takes 16 bytes. Defaults are left out exactly as in the JSON form, so both read back equal.
+/// </summary>
+internal static class UserStateBinary
+{
+    public const byte Version1 = 1;
+
+    // Bit i of the header: field i is present (not its default). The order is the wire order; append only.
+    private const int UserIdBit = 0, WatermarksBit = 1, LastEventAtBit = 2, FirstSeenAtBit = 3, SignedUpAtBit = 4, DeviceBit = 5,
+        TimezoneBit = 6, TraitsBit = 7, FeatureCountsBit = 8, LastFeatureBit = 9, EngagementPointsBit = 10, LastActiveDayBit = 11,
+        StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
+        FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
+        DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30;
+
+    [ThreadStatic] private static Writer? t_writer;
+
+    public static byte[] Serialize(UserState s)
+    {
+        var w = t_writer ??= new Writer();
+        w.Reset();
+        w.Byte(Version1);
+        ulong has = 0;
+        void Set(int bit, bool present)
+        {
+            if (present)
+            {
+                has |= 1UL << bit;
+            }
+        }
+        Set(UserIdBit, s.UserId is not null);
+        Set(WatermarksBit, s.Watermarks is not null);
+        Set(LastEventAtBit, s.LastEventAt != 0);
+        Set(FirstSeenAtBit, s.FirstSeenAt != 0);
+        Set(SignedUpAtBit, s.SignedUpAt.HasValue);
+        Set(DeviceBit, s.Device is not null);
+        Set(TimezoneBit, s.Timezone is not null);
+        Set(TraitsBit, s.Traits is not null);
+        Set(FeatureCountsBit, s.FeatureCounts is not null);
+        Set(LastFeatureBit, s.LastFeature is not null);
+        Set(EngagementPointsBit, s.EngagementPoints is not null);
+        Set(LastActiveDayBit, s.LastActiveDay != 0);
+        Set(StreakDaysBit, s.StreakDays != 0);
+        Set(SessionStartedAtBit, s.SessionStartedAt != 0);
+        Set(LastSessionMsBit, s.LastSessionMs != 0);
+        Set(SessionBaselineMsBit, s.SessionBaselineMs != 0);
+        Set(TaskDurationsBit, s.TaskDurations is not null);
+        Set(FastCompletionsBit, s.FastCompletions != 0);
+        Set(OnboardingStepBit, s.OnboardingStep != 0);
+        Set(OnboardingTotalBit, s.OnboardingTotal != 0);
+        Set(OnboardingCompletedBit, s.OnboardingCompleted);
+        Set(InterventionsBit, s.Interventions is not null);
+        Set(DismissalsBit, s.Dismissals is not null);
+        Set(RulePausedUntilBit, s.RulePausedUntil is not null);
+        Set(AutoPausedAtBit, s.AutoPausedAt != 0);
+        Set(RetainedWeek1Bit, s.RetainedWeek1);
+        Set(RecentIdsBit, s.RecentIds is not null);
+        Set(WindowsBit, s.Windows is not null);
+        Set(TimersBit, s.Timers is not null);
+        Set(SentBit, s.Sent is not null);
+        Set(IndexedDueAtBit, s.IndexedDueAt.HasValue);
+        w.VarUInt(has);
+
+        var at = s.LastEventAt;
+        if (s.UserId is not null)
+        {
+            w.String(s.UserId);
+        }
+        if (s.Watermarks is { } wm)
+        {
+            w.Map(wm, shared: false);
+        }
+        if (at != 0)
+        {
+            w.VarInt(at);
+        }
+        if (s.FirstSeenAt != 0)
+        {
+            w.VarInt(s.FirstSeenAt - at);
+        }
+        if (s.SignedUpAt is { } signedUp)
+        {
+            w.VarInt(signedUp - at);
+        }
+        w.StringIfSet(s.Device);
+        w.StringIfSet(s.Timezone);
+        if (s.Traits is { } traits)
+        {
+            w.Map(traits);
+        }
+        if (s.FeatureCounts is { } features)
+        {
+            w.Map(features, shared: true);
+        }
+        if (s.LastFeature is not null)
+        {
+            w.Shared(s.LastFeature);
+        }
+        if (s.EngagementPoints is { } points)
+        {
+            w.Count(points.Count);
+            foreach (var (k, v) in points)
+            {
+                w.VarInt(k);
+                w.VarInt(v);
+            }
+        }
+        w.VarIntIfSet(s.LastActiveDay);
+        w.VarIntIfSet(s.StreakDays);
+        if (s.SessionStartedAt != 0)
+        {
+            w.VarInt(s.SessionStartedAt - at);
+        }
+        w.VarIntIfSet(s.LastSessionMs);
+        w.VarIntIfSet(s.SessionBaselineMs);
+        if (s.TaskDurations is { } durations)
+        {
+            w.Map(durations, shared: false);
+        }
+        w.VarIntIfSet(s.FastCompletions);
+        w.VarIntIfSet(s.OnboardingStep);
+        w.VarIntIfSet(s.OnboardingTotal);
+        if (s.Interventions is { } records)
+        {
+            w.Count(records.Count);
+            foreach (var r in records)
+            {
+                var variant = r.StoredVariant;
+                w.Byte((byte)((variant is null ? 0 : 1) | (r.Status is null ? 0 : 2) | (r.Converted is null ? 0 : 4) | (r.Converted == true ? 8 : 0)
+                    | (r.ConvertUntil is null ? 0 : 16) | (r.Ghost is null ? 0 : 32) | (r.Ghost == true ? 64 : 0)));
+                w.String(r.Id);
+                w.Shared(r.RuleId);
+                w.SharedIfSet(variant);
+                w.VarInt(r.At - at);
+                w.SharedIfSet(r.Status);
+                if (r.ConvertUntil is { } until)
+                {
+                    w.VarInt(until - at);
+                }
+            }
+        }
+        if (s.Dismissals is { } dismissals)
+        {
+            w.Map(dismissals, shared: true);
+        }
+        if (s.RulePausedUntil is { } paused)
+        {
+            w.Map(paused, shared: true, minus: at);
+        }
+        if (s.AutoPausedAt != 0)
+        {
+            w.VarInt(s.AutoPausedAt - at);
+        }
+        if (s.RecentIds is { } ids)
+        {
+            // Hashes: random bits, so four fixed bytes beat a varint.
+            w.Count(ids.Count);
+            foreach (var id in ids)
+            {
+                w.Int32(id);
+            }
+        }
+        if (s.Windows is { } windows)
+        {
+            w.Count(windows.Count);
+            foreach (var (k, hits) in windows)
+            {
+                w.String(k);
+                if (hits is null)
+                {
+                    w.VarUInt(0);
+                    continue;
+                }
+                w.VarUInt((ulong)hits.Count + 1); // 0: a null list
+                foreach (var h in hits)
+                {
+                    w.VarInt(h.At - at);
+                    w.String(h.EventId);
+                }
+            }
+        }
+        if (s.Timers is { } timers)
+        {
+            w.Count(timers.Count);
+            foreach (var t in timers)
+            {
+                w.Byte((byte)((t.OwnRuleId is null ? 0 : 1) | (t.Details is null ? 0 : 2)));
+                w.Shared(t.Id);
+                w.SharedIfSet(t.OwnRuleId);
+                w.VarInt(t.DueAt - at);
+                w.String(t.ArmedBy);
+                if (t.Details is { } details)
+                {
+                    w.Map(details);
+                }
+            }
+        }
+        if (s.Sent is { } sent)
+        {
+            w.Count(sent.Count);
+            foreach (var x in sent)
+            {
+                w.Byte((byte)((x.Tip is null ? 0 : 1) | (x.Tip == true ? 2 : 0)));
+                w.VarInt(x.At - at);
+                w.Shared(x.RuleId);
+                w.Shared(x.Channel);
+                w.Shared(x.Category);
+            }
+        }
+        if (s.IndexedDueAt is { } indexed)
+        {
+            w.VarInt(indexed - at);
+        }
+        return w.ToArray();
+    }
+
+    public static UserState Deserialize(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return Read(data);
+        }
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException)
+        {
+            throw new InvalidDataException("the user state is truncated or corrupt", ex);
+        }
+    }
+
+    private static UserState Read(ReadOnlySpan<byte> data)
+    {
+        var r = new Reader(data);
+        if (r.Byte() != Version1)
+        {
+            throw new InvalidDataException($"unknown user state format {data[0]}");
+        }
+        var has = r.VarUInt();
+        bool Has(int bit) => (has & (1UL << bit)) != 0;
+        var s = new UserState();
+        if (Has(UserIdBit))
+        {
+            s.UserId = r.String();
+        }
+        if (Has(WatermarksBit))
+        {
+            s.Watermarks = r.StringMap(static (ref Reader x) => x.VarInt());
+        }
+        var at = Has(LastEventAtBit) ? r.VarInt() : 0;
+        s.LastEventAt = at;
+        if (Has(FirstSeenAtBit))
+        {
+            s.FirstSeenAt = at + r.VarInt();
+        }
+        if (Has(SignedUpAtBit))
+        {
+            s.SignedUpAt = at + r.VarInt();
+        }
+        if (Has(DeviceBit))
+        {
+            s.Device = r.String();
+        }
+        if (Has(TimezoneBit))
+        {
+            s.Timezone = r.String();
+        }
+        if (Has(TraitsBit))
+        {
+            s.Traits = r.StringMap(static (ref Reader x) => x.String());
+        }
+        if (Has(FeatureCountsBit))
+        {
+            s.FeatureCounts = r.StringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
+        }
+        if (Has(LastFeatureBit))
+        {
+            s.LastFeature = r.Shared();
+        }
+        if (Has(EngagementPointsBit))
+        {
+            var n = r.Count();
+            var points = new Dictionary<int, int>(n);
+            for (var i = 0; i < n; i++)
+            {
+                points[(int)r.VarInt()] = (int)r.VarInt();
+            }
+            s.EngagementPoints = points;
+        }
+        if (Has(LastActiveDayBit))
+        {
+            s.LastActiveDay = (int)r.VarInt();
+        }
+        if (Has(StreakDaysBit))
+        {
+            s.StreakDays = (int)r.VarInt();
+        }
+        if (Has(SessionStartedAtBit))
+        {
+            s.SessionStartedAt = at + r.VarInt();
+        }
+        if (Has(LastSessionMsBit))
+        {
+            s.LastSessionMs = r.VarInt();
+        }
+        if (Has(SessionBaselineMsBit))
+        {
+            s.SessionBaselineMs = r.VarInt();
+        }
+        if (Has(TaskDurationsBit))
+        {
+            s.TaskDurations = r.StringMap(static (ref Reader x) => x.VarInt());
+        }
+        if (Has(FastCompletionsBit))
+        {
+            s.FastCompletions = (int)r.VarInt();
+        }
+        if (Has(OnboardingStepBit))
+        {
+            s.OnboardingStep = (int)r.VarInt();
+        }
+        if (Has(OnboardingTotalBit))
+        {
+            s.OnboardingTotal = (int)r.VarInt();
+        }
+        s.OnboardingCompleted = Has(OnboardingCompletedBit);
+        if (Has(InterventionsBit))
+        {
+            var n = r.Count();
+            var records = new List<InterventionRecord>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var flags = r.Byte();
+                var record = new InterventionRecord { Id = r.String(), RuleId = r.Shared() };
+                record.StoredVariant = (flags & 1) != 0 ? r.Shared() : null;
+                record.At = at + r.VarInt();
+                record.Status = (flags & 2) != 0 ? r.Shared() : null;
+                record.Converted = (flags & 4) != 0 ? (flags & 8) != 0 : null;
+                record.ConvertUntil = (flags & 16) != 0 ? at + r.VarInt() : null;
+                record.Ghost = (flags & 32) != 0 ? (flags & 64) != 0 : null;
+                records.Add(record);
+            }
+            s.Interventions = records;
+        }
+        if (Has(DismissalsBit))
+        {
+            s.Dismissals = r.StringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
+        }
+        if (Has(RulePausedUntilBit))
+        {
+            s.RulePausedUntil = r.StringMap((ref Reader x) => at + x.VarInt(), shared: true);
+        }
+        if (Has(AutoPausedAtBit))
+        {
+            s.AutoPausedAt = at + r.VarInt();
+        }
+        s.RetainedWeek1 = Has(RetainedWeek1Bit);
+        if (Has(RecentIdsBit))
+        {
+            var n = r.Count();
+            var ids = new List<int>(n);
+            for (var i = 0; i < n; i++)
+            {
+                ids.Add(r.Int32());
+            }
+            s.RecentIds = ids;
+        }
+        if (Has(WindowsBit))
+        {
+            var n = r.Count();
+            var windows = new Dictionary<string, List<WindowHit>>(n, StringComparer.Ordinal);
+            for (var i = 0; i < n; i++)
+            {
+                var key = r.String();
+                var count = (int)r.VarUInt() - 1;
+                if (count < 0)
+                {
+                    windows[key] = null!;
+                    continue;
+                }
+                var hits = new List<WindowHit>(count);
+                for (var j = 0; j < count; j++)
+                {
+                    var hitAt = at + r.VarInt();
+                    hits.Add(new WindowHit(hitAt, r.String()));
+                }
+                windows[key] = hits;
+            }
+            s.Windows = windows;
+        }
+        if (Has(TimersBit))
+        {
+            var n = r.Count();
+            var timers = new List<PendingTimer>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var flags = r.Byte();
+                var timer = new PendingTimer { Id = r.Shared() };
+                timer.OwnRuleId = (flags & 1) != 0 ? r.Shared() : null;
+                timer.DueAt = at + r.VarInt();
+                timer.ArmedBy = r.String();
+                if ((flags & 2) != 0)
+                {
+                    timer.Details = r.StringMap(static (ref Reader x) => x.String());
+                }
+                timers.Add(timer);
+            }
+            s.Timers = timers;
+        }
+        if (Has(SentBit))
+        {
+            var n = r.Count();
+            var sent = new List<SentRecord>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var flags = r.Byte();
+                var sentAt = at + r.VarInt();
+                sent.Add(new SentRecord(sentAt, r.Shared(), r.Shared(), r.Shared(), (flags & 1) != 0 ? (flags & 2) != 0 : null));
+            }
+            s.Sent = sent;
+        }
+        if (Has(IndexedDueAtBit))
+        {
+            s.IndexedDueAt = at + r.VarInt();
+        }
+        r.End();
+        return s;
+    }
+
+    // String header: (length << 2) literal UTF-8; (index << 2) | 1 the index-th shared string of this value; 2 a lower-case
+    // UUID in 16 bytes. Only names that recur (rule ids, channels, categories, features) are shared: a short list to search.
+    private const int LiteralKind = 0, BackReference = 1, Uuid = 2;
+    private const int MaxShared = 32;
+
+    /// <summary>A reusable buffer, with the shared strings written so far.</summary>
+    private sealed class Writer
+    {
+        private byte[] _buffer = new byte[1024];
+        private int _length;
+        private readonly string[] _shared = new string[MaxShared];
+        private int _sharedCount;
+
+        public void Reset()
+        {
+            _length = 0;
+            Array.Clear(_shared, 0, _sharedCount);
+            _sharedCount = 0;
+        }
+
+        public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+
+        private Span<byte> Take(int n)
+        {
+            if (_length + n > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
+            }
+            var span = _buffer.AsSpan(_length, n);
+            _length += n;
+            return span;
+        }
+
+        public void Byte(byte b) => Take(1)[0] = b;
+
+        public void Int32(int v) => BinaryPrimitives.WriteInt32LittleEndian(Take(4), v);
+
+        public void VarUInt(ulong v)
+        {
+            if (_length + 10 > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+            var b = _buffer;
+            var i = _length;
+            while (v >= 0x80)
+            {
+                b[i++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+            b[i++] = (byte)v;
+            _length = i;
+        }
+
+        public void VarInt(long v) => VarUInt((ulong)((v << 1) ^ (v >> 63)));
+
+        public void VarIntIfSet(long v)
+        {
+            if (v != 0)
+            {
+                VarInt(v);
+            }
+        }
+
+        public void Count(int n) => VarUInt((ulong)n);
+
+        /// <summary>A count, then each name (shared or not) with its number less <paramref name="minus"/>.</summary>
+        public void Map<T>(Dictionary<string, T> map, bool shared, long minus = 0) where T : IBinaryInteger<T>
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                if (shared)
+                {
+                    Shared(k);
+                }
+                else
+                {
+                    String(k);
+                }
+                VarInt(long.CreateTruncating(v) - minus);
+            }
+        }
+
+        public void Map(Dictionary<string, string> map)
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                String(k);
+                String(v);
+            }
+        }
+
+        public void StringIfSet(string? s)
+        {
+            if (s is not null)
+            {
+                String(s);
+            }
+        }
+
+        public void SharedIfSet(string? s)
+        {
+            if (s is not null)
+            {
+                Shared(s);
+            }
+        }
+
+        /// <summary>A name that may recur in this value: a back-reference when it already did.</summary>
+        public void Shared(string s)
+        {
+            for (var i = 0; i < _sharedCount; i++)
+            {
+                var seen = _shared[i];
+                if (ReferenceEquals(seen, s) || (seen.Length == s.Length && string.Equals(seen, s, StringComparison.Ordinal)))
+                {
+                    VarUInt(((ulong)i << 2) | BackReference);
+                    return;
+                }
+            }
+            if (_sharedCount < MaxShared)
+            {
+                _shared[_sharedCount++] = s;
+            }
+            Literal(s);
+        }
+
+        public void String(string s)
+        {
+            if (s.Length == 36 && s[8] == '-' && s[13] == '-' && Guid.TryParseExact(s, "D", out var guid) && !s.AsSpan().ContainsAnyInRange('A', 'F'))
+            {
+                Byte(Uuid);
+                guid.TryWriteBytes(Take(16), bigEndian: true, out _);
+                return;
+            }
+            Literal(s);
+        }
+
+        private void Literal(string s)
+        {
+            var bytes = Encoding.UTF8.GetByteCount(s);
+            VarUInt((ulong)bytes << 2 | LiteralKind);
+            Encoding.UTF8.GetBytes(s, Take(bytes));
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _at;
+        private List<string>? _shared;
+
+        public byte Byte() => _data[_at++];
+
+        public int Int32()
+        {
+            var v = BinaryPrimitives.ReadInt32LittleEndian(_data[_at..]);
+            _at += 4;
+            return v;
+        }
+
+        public ulong VarUInt()
+        {
+            ulong v = 0;
+            for (var shift = 0; shift < 70; shift += 7)
+            {
+                var b = _data[_at++];
+                v |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return v;
+                }
+            }
+            throw new InvalidDataException("varint too long");
+        }
+
+        public long VarInt()
+        {
+            var v = VarUInt();
+            return (long)(v >> 1) ^ -(long)(v & 1);
+        }
+
+        public int Count()
+        {
+            var n = VarUInt();
+            return n > (ulong)(_data.Length - _at) ? throw new InvalidDataException("count beyond the value") : (int)n;
+        }
+
+        public string String() => Read(shared: false);
+
+        public string Shared() => Read(shared: true);
+
+        private string Read(bool shared)
+        {
+            var header = VarUInt();
+            string s;
+            switch ((int)(header & 3))
+            {
+                case BackReference when shared && _shared is not null:
+                    return _shared[(int)(header >> 2)];
+                case Uuid:
+                    s = new Guid(_data.Slice(_at, 16), bigEndian: true).ToString("D");
+                    _at += 16;
+                    break;
+                case LiteralKind:
+                    var length = (int)(header >> 2);
+                    s = Encoding.UTF8.GetString(_data.Slice(_at, length));
+                    _at += length;
+                    break;
+                default:
+                    throw new InvalidDataException("unexpected string kind");
+            }
+            if (shared && (_shared ??= []).Count < MaxShared)
+            {
+                _shared.Add(s);
+            }
+            return s;
+        }
+
+        public Dictionary<string, T> StringMap<T>(ReadValue<T> value, bool shared = false)
+        {
+            var n = Count();
+            var map = new Dictionary<string, T>(n, StringComparer.Ordinal);
+            for (var i = 0; i < n; i++)
+            {
+                var key = Read(shared);
+                map[key] = value(ref this);
+            }
+            return map;
+        }
+
+        public readonly void End()
+        {
+            if (_at != _data.Length)
+            {
+                throw new InvalidDataException($"{_data.Length - _at} bytes after the user state");
+            }
+        }
+    }
+
+    private delegate T ReadValue<T>(ref Reader reader);
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+
+namespace MicroMoments.Stream.Benchmarks;
+
+/// <summary>What to run: <c>--quick</c>, <c>--garnet</c>, <c>--only section[,section]</c>, <c>--e2e</c>.</summary>
+public sealed record BenchmarkOptions(bool Quick, bool Garnet, IReadOnlySet<string> Sections, bool EndToEnd)
+{
+    /// <summary>Every section, in the order they run.</summary>
+    public static readonly string[] All = ["core", "throughput", "latency", "ceiling", "rules", "timers", "memory"];
+
+    /// <summary>What <c>--quick</c> runs unless <c>--only</c> says otherwise.</summary>
+    public static readonly string[] QuickSections = ["core", "throughput", "latency", "ceiling"];
+
+    public static BenchmarkOptions? Parse(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var only = Array.IndexOf(args, "--only");
+        IReadOnlySet<string> sections = new HashSet<string>(quick ? QuickSections : All, StringComparer.Ordinal);
+        if (only >= 0)
+        {
+            if (only + 1 >= args.Length)
+            {
+                return null;
+            }
+            sections = args[only + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+            if (!sections.All(s => All.Contains(s)))
+            {
+                return null;
+            }
+        }
+        return new BenchmarkOptions(quick, args.Contains("--garnet"), sections, EndToEnd: !quick || args.Contains("--e2e"));
+    }
+
+    public bool Runs(string section) => Sections.Contains(section);
+}
+
+/// <summary>Runs the chosen sections and ends with the one-line summary <c>events_per_s=N ceiling_ratio=R p99_ms=L</c>.</summary>
+public static class BenchmarkRunner
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (BenchmarkOptions.Parse(args) is not { } o)
+        {
+            Console.Error.WriteLine($"usage: [--quick] [--garnet] [--e2e] [--only {string.Join('|', BenchmarkOptions.All)}[,...]]");
+            return 2;
+        }
+        var started = Stopwatch.StartNew();
+        using var infra = BenchInfrastructure.Start(o.Garnet);
+        Console.WriteLine($"sections: {string.Join(", ", BenchmarkOptions.All.Where(o.Runs))}{(o.Quick ? " (quick)" : "")}; {Environment.ProcessorCount} cores, Redis = {infra.RedisKind}");
+
+        if (o.Runs("core"))
+        {
+            Console.WriteLine("core: the worker's stages on one thread, no I/O (thread CPU time, per stage the best round after a warm-up):");
+            CoreCost.Run(infra, "default catalogue", o.Quick ? 50_000 : 200_000, rounds: o.Quick ? 3 : 5).Print();
+        }
+        var eventsPerSecond = double.NaN;
+        var p99 = new Dictionary<int, double>();
+        if (o.Runs("throughput") || o.Runs("latency"))
+        {
+            (eventsPerSecond, p99) = await PipelineSections.RunAsync(infra, o, o.Runs("throughput"), o.Runs("latency"));
+        }
+        var ceiling = double.NaN;
+        if (o.Runs("ceiling"))
+        {
+            ceiling = PipelineSections.ConsumeOnlyCeiling(infra, o);
+            Console.WriteLine($"ceiling: a consume-only loop reads {ceiling:N0} records/s from the same broker (best of {(o.Quick ? 1 : 3)}); the pipeline reaches {eventsPerSecond / ceiling:P0} of it");
+        }
+        if (o.Runs("rules"))
+        {
+            await RuleKinds.RunAsync(infra, o);
+        }
+        if (o.Runs("timers"))
+        {
+            await ScaleSections.TimersAsync(infra, o);
+        }
+        if (o.Runs("memory"))
+        {
+            await ScaleSections.MemoryAsync(infra, o);
+        }
+        Console.WriteLine($"done in {started.Elapsed.TotalSeconds:F0} s");
+        Console.WriteLine(Stats.Invariant($"events_per_s={eventsPerSecond:F0} ceiling_ratio={eventsPerSecond / ceiling:F2} p99_ms={p99.GetValueOrDefault(10_000, double.NaN):F1}"));
+        return 0;
+    }
+}
