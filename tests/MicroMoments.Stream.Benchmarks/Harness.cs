@@ -248,6 +248,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
                 case "micromoments.stream.batch.duration":
                     Interlocked.Increment(ref _batches);
                     Seconds.AddOrUpdate("batch", value, (_, total) => total + value);
+                    BatchMillis.Add(value * 1000);
                     break;
                 case "micromoments.stream.timers.fire_lag":
                     FireLags.Add(value * 1000);
@@ -282,6 +283,17 @@ public sealed class WorkerUnderTest : IAsyncDisposable
 
     /// <summary>Redis calls by operation (load, write, due_timers, acquire, population), from the worker's Redis meter.</summary>
     public ConcurrentDictionary<string, long> RedisCalls { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Each batch's time in the loop (ms), as the worker's <c>batch.duration</c> histogram records it.</summary>
+    public ConcurrentBag<double> BatchMillis { get; private set; } = [];
+
+    /// <summary>Takes the batch times recorded so far and starts a new collection.</summary>
+    public double[] TakeBatchMillis()
+    {
+        var taken = BatchMillis;
+        BatchMillis = [];
+        return taken.Order().ToArray();
+    }
 
     /// <summary>Wall seconds summed: "batch" (the loop's batch time) and "redis &lt;operation&gt;".</summary>
     public ConcurrentDictionary<string, double> Seconds { get; } = new(StringComparer.Ordinal);
