@@ -34,7 +34,7 @@ public sealed class ClickstreamWorker(
     private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, Offset> _stored = [];
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
-    private BatchCommit? _pending;
+    private PendingBatch? _pending;
     private long _nextTimerCheck;
     private long _nextPopulationSync;
     private long _nextGauges;
@@ -43,15 +43,12 @@ public sealed class ClickstreamWorker(
     /// A batch on its way out: state and outbox to Redis, then the messages of the shards written to Kafka,
     /// then the outboxes cleared. Safe to run again after a failure: it goes on from the step that failed.
     /// </summary>
-    private sealed class BatchCommit(StreamPipeline pipeline, InterventionPublisher publisher, ILogger logger, IReadOnlyList<ShardWrite> writes, Dictionary<string, List<Outbound>> outbound,
-        List<ConsumeResult<byte[]?, byte[]?>>? batch)
+    private sealed class BatchCommit(StreamPipeline pipeline, InterventionPublisher publisher, ILogger logger, IReadOnlyList<ShardWrite> writes, Dictionary<string, List<Outbound>> outbound)
     {
         private HashSet<string>? _written;
         private bool _published;
 
         public Task Task { get; private set; } = Task.CompletedTask;
-
-        public List<ConsumeResult<byte[]?, byte[]?>>? Batch => batch;
 
         public BatchCommit Start()
         {
@@ -79,6 +76,12 @@ public sealed class ClickstreamWorker(
                 Log.OutboxClearFailed(logger, ex);
             }
         }
+    }
+
+    /// <summary>A consumed batch whose commit is in flight: its offsets are stored once the commit completes.</summary>
+    private sealed record PendingBatch(BatchCommit Commit, List<ConsumeResult<byte[]?, byte[]?>> Records)
+    {
+        public Task Task => Commit.Task;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -207,7 +210,7 @@ public sealed class ClickstreamWorker(
         var outbound = publisher.Build(work);
         var writes = pipeline.PrepareSave(work, outbound, publisher.Encode, EpochOf);
         await CompletePendingAsync(consumer, ct);
-        _pending = new BatchCommit(pipeline, publisher, logger, writes, outbound, batch).Start();
+        _pending = new PendingBatch(new BatchCommit(pipeline, publisher, logger, writes, outbound).Start(), batch);
 
         foreach (var g in batch.GroupBy(r => r.Topic))
         {
@@ -255,7 +258,7 @@ public sealed class ClickstreamWorker(
             pipeline.FireTimers(shard, users, work);
         }
         var outbound = publisher.Build(work);
-        var commit = new BatchCommit(pipeline, publisher, logger, pipeline.PrepareSave(work, outbound, publisher.Encode, EpochOf), outbound, null);
+        var commit = new BatchCommit(pipeline, publisher, logger, pipeline.PrepareSave(work, outbound, publisher.Encode, EpochOf), outbound);
         await WithRedisAsync(consumer, commit.RunAsync, ct);
         return due.Any(d => d.Users.Length >= _options.TimerBatchSize);
     }
@@ -351,11 +354,8 @@ public sealed class ClickstreamWorker(
             return;
         }
         _pending = null;
-        await WithRedisAsync(consumer, p.RunAsync, ct, p.Task);
-        if (p.Batch is not null)
-        {
-            StoreOffsets(consumer, p.Batch);
-        }
+        await WithRedisAsync(consumer, p.Commit.RunAsync, ct, p.Task);
+        StoreOffsets(consumer, p.Records);
     }
 
     /// <summary>On shutdown, a commit already in flight is awaited once; if it failed, its offsets stay unstored for redelivery.</summary>
@@ -366,10 +366,7 @@ public sealed class ClickstreamWorker(
         try
         {
             await p.Task;
-            if (p.Batch is not null)
-            {
-                StoreOffsets(consumer, p.Batch);
-            }
+            StoreOffsets(consumer, p.Records);
         }
         catch (Exception ex)
         {
@@ -468,10 +465,7 @@ public sealed class ClickstreamWorker(
         if (p.Task.IsCompletedSuccessfully)
         {
             _pending = null;
-            if (p.Batch is not null)
-            {
-                StoreOffsets(consumer, p.Batch);
-            }
+            StoreOffsets(consumer, p.Records);
         }
     }
 

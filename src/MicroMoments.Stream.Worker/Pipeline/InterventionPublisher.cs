@@ -34,17 +34,10 @@ public sealed class InterventionPublisher(
     {
         try
         {
-            using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
-            var topic = admin.GetMetadata(_options.OutputTopic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault();
-            if (topic is null || topic.Error.IsError)
-            {
-                return;
-            }
             using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(ReaderConfig()).Build();
-            foreach (var p in topic.Partitions)
+            foreach (var (tp, marks) in OutputWatermarks(consumer))
             {
-                var high = consumer.QueryWatermarkOffsets(new TopicPartition(_options.OutputTopic, p.PartitionId), TimeSpan.FromSeconds(10)).High;
-                Advance(p.PartitionId, high.Value);
+                Advance(tp.Partition.Value, marks.High.Value);
             }
         }
         catch (KafkaException ex)
@@ -156,16 +149,12 @@ public sealed class InterventionPublisher(
     private HashSet<string> ReadProducedIds(Dictionary<int, long> bounds, HashSet<string> wanted, CancellationToken ct)
     {
         var found = new HashSet<string>(StringComparer.Ordinal);
-        using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
-        var partitions = admin.GetMetadata(_options.OutputTopic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => p.PartitionId).ToList();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(ReaderConfig()).Build();
         var ends = new Dictionary<TopicPartition, long>();
         var starts = new List<TopicPartitionOffset>();
-        foreach (var p in partitions)
+        foreach (var (tp, marks) in OutputWatermarks(consumer))
         {
-            var tp = new TopicPartition(_options.OutputTopic, p);
-            var marks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
-            var from = Math.Max(bounds.GetValueOrDefault(p), marks.Low.Value);
+            var from = Math.Max(bounds.GetValueOrDefault(tp.Partition.Value), marks.Low.Value);
             if (from < marks.High.Value)
             {
                 ends[tp] = marks.High.Value;
@@ -196,6 +185,17 @@ public sealed class InterventionPublisher(
             }
         }
         return found;
+    }
+
+    /// <summary>Each partition of the output topic with its low and high watermarks now; none when the topic's metadata has an error.</summary>
+    private Dictionary<TopicPartition, WatermarkOffsets> OutputWatermarks(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
+        var topic = admin.GetMetadata(_options.OutputTopic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault();
+        return topic is null || topic.Error.IsError
+            ? []
+            : topic.Partitions.Select(p => new TopicPartition(_options.OutputTopic, p.PartitionId))
+                .ToDictionary(tp => tp, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)));
     }
 
     private async Task Track(Task<DeliveryResult<byte[]?, byte[]?>> ack)
