@@ -35,7 +35,8 @@ public static class MicroMomentsStreamExtensions
             .ValidateOnStart();
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.SectionName)
-            .Validate(o => File.Exists(o.ResolvedPath), "MicroMoments:Rules:Path: the rules file does not exist")
+            .Validate(o => !Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path names a directory; it must name a rules file")
+            .Validate(o => File.Exists(o.ResolvedPath) || Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path: the rules file does not exist")
             .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName);
 

@@ -2,7 +2,7 @@ using MicroMoments.Stream.Core.Rules;
 
 namespace MicroMoments.Stream.Worker;
 
-/// <summary><c>rules validate &lt;file&gt;</c>: exit 0, or the errors with line numbers and exit 1.</summary>
+/// <summary><c>rules validate &lt;file&gt;</c>: exit 0, or the errors with line numbers and exit 1; exit 2 when the file cannot be read (a directory, too large).</summary>
 public static class RulesValidateCommand
 {
     public static int Run(string file, TextWriter stdout, TextWriter stderr)
@@ -10,11 +10,11 @@ public static class RulesValidateCommand
         string text;
         try
         {
-            text = File.ReadAllText(file);
+            text = RuleSetLoader.ReadFile(file);
         }
         catch (IOException ex)
         {
-            stderr.WriteLine($"{file}: {ex.Message}");
+            stderr.WriteLine(ex.Message.Contains(file, StringComparison.Ordinal) ? ex.Message : $"{file}: {ex.Message}");
             return 2;
         }
         var errors = new List<RuleError>();

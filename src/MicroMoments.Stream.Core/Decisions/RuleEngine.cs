@@ -397,7 +397,7 @@ public sealed class RuleEngine
             MessageTemplate.Render(m.Title, Lookup, labels),
             MessageTemplate.Render(m.Body, Lookup, labels),
             m.ActionLabel is null ? null : new MessageAction(MessageTemplate.Render(m.ActionLabel, Lookup, labels),
-                m.ActionUrl is null ? null : MessageTemplate.Render(m.ActionUrl, Lookup, labels)));
+                m.ActionUrl is null ? null : MessageTemplate.RenderUrl(m.ActionUrl, Lookup, labels)));
         return new InterventionCommand
         {
             InterventionId = id,

@@ -31,11 +31,46 @@ public static class RuleSetLoader
         return errors.Count > 0 || set is null ? throw new RuleSetException(errors) : set;
     }
 
-    public static RuleSet LoadFile(string path) => Load(File.ReadAllText(path));
+    public static RuleSet LoadFile(string path) => Load(ReadFile(path));
 
-    /// <summary>Returns the rule set, or null with <paramref name="errors"/> filled.</summary>
+    /// <summary>
+    /// Reads a rules file, refusing a directory or a file over <see cref="RulesFileLimits.MaxBytes"/> before reading it.
+    /// Every failure is an <see cref="IOException"/> whose message names the path.
+    /// </summary>
+    public static string ReadFile(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new IOException($"{path} is a directory, not a rules file");
+        }
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (file.Length > RulesFileLimits.MaxBytes)
+            {
+                throw new IOException($"{path} is {file.Length} bytes; a rules file may have at most {RulesFileLimits.MaxBytes}");
+            }
+            // Length is 0 for a device or a pipe, so the read itself is bounded too.
+            using var reader = new StreamReader(file, Encoding.UTF8);
+            var buffer = new char[RulesFileLimits.MaxBytes + 1];
+            var read = reader.ReadBlock(buffer, 0, buffer.Length);
+            return read > RulesFileLimits.MaxBytes
+                ? throw new IOException($"{path} is larger than {RulesFileLimits.MaxBytes} bytes, the limit for a rules file")
+                : new string(buffer, 0, read);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException($"{path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Returns the rule set, or null with <paramref name="errors"/> filled. Never throws for any text.</summary>
     public static RuleSet? TryLoad(string text, List<RuleError> errors)
     {
+        if (!RulesFileLimits.Check(text, errors))
+        {
+            return null;
+        }
         var stream = new YamlStream();
         try
         {
@@ -166,8 +201,8 @@ public static class RuleSetLoader
                 {
                     r.Known(msg, "title", "body", "action");
                     var link = r.Map(msg, "action");
-                    message = new MessageSpec(r.String(msg, "title") ?? "", r.String(msg, "body") ?? "",
-                        link is null ? null : r.String(link, "label"), link is null ? null : r.String(link, "url"));
+                    message = new MessageSpec(r.Template(msg, "title") ?? "", r.Template(msg, "body") ?? "",
+                        link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
                 }
                 variants.Add(new VariantSpec(name, weight, message));
             }
@@ -227,6 +262,11 @@ public static class RuleSetLoader
             var operands = r.Child(c, ops[0]) is YamlSequenceNode list
                 ? list.OfType<YamlScalarNode>().Select(v => v.Value ?? "").ToList()
                 : [r.String(c, ops[0]) ?? ""];
+            if (operands.Any(o => o.Length > RulesFileLimits.MaxTemplateLength))
+            {
+                r.Error(c, $"rule '{id}': a condition value is longer than {RulesFileLimits.MaxTemplateLength} characters");
+                continue;
+            }
             result.Add(new Condition(path, ops[0], operands));
         }
         return result;
@@ -336,13 +376,13 @@ public static class RuleSetLoader
             {
                 r.Known(link, "label", "url");
             }
-            var body = r.String(msg, "body");
+            var body = r.Template(msg, "body");
             if (string.IsNullOrWhiteSpace(body))
             {
                 r.Error(msg, $"rule '{id}': the message needs a 'body'");
             }
-            message = new MessageSpec(r.String(msg, "title") ?? "", body ?? "",
-                link is null ? null : r.String(link, "label"), link is null ? null : r.String(link, "url"));
+            message = new MessageSpec(r.Template(msg, "title") ?? "", body ?? "",
+                link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
         }
         var priority = r.Int(a, "priority") ?? 50;
         if (priority is < 0 or > 100)
@@ -484,6 +524,17 @@ public static class RuleSetLoader
             return null;
         }
 
+        /// <summary>A message template; bounded because every message renders it.</summary>
+        public string? Template(YamlMappingNode m, string key)
+        {
+            var s = String(m, key);
+            if (s is { Length: > RulesFileLimits.MaxTemplateLength })
+            {
+                Error(Child(m, key)!, $"'{key}' is {s.Length} characters; a template may have at most {RulesFileLimits.MaxTemplateLength}");
+            }
+            return s;
+        }
+
         public int? Int(YamlMappingNode m, string key)
         {
             var s = String(m, key);
@@ -555,11 +606,11 @@ public static class RuleSetLoader
                 }
                 return TimeSpan.Zero;
             }
-            if (Durations.TryParse(s, out var d))
+            if (Durations.TryParse(s, out var d, out var why))
             {
                 return d;
             }
-            Error(Child(m, key)!, $"'{key}': '{s}' is not a duration (90s, 10m, 48h, 7d or PT10M)");
+            Error(Child(m, key)!, $"'{key}': '{s}' {why}");
             return TimeSpan.Zero;
         }
 

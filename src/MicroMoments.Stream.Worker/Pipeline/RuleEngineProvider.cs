@@ -27,7 +27,25 @@ public sealed class RuleEngineProvider
     {
         _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge };
         Path = rules.Value.ResolvedPath;
-        _current = new RuleEngine(RuleSetLoader.LoadFile(Path), _engineOptions, Population);
+        _current = new RuleEngine(Load(Path), _engineOptions, Population);
+    }
+
+    /// <summary>A broken rules file at start is invalid configuration: start-up stops with the errors, as for other keys.</summary>
+    private static RuleSet Load(string path)
+    {
+        try
+        {
+            return RuleSetLoader.LoadFile(path);
+        }
+        catch (IOException ex)
+        {
+            throw new OptionsValidationException(RulesOptions.SectionName, typeof(RulesOptions), [$"MicroMoments:Rules:Path: {ex.Message}"]);
+        }
+        catch (RuleSetException ex)
+        {
+            throw new OptionsValidationException(RulesOptions.SectionName, typeof(RulesOptions),
+                ex.Errors.Select(e => $"MicroMoments:Rules:Path: {path}:{e.Line}: {e.Message}"));
+        }
     }
 
     public string Path { get; }

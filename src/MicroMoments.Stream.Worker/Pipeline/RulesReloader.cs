@@ -32,10 +32,26 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTe
 
     private void Reload(string path)
     {
+        try
+        {
+            TryReload(path);
+        }
+#pragma warning disable CA1031 // a change-token callback: an escaping exception would stop the worker or vanish unlogged
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            engines.ReloadFailed();
+            telemetry.RulesReloaded(ok: false);
+            LogFailed(logger, ex, path, engines.Current.Rules.Version);
+        }
+    }
+
+    private void TryReload(string path)
+    {
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = RuleSetLoader.ReadFile(path);
         }
         catch (IOException ex)
         {
@@ -76,4 +92,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTe
 
     [LoggerMessage(3, LogLevel.Error, "Rules file {Path} could not be read; keeping the loaded rules: {Reason}")]
     private static partial void LogUnreadable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(4, LogLevel.Error, "Rules file {Path} could not be loaded; keeping version {Version}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string path, string version);
 }
