@@ -123,5 +123,37 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains($"{rules}:4:", stderr.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Item4_DirectoryAsRulesPath_ValidateAndSimulateExitTwo()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "rules.d")).FullName;
+        using var stderr = new StringWriter();
+
+        Assert.Equal(2, RulesValidateCommand.Run(folder, TextWriter.Null, stderr));
+        var simulate = Simulate("--events", File("events.ndjson", Story), "--rules", folder);
+
+        Assert.Equal(2, simulate.Exit);
+        Assert.Contains("is a directory", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("is a directory", simulate.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("99999999d")]
+    [InlineData("1e300s")]
+    [InlineData("P99999999D")]
+    [InlineData("Infinityd")]
+    public void Item4_DurationOverflow_ValidateAndSimulateReportTheLine(string after)
+    {
+        var rules = File("overflow.yaml", ["rules:", "  - id: x", $"    trigger: {{ kind: dwell, view: v, after: {after} }}", "    action: { moment: m, channel: c, message: { body: b } }"]);
+        using var stderr = new StringWriter();
+
+        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        var simulate = Simulate("--events", File("events.ndjson", Story), "--rules", rules);
+
+        Assert.Contains($"{rules}:3:", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, simulate.Exit);
+        Assert.Contains("rules line 3", simulate.Err, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

@@ -30,7 +30,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTe
         return Task.CompletedTask;
     }
 
-    private void Reload(string path)
+    internal void Reload(string path)
     {
         try
         {
