@@ -21,6 +21,9 @@ public sealed class PopulationBaseline(int maxTasks = 1000)
     /// <summary>The most distinct tasks it counts; votes for further tasks are refused.</summary>
     public int MaxTasks { get; } = maxTasks;
 
+    /// <summary>Votes refused because <see cref="MaxTasks"/> tasks were known, since start.</summary>
+    public long Refused { get; private set; }
+
     /// <summary>Distinct tasks it knows.</summary>
     public int TaskCount => _totals.Count;
 
@@ -63,6 +66,7 @@ public sealed class PopulationBaseline(int maxTasks = 1000)
         {
             if (_totals.Count >= MaxTasks)
             {
+                Refused++;
                 return false;
             }
             _totals[task] = counts = new long[Buckets];
