@@ -41,8 +41,11 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The pattern matching every shard's cohort keys.</summary>
     public string CohortsPattern => $"{prefix}{{*}}:cohorts";
 
-    /// <summary>Population statistics shared by all instances: fields "&lt;task&gt;|sum" and "&lt;task&gt;|count".</summary>
-    public RedisKey Population => $"{prefix}population";
+    /// <summary>
+    /// Population task-time votes of one period (half the population TTL) shared by all instances: field
+    /// "&lt;task&gt;|&lt;bucket&gt;" → votes. Earlier versions kept float sums in "population", which is no longer read.
+    /// </summary>
+    public RedisKey Population(long period) => $"{prefix}population:{period}";
 
     /// <summary>Which shard holds a user's state: written once per new user, read by <c>explain</c>.</summary>
     public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";

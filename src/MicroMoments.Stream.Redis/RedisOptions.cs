@@ -17,6 +17,10 @@ public sealed class RedisOptions
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan StateTtl { get; set; } = TimeSpan.FromDays(60);
 
+    /// <summary>Task-time votes older than about this are forgotten (kept in two keys of half this, each expiring), so the population baseline follows change and drops tasks no one completes.</summary>
+    [Range(typeof(TimeSpan), "00:10:00", "3650.00:00:00")]
+    public TimeSpan PopulationTtl { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Quick retries of a failed Redis call before the loop pauses consumption and keeps retrying with backoff.</summary>
     [Range(1, 20)]
     public int RetryAttempts { get; set; } = 3;

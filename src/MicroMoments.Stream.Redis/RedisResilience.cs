@@ -12,7 +12,7 @@ public static class RedisResilience
         new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutException>(),
+                ShouldHandle = new PredicateBuilder().Handle<RedisException>(ex => !IsCommandError(ex)).Handle<TimeoutException>(),
                 MaxRetryAttempts = retryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -20,7 +20,7 @@ public static class RedisResilience
             })
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutException>(),
+                ShouldHandle = new PredicateBuilder().Handle<RedisException>(ex => !IsCommandError(ex)).Handle<TimeoutException>(),
                 FailureRatio = 0.5,
                 MinimumThroughput = 4,
                 SamplingDuration = TimeSpan.FromSeconds(10),
@@ -30,5 +30,15 @@ public static class RedisResilience
 
     /// <summary>True for the failures that mean "Redis is unavailable", as opposed to a bug.</summary>
     public static bool IsUnavailable(Exception ex) =>
-        ex is RedisException or TimeoutException or BrokenCircuitException or IsolatedCircuitException;
+        (ex is RedisException or TimeoutException or BrokenCircuitException or IsolatedCircuitException) && !IsCommandError(ex);
+
+    /// <summary>Server replies that mean "the server is there but busy or failing over": retried like an outage.</summary>
+    private static readonly string[] TransientReplies = ["LOADING", "BUSY", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "OOM"];
+
+    /// <summary>
+    /// True when Redis answered and refused the command (a wrong argument or type, a script error): retrying
+    /// sends the same command and gets the same answer, so it is reported, never waited out as an outage.
+    /// </summary>
+    public static bool IsCommandError(Exception ex) =>
+        ex is RedisServerException && !TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal));
 }

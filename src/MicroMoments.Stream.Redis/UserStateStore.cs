@@ -262,29 +262,46 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<long> PendingTimersAsync(string shard, CancellationToken ct) =>
         await resilience.ExecuteAsync(async _ => await redis.GetDatabase().SortedSetLengthAsync(_keys.Timers(shard)), ct);
 
-    /// <summary>Adds this instance's new task-time observations to the shared totals and returns all totals.</summary>
-    public async Task<Dictionary<string, (double Sum, long Count)>> SyncPopulationAsync(
-        IReadOnlyDictionary<string, (double Sum, long Count)> pending, CancellationToken ct) =>
+    /// <summary>
+    /// Adds this instance's new task-time votes (task → bucket → votes) to the current period's shared hash and returns
+    /// the votes of the current and the previous period. Each period's hash expires a TTL after its last write, so votes
+    /// (and tasks) older than about the TTL drop out. Integer increments only: no value can make Redis refuse them.
+    /// </summary>
+    public async Task<Dictionary<string, Dictionary<int, long>>> SyncPopulationAsync(
+        IReadOnlyDictionary<string, Dictionary<int, long>> pending, DateTimeOffset now, CancellationToken ct) =>
         await Timed("population", async () => await resilience.ExecuteAsync(async _ =>
         {
+            var period = now.ToUnixTimeMilliseconds() / Math.Max(1, (long)options.PopulationTtl.TotalMilliseconds / 2);
+            var current = _keys.Population(period);
             var db = redis.GetDatabase();
             var batch = db.CreateBatch();
-            var writes = pending.SelectMany(p => new Task[]
+            var writes = pending.SelectMany(p => p.Value.Select(b => (Task)batch.HashIncrementAsync(current, $"{p.Key}|{b.Key}", b.Value))).ToList();
+            if (writes.Count > 0)
             {
-                batch.HashIncrementAsync(_keys.Population, $"{p.Key}|sum", p.Value.Sum),
-                batch.HashIncrementAsync(_keys.Population, $"{p.Key}|count", p.Value.Count),
-            }).ToArray();
-            var all = batch.HashGetAllAsync(_keys.Population);
+                writes.Add(batch.KeyExpireAsync(current, options.PopulationTtl));
+            }
+            var reads = new[] { batch.HashGetAllAsync(_keys.Population(period - 1)), batch.HashGetAllAsync(current) };
             batch.Execute();
             await Task.WhenAll(writes);
-            var totals = new Dictionary<string, (double Sum, long Count)>(StringComparer.Ordinal);
-            foreach (var entry in await all)
+            var totals = new Dictionary<string, Dictionary<int, long>>(StringComparer.Ordinal);
+            foreach (var read in reads)
             {
-                var name = (string)entry.Name!;
-                var bar = name.LastIndexOf('|');
-                var task = name[..bar];
-                var t = totals.GetValueOrDefault(task);
-                totals[task] = name[(bar + 1)..] == "sum" ? (double.Parse((string)entry.Value!, System.Globalization.CultureInfo.InvariantCulture), t.Count) : (t.Sum, (long)entry.Value);
+                foreach (var entry in await read)
+                {
+                    var name = (string)entry.Name!;
+                    var bar = name.LastIndexOf('|');
+                    if (bar < 0 || !int.TryParse(name.AsSpan(bar + 1), System.Globalization.CultureInfo.InvariantCulture, out var bucket)
+                        || !entry.Value.TryParse(out long votes))
+                    {
+                        continue; // not a field this version writes
+                    }
+                    var task = name[..bar];
+                    if (!totals.TryGetValue(task, out var buckets))
+                    {
+                        totals[task] = buckets = [];
+                    }
+                    buckets[bucket] = buckets.GetValueOrDefault(bucket) + votes;
+                }
             }
             return totals;
         }, ct));

@@ -34,6 +34,7 @@ public static class MicroMomentsStreamExtensions
             .Validate(o => !o.IsEmbedded, "MicroMoments:Redis:Configuration is empty and no embedded store was started")
             .ValidateOnStart();
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StateOptions>().BindConfiguration(StateOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.SectionName)
             .Validate(o => !Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path names a directory; it must name a rules file")
             .Validate(o => File.Exists(o.ResolvedPath) || Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path: the rules file does not exist")

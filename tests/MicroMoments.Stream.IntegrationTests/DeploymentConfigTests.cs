@@ -101,7 +101,7 @@ public sealed partial class DeploymentConfigTests
             },
         };
         listener.Start();
-        var engines = new RuleEngineProvider(Options.Create(new RulesOptions()), Options.Create(new PipelineOptions()));
+        var engines = new RuleEngineProvider(Options.Create(new RulesOptions()), Options.Create(new PipelineOptions()), Options.Create(new StateOptions()));
         _ = new PipelineTelemetry(meters, engines);
         _ = new RedisTelemetry(meters);
         return names;

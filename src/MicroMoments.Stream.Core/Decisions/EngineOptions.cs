@@ -1,3 +1,5 @@
+using MicroMoments.Stream.Core.State;
+
 namespace MicroMoments.Stream.Core.Decisions;
 
 /// <summary>Settings of the rule engine that are not part of the rules file.</summary>
@@ -8,4 +10,7 @@ public sealed record EngineOptions
 
     /// <summary>Off in <c>simulate</c>, where the clock follows the events and nothing is stale.</summary>
     public bool CheckStaleness { get; init; } = true;
+
+    /// <summary>Bounds on each user's state and on the population baseline.</summary>
+    public StateLimits Limits { get; init; } = new();
 }

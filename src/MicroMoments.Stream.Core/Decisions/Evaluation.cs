@@ -18,6 +18,15 @@ public sealed class Evaluation
 
     /// <summary>Feedback that named an intervention this user was never sent: counted and ignored.</summary>
     public int ForeignFeedback { get; set; }
+
+    /// <summary>Values not kept (over a state bound, or an implausible duration); the event applied otherwise.</summary>
+    public int IgnoredValues { get; set; }
+
+    /// <summary>Least recently used traits, features or tasks evicted at their count bound.</summary>
+    public int Evicted { get; set; }
+
+    /// <summary>Entries of old history trimmed to keep the state under its byte bound.</summary>
+    public int Trimmed { get; set; }
 }
 
 /// <summary>One analytics counter increment. Rule "" with a cohort day as variant is a cohort counter.</summary>

@@ -39,7 +39,7 @@ public sealed class RuleEngine
         Rules = rules;
         _options = options ?? new EngineOptions();
         _gate = new PolicyGate(rules);
-        Population = population ?? new PopulationBaseline();
+        Population = population ?? new PopulationBaseline(_options.Limits.MaxPopulationTasks);
         _idleRules = rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Inactivity).GroupBy(r => r.Trigger.Duration).OrderBy(g => g.Key).ToList();
         _index = new EventRuleIndex(rules.Rules);
         _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
@@ -91,7 +91,9 @@ public sealed class RuleEngine
                 }
             }
         }
-        var observation = UserProfile.Observe(state, e, Population);
+        var observation = UserProfile.Observe(state, e, Population, _options.Limits);
+        result.IgnoredValues += observation.Ignored;
+        result.Evicted += observation.Evicted;
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (Responses.Contains(e.Key) && RecordFeedback(state, e, result))
         {
@@ -153,7 +155,7 @@ public sealed class RuleEngine
                     else if (t.Matches(e))
                     {
                         Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
-                            new Dictionary<string, string>(e.Properties, StringComparer.Ordinal));
+                            StoredDetails(e.Properties, result));
                     }
                     break;
             }
@@ -168,7 +170,32 @@ public sealed class RuleEngine
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
         }
+        Bound(state, result);
         return result;
+    }
+
+    /// <summary>Keeps the state's bounds after an event or a timer: the user's own history gives way, never another user's.</summary>
+    private void Bound(UserState state, Evaluation result)
+    {
+        var (evicted, trimmed) = StateBounds.Enforce(state, _options.Limits);
+        result.Evicted += evicted;
+        result.Trimmed += trimmed;
+    }
+
+    /// <summary>An event's properties as a timer keeps them, without values too long to store (counted).</summary>
+    private Dictionary<string, string> StoredDetails(IReadOnlyDictionary<string, string> properties, Evaluation result)
+    {
+        var details = new Dictionary<string, string>(properties.Count, StringComparer.Ordinal);
+        foreach (var (k, v) in properties)
+        {
+            if (k.Length > _options.Limits.MaxStringLength || v.Length > _options.Limits.MaxStringLength)
+            {
+                result.IgnoredValues++;
+                continue;
+            }
+            details[k] = v;
+        }
+        return details;
     }
 
     private static string AbsenceTimerId(Rule rule, ClickEvent e) =>
@@ -223,6 +250,7 @@ public sealed class RuleEngine
             });
             Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result);
         }
+        Bound(state, result);
         return result;
     }
 

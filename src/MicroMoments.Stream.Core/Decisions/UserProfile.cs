@@ -12,6 +12,12 @@ public sealed record Observation
 
     /// <summary>When this event started a new session: 1 − last session / the user's baseline (0.17 = 17 % shorter).</summary>
     public double? SessionDrop { get; init; }
+
+    /// <summary>Values of the event not kept (over a <see cref="StateLimits"/> bound, or an implausible duration); the rest of it applied.</summary>
+    public int Ignored { get; init; }
+
+    /// <summary>Least recently used traits, features or tasks evicted to make room.</summary>
+    public int Evicted { get; init; }
 }
 
 /// <summary>
@@ -26,6 +32,7 @@ public static class UserProfile
     private const double Ewma = 0.3;
     private const double FastCompletion = 0.3;
     private const int RecentIdCount = 8;
+    private static readonly StateLimits DefaultLimits = new();
 
     /// <summary>True when the message id was seen recently (an upstream duplicate); otherwise remembers it.</summary>
     public static bool SeenBefore(UserState state, string messageId)
@@ -44,8 +51,11 @@ public static class UserProfile
         return false;
     }
 
-    public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null)
+    public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null, StateLimits? limits = null)
     {
+        limits ??= DefaultLimits;
+        var ignored = 0;
+        var evicted = 0;
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         // Assigned only when changed: the state is long-lived, and keeping its strings spares the GC old-to-young references.
         if (state.UserId != e.UserId)
@@ -69,10 +79,15 @@ public static class UserProfile
         ObserveStreak(state, e);
         if (e.Traits.Count > 0)
         {
-            state.Traits ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            state.Traits ??= new OrderedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (k, v) in e.Traits)
             {
-                state.Traits[k] = v;
+                if (k.Length > limits.MaxStringLength || v.Length > limits.MaxStringLength)
+                {
+                    ignored++;
+                    continue;
+                }
+                evicted += StateBounds.Touch(state.Traits, k, v, limits.MaxTraits);
             }
         }
 
@@ -83,19 +98,31 @@ public static class UserProfile
                 state.SignedUpAt ??= ts;
                 break;
             case EventNames.FeatureUsed when e.Property("feature") is { } feature:
-                state.FeatureCounts ??= new Dictionary<string, int>(StringComparer.Ordinal);
-                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(state.FeatureCounts, feature, out _)++;
-                if (state.LastFeature != feature)
+                if (feature.Length > limits.MaxStringLength)
                 {
-                    state.LastFeature = feature;
+                    ignored++; // still activity: it earns its points
+                }
+                else
+                {
+                    state.FeatureCounts ??= new OrderedDictionary<string, int>(StringComparer.Ordinal);
+                    evicted += StateBounds.Touch(state.FeatureCounts, feature, state.FeatureCounts.GetValueOrDefault(feature) + 1, limits.MaxFeatures);
+                    if (state.LastFeature != feature)
+                    {
+                        state.LastFeature = feature;
+                    }
                 }
                 AddPoints(state, e.Timestamp, 15);
                 break;
             case "email opened" or "email clicked":
                 AddPoints(state, e.Timestamp, 20);
                 break;
-            case "task completed" when e.Property("task") is { } task && Number(e.Property("durationMs")) is { } ms && ms > 0:
-                speedup = ObserveTaskTime(state, task, ms, population);
+            case "task completed" when e.Property("task") is { } task && e.Property("durationMs") is { } duration:
+                if (task.Length > limits.MaxStringLength || PlausibleDuration(duration, limits) is not { } ms)
+                {
+                    ignored++; // the completion is still activity and still triggers rules; only its time is not learnt from
+                    break;
+                }
+                speedup = ObserveTaskTime(state, task, ms, population, limits, ref evicted);
                 break;
             case "onboarding step completed" or "onboarding step skipped" or "onboarding step viewed":
                 if (Number(e.Property("totalSteps")) is { } total)
@@ -112,7 +139,7 @@ public static class UserProfile
                 state.OnboardingStep = Math.Max(state.OnboardingStep, state.OnboardingTotal);
                 break;
         }
-        return new Observation { CompletionSpeedup = speedup, SessionDrop = sessionDrop };
+        return new Observation { CompletionSpeedup = speedup, SessionDrop = sessionDrop, Ignored = ignored, Evicted = evicted };
     }
 
     /// <summary>0–100: feature used +15, a session that lasted 30 s or more before the user left +10, email open or click +20, over 30 days.</summary>
@@ -177,6 +204,13 @@ public static class UserProfile
     public static string? UnusedFeature(UserState state, IReadOnlyList<string> catalogue) =>
         catalogue.FirstOrDefault(f => state.FeatureCounts?.ContainsKey(f) != true);
 
+    /// <summary>
+    /// A <c>durationMs</c> worth learning from: finite, above zero and at most <see cref="StateLimits.MaxTaskDuration"/>.
+    /// <c>1e400</c> parses as infinity and would poison every average it enters.
+    /// </summary>
+    public static double? PlausibleDuration(string? text, StateLimits limits) =>
+        Number(text) is { } ms && double.IsFinite(ms) && ms > 0 && ms <= limits.MaxTaskDuration.TotalMilliseconds ? ms : null;
+
     public static double? Number(string? text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
 
@@ -230,16 +264,20 @@ public static class UserProfile
     /// Returns the speed-up against the user's own usual time for the task (the <c>completionSpeedup</c> metric);
     /// a completion 30 %+ faster than the population's usual time counts towards the efficiency-seeker archetype.
     /// </summary>
-    private static double? ObserveTaskTime(UserState state, string task, double ms, PopulationBaseline? population)
+    private static double? ObserveTaskTime(UserState state, string task, double ms, PopulationBaseline? population, StateLimits limits, ref int evicted)
     {
         if (population?.UsualMs(task) is { } populationUsual && 1 - ms / populationUsual >= FastCompletion)
         {
             state.FastCompletions++;
         }
-        population?.Observe(task, ms);
-        state.TaskDurations ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        state.TaskDurations ??= new OrderedDictionary<string, long>(StringComparer.Ordinal);
         var usual = state.TaskDurations.GetValueOrDefault(task);
-        state.TaskDurations[task] = usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms);
+        if (usual == 0)
+        {
+            // One vote per user and task (the first completion): however often one user completes it, they stay one voice.
+            population?.Observe(task, ms);
+        }
+        evicted += StateBounds.Touch(state.TaskDurations, task, usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms), limits.MaxTasks);
         return usual == 0 ? null : Math.Round(1 - ms / usual, 3);
     }
 

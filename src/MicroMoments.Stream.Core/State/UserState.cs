@@ -19,8 +19,10 @@ public sealed class UserState
     [JsonPropertyName("le")] public long LastEventAt { get; set; }
     [JsonPropertyName("dv")] public string? Device { get; set; }
     [JsonPropertyName("tz")] public string? Timezone { get; set; }
-    [JsonPropertyName("tr")] public Dictionary<string, string>? Traits { get; set; }
-    [JsonPropertyName("fc")] public Dictionary<string, int>? FeatureCounts { get; set; }
+    // Traits, feature counts and task durations are kept least recently used first, so the oldest is evicted at
+    // their bound (StateLimits): the order itself is the recency, and both stored forms keep it at no extra cost.
+    [JsonPropertyName("tr")] public OrderedDictionary<string, string>? Traits { get; set; }
+    [JsonPropertyName("fc")] public OrderedDictionary<string, int>? FeatureCounts { get; set; }
     [JsonPropertyName("lf")] public string? LastFeature { get; set; }
 
     /// <summary>Engagement points per day (days since the Unix epoch, UTC), for the 30-day score.</summary>
@@ -36,7 +38,7 @@ public sealed class UserState
     [JsonPropertyName("bl")] public long SessionBaselineMs { get; set; }
 
     /// <summary>EWMA of each task's completion time (ms), the user's own "usual".</summary>
-    [JsonPropertyName("td")] public Dictionary<string, long>? TaskDurations { get; set; }
+    [JsonPropertyName("td")] public OrderedDictionary<string, long>? TaskDurations { get; set; }
 
     /// <summary>How many completions were much faster than usual (efficiency-seeker signal).</summary>
     [JsonPropertyName("fx")] public int FastCompletions { get; set; }

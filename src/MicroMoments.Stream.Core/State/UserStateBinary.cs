@@ -25,7 +25,12 @@ internal static class UserStateBinary
 
     [ThreadStatic] private static Writer? t_writer;
 
-    public static byte[] Serialize(UserState s)
+    public static byte[] Serialize(UserState s) => Write(s).ToArray();
+
+    /// <summary>The length of <see cref="Serialize"/>'s result, without copying it.</summary>
+    public static int SerializedSize(UserState s) => Write(s).Length;
+
+    private static Writer Write(UserState s)
     {
         var w = t_writer ??= new Writer();
         w.Reset();
@@ -221,7 +226,7 @@ internal static class UserStateBinary
         {
             w.VarInt(indexed - at);
         }
-        return w.ToArray();
+        return w;
     }
 
     public static UserState Deserialize(ReadOnlySpan<byte> data)
@@ -274,11 +279,11 @@ internal static class UserStateBinary
         }
         if (Has(TraitsBit))
         {
-            s.Traits = r.StringMap(static (ref Reader x) => x.String());
+            s.Traits = r.OrderedStringMap(static (ref Reader x) => x.String());
         }
         if (Has(FeatureCountsBit))
         {
-            s.FeatureCounts = r.StringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
+            s.FeatureCounts = r.OrderedStringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
         }
         if (Has(LastFeatureBit))
         {
@@ -316,7 +321,7 @@ internal static class UserStateBinary
         }
         if (Has(TaskDurationsBit))
         {
-            s.TaskDurations = r.StringMap(static (ref Reader x) => x.VarInt());
+            s.TaskDurations = r.OrderedStringMap(static (ref Reader x) => x.VarInt());
         }
         if (Has(FastCompletionsBit))
         {
@@ -456,6 +461,8 @@ internal static class UserStateBinary
 
         public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
 
+        public int Length => _length;
+
         private Span<byte> Take(int n)
         {
             if (_length + n > _buffer.Length)
@@ -515,6 +522,34 @@ internal static class UserStateBinary
                     String(k);
                 }
                 VarInt(long.CreateTruncating(v) - minus);
+            }
+        }
+
+        /// <summary>As <see cref="Map{T}(Dictionary{string, T}, bool, long)"/>, in the map's (recency) order.</summary>
+        public void Map<T>(OrderedDictionary<string, T> map, bool shared) where T : IBinaryInteger<T>
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                if (shared)
+                {
+                    Shared(k);
+                }
+                else
+                {
+                    String(k);
+                }
+                VarInt(long.CreateTruncating(v));
+            }
+        }
+
+        public void Map(OrderedDictionary<string, string> map)
+        {
+            Count(map.Count);
+            foreach (var (k, v) in map)
+            {
+                String(k);
+                String(v);
             }
         }
 
@@ -659,6 +694,19 @@ internal static class UserStateBinary
         {
             var n = Count();
             var map = new Dictionary<string, T>(n, StringComparer.Ordinal);
+            for (var i = 0; i < n; i++)
+            {
+                var key = Read(shared);
+                map[key] = value(ref this);
+            }
+            return map;
+        }
+
+        /// <summary>As <see cref="StringMap{T}"/>, keeping the written order (the entries' recency).</summary>
+        public OrderedDictionary<string, T> OrderedStringMap<T>(ReadValue<T> value, bool shared = false)
+        {
+            var n = Count();
+            var map = new OrderedDictionary<string, T>(n, StringComparer.Ordinal);
             for (var i = 0; i < n; i++)
             {
                 var key = Read(shared);

@@ -26,6 +26,9 @@ public sealed class BatchWork
     }
     public int ForeignFeedback { get; set; }
 
+    /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>
+    public (int Ignored, int Evicted, int Trimmed) Bounded { get; set; }
+
     /// <summary>Analytics increments per shard: shard → rule id ("" = cohorts) → "variant|metric" → count.</summary>
     public Dictionary<string, Dictionary<string, Dictionary<string, long>>> Counters { get; } = new(StringComparer.Ordinal);
 
@@ -50,6 +53,10 @@ public sealed class BatchWork
     public void Add(string shard, Evaluation evaluation, ActivityContext parent)
     {
         ForeignFeedback += evaluation.ForeignFeedback;
+        if (evaluation.IgnoredValues + evaluation.Evicted + evaluation.Trimmed > 0)
+        {
+            Bounded = (Bounded.Ignored + evaluation.IgnoredValues, Bounded.Evicted + evaluation.Evicted, Bounded.Trimmed + evaluation.Trimmed);
+        }
         if (evaluation.Stats.Count > 0)
         {
             if (!Counters.TryGetValue(shard, out var rules))

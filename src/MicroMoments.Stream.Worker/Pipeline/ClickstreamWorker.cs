@@ -343,7 +343,17 @@ public sealed class ClickstreamWorker(
     {
         var population = pipeline.Engines.Population;
         var pending = population.TakePending();
-        await WithRedisAsync(consumer, async () => population.Load(await pipeline.Store.SyncPopulationAsync(pending, ct)), ct);
+        try
+        {
+            await WithRedisAsync(consumer, async () => population.Load(await pipeline.Store.SyncPopulationAsync(pending, time.GetUtcNow(), ct)), ct);
+        }
+        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
+        {
+            // Redis refused the command: the same command would be refused again, so waiting it out would stall the
+            // stream for advisory statistics. The votes go; the stream goes on.
+            telemetry.PopulationSyncFailed();
+            Log.PopulationSyncRefused(logger, ex);
+        }
     }
 
     /// <summary>Waits for the in-flight commit (going on from its snapshot if Redis failed), then stores its offsets.</summary>

@@ -26,6 +26,10 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Partitions lost: {Partitions}")]
     public static partial void Lost(ILogger logger, string partitions);
 
+    // A high id, clear of the sequence other log lines take.
+    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population sync (a command error, not an outage); its task-time votes are dropped and the stream goes on")]
+    public static partial void PopulationSyncRefused(ILogger logger, Exception ex);
+
     [LoggerMessage(8, LogLevel.Critical, "The consume loop failed; the worker stops")]
     public static partial void LoopFailed(ILogger logger, Exception ex);
 

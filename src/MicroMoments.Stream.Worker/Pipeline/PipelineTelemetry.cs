@@ -23,6 +23,8 @@ public sealed class PipelineTelemetry
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _ruleOutcomes;
     private readonly Counter<long> _foreignFeedback;
+    private readonly Counter<long> _stateBounds;
+    private readonly Counter<long> _populationSyncFailures;
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
@@ -53,6 +55,12 @@ public sealed class PipelineTelemetry
         _ruleOutcomes = meter.CreateCounter<long>("micromoments.stream.rule.outcomes", "{event}",
             "Response analytics per rule and variant: matched, emitted, deferred, held_out, suppressed.<reason>, delivered, displayed, clicked, dismissed, converted.");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
+        _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
+            "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
+        meter.CreateObservableCounter("micromoments.stream.population.refused", () => engines.Population.Refused, "{vote}",
+            "Task-time votes refused because the population baseline holds its maximum of tasks.");
+        _populationSyncFailures = meter.CreateCounter<long>("micromoments.stream.population.sync_failures", "{sync}",
+            "Population syncs Redis refused (a command error, not an outage); their votes are dropped.");
     }
 
     public void Event(string topic, string outcome, long n = 1) =>
@@ -88,6 +96,8 @@ public sealed class PipelineTelemetry
 
     public void RedisError() => _redisErrors.Add(1);
 
+    public void PopulationSyncFailed() => _populationSyncFailures.Add(1);
+
     /// <summary>Exports a batch's analytics counters (the same increments kept in Redis).</summary>
     public void RuleOutcomes(BatchWork work)
     {
@@ -105,6 +115,14 @@ public sealed class PipelineTelemetry
         if (work.ForeignFeedback > 0)
         {
             _foreignFeedback.Add(work.ForeignFeedback);
+        }
+        var (ignored, evicted, trimmed) = work.Bounded;
+        foreach (var (action, n) in new[] { ("ignored", ignored), ("evicted", evicted), ("trimmed", trimmed) })
+        {
+            if (n > 0)
+            {
+                _stateBounds.Add(n, new KeyValuePair<string, object?>("action", action));
+            }
         }
     }
 

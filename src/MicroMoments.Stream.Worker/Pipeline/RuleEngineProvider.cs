@@ -23,9 +23,10 @@ public sealed class RuleEngineProvider
     private readonly EngineOptions _engineOptions;
     private volatile RuleEngine _current;
 
-    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline)
+    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline, IOptions<StateOptions> state)
     {
-        _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge };
+        _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge, Limits = state.Value.ToLimits() };
+        Population = new PopulationBaseline(_engineOptions.Limits.MaxPopulationTasks);
         Path = rules.Value.ResolvedPath;
         _current = new RuleEngine(Load(Path), _engineOptions, Population);
     }
@@ -51,7 +52,7 @@ public sealed class RuleEngineProvider
     public string Path { get; }
 
     /// <summary>Population statistics: one instance for the process, carried across rule reloads.</summary>
-    public PopulationBaseline Population { get; } = new();
+    public PopulationBaseline Population { get; }
 
     public RuleEngine Current => _current;
 
