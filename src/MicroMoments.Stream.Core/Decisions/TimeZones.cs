@@ -21,6 +21,9 @@ public static class TimeZones
     /// <summary>Keyed only by ids in <see cref="Known"/>, so it is bounded by the database, not by what events send.</summary>
     private static readonly ConcurrentDictionary<string, DateTimeZone> Zones = new(StringComparer.Ordinal);
 
+    /// <summary>Zones resolved so far (for tests: never more than the database holds).</summary>
+    internal static int CachedZones => Zones.Count;
+
     /// <summary>The tz database's version (e.g. 2025b), for the README and diagnostics.</summary>
     public static string DatabaseVersion => TzdbDateTimeZoneSource.Default.TzdbVersion;
 
