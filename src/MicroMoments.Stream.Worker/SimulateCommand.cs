@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Xml;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Simulation;
@@ -23,14 +25,30 @@ public static class SimulateCommand
             stderr.WriteLine("simulate: --events <file.ndjson> is required");
             return 2;
         }
-        RuleSet rules;
-        string[] lines;
+        DateTimeOffset? until = null;
+        TimeSpan drain;
         try
         {
-            lines = File.ReadAllLines(eventsPath);
+            // Checked before the run, not found wrong after it.
+            until = options.TryGetValue("--until", out var u)
+                ? DateTimeOffset.Parse(u, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
+                : null;
+            drain = XmlConvert.ToTimeSpan(options.GetValueOrDefault("--drain") ?? "P7D");
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            stderr.WriteLine($"simulate: --until takes an ISO-8601 time and --drain an ISO-8601 duration (P7D): {ex.Message}");
+            return 2;
+        }
+        RuleSet rules;
+        byte[] events;
+        try
+        {
+            // Bytes, not text: a line that is not valid UTF-8 is refused as the worker refuses such a record, not decoded to U+FFFD.
+            events = File.ReadAllBytes(eventsPath);
             rules = RuleSetLoader.LoadFile(options.GetValueOrDefault("--rules") ?? RulesOptions.DefaultPath);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"simulate: {ex.Message}");
             return 2;
@@ -43,54 +61,92 @@ public static class SimulateCommand
             }
             return 2;
         }
+        StreamWriter? decisions = null;
+        if (options.TryGetValue("--decisions", out var decisionsPath))
+        {
+            try
+            {
+                decisions = new StreamWriter(decisionsPath, append: false, new UTF8Encoding(false));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                stderr.WriteLine($"simulate: cannot write --decisions {decisionsPath}: {ex.Message}");
+                return 2;
+            }
+        }
+        using var decisionsWriter = decisions;
 
         var simulation = new OfflineSimulation(rules);
-        var printed = 0;
+        var (printed, failed) = (0, 0);
         void Flush()
         {
             for (; printed < simulation.Interventions.Count; printed++)
             {
                 stdout.WriteLine(Encoding.UTF8.GetString(InterventionCloudEvents.Encode(simulation.Interventions[printed])));
             }
+            for (; failed < simulation.TimerFailures.Count; failed++)
+            {
+                var f = simulation.TimerFailures[failed];
+                stderr.WriteLine($"timer of user {f.UserId} due {f.DueAt:O}: {RejectReasons.RuleError}: {f.Error}");
+            }
         }
-        for (var i = 0; i < lines.Length; i++)
+        var source = Path.GetFileName(eventsPath);
+        var lineNumber = 0;
+        foreach (var line in Lines(events))
         {
-            if (string.IsNullOrWhiteSpace(lines[i]))
+            lineNumber++;
+            if (IsBlank(events.AsSpan(line.Start, line.Length)))
             {
                 continue;
             }
-            var result = simulation.Feed(lines[i], i + 1, Path.GetFileName(eventsPath));
+            var result = simulation.Feed(events.AsMemory(line.Start, line.Length), lineNumber, source);
             if (!result.IsValid)
             {
-                stderr.WriteLine($"line {i + 1}: {result.Reason}: {result.Error}");
+                stderr.WriteLine($"line {lineNumber}: {result.Reason}: {result.Error}");
             }
             Flush();
         }
-        DateTimeOffset end;
-        try
-        {
-            end = options.TryGetValue("--until", out var until)
-                ? DateTimeOffset.Parse(until, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
-                : simulation.Clock + XmlConvert.ToTimeSpan(options.GetValueOrDefault("--drain") ?? "P7D");
-        }
-        catch (FormatException ex)
-        {
-            stderr.WriteLine($"simulate: --until takes an ISO-8601 time and --drain an ISO-8601 duration (P7D): {ex.Message}");
-            return 2;
-        }
+        // Clamped: a drain past the last representable time runs to it.
+        var end = until ?? (drain > DateTimeOffset.MaxValue - simulation.Clock ? DateTimeOffset.MaxValue : simulation.Clock + drain);
         simulation.AdvanceTo(end);
         Flush();
-
-        if (options.TryGetValue("--decisions", out var decisionsPath))
+        if (simulation.UnknownTimezones > 0)
         {
-            using var writer = new StreamWriter(decisionsPath, append: false, new UTF8Encoding(false));
+            stderr.WriteLine($"simulate: {simulation.UnknownTimezones} events named a time zone the tz database {TimeZones.DatabaseVersion} does not know; taken as none (UTC)");
+        }
+
+        if (decisionsWriter is not null)
+        {
             foreach (var d in simulation.Decisions)
             {
-                writer.WriteLine(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
+                decisionsWriter.WriteLine(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
             }
         }
         return 0;
     }
+
+    /// <summary>The lines of the file: split at \n, without a trailing \r, and without a leading byte-order mark.</summary>
+    private static IEnumerable<(int Start, int Length)> Lines(byte[] bytes)
+    {
+        var start = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
+        while (start < bytes.Length)
+        {
+            var end = Array.IndexOf(bytes, (byte)'\n', start);
+            var next = end < 0 ? bytes.Length : end + 1;
+            if (end < 0)
+            {
+                end = bytes.Length;
+            }
+            if (end > start && bytes[end - 1] == '\r')
+            {
+                end--;
+            }
+            yield return (start, end - start);
+            start = next;
+        }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => line.Trim(" \t\r\f\v"u8).IsEmpty;
 
     private static Dictionary<string, string> Options(string[] args)
     {

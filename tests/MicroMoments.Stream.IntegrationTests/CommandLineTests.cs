@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using MicroMoments.Stream.Worker;
 using static MicroMoments.Stream.IntegrationTests.TestEvents;
@@ -102,6 +103,49 @@ public sealed class CommandLineTests : IDisposable
         var (exit, _, stderr) = Simulate("--events", File("events.ndjson", Story), "--rules", rules);
         Assert.Equal(2, exit);
         Assert.Contains("line 3", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Item5_Simulate_Year9999FolderZoneAndInvalidUtf8_ReportedWithLineNumbersAndTheRunGoesOn()
+    {
+        var path = Path.Combine(_dir, "hostile.ndjson");
+        var invalid = Encoding.UTF8.GetBytes(Track("u-Q", "Task Failed", T0)).Select(b => b == 'Q' ? (byte)0xFF : b); // no other Q in the line
+        System.IO.File.WriteAllBytes(path, [.. Encoding.UTF8.GetBytes(Story[0] + "\n"),
+            .. Encoding.UTF8.GetBytes(Track("u-9", "Ping", new DateTimeOffset(9999, 12, 31, 23, 0, 0, TimeSpan.Zero)) + "\n"),
+            .. Encoding.UTF8.GetBytes(Track("u-4", "Ping", T0).Replace("Europe/Berlin", "Europe", StringComparison.Ordinal) + "\n"),
+            .. invalid, (byte)'\n',
+            .. Encoding.UTF8.GetBytes(string.Join('\n', Story[1..]) + "\n")]);
+
+        var (exit, stdout, stderr) = Simulate("--events", path);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("line 2: invalid_timestamp", stderr, StringComparison.Ordinal);
+        Assert.Contains("line 4: malformed_json", stderr, StringComparison.Ordinal);
+        Assert.Contains("1 events named a time zone", stderr, StringComparison.Ordinal); // line 3: taken as UTC, counted
+        Assert.DoesNotContain("\uFFFD", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 3", stderr, StringComparison.Ordinal);
+        Assert.Contains("setup-task-failing", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Item5_Simulate_UnwritableDecisionsPath_ExitsTwoBeforeTheRun()
+    {
+        var (exit, stdout, stderr) = Simulate("--events", File("events.ndjson", Story), "--decisions", Path.Combine(_dir, "missing", "d.ndjson"));
+
+        Assert.Equal(2, exit);
+        Assert.Empty(stdout); // nothing was run
+        Assert.Contains("cannot write --decisions", stderr, StringComparison.Ordinal);
+        Assert.Equal(2, Simulate("--events", File("events.ndjson", Story), "--decisions", _dir).Exit);
+        Assert.Equal(2, Simulate("--events", _dir).Exit); // a directory as the events file
+    }
+
+    [Fact]
+    public void Item5_Simulate_DrainPastTheEndOfTime_RunsToItAndExitsZero()
+    {
+        var (exit, stdout, _) = Simulate("--events", File("events.ndjson", Story), "--drain", "P9999999D");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("setup-task-failing", stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class RulesReloadBoundsTests : IDisposable
     }
 
     private static RuleEngineProvider Provider(string path) =>
-        new(Options.Create(new RulesOptions { Path = path }), Options.Create(new PipelineOptions()));
+        new(Options.Create(new RulesOptions { Path = path }), Options.Create(new PipelineOptions()), Options.Create(new StateOptions()));
 
     private (string Path, RuleEngineProvider Engines, RulesReloader Reloader, ErrorLog Log) Start()
     {

@@ -1,4 +1,6 @@
 using MicroMoments.Stream.Core.Rules;
+using NodaTime;
+using NodaTime.TimeZones;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
@@ -13,25 +15,22 @@ public static class SendTime
     public static DateTimeOffset NextOutside(DateTimeOffset at, TimeWindow window, string? zone) =>
         Next(at, zone, t => !window.Contains(t), window.To);
 
+    /// <summary>A boundary in a daylight-saving gap moves forward by the gap; in an overlap it is the later instant (standard time).</summary>
+    private static readonly ZoneLocalMappingResolver Resolver = Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnForwardShifted);
+
     private static DateTimeOffset Next(DateTimeOffset at, string? zone, Func<TimeSpan, bool> ok, TimeSpan boundary)
     {
         var tz = TimeZones.Find(zone);
-        var local = TimeZoneInfo.ConvertTime(at, tz);
-        if (ok(local.TimeOfDay))
+        var local = Instant.FromDateTimeOffset(at).InZone(tz).LocalDateTime;
+        if (ok(TimeSpan.FromTicks(local.TickOfDay)))
         {
             return at;
         }
-        var candidate = local.Date + boundary;
-        if (candidate <= local.DateTime)
+        var candidate = local.Date.AtMidnight().PlusTicks(boundary.Ticks);
+        if (candidate <= local)
         {
-            candidate = candidate.AddDays(1);
+            candidate = candidate.PlusDays(1);
         }
-        candidate = DateTime.SpecifyKind(candidate, DateTimeKind.Unspecified);
-        if (tz.IsInvalidTime(candidate))
-        {
-            candidate = candidate.AddHours(1); // the boundary falls in a daylight-saving gap
-        }
-        var utc = TimeZoneInfo.ConvertTimeToUtc(candidate, tz);
-        return new DateTimeOffset(utc, TimeSpan.Zero);
+        return tz.ResolveLocal(candidate, Resolver).ToInstant().ToDateTimeOffset();
     }
 }

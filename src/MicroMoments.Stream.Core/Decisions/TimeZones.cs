@@ -1,46 +1,76 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using NodaTime;
+using NodaTime.TimeZones;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
-/// <summary>Cached IANA time-zone lookups; an unknown or missing zone is UTC.</summary>
+/// <summary>
+/// Time zones from the tz database embedded in NodaTime, never the machine's zoneinfo: no file access per event,
+/// the same answer on every machine, and nothing an event names can make a lookup throw. An unknown or missing
+/// zone is UTC.
+/// </summary>
 public static class TimeZones
 {
-    private static readonly ConcurrentDictionary<string, TimeZoneInfo> Cache = new(StringComparer.Ordinal);
+    /// <summary>Longer than any IANA or Windows zone id: a longer string is unknown without a lookup.</summary>
+    public const int MaxIdLength = 64;
 
-    public static TimeZoneInfo Find(string? id)
+    /// <summary>Every id accepted (IANA ids, and Windows ids as .NET accepts them) and the tzdb id it stands for: a fixed set.</summary>
+    private static readonly FrozenDictionary<string, string> Known = BuildKnown();
+
+    /// <summary>Keyed only by ids in <see cref="Known"/>, so it is bounded by the database, not by what events send.</summary>
+    private static readonly ConcurrentDictionary<string, DateTimeZone> Zones = new(StringComparer.Ordinal);
+
+    /// <summary>Zones resolved so far (for tests: never more than the database holds).</summary>
+    internal static int CachedZones => Zones.Count;
+
+    /// <summary>The tz database's version (e.g. 2025b), for the README and diagnostics.</summary>
+    public static string DatabaseVersion => TzdbDateTimeZoneSource.Default.TzdbVersion;
+
+    /// <summary>True when <paramref name="id"/> names a zone of the embedded database.</summary>
+    public static bool IsKnown(string? id) => id is { Length: > 0 and <= MaxIdLength } && Known.ContainsKey(id);
+
+    /// <summary>The zone <paramref name="id"/> names; UTC when it is missing or unknown.</summary>
+    public static DateTimeZone Find(string? id)
     {
-        if (string.IsNullOrWhiteSpace(id))
+        if (id is not { Length: > 0 and <= MaxIdLength } || !Known.TryGetValue(id, out var tzdbId))
         {
-            return TimeZoneInfo.Utc;
+            return DateTimeZone.Utc;
         }
-        return Cache.GetOrAdd(id, static z =>
-        {
-            try
-            {
-                return TimeZoneInfo.FindSystemTimeZoneById(z);
-            }
-            catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
-            {
-                return TimeZoneInfo.Utc;
-            }
-        });
+        return Zones.GetOrAdd(tzdbId, static z => DateTimeZoneProviders.Tzdb[z]);
     }
 
-    public static DateTimeOffset Local(DateTimeOffset utc, string? zone) =>
-        string.IsNullOrWhiteSpace(zone) ? utc.ToOffset(TimeSpan.Zero) : TimeZoneInfo.ConvertTime(utc, Find(zone));
+    /// <summary>The local date and time at <paramref name="utc"/> in <paramref name="zone"/>.</summary>
+    public static DateTime Local(DateTimeOffset utc, string? zone) =>
+        IsKnown(zone) ? Instant.FromDateTimeOffset(utc).InZone(Find(zone)).LocalDateTime.ToDateTimeUnspecified() : utc.UtcDateTime;
 
     /// <summary>Days since the Unix epoch of the local calendar date.</summary>
     public static int LocalDay(DateTimeOffset utc, string? zone)
     {
-        if (string.IsNullOrWhiteSpace(zone))
+        if (!IsKnown(zone))
         {
-            // No zone is UTC: the day is the floor of the Unix time in days, without a conversion.
+            // UTC: the day is the floor of the Unix time in days, without a conversion.
             var ms = utc.ToUnixTimeMilliseconds();
             return (int)(ms / MillisecondsPerDay - (ms % MillisecondsPerDay < 0 ? 1 : 0));
         }
-        var local = Local(utc, zone);
-        return (int)(new DateTimeOffset(local.Date, TimeSpan.Zero).ToUnixTimeSeconds() / 86400);
+        return Instant.FromDateTimeOffset(utc).InZone(Find(zone)).Date.ToDateOnly().DayNumber - EpochDayNumber;
+    }
+
+    private static FrozenDictionary<string, string> BuildKnown()
+    {
+        var source = TzdbDateTimeZoneSource.Default;
+        var known = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (windowsId, tzdbId) in source.WindowsMapping.PrimaryMapping)
+        {
+            known[windowsId] = tzdbId;
+        }
+        foreach (var id in source.GetIds())
+        {
+            known[id] = id;
+        }
+        return known.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     private const long MillisecondsPerDay = 86_400_000;
+    private static readonly int EpochDayNumber = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 }

@@ -66,7 +66,8 @@ public static class UserProfile
         {
             state.Device = e.Device;
         }
-        if (e.Timezone is not null && state.Timezone != e.Timezone)
+        // Only a zone the database knows is kept: anything else would be UTC anyway, and must not grow the state.
+        if (e.Timezone is not null && state.Timezone != e.Timezone && TimeZones.IsKnown(e.Timezone))
         {
             state.Timezone = e.Timezone;
         }

@@ -19,7 +19,11 @@ public sealed record ClickEvent
     public IReadOnlyDictionary<string, string> Properties { get; init; } = EmptyMap;
     public IReadOnlyDictionary<string, string> Traits { get; init; } = EmptyMap;
     public string? Device { get; init; }
+    /// <summary>A zone of the embedded tz database, or null (UTC): an unknown zone is dropped here and flagged.</summary>
     public string? Timezone { get; init; }
+
+    /// <summary>The event named a time zone the database does not know (treated as none, and counted by the caller).</summary>
+    public bool UnknownTimezone { get; init; }
     public string? Locale { get; init; }
 
     /// <summary>For page and screen views: the page or screen name (falls back to the page path).</summary>

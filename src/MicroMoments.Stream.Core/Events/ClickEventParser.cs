@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
+using MicroMoments.Stream.Core.Decisions;
 
 namespace MicroMoments.Stream.Core.Events;
 
@@ -43,6 +45,13 @@ public sealed class ClickEventParser(ParserLimits limits)
                 $"record is {value.Length} bytes; the limit is {Limits.MaxRecordBytes}");
         }
 
+        // Checked whole, before reading: a string the reader skips could otherwise hold invalid bytes unnoticed,
+        // and the worker and simulate must refuse the same records.
+        if (!Utf8.IsValid(value.Span))
+        {
+            return ParseResult.Reject(RejectReasons.MalformedJson, $"the record is not valid UTF-8 (byte {InvalidUtf8At(value.Span)})");
+        }
+
         Fields f;
         try
         {
@@ -74,6 +83,12 @@ public sealed class ClickEventParser(ParserLimits limits)
     {
         if (key is null && !keyUtf8.IsEmpty && f.UserId is null && f.UserIdSnake is null && f.AnonymousId is null && f.AnonymousIdSnake is null)
         {
+            // Strict: a lenient decoder maps every invalid byte to U+FFFD, and so merges distinct keys into one user.
+            if (!Utf8.IsValid(keyUtf8))
+            {
+                return ParseResult.Reject(RejectReasons.InvalidKey,
+                    $"the body names no user and the record key is not valid UTF-8 (byte {InvalidUtf8At(keyUtf8)})");
+            }
             key = Encoding.UTF8.GetString(keyUtf8);
         }
         var isSegment = f.HasType || f.HasUserId || f.HasAnonymousId || f.HasContext || f.HasProperties;
@@ -138,7 +153,7 @@ public sealed class ClickEventParser(ParserLimits limits)
         if (f.TimestampLength > 0)
         {
             timestamp = f.TimestampValue;
-            if (timestamp - now > Limits.MaxFutureSkew)
+            if (timestamp - now > Limits.MaxFutureSkew || timestamp >= MaxTimestamp || timestamp < MinTimestamp)
             {
                 ts = Encoding.UTF8.GetString(value.Slice(f.TimestampStart, f.TimestampLength)); // the text, for the message
             }
@@ -151,6 +166,12 @@ public sealed class ClickEventParser(ParserLimits limits)
                      DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out timestamp))
         {
             return ParseResult.Reject(RejectReasons.InvalidTimestamp, $"'{ts}' is not an ISO-8601 timestamp");
+        }
+        if (timestamp < MinTimestamp || timestamp >= MaxTimestamp)
+        {
+            // Rule durations are added to event times: near year 9999 that overflows a DateTimeOffset.
+            return ParseResult.Reject(RejectReasons.InvalidTimestamp,
+                $"timestamp {ts ?? timestamp.ToString("O", CultureInfo.InvariantCulture)} is outside {MinTimestamp:yyyy-MM-dd} to {MaxTimestamp:yyyy-MM-dd}");
         }
         if (timestamp - now > Limits.MaxFutureSkew)
         {
@@ -174,10 +195,27 @@ public sealed class ClickEventParser(ParserLimits limits)
             Properties = properties is { Count: > 0 } ? properties : ClickEvent.EmptyMap,
             Traits = traits is { Count: > 0 } ? traits : ClickEvent.EmptyMap,
             Device = device?.ToLowerInvariant(),
-            Timezone = timezone,
+            Timezone = TimeZones.IsKnown(timezone) ? timezone : null,
+            UnknownTimezone = timezone is not null && !TimeZones.IsKnown(timezone),
             Locale = locale,
             ViewName = viewName,
         });
+    }
+
+    /// <summary>Event times accepted: any rule duration added to one stays a valid <see cref="DateTimeOffset"/>.</summary>
+    public static readonly DateTimeOffset MinTimestamp = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly DateTimeOffset MaxTimestamp = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The offset of the first byte that is not valid UTF-8 (only asked after a failed check).</summary>
+    private static int InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        var at = 0;
+        while (at < bytes.Length && System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out var n) == System.Buffers.OperationStatus.Done)
+        {
+            at += n;
+        }
+        return at;
     }
 
     private string KeyOf(string name)

@@ -10,6 +10,9 @@ public static class RejectReasons
     public const string InvalidTimestamp = "invalid_timestamp";
     public const string InvalidEvent = "invalid_event";
     public const string RuleError = "rule_error";
+
+    /// <summary>The body names no user and the record key, which would name one, is not valid UTF-8.</summary>
+    public const string InvalidKey = "invalid_key";
 }
 
 /// <summary>The outcome of parsing one record: an event, or a reason and message for the dead letter.</summary>

@@ -34,22 +34,45 @@ public sealed class OfflineSimulation
     /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
     public Dictionary<string, Dictionary<string, long>> Counters { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Timers that made a rule throw, in the order they fired: each affected only its own user, and the run went on.</summary>
+    public List<TimerFailure> TimerFailures { get; } = [];
+
+    /// <summary>Events that named a time zone the embedded database does not know (treated as none).</summary>
+    public long UnknownTimezones { get; private set; }
+
     /// <summary>Feeds one NDJSON line; returns the reject reason and message for a line the worker would dead-letter.</summary>
-    public ParseResult Feed(string line, long lineNumber, string source = "events")
+    public ParseResult Feed(string line, long lineNumber, string source = "events") =>
+        Feed(Encoding.UTF8.GetBytes(line), lineNumber, source);
+
+    /// <summary>Feeds one NDJSON line as read from the file: its bytes are checked exactly as the worker checks a record's.</summary>
+    public ParseResult Feed(ReadOnlyMemory<byte> line, long lineNumber, string source = "events")
     {
         var record = new RecordSource(source, 0, lineNumber, Clock);
-        var parsed = _parser.Parse(Encoding.UTF8.GetBytes(line), null, record, Clock);
+        var parsed = _parser.Parse(line, null, record, Clock);
         if (!parsed.IsValid)
         {
             return parsed;
         }
         var e = parsed.Event!;
+        if (e.UnknownTimezone)
+        {
+            UnknownTimezones++;
+        }
         AdvanceTo(e.Timestamp);
         if (!_users.TryGetValue(e.UserId, out var state))
         {
             _users[e.UserId] = state = new UserState { UserId = e.UserId };
         }
-        Collect(_engine.Apply(state, e, record, Clock));
+        try
+        {
+            Collect(_engine.Apply(state, e, record, Clock));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // As the worker dead-letters the record: this line is reported, the user keeps what was applied, the run goes on.
+            Schedule(state);
+            return ParseResult.Reject(RejectReasons.RuleError, $"{ex.GetType().Name}: {ex.Message}");
+        }
         Schedule(state);
         return parsed;
     }
@@ -65,12 +88,22 @@ public sealed class OfflineSimulation
             {
                 continue; // superseded: the user's timers changed after this entry was queued
             }
-            var due = DateTimeOffset.FromUnixTimeMilliseconds(entry.Due);
+            // A timer armed past the last representable time (a rule duration beyond it) fires, and fails, at the end of time.
+            var due = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(entry.Due, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
             if (due > Clock)
             {
                 Clock = due;
             }
-            Collect(_engine.FireDue(state, Clock));
+            try
+            {
+                Collect(_engine.FireDue(state, Clock));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The timers due now are dropped, or they would throw again at every step of the clock.
+                Timers.TakeDue(state, Clock.ToUnixTimeMilliseconds());
+                TimerFailures.Add(new TimerFailure(userId, due, $"{ex.GetType().Name}: {ex.Message}"));
+            }
             Schedule(state);
         }
         if (until > Clock)
@@ -97,3 +130,6 @@ public sealed class OfflineSimulation
         }
     }
 }
+
+/// <summary>A user's timer that made a rule throw at <see cref="DueAt"/>.</summary>
+public sealed record TimerFailure(string UserId, DateTimeOffset DueAt, string Error);

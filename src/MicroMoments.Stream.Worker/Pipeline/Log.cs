@@ -11,6 +11,10 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Error, "Rule evaluation failed for {Topic}/{Partition}@{Offset}")]
     public static partial void RuleFailed(ILogger logger, Exception ex, string topic, int partition, long offset);
 
+    // Ids from 1101: other changes add messages at the end of this list.
+    [LoggerMessage(1101, LogLevel.Error, "A timer of user {UserId} in {Shard} made a rule throw; its due timers are dropped and the loop goes on")]
+    public static partial void TimerFailed(ILogger logger, Exception ex, string shard, string userId);
+
     [LoggerMessage(3, LogLevel.Warning, "Redis is unavailable; consumption paused until it answers")]
     public static partial void RedisDown(ILogger logger, Exception ex);
 

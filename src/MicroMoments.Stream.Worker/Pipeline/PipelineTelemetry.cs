@@ -25,6 +25,8 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _foreignFeedback;
     private readonly Counter<long> _stateBounds;
     private readonly Counter<long> _populationSyncFailures;
+    private readonly Counter<long> _timerErrors;
+    private readonly Counter<long> _unknownTimezones;
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
@@ -54,6 +56,8 @@ public sealed class PipelineTelemetry
         _batchSeconds = meter.CreateHistogram<double>("micromoments.stream.batch.duration", "s", "Wall time to process one batch, Redis and Kafka acks included.");
         _ruleOutcomes = meter.CreateCounter<long>("micromoments.stream.rule.outcomes", "{event}",
             "Response analytics per rule and variant: matched, emitted, deferred, held_out, suppressed.<reason>, delivered, displayed, clicked, dismissed, converted.");
+        _timerErrors = meter.CreateCounter<long>("micromoments.stream.timers.errors", "{user}", "Users whose due timers made a rule throw (the timers are dropped; other users go on).");
+        _unknownTimezones = meter.CreateCounter<long>("micromoments.stream.events.unknown_timezone", "{event}", "Events naming a time zone the embedded tz database does not know (taken as none: UTC).");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
         _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
             "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
@@ -97,6 +101,10 @@ public sealed class PipelineTelemetry
     public void RedisError() => _redisErrors.Add(1);
 
     public void PopulationSyncFailed() => _populationSyncFailures.Add(1);
+
+    public void TimerError() => _timerErrors.Add(1);
+
+    public void UnknownTimezone(long n) => _unknownTimezones.Add(n);
 
     /// <summary>Exports a batch's analytics counters (the same increments kept in Redis).</summary>
     public void RuleOutcomes(BatchWork work)

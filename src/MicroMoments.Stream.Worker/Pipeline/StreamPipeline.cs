@@ -70,6 +70,7 @@ public sealed class StreamPipeline(
 
         var parsed = _parsed;
         parsed.Clear();
+        var unknownZones = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var (r, result) = (batch[i], results[i]);
@@ -84,7 +85,15 @@ public sealed class StreamPipeline(
             {
                 ActivityContext.TryParse(Encoding.UTF8.GetString(tp), null, isRemote: true, out parent);
             }
+            if (result.Event!.UnknownTimezone)
+            {
+                unknownZones++;
+            }
             parsed.Add(new Parsed(result.Event!, sources[i], ShardOf(r.Topic, r.Partition.Value), parent, r));
+        }
+        if (unknownZones > 0)
+        {
+            telemetry.UnknownTimezone(unknownZones);
         }
         return parsed;
     }
@@ -202,7 +211,21 @@ public sealed class StreamPipeline(
                 continue;
             }
             var due = state.NextDueAt;
-            var evaluation = engine.FireDue(state, now);
+            Evaluation evaluation;
+            try
+            {
+                evaluation = engine.FireDue(state, now);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One user's timer must not stop the loop, nor throw again at every check: its due timers are dropped.
+                Log.TimerFailed(logger, ex, shard, userId);
+                telemetry.TimerError();
+                Timers.TakeDue(state, now.ToUnixTimeMilliseconds());
+                state.ReindexTimers = true;
+                work.MarkDirty(shard, state);
+                continue;
+            }
             if (due is { } d && d <= now.ToUnixTimeMilliseconds())
             {
                 telemetry.TimerFired(now - DateTimeOffset.FromUnixTimeMilliseconds(d));
