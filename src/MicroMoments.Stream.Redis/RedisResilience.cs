@@ -31,4 +31,25 @@ public static class RedisResilience
     /// <summary>True for the failures that mean "Redis is unavailable", as opposed to a bug.</summary>
     public static bool IsUnavailable(Exception ex) =>
         ex is RedisException or TimeoutException or BrokenCircuitException or IsolatedCircuitException;
+
+    /// <summary>
+    /// True when Redis refused the credentials (a wrong ACL user or password, or none where one is required):
+    /// not an outage, and retrying will not help until the configuration changes.
+    /// </summary>
+    public static bool IsAuthenticationFailure(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure })
+            {
+                return true;
+            }
+            if (e is RedisException && (e.Message.Contains("WRONGPASS", StringComparison.Ordinal) || e.Message.Contains("NOAUTH", StringComparison.Ordinal)
+                || e.Message.Contains("AuthenticationFailure", StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }
