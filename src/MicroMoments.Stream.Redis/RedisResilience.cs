@@ -45,7 +45,7 @@ public static class RedisResilience
                 return true;
             }
             if (e is RedisException && (e.Message.Contains("WRONGPASS", StringComparison.Ordinal) || e.Message.Contains("NOAUTH", StringComparison.Ordinal)
-                || e.Message.Contains("AuthenticationFailure", StringComparison.Ordinal)))
+                || e.Message.Contains("AuthenticationFailure", StringComparison.Ordinal) || e.Message.Contains("authentication failure", StringComparison.OrdinalIgnoreCase)))
             {
                 return true;
             }
