@@ -137,7 +137,8 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
         using var streams = await TestStreams.CreateAsync(mock, inputPartitions: 1);
         using var deadLetters = streams.Read(streams.DeadLetters);
         using var output = streams.Read(streams.Output);
-        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        var logs = new ListLoggerProvider();
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock, configure: b => b.Logging.AddProvider(logs));
         var huge = new byte[10 * 1024 * 1024];
         Array.Fill(huge, (byte)'x');
         // A careless upstream with no limit of its own, on a broker with none either.
@@ -146,7 +147,16 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
             await careless.ProduceAsync(streams.Input, new Message<string, byte[]> { Key = "u-huge", Value = huge });
         }
 
-        var dead = Assert.Single(await deadLetters.WaitForAsync(1, TimeSpan.FromSeconds(60)));
+        try
+        {
+            await deadLetters.WaitForAsync(1, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            log.WriteLine(string.Join('\n', logs.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) && !l.StartsWith("Trace", StringComparison.Ordinal))));
+            throw;
+        }
+        var dead = Assert.Single(deadLetters.Records);
         Assert.Equal("oversized", DeadLetters.Header(dead.Message.Headers, DeadLetters.ReasonHeader));
         Assert.Equal(huge.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), DeadLetters.Header(dead.Message.Headers, DeadLetters.TruncatedHeader));
         Assert.Equal(DeadLetters.MaxValueBytes, dead.Message.Value!.Length);
@@ -308,6 +318,8 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
         var server = await LocalRedisServer.StartAsync();
         var reply = await server.CliAsync("ACL", "SETUSER", "mm-worker", "on", ">" + RedisSecret, "~*", "&*", "+@all");
         Assert.Contains("OK", reply, StringComparison.Ordinal);
+        // Without this, a client whose AUTH fails goes on as the password-less default user.
+        Assert.Contains("OK", await server.CliAsync("ACL", "SETUSER", "default", "off"), StringComparison.Ordinal);
         return server;
     }
 
