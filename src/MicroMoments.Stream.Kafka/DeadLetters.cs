@@ -14,6 +14,15 @@ public static class DeadLetters
     public const string OffsetHeader = "mm.source.offset";
     public const string TimestampHeader = "mm.source.timestamp";
 
+    /// <summary>Set only when the value was cut to <see cref="MaxValueBytes"/>: the original value's length in bytes.</summary>
+    public const string TruncatedHeader = "mm.error.truncated";
+
+    /// <summary>
+    /// The largest value copied byte for byte. A bigger one (only a broker without a 1 MiB limit delivers it) is
+    /// cut to this length so its dead letter stays within the producer's message limit instead of failing the batch.
+    /// </summary>
+    public const int MaxValueBytes = 4 * 1024 * 1024;
+
     public static Message<byte[]?, byte[]?> Create(ConsumeResult<byte[]?, byte[]?> source, string reason, string message)
     {
         var headers = new Headers();
@@ -30,7 +39,13 @@ public static class DeadLetters
         headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
         headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
         headers.Add(TimestampHeader, Encoding.UTF8.GetBytes(source.Message.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
-        return new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = source.Message.Value, Headers = headers };
+        var value = source.Message.Value;
+        if (value is { Length: > MaxValueBytes })
+        {
+            headers.Add(TruncatedHeader, Encoding.UTF8.GetBytes(value.Length.ToString(CultureInfo.InvariantCulture)));
+            value = value[..MaxValueBytes];
+        }
+        return new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = value, Headers = headers };
     }
 
     public static string? Header(Headers headers, string name) =>

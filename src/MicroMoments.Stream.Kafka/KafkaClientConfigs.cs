@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using MicroMoments.Stream.Core.Events;
 
 namespace MicroMoments.Stream.Kafka;
 
@@ -6,10 +7,16 @@ namespace MicroMoments.Stream.Kafka;
 public static class KafkaClientConfigs
 {
     /// <summary>
+    /// What the worker's own producer may send: the dead-letter topic carries an oversized record byte for byte,
+    /// so this is above the contract's 1 MiB; <see cref="DeadLetters.MaxValueBytes"/> keeps copies below it.
+    /// </summary>
+    public const int WorkerMessageMaxBytes = 8 * 1024 * 1024;
+
+    /// <summary>
     /// Cooperative-sticky so a rebalance only moves the partitions that change owner; offsets are stored by
     /// the loop after the batch's state is in Redis and its commands are acknowledged, then auto-committed.
     /// </summary>
-    public static ConsumerConfig Consumer(KafkaOptions o, string? clientId = null) => new()
+    public static ConsumerConfig Consumer(KafkaOptions o, string? clientId = null) => Secure(new ConsumerConfig
     {
         BootstrapServers = o.BootstrapServers,
         GroupId = o.GroupId,
@@ -25,17 +32,71 @@ public static class KafkaClientConfigs
         FetchMaxBytes = 50 * 1024 * 1024,
         MaxPartitionFetchBytes = 10 * 1024 * 1024,
         // Above the contract's 1 MiB record limit so an oversized record reaches the dead-letter path.
-        MessageMaxBytes = 8 * 1024 * 1024,
-    };
+        MessageMaxBytes = WorkerMessageMaxBytes,
+    }, o);
 
     /// <summary>Idempotent, all-acks producer: a retried send never duplicates a record in the log.</summary>
-    public static ProducerConfig Producer(KafkaOptions o, string? clientId = null) => new()
+    public static ProducerConfig Producer(KafkaOptions o, string? clientId = null) => Secure(new ProducerConfig
     {
         BootstrapServers = o.BootstrapServers,
         ClientId = clientId ?? $"micromoments-{Environment.MachineName}",
         EnableIdempotence = true,
         Acks = Acks.All,
         LingerMs = 2,
-        MessageMaxBytes = 8 * 1024 * 1024,
-    };
+        MessageMaxBytes = WorkerMessageMaxBytes,
+    }, o);
+
+    /// <summary>
+    /// A producer of clickstream records (demo, loadgen): it refuses a record above the contract's 1 MiB
+    /// with <see cref="ErrorCode.MsgSizeTooLarge"/> instead of sending what the worker would only dead-letter,
+    /// and what a small-retention broker (the embedded one keeps 5 MiB per partition) would make room for by
+    /// deleting records nobody has read yet. The limit counts key, value and headers.
+    /// </summary>
+    public static ProducerConfig RecordProducer(KafkaOptions o, string clientId)
+    {
+        var config = Producer(o, clientId);
+        config.MessageMaxBytes = ParserLimits.DefaultMaxRecordBytes;
+        return config;
+    }
+
+    /// <summary>An admin client on the same brokers and security settings.</summary>
+    public static AdminClientConfig Admin(KafkaOptions o) => Secure(new AdminClientConfig { BootstrapServers = o.BootstrapServers }, o);
+
+    /// <summary>
+    /// Applies the SASL and TLS settings, then every <see cref="KafkaOptions.Client"/> property. librdkafka
+    /// treats <c>sasl.password</c> and <c>ssl.key.password</c> as sensitive and never prints them; this code
+    /// never logs a client configuration either.
+    /// </summary>
+    public static T Secure<T>(T config, KafkaOptions o) where T : ClientConfig
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.SecurityProtocol is { } protocol)
+        {
+            config.SecurityProtocol = protocol;
+        }
+        if (o.SaslMechanism is { } mechanism)
+        {
+            config.SaslMechanism = mechanism;
+        }
+        Set(config, "sasl.username", o.SaslUsername);
+        Set(config, "sasl.password", o.SaslPassword);
+        Set(config, "ssl.ca.location", o.SslCaLocation);
+        Set(config, "ssl.certificate.location", o.SslCertificateLocation);
+        Set(config, "ssl.key.location", o.SslKeyLocation);
+        Set(config, "ssl.key.password", o.SslKeyPassword);
+        foreach (var (key, value) in o.Client)
+        {
+            config.Set(key, value);
+        }
+        return config;
+    }
+
+    private static void Set(ClientConfig config, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            config.Set(key, value);
+        }
+    }
 }

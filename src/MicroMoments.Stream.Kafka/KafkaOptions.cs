@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Confluent.Kafka;
 
 namespace MicroMoments.Stream.Kafka;
 
@@ -41,6 +42,36 @@ public sealed class KafkaOptions
     /// <summary>How long the group waits for a silent member before moving its partitions elsewhere.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary><c>security.protocol</c>: <c>Plaintext</c> (librdkafka's default), <c>Ssl</c>, <c>SaslPlaintext</c> or <c>SaslSsl</c>.</summary>
+    public SecurityProtocol? SecurityProtocol { get; set; }
+
+    /// <summary><c>sasl.mechanism</c>: <c>Plain</c>, <c>ScramSha256</c>, <c>ScramSha512</c>, <c>Gssapi</c> or <c>OAuthBearer</c>.</summary>
+    public SaslMechanism? SaslMechanism { get; set; }
+
+    /// <summary><c>sasl.username</c>.</summary>
+    public string? SaslUsername { get; set; }
+
+    /// <summary><c>sasl.password</c>: a secret, never logged.</summary>
+    public string? SaslPassword { get; set; }
+
+    /// <summary><c>ssl.ca.location</c>: the CA bundle that signed the brokers' certificates.</summary>
+    public string? SslCaLocation { get; set; }
+
+    /// <summary><c>ssl.certificate.location</c>: the client certificate, for mutual TLS.</summary>
+    public string? SslCertificateLocation { get; set; }
+
+    /// <summary><c>ssl.key.location</c>: the client certificate's private key.</summary>
+    public string? SslKeyLocation { get; set; }
+
+    /// <summary><c>ssl.key.password</c>: a secret, never logged.</summary>
+    public string? SslKeyPassword { get; set; }
+
+    /// <summary>
+    /// Any other librdkafka property by its own name (<c>MicroMoments__Kafka__Client__sasl.oauthbearer.method</c>),
+    /// applied to every consumer, producer and admin client after the settings above, so it can override them.
+    /// </summary>
+    public Dictionary<string, string> Client { get; set; } = new(StringComparer.Ordinal);
 
     public bool IsEmbedded => string.IsNullOrWhiteSpace(BootstrapServers);
 }

@@ -40,5 +40,26 @@ public static class RedisResilience
     /// sends the same command and gets the same answer, so it is reported, never waited out as an outage.
     /// </summary>
     public static bool IsCommandError(Exception ex) =>
-        ex is RedisServerException && !TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal));
+        ex is RedisServerException && !TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal)) && !IsAuthenticationFailure(ex);
+
+    /// <summary>
+    /// True when Redis refused the credentials (a wrong ACL user or password, or none where one is required):
+    /// not an outage, and retrying will not help until the configuration changes.
+    /// </summary>
+    public static bool IsAuthenticationFailure(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure })
+            {
+                return true;
+            }
+            if (e is RedisException && (e.Message.Contains("WRONGPASS", StringComparison.Ordinal) || e.Message.Contains("NOAUTH", StringComparison.Ordinal)
+                || e.Message.Contains("AuthenticationFailure", StringComparison.Ordinal) || e.Message.Contains("authentication failure", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -44,12 +46,22 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// <c>/healthz/live</c>: the process answers (no checks). <c>/healthz/ready</c>: every check tagged
-    /// <c>ready</c> passes (degraded counts as ready; unhealthy answers 503).
+    /// <c>ready</c> passes (degraded counts as ready; unhealthy answers 503). The body is the status, then why:
+    /// <c>Unhealthy: Redis authentication failed: consumption is paused</c>.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains("ready"),
+            ResponseWriter = (context, report) =>
+            {
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                var why = report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Description is not null).Select(e => e.Description);
+                return context.Response.WriteAsync(string.Join(": ", [report.Status.ToString(), .. why]));
+            },
+        });
         return app;
     }
 }

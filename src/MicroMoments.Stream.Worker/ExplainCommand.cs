@@ -15,7 +15,38 @@ public static class ExplainCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>The exit code when Redis cannot be read: unreachable, refused the credentials, or timed out.</summary>
+    public const int RedisFailedExitCode = 2;
+
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
+    {
+        try
+        {
+            return await ExplainAsync(args, configuration, stdout, stderr, time);
+        }
+        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        {
+            // One line, no stack trace, and never the configuration string: it may hold a password.
+            var what = RedisResilience.IsAuthenticationFailure(ex) ? "Redis refused the credentials (authentication failed): check the user and password in MicroMoments__Redis__Configuration"
+                : ex is RedisConnectionException ? "cannot reach Redis: check the endpoints in MicroMoments__Redis__Configuration"
+                : "Redis did not answer in time";
+            stderr.WriteLine($"explain: {what} ({FirstLine(ex.Message)})");
+            return RedisFailedExitCode;
+        }
+        catch (ArgumentException ex)
+        {
+            stderr.WriteLine($"explain: invalid MicroMoments__Redis__Configuration: {FirstLine(ex.Message)}");
+            return RedisFailedExitCode;
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.Length > 300 ? line[..300] : line;
+    }
+
+    private static async Task<int> ExplainAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider? time)
     {
         var userId = args.SkipWhile(a => a != "--user").Skip(1).FirstOrDefault();
         if (string.IsNullOrWhiteSpace(userId))
@@ -29,7 +60,9 @@ public static class ExplainCommand
             stderr.WriteLine("explain reads from Redis: set MicroMoments__Redis__Configuration (the embedded demo store lives inside the worker process)");
             return 2;
         }
-        using var redis = await ConnectionMultiplexer.ConnectAsync(options.Configuration!);
+        var config = ConfigurationOptions.Parse(options.Configuration!);
+        config.ConnectRetry = 1;
+        using var redis = await ConnectionMultiplexer.ConnectAsync(config);
         var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
         var found = await store.FindAsync(userId, CancellationToken.None);
         if (found is not { } f)

@@ -12,7 +12,7 @@ public sealed class DemoClickstream(IOptions<KafkaOptions> kafka, IOptions<DemoO
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var options = kafka.Value;
-        using var producer = new ProducerBuilder<string, string>(KafkaClientConfigs.Producer(options, "micromoments-demo")).Build();
+        using var producer = new ProducerBuilder<string, string>(KafkaClientConfigs.RecordProducer(options, "micromoments-demo")).Build();
         var topic = options.InputTopics[0];
         for (var wave = 1; !stoppingToken.IsCancellationRequested && (demo.Value.Waves == 0 || wave <= demo.Value.Waves); wave++)
         {

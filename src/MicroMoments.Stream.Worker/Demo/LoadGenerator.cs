@@ -12,6 +12,9 @@ public sealed class LoadGenOptions
 
     /// <summary>Events published per second (waves of personas with fresh user ids).</summary>
     public double EventsPerSecond { get; set; } = 50;
+
+    /// <summary>Most records any partition may be ahead of the worker group's committed offsets (0: unbounded).</summary>
+    public int MaxLead { get; set; } = 10_000;
 }
 
 /// <summary>The <c>loadgen</c> command: publishes persona waves to the configured Kafka at a steady rate, until stopped.</summary>
@@ -21,9 +24,11 @@ public sealed class LoadGenerator(IOptions<KafkaOptions> kafka, IOptions<LoadGen
     {
         var options = kafka.Value;
         var topic = options.InputTopics.Count > 0 ? options.InputTopics[0] : KafkaOptions.DefaultInputTopic;
-        using var producer = new ProducerBuilder<string, string>(KafkaClientConfigs.Producer(options, "micromoments-loadgen")).Build();
+        using var producer = new ProducerBuilder<string, string>(KafkaClientConfigs.RecordProducer(options, "micromoments-loadgen")).Build();
         var interval = TimeSpan.FromSeconds(1 / Math.Max(0.1, load.Value.EventsPerSecond));
         var next = time.GetUtcNow();
+        using var lead = new LeadLimiter(options, topic, load.Value.MaxLead, time);
+        long produced = 0;
         for (var wave = 1; !stoppingToken.IsCancellationRequested; wave++)
         {
             // Timestamps follow the persona scripts; only the publishing is paced.
@@ -35,8 +40,15 @@ public sealed class LoadGenerator(IOptions<KafkaOptions> kafka, IOptions<LoadGen
                     await Task.Delay(wait, time, stoppingToken);
                 }
                 producer.Produce(topic, new Message<string, string> { Key = (string)e.Body["userId"]!, Value = e.Body.ToJsonString() });
+                if (++produced % lead.CheckEvery == 0)
+                {
+                    await lead.WaitAsync(producer, stoppingToken);
+                    next = Max(next, time.GetUtcNow()); // no burst to make up for the wait
+                }
             }
         }
         producer.Flush(TimeSpan.FromSeconds(10));
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

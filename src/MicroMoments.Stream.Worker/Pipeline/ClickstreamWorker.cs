@@ -34,6 +34,7 @@ public sealed class ClickstreamWorker(
     private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, Offset> _stored = [];
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
+    private readonly OffsetGapMonitor _gaps = new(health, telemetry, logger);
     private PendingBatch? _pending;
     private long _nextTimerCheck;
     private long _nextPopulationSync;
@@ -90,7 +91,11 @@ public sealed class ClickstreamWorker(
     private async Task RunAsync(CancellationToken ct)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Consumer(_kafka))
-            .SetPartitionsAssignedHandler((c, parts) => OnAssigned(parts))
+            .SetPartitionsAssignedHandler((c, parts) =>
+            {
+                OnAssigned(parts);
+                _gaps.Assigned(c, parts);
+            })
             .SetPartitionsRevokedHandler((c, parts) => OnRevoked(c, parts))
             .SetPartitionsLostHandler((c, parts) => OnLost(parts))
             .SetErrorHandler((_, e) => OnError(e))
@@ -181,9 +186,11 @@ public sealed class ClickstreamWorker(
             return batch;
         }
         batch.Add(first);
+        _gaps.Observe(consumer, first);
         while (batch.Count < _kafka.MaxBatchSize && !ct.IsCancellationRequested && consumer.Consume(TimeSpan.Zero) is { } next)
         {
             batch.Add(next);
+            _gaps.Observe(consumer, next);
         }
         return batch;
     }
@@ -278,7 +285,15 @@ public sealed class ClickstreamWorker(
         catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
         {
             telemetry.RedisError();
-            Log.RedisDown(logger, ex);
+            if (RedisResilience.IsAuthenticationFailure(ex))
+            {
+                health.RedisAuthFailed = true;
+                Log.RedisAuthFailed(logger, ex);
+            }
+            else
+            {
+                Log.RedisDown(logger, ex);
+            }
         }
         health.RedisAvailable = false;
         var since = time.GetTimestamp();
@@ -306,6 +321,7 @@ public sealed class ClickstreamWorker(
         }
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
+        health.RedisAuthFailed = false;
         Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
     }
 
@@ -493,6 +509,7 @@ public sealed class ClickstreamWorker(
             _owned.Remove(shard);
             _epochs.Remove(shard);
             _stored.Remove(p);
+            _gaps.Forget(p);
             pipeline.Cache.Drop(shard);
             telemetry.ForgetLag(p.Topic, p.Partition.Value);
         }

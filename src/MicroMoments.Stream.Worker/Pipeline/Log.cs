@@ -66,4 +66,13 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Warning, "Committing the offsets of revoked partitions failed ({Reason}); the new owner redelivers from the last commit and skips what this instance already applied")]
     public static partial void RevokeCommitFailed(ILogger logger, string reason);
+
+    [LoggerMessage(40, LogLevel.Error, "Records lost on {Topic}/{Partition}: offsets {From}..{To} ({Count} records) were deleted by the broker (retention) before this worker read them; the consumer skipped to the partition's log start")]
+    public static partial void RecordsLost(ILogger logger, string topic, int partition, long from, long to, long count);
+
+    [LoggerMessage(41, LogLevel.Warning, "Could not read the committed offsets of newly assigned partitions ({Reason}); a skip before their first record would go unnoticed")]
+    public static partial void GapTrackingDegraded(ILogger logger, string reason);
+
+    [LoggerMessage(42, LogLevel.Error, "Redis refused this worker's credentials (authentication failed); consumption is paused until it accepts them. Check the user and password in MicroMoments__Redis__Configuration")]
+    public static partial void RedisAuthFailed(ILogger logger, Exception ex);
 }

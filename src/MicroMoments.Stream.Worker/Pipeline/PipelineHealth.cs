@@ -3,8 +3,14 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace MicroMoments.Stream.Worker.Pipeline;
 
 /// <summary>What the consume loop knows about its dependencies, reported as a readiness check.</summary>
-public sealed class PipelineHealth : IHealthCheck
+public sealed class PipelineHealth(TimeProvider? time = null) : IHealthCheck
 {
+    /// <summary>How long readiness stays failed after records were found lost.</summary>
+    public static readonly TimeSpan LossReportedFor = TimeSpan.FromMinutes(5);
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private volatile Tuple<string, DateTimeOffset>? _loss;
+    private volatile bool _redisAuthFailed;
     private volatile bool _redisAvailable = true;
     private volatile bool _running;
     private volatile bool _joined;
@@ -24,11 +30,21 @@ public sealed class PipelineHealth : IHealthCheck
     /// <summary>Why the brokers are unreachable, or null while Kafka answers.</summary>
     public string? KafkaDown { get => _kafkaDown; set => _kafkaDown = value; }
 
+    /// <summary>Redis refused the credentials: readiness says so instead of calling it an outage.</summary>
+    public bool RedisAuthFailed { get => _redisAuthFailed; set => _redisAuthFailed = value; }
+
+    /// <summary>Input records were skipped unread; readiness fails for <see cref="LossReportedFor"/> after the last one.</summary>
+    public void ReportLoss(string what) => _loss = Tuple.Create(what, _time.GetUtcNow());
+
+    private string? RecentLoss => _loss is { } l && _time.GetUtcNow() - l.Item2 < LossReportedFor ? l.Item1 : null;
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
             !Running ? HealthCheckResult.Unhealthy("the consume loop is not running")
             : !Joined ? HealthCheckResult.Unhealthy("not yet joined the consumer group")
+            : !RedisAvailable && RedisAuthFailed ? HealthCheckResult.Unhealthy("Redis authentication failed: consumption is paused")
             : !RedisAvailable ? HealthCheckResult.Unhealthy("Redis is unavailable: consumption is paused")
             : KafkaDown is { } e ? HealthCheckResult.Unhealthy($"Kafka is unreachable: {e}")
+            : RecentLoss is { } loss ? HealthCheckResult.Unhealthy($"records lost: {loss}")
             : HealthCheckResult.Healthy());
 }

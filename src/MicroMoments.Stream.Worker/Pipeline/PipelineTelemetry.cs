@@ -30,6 +30,7 @@ public sealed class PipelineTelemetry
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
+    private readonly Counter<long> _recordsLost;
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
     private long _pendingTimers;
 
@@ -37,6 +38,8 @@ public sealed class PipelineTelemetry
     {
         var meter = meters.Create(Name);
         _suppressions = meter.CreateCounter<long>("micromoments.stream.suppressions", "{decision}", "Matched rules that emitted nothing, by reason.");
+        _recordsLost = meter.CreateCounter<long>("micromoments.stream.records.lost", "{record}",
+            "Input records deleted by the broker (retention) before they were read, by topic and partition.");
         _ruleReloads = meter.CreateCounter<long>("micromoments.stream.rules.reloads", "{reload}", "Rules-file reloads, by result (ok, failed).");
         meter.CreateObservableGauge("micromoments.stream.rules.version", () =>
             new Measurement<int>(1, new KeyValuePair<string, object?>("version", engines.Current.Rules.Version)), "{version}", "The loaded rules version (value 1, version as a tag).");
@@ -105,6 +108,8 @@ public sealed class PipelineTelemetry
     public void TimerError() => _timerErrors.Add(1);
 
     public void UnknownTimezone(long n) => _unknownTimezones.Add(n);
+
+    public void RecordsLost(string topic, int partition, long n) => _recordsLost.Add(n, new("topic", topic), new("partition", partition));
 
     /// <summary>Exports a batch's analytics counters (the same increments kept in Redis).</summary>
     public void RuleOutcomes(BatchWork work)

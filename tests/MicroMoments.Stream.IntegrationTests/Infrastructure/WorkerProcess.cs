@@ -70,7 +70,8 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a worker for the test's streams; <see cref="WaitUntilReadyAsync"/> waits until it joined the group.</summary>
-    public static WorkerProcess Start(string name, TestStreams streams, string redisConfiguration, string rulesPath, ITestOutputHelper? output = null)
+    public static WorkerProcess Start(string name, TestStreams streams, string redisConfiguration, string rulesPath, ITestOutputHelper? output = null,
+        IDictionary<string, string?>? extra = null)
     {
         if (!File.Exists(WorkerDll))
         {
@@ -91,6 +92,10 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         configuration["Logging:Console:FormatterOptions:SingleLine"] = "true";
         configuration["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ";
         configuration["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "None"; // an error per probe before it joins
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
         foreach (var (key, value) in configuration)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -155,6 +160,13 @@ public sealed partial class WorkerProcess : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The status and body of <c>/healthz/ready</c> now; the body says why it is not ready.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> ReadinessAsync()
+    {
+        using var response = await Http.GetAsync(Ready);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>SIGTERM, as Kubernetes stops a pod: the worker finishes its batch, commits and leaves the group.</summary>
