@@ -85,11 +85,11 @@ public static class FuzzTargets
     }
 
     /// <summary>The lines of <paramref name="input"/> as <c>simulate</c> reads them (File.ReadAllLines).</summary>
-    public static List<string> Lines(ReadOnlySpan<byte> input)
+    public static List<string> Lines(ReadOnlySpan<byte> input, int maxLines = MaxLines)
     {
         using var reader = new StreamReader(new MemoryStream(input.ToArray()), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         var lines = new List<string>();
-        while (lines.Count < MaxLines && reader.ReadLine() is { } line)
+        while (lines.Count < maxLines && reader.ReadLine() is { } line)
         {
             lines.Add(line);
         }
