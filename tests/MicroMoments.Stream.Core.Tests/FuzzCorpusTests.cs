@@ -36,6 +36,13 @@ public sealed class FuzzCorpusTests
         ["rules/nested-brackets.yaml"] = "item 4: 100,000 nested [ overflow the stack (ends the process)",
         ["rules/nested-braces.yaml"] = "item 4: 20,000 nested { overflow the stack (ends the process)",
         ["rules/alias-bomb-root-key.yaml"] = "item 4: an alias bomb as a mapping key takes about 10 s",
+        ["rules/alias-bomb-key.yaml"] = "item 4: an alias bomb as a key under 'rules' takes 1 s alone, over 10 s on a loaded machine",
+        // Found by tests/fuzz/run.sh (afl++, 60 s): YamlDotNet throws more than YamlException, which is all RuleSetLoader catches.
+        ["events/crash-tz-right.ndjson"] = "item 1: 'right' throws SecurityException",
+        ["rules/crash-yaml-invalid-operation.yaml"] = "item 4: InvalidOperationException from YamlDotNet.Core.Scanner.MoveNextWithoutConsuming escapes RuleSetLoader",
+        ["rules/crash-yaml-unsupported-event.yaml"] = "item 4: ArgumentException 'The current event is of an unsupported type' from YamlNode.ParseNode escapes RuleSetLoader",
+        ["rules/crash-yaml-global-tag.yaml"] = "item 4: ArgumentException 'Global tags must be valid URIs' from YamlDotNet TagName escapes RuleSetLoader",
+        ["rules/crash-yaml-recursive-alias-stack-overflow.yaml"] = "item 4: a self-referencing alias used as a key overflows the stack in YamlNode.GetHashCode (ends the process)",
     };
 
     public static TheoryData<string> Events() => Seeds(["events"], pending: false);

@@ -22,7 +22,9 @@ out=${FUZZ_OUT:-/tmp/mm-fuzz}
 rm -rf "$out"
 mkdir -p "$out"
 dotnet tool restore >/dev/null
-dotnet publish tests/MicroMoments.Stream.Fuzz -c Release -o "$out/bin" -nologo -v quiet >/dev/null
+# bin/ is instrumented for afl-fuzz; plain/ replays the crashes (instrumented code needs afl's shared memory).
+dotnet publish tests/MicroMoments.Stream.Fuzz -c Release -o "$out/plain" -nologo -v quiet >/dev/null
+cp -r "$out/plain" "$out/bin"
 for dll in MicroMoments.Stream.Core.dll YamlDotNet.dll; do
   dotnet tool run sharpfuzz "$out/bin/$dll" >/dev/null
 done
@@ -48,9 +50,12 @@ for target in "${targets[@]}"; do
   stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
   echo "fuzz $target: $(stat execs_done) executions in $(stat run_time) s ($(stat execs_per_sec)/s), corpus $(stat corpus_count), crashes $(stat saved_crashes), hangs $(stat saved_hangs)"
   shopt -s nullglob
+  # afl scales its hang timeout to the seeds (a few hundred ms), so on a loaded machine a "hang" may be noise: the replay shows its time.
   for crash in "$findings"/default/crashes/id:* "$findings"/default/hangs/id:*; do
-    echo "  $crash:"
-    timeout 30 "$out/bin/MicroMoments.Stream.Fuzz" "$target" --replay "$crash" 2>&1 | sed -n '1,4p' | cut -c1-300 | sed 's/^/    /' || true
+    echo "  $crash ($(wc -c < "$crash") bytes):"
+    start=$(date +%s%N)
+    (timeout 30 "$out/plain/MicroMoments.Stream.Fuzz" "$target" --replay "$crash" 2>&1 || true) | grep -v '^ok ' | sed -n '1,6p' | cut -c1-300 | sed 's/^/    /'
+    echo "    replayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
   done
 done
 exit $status
