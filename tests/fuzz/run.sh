@@ -34,6 +34,8 @@ done
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # A seed that already crashes (a known open bug) must not stop the run.
 export AFL_SKIP_CRASHES=1 AFL_IGNORE_SEED_PROBLEMS=1
+# An input over the (auto-scaled, few hundred ms) timeout is run again with 3 s before it is saved as a hang.
+export AFL_HANG_TMOUT=3000
 
 status=0
 for target in "${targets[@]}"; do
@@ -54,7 +56,9 @@ for target in "${targets[@]}"; do
   for crash in "$findings"/default/crashes/id:* "$findings"/default/hangs/id:*; do
     echo "  $crash ($(wc -c < "$crash") bytes):"
     start=$(date +%s%N)
-    (timeout 30 "$out/plain/MicroMoments.Stream.Fuzz" "$target" --replay "$crash" 2>&1 || true) | grep -v '^ok ' | sed -n '1,6p' | cut -c1-300 | sed 's/^/    /'
+    replay=$(timeout 30 "$out/plain/MicroMoments.Stream.Fuzz" "$target" --replay "$crash" 2>&1 || true)
+    { grep -m1 -E '^FAIL|^Stack overflow' <<< "$replay" | sed "s|^FAIL $crash: ||" | cut -c1-240
+      grep -m1 -E '^ +at (MicroMoments|YamlDotNet)' <<< "$replay" | sed 's/ in .*//' | cut -c1-240; } | sed 's/^ */    /' || true
     echo "    replayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
   done
 done
