@@ -35,7 +35,7 @@ public sealed class ClickstreamWorker(
     private readonly Dictionary<TopicPartition, Offset> _stored = [];
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
     private PendingBatch? _pending;
-    private long _nextTimerCheck;
+    private readonly TimerCheckSchedule _timerChecks = new(time, pipelineOptions.Value.TimerCheckInterval);
     private long _nextPopulationSync;
     private long _nextGauges;
 
@@ -114,11 +114,11 @@ public sealed class ClickstreamWorker(
                 {
                     await CompletePendingAsync(consumer, ct);
                 }
-                if (time.GetTimestamp() >= _nextTimerCheck)
+                if (_timerChecks.IsDue)
                 {
                     await CompletePendingAsync(consumer, ct);
-                    var more = await FireTimersAsync(consumer, ct);
-                    _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
+                    var check = _timerChecks.Start();
+                    _timerChecks.Finish(check, await FireTimersAsync(consumer, ct));
                 }
                 if (time.GetTimestamp() >= _nextGauges)
                 {
@@ -420,7 +420,7 @@ public sealed class ClickstreamWorker(
             _owned.Add(RedisKeys.Shard(p.Topic, p.Partition.Value));
         }
         health.Partitions = _owned.Count;
-        _nextTimerCheck = 0; // fire what became due while nobody owned these partitions
+        _timerChecks.CheckNow(); // fire what became due while nobody owned these partitions
         Log.Assigned(logger, string.Join(",", parts));
     }
 
