@@ -25,6 +25,7 @@ public sealed class ClickstreamWorker(
     IOptions<PipelineOptions> pipelineOptions,
     PipelineHealth health,
     PipelineTelemetry telemetry,
+    RedisProbe redisProbe,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<ClickstreamWorker> logger) : BackgroundService
@@ -201,6 +202,12 @@ public sealed class ClickstreamWorker(
         }
         var work = new BatchWork();
         var parsed = pipeline.Parse(batch, work);
+        if (_pending is not null && parsed.Any(p => _owned.Contains(p.Shard) && !_epochs.ContainsKey(p.Shard)))
+        {
+            // A shard assigned again after it was lost gets a new epoch below. The commit in flight still writes it
+            // with the old one and would be refused: its state and commands lost while its offsets were stored.
+            await CompletePendingAsync(consumer, ct);
+        }
         await WithRedisAsync(consumer, async () =>
         {
             await AcquireEpochsAsync(parsed.Select(p => p.Shard), ct);
@@ -267,6 +274,9 @@ public sealed class ClickstreamWorker(
     /// Runs a Redis stage. When Redis stays unavailable past the Polly retries, consumption is paused and the
     /// stage retried with backoff until Redis answers; Consume keeps being called so the group membership
     /// and rebalance callbacks stay alive. Nothing is skipped: the batch in hand completes once Redis is back.
+    /// Each retry first asks Redis itself (<see cref="RedisProbe"/>), which closes the circuit breaker when it
+    /// answers: retrying through the breaker alone left the resume to whichever call won its one half-open trial
+    /// per break, and a trial that failed for its own reason, or never ended, could keep the loop paused while Redis answered.
     /// </summary>
     private async Task WithRedisAsync(IConsumer<byte[]?, byte[]?> consumer, Func<Task> stage, CancellationToken ct, Task? started = null)
     {
@@ -295,14 +305,18 @@ public sealed class ClickstreamWorker(
             }
             try
             {
-                await stage();
-                break;
+                if (await redisProbe.AnswersAsync())
+                {
+                    await stage();
+                    break;
+                }
             }
             catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
             {
-                telemetry.RedisError();
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                // Redis answers PING but the stage failed (a node still loading, a cluster not yet serving): back off too.
             }
+            telemetry.RedisError();
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxPauseBackoff.Ticks));
         }
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
@@ -396,6 +410,9 @@ public sealed class ClickstreamWorker(
             _epochs[shard] = epoch;
         }
     }
+
+    /// <summary>Longest wait between two checks whether Redis answers again: how late, at most, the loop resumes.</summary>
+    private static readonly TimeSpan MaxPauseBackoff = TimeSpan.FromSeconds(2);
 
     private void StoreOffsets(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
