@@ -8,7 +8,8 @@ namespace MicroMoments.Stream.Redis;
 /// <summary>The Polly pipeline around Redis calls: short retries with jittered backoff, then a circuit breaker.</summary>
 public static class RedisResilience
 {
-    public static ResiliencePipeline Create(TimeProvider time, int retryAttempts = 3) =>
+    /// <summary>The pipeline; <paramref name="circuit"/> lets <see cref="RedisProbe"/> close the circuit once Redis answers again.</summary>
+    public static ResiliencePipeline Create(TimeProvider time, int retryAttempts = 3, CircuitBreakerManualControl? circuit = null) =>
         new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -25,6 +26,7 @@ public static class RedisResilience
                 MinimumThroughput = 4,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = TimeSpan.FromSeconds(2),
+                ManualControl = circuit,
             })
             .Build();
 

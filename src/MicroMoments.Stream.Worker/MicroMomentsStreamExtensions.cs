@@ -50,7 +50,10 @@ public static class MicroMomentsStreamExtensions
             return ConnectionMultiplexer.Connect(config);
         });
         // Backoff against a real server is wall-clock time, whatever clock the rules run on (tests drive a fake one).
-        services.AddSingleton(sp => RedisResilience.Create(TimeProvider.System, sp.GetRequiredService<IOptions<RedisOptions>>().Value.RetryAttempts));
+        services.AddSingleton<Polly.CircuitBreaker.CircuitBreakerManualControl>();
+        services.AddSingleton(sp => RedisResilience.Create(TimeProvider.System, sp.GetRequiredService<IOptions<RedisOptions>>().Value.RetryAttempts,
+            sp.GetRequiredService<Polly.CircuitBreaker.CircuitBreakerManualControl>()));
+        services.AddSingleton<RedisProbe>();
         services.AddSingleton<RedisTelemetry>();
         services.AddSingleton(sp =>
         {

@@ -25,6 +25,7 @@ public sealed class ClickstreamWorker(
     IOptions<PipelineOptions> pipelineOptions,
     PipelineHealth health,
     PipelineTelemetry telemetry,
+    RedisProbe redisProbe,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<ClickstreamWorker> logger) : BackgroundService
@@ -36,7 +37,7 @@ public sealed class ClickstreamWorker(
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
     private readonly OffsetGapMonitor _gaps = new(health, telemetry, logger);
     private PendingBatch? _pending;
-    private long _nextTimerCheck;
+    private readonly TimerCheckSchedule _timerChecks = new(time, pipelineOptions.Value.TimerCheckInterval);
     private long _nextPopulationSync;
     private long _nextGauges;
 
@@ -119,11 +120,11 @@ public sealed class ClickstreamWorker(
                 {
                     await CompletePendingAsync(consumer, ct);
                 }
-                if (time.GetTimestamp() >= _nextTimerCheck)
+                if (_timerChecks.IsDue)
                 {
                     await CompletePendingAsync(consumer, ct);
-                    var more = await FireTimersAsync(consumer, ct);
-                    _nextTimerCheck = more ? 0 : time.GetTimestamp() + (long)(_options.TimerCheckInterval.TotalSeconds * time.TimestampFrequency);
+                    var check = _timerChecks.Start();
+                    _timerChecks.Finish(check, await FireTimersAsync(consumer, ct));
                 }
                 if (time.GetTimestamp() >= _nextGauges)
                 {
@@ -208,6 +209,12 @@ public sealed class ClickstreamWorker(
         }
         var work = new BatchWork();
         var parsed = pipeline.Parse(batch, work);
+        if (_pending is not null && parsed.Any(p => _owned.Contains(p.Shard) && !_epochs.ContainsKey(p.Shard)))
+        {
+            // A shard assigned again after it was lost gets a new epoch below. The commit in flight still writes it
+            // with the old one and would be refused: its state and commands lost while its offsets were stored.
+            await CompletePendingAsync(consumer, ct);
+        }
         await WithRedisAsync(consumer, async () =>
         {
             await AcquireEpochsAsync(parsed.Select(p => p.Shard), ct);
@@ -274,6 +281,9 @@ public sealed class ClickstreamWorker(
     /// Runs a Redis stage. When Redis stays unavailable past the Polly retries, consumption is paused and the
     /// stage retried with backoff until Redis answers; Consume keeps being called so the group membership
     /// and rebalance callbacks stay alive. Nothing is skipped: the batch in hand completes once Redis is back.
+    /// Each retry first asks Redis itself (<see cref="RedisProbe"/>), which closes the circuit breaker when it
+    /// answers: retrying through the breaker alone left the resume to whichever call won its one half-open trial
+    /// per break, and a trial that failed for its own reason, or never ended, could keep the loop paused while Redis answered.
     /// </summary>
     private async Task WithRedisAsync(IConsumer<byte[]?, byte[]?> consumer, Func<Task> stage, CancellationToken ct, Task? started = null)
     {
@@ -310,14 +320,18 @@ public sealed class ClickstreamWorker(
             }
             try
             {
-                await stage();
-                break;
+                if (await redisProbe.AnswersAsync())
+                {
+                    await stage();
+                    break;
+                }
             }
             catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
             {
-                telemetry.RedisError();
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                // Redis answers PING but the stage failed (a node still loading, a cluster not yet serving): back off too.
             }
+            telemetry.RedisError();
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxPauseBackoff.Ticks));
         }
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
@@ -423,6 +437,9 @@ public sealed class ClickstreamWorker(
         }
     }
 
+    /// <summary>Longest wait between two checks whether Redis answers again: how late, at most, the loop resumes.</summary>
+    private static readonly TimeSpan MaxPauseBackoff = TimeSpan.FromSeconds(2);
+
     private void StoreOffsets(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch)
     {
         foreach (var last in batch.GroupBy(r => r.TopicPartition).Select(g => g.MaxBy(r => r.Offset.Value)!))
@@ -446,7 +463,7 @@ public sealed class ClickstreamWorker(
             _owned.Add(RedisKeys.Shard(p.Topic, p.Partition.Value));
         }
         health.Partitions = _owned.Count;
-        _nextTimerCheck = 0; // fire what became due while nobody owned these partitions
+        _timerChecks.CheckNow(); // fire what became due while nobody owned these partitions
         Log.Assigned(logger, string.Join(",", parts));
     }
 

@@ -1,0 +1,36 @@
+using Polly.CircuitBreaker;
+using StackExchange.Redis;
+
+namespace MicroMoments.Stream.Redis;
+
+/// <summary>
+/// Asks Redis itself whether it answers: a PING to every primary, straight on the connection, with neither the
+/// Polly retries nor the circuit breaker in the way. When every primary answers, the circuit is closed.
+/// </summary>
+/// <remarks>
+/// The consume loop pauses on an outage and asks this before each retry. Retrying through the breaker alone
+/// only ever asked the breaker: half-open, it lets one trial call through per break and fails every other
+/// call at once, and it leaves half-open only when that trial ends, so a trial that failed for its own reason
+/// (a connection being replaced, a cluster not yet serving), or never ended, kept the loop paused while Redis answered.
+/// </remarks>
+public sealed class RedisProbe(IConnectionMultiplexer redis, CircuitBreakerManualControl circuit)
+{
+    public async Task<bool> AnswersAsync()
+    {
+        try
+        {
+            var primaries = redis.GetServers().Where(s => !s.IsReplica).ToList();
+            if (primaries.Count == 0)
+            {
+                return false;
+            }
+            await Task.WhenAll(primaries.Select(s => s.PingAsync()));
+        }
+        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        {
+            return false;
+        }
+        await circuit.CloseAsync();
+        return true;
+    }
+}
