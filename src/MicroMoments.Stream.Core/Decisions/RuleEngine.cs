@@ -174,6 +174,17 @@ public sealed class RuleEngine
         return result;
     }
 
+    /// <summary>
+    /// After an applied <c>alias</c>: merges the previous id's state into the user's (<see cref="UserMerge"/>) and
+    /// returns the tombstone that replaces the previous id's state.
+    /// </summary>
+    public UserState MergeAlias(UserState into, UserState from)
+    {
+        var tombstone = UserMerge.Merge(into, from, _options.Limits);
+        StateBounds.Enforce(into, _options.Limits);
+        return tombstone;
+    }
+
     /// <summary>Keeps the state's bounds after an event or a timer: the user's own history gives way, never another user's.</summary>
     private void Bound(UserState state, Evaluation result)
     {
