@@ -28,7 +28,7 @@ public sealed class ClickEventParser(ParserLimits limits)
 
     /// <param name="value">The record value (UTF-8 JSON).</param>
     /// <param name="key">The record key, used as the user id when the body names none.</param>
-    /// <param name="source">The record's position, for derived message ids and the fallback timestamp.</param>
+    /// <param name="source">The record's position and timestamp: the timestamp stands in for a body without one.</param>
     /// <param name="now">The current time, to reject timestamps far in the future.</param>
     public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now) =>
         Parse(value, key, default, source, now);
@@ -194,7 +194,10 @@ public sealed class ClickEventParser(ParserLimits limits)
 
         // Without a messageId, the record's content names it, never its position: the same event sent twice
         // upstream gets the same id (and is applied once), and simulate's ids do not depend on the file's name or lines.
-        var messageId = f.MessageId ?? f.MessageIdSnake ?? ContentId(userId, value);
+        // A body without a time of its own takes the record's: then that time is part of its content, or two
+        // real clicks without a timestamp would be one.
+        var messageId = f.MessageId ?? f.MessageIdSnake
+            ?? ContentId(userId, value, f.TimestampLength == 0 && ts is null ? timestamp.ToUnixTimeMilliseconds() : null);
 
         return ParseResult.Ok(new ClickEvent
         {
@@ -222,9 +225,9 @@ public sealed class ClickEventParser(ParserLimits limits)
     /// <summary>
     /// The id of a record without a messageId: "fp-" and the first 128 bits of SHA-256 over its user id (the record
     /// key, by the contract) and its value bytes. The user id rather than the raw key: simulate reads no keys and must
-    /// give the worker's ids.
+    /// give the worker's ids. <paramref name="recordTime"/>: the record's timestamp, when the body has none.
     /// </summary>
-    internal static string ContentId(string userId, ReadOnlySpan<byte> value)
+    internal static string ContentId(string userId, ReadOnlySpan<byte> value, long? recordTime)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var idLength = Encoding.UTF8.GetMaxByteCount(userId.Length);
@@ -232,6 +235,12 @@ public sealed class ClickEventParser(ParserLimits limits)
         sha.AppendData(id[..Encoding.UTF8.GetBytes(userId, id)]);
         sha.AppendData([0]); // no user id and value can run into another's
         sha.AppendData(value);
+        if (recordTime is { } t)
+        {
+            Span<byte> time = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(time, t);
+            sha.AppendData(time);
+        }
         Span<byte> hash = stackalloc byte[32];
         sha.GetHashAndReset(hash);
         return "fp-" + Convert.ToHexStringLower(hash[..16]);
