@@ -235,6 +235,23 @@ public sealed class SegmentSpecTests
     }
 
     [Fact]
+    public void UserStateSerializer_LocationGroupAndTombstone_RoundTrip()
+    {
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Payload("track-analytics-js.json", json => { json.Remove("userId"); }));
+        Feed(sim, Payload("group-analytics-js.json", json => { json.Remove("userId"); }));
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(1))));
+
+        var identified = State.UserStateSerializer.Deserialize(State.UserStateSerializer.Serialize(sim.Users["97980cfea0067"]));
+        var tombstone = State.UserStateSerializer.Deserialize(State.UserStateSerializer.Serialize(sim.Users["507f191e810c19729de860ea"]));
+
+        Assert.Equal("San Francisco", identified.Attributes?["location.city"]);
+        Assert.Equal("Initech", identified.Attributes?["group.name"]);
+        Assert.Equal("97980cfea0067", tombstone.MergedInto);
+        Assert.Null(tombstone.Attributes);
+    }
+
+    [Fact]
     public void Alias_WithoutTheAliasCall_NearMissKeepsHistoriesApart()
     {
         var sim = new OfflineSimulation(ThreeFailures);
