@@ -306,6 +306,11 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             return totals;
         }, ct));
 
+    /// <summary>The shard that holds a user's state, from the user index; null for a user never saved.</summary>
+    public async Task<string?> ShardOfAsync(string userId, CancellationToken ct) =>
+        (string?)await Timed("index", async () => await resilience.ExecuteAsync(
+            async _ => await redis.GetDatabase().StringGetAsync(_keys.UserIndex(userId)), ct));
+
     /// <summary>Finds a user's state wherever its shard is, for <c>explain</c>.</summary>
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)
     {

@@ -48,11 +48,16 @@ public sealed class ClickEventParserTests
     }
 
     [Fact]
-    public void Parse_NoMessageIdNoTimestamp_DerivesFromRecord()
+    public void Parse_NoMessageIdNoTimestamp_DerivesIdFromContentAndRecordTimeNotPosition()
     {
-        var e = Parse("""{"type":"track","event":"Clicked","userId":"u-1"}""").Event!;
+        const string body = """{"type":"track","event":"Clicked","userId":"u-1"}""";
+        var e = Parse(body).Event!;
+        var elsewhere = new ClickEventParser(new ParserLimits()).Parse(Encoding.UTF8.GetBytes(body), null, Source with { Partition = 7, Offset = 9 }, Now).Event!;
+        var later = new ClickEventParser(new ParserLimits()).Parse(Encoding.UTF8.GetBytes(body), null, Source with { Timestamp = Source.Timestamp.AddSeconds(1) }, Now).Event!;
 
-        Assert.Equal("clickstream/3/42", e.MessageId);
+        Assert.StartsWith("fp-", e.MessageId, StringComparison.Ordinal);
+        Assert.Equal(e.MessageId, elsewhere.MessageId);
+        Assert.NotEqual(e.MessageId, later.MessageId);
         Assert.Equal(Source.Timestamp, e.Timestamp);
     }
 

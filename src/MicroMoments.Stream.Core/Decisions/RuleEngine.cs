@@ -113,12 +113,12 @@ public sealed class RuleEngine
             switch (t.Kind)
             {
                 case TriggerKind.Event when t.Matches(e):
-                    (candidates ??= []).Add(new Candidate(rule, "event", [e.MessageId], Details(e.Properties), e.MessageId));
+                    (candidates ??= []).Add(new Candidate(rule, "event", [e.MessageId], Details(e), e.MessageId));
                     break;
                 case TriggerKind.Count when t.Matches(e):
                     if (CountHit(state, rule, e, ts) is { } hits)
                     {
-                        var details = Details(e.Properties);
+                        var details = Details(e);
                         details["count"] = hits.Count;
                         details["window"] = Durations.ToIso(t.Duration);
                         (candidates ??= []).Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId));
@@ -132,7 +132,7 @@ public sealed class RuleEngine
                         : t.InRange(after) && !t.InRange(before[i]);
                     if (entered)
                     {
-                        var details = Details(e.Properties);
+                        var details = Details(e);
                         details["metric"] = metric;
                         details["value"] = after!.Value;
                         (candidates ??= []).Add(new Candidate(rule, t.Kind == TriggerKind.Streak ? "streak" : "threshold", [e.MessageId], details, e.MessageId));
@@ -155,7 +155,7 @@ public sealed class RuleEngine
                     else if (t.Matches(e))
                     {
                         Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
-                            StoredDetails(e.Properties, result));
+                            StoredDetails(e, result));
                     }
                     break;
             }
@@ -174,6 +174,17 @@ public sealed class RuleEngine
         return result;
     }
 
+    /// <summary>
+    /// After an applied <c>alias</c>: merges the previous id's state into the user's (<see cref="UserMerge"/>) and
+    /// returns the tombstone that replaces the previous id's state.
+    /// </summary>
+    public UserState MergeAlias(UserState into, UserState from)
+    {
+        var tombstone = UserMerge.Merge(into, from, _options.Limits);
+        StateBounds.Enforce(into, _options.Limits);
+        return tombstone;
+    }
+
     /// <summary>Keeps the state's bounds after an event or a timer: the user's own history gives way, never another user's.</summary>
     private void Bound(UserState state, Evaluation result)
     {
@@ -182,11 +193,15 @@ public sealed class RuleEngine
         result.Trimmed += trimmed;
     }
 
-    /// <summary>An event's properties as a timer keeps them, without values too long to store (counted).</summary>
-    private Dictionary<string, string> StoredDetails(IReadOnlyDictionary<string, string> properties, Evaluation result)
+    /// <summary>
+    /// An event's properties as a timer keeps them, without values too long to store (counted). The names of numbers
+    /// and booleans go under <see cref="LiteralsKey"/>, so the details keep their JSON types when the timer fires.
+    /// </summary>
+    private Dictionary<string, string> StoredDetails(ClickEvent e, Evaluation result)
     {
-        var details = new Dictionary<string, string>(properties.Count, StringComparer.Ordinal);
-        foreach (var (k, v) in properties)
+        var details = new Dictionary<string, string>(e.Properties.Count, StringComparer.Ordinal);
+        string? literals = null;
+        foreach (var (k, v) in e.Properties)
         {
             if (k.Length > _options.Limits.MaxStringLength || v.Length > _options.Limits.MaxStringLength)
             {
@@ -194,9 +209,20 @@ public sealed class RuleEngine
                 continue;
             }
             details[k] = v;
+            if (e.Literals?.Contains(k) == true && !k.Contains('\n', StringComparison.Ordinal))
+            {
+                literals = literals is null ? k : $"{literals}\n{k}";
+            }
+        }
+        if (literals is not null && literals.Length <= _options.Limits.MaxStringLength)
+        {
+            details[LiteralsKey] = literals;
         }
         return details;
     }
+
+    /// <summary>In a timer's stored details: the names, one a line, whose values were JSON numbers or booleans.</summary>
+    private const string LiteralsKey = "~literals";
 
     private static string AbsenceTimerId(Rule rule, ClickEvent e) =>
         rule.Trigger.Per is null ? rule.Id : $"{rule.Id}|{e.Property(rule.Trigger.Per) ?? ""}";
@@ -206,7 +232,7 @@ public sealed class RuleEngine
     {
         var candidates = Rules.Rules
             .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
-            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e.Properties), e.MessageId));
+            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e), e.MessageId));
         Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
         return result;
     }
@@ -540,12 +566,32 @@ public sealed class RuleEngine
         }
     }
 
-    private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string>? properties)
+    /// <summary>An event's properties as trigger details: matched by <see cref="PropertyNames"/>, numbers and booleans kept as such.</summary>
+    private static Dictionary<string, object> Details(ClickEvent e)
     {
-        var d = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var (k, v) in properties ?? ClickEvent.EmptyMap)
+        var d = new Dictionary<string, object>(e.Properties.Count + 2, PropertyNames.Comparer);
+        foreach (var (k, v) in e.Properties)
         {
-            d[k] = v;
+            d[k] = e.PropertyValue(k, v);
+        }
+        return d;
+    }
+
+    /// <summary>A timer's stored details as trigger details (see <see cref="StoredDetails"/>).</summary>
+    private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string>? stored)
+    {
+        var d = new Dictionary<string, object>(PropertyNames.Comparer);
+        if (stored is null)
+        {
+            return d;
+        }
+        var literals = stored.GetValueOrDefault(LiteralsKey)?.Split('\n');
+        foreach (var (k, v) in stored)
+        {
+            if (k != LiteralsKey)
+            {
+                d[k] = literals is not null && literals.Contains(k, StringComparer.Ordinal) && JsonLiteral.TryCreate(v) is { } literal ? literal : v;
+            }
         }
         return d;
     }

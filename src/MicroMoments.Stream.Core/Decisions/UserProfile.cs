@@ -91,6 +91,18 @@ public static class UserProfile
                 evicted += StateBounds.Touch(state.Traits, k, v, limits.MaxTraits);
             }
         }
+        foreach (var (k, v) in e.Location)
+        {
+            evicted += SetAttribute(state, LocationKey(k), v, limits, ref ignored);
+        }
+        if (e.GroupId is not null)
+        {
+            evicted += SetAttribute(state, "group.id", e.GroupId, limits, ref ignored);
+        }
+        foreach (var (k, v) in e.GroupTraits)
+        {
+            evicted += SetAttribute(state, "group." + k, v, limits, ref ignored);
+        }
 
         double? speedup = null;
         switch (e.Key)
@@ -141,6 +153,33 @@ public static class UserProfile
                 break;
         }
         return new Observation { CompletionSpeedup = speedup, SessionDrop = sessionDrop, Ignored = ignored, Evicted = evicted };
+    }
+
+    /// <summary>The state key of a <c>context.location</c> field (the parser keeps only these five): no string built per event.</summary>
+    private static string LocationKey(string field) => field switch
+    {
+        "city" => "location.city",
+        "country" => "location.country",
+        "region" => "location.region",
+        "latitude" => "location.latitude",
+        "longitude" => "location.longitude",
+        _ => "location." + field,
+    };
+
+    /// <summary>Sets one of <see cref="UserState.Attributes"/>, bounded like a trait; returns the entries evicted.</summary>
+    private static int SetAttribute(UserState state, string key, string value, StateLimits limits, ref int ignored)
+    {
+        if (key.Length > limits.MaxStringLength || value.Length > limits.MaxStringLength)
+        {
+            ignored++;
+            return 0;
+        }
+        if (state.Attributes?.GetValueOrDefault(key) == value)
+        {
+            return 0; // unchanged: most events repeat the location
+        }
+        state.Attributes ??= new OrderedDictionary<string, string>(StringComparer.Ordinal);
+        return StateBounds.Touch(state.Attributes, key, value, limits.MaxTraits);
     }
 
     /// <summary>0–100: feature used +15, a session that lasted 30 s or more before the user left +10, email open or click +20, over 30 days.</summary>

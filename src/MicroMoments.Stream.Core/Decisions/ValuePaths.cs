@@ -15,7 +15,8 @@ public sealed record ValueContext(
     Rule? Rule = null);
 
 /// <summary>
-/// The value paths of templates (<c>{{...}}</c>) and conditions (<c>when</c>): <c>user.*</c>,
+/// The value paths of templates (<c>{{...}}</c>) and conditions (<c>when</c>): <c>user.*</c> (with
+/// <c>user.location.*</c> and <c>user.group.*</c>),
 /// <c>state.*</c>, <c>event.*</c>, <c>trigger.*</c>, <c>time.*</c> and <c>rule.id</c>.
 /// </summary>
 public static class ValuePaths
@@ -31,7 +32,7 @@ public static class ValuePaths
         "rule.id",
     ];
 
-    private static readonly string[] Prefixes = ["user.traits.", "state.featureUses.", "event.", "trigger."];
+    private static readonly string[] Prefixes = ["user.traits.", "user.location.", "user.group.", "state.featureUses.", "event.", "trigger."];
 
     public static bool IsKnown(string path) =>
         Exact.Contains(path, StringComparer.Ordinal) || Prefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal) && path.Length > p.Length);
@@ -70,6 +71,10 @@ public static class ValuePaths
         if (path.StartsWith("user.traits.", StringComparison.Ordinal))
         {
             return s.Traits?.GetValueOrDefault(path["user.traits.".Length..]);
+        }
+        if (path.StartsWith("user.location.", StringComparison.Ordinal) || path.StartsWith("user.group.", StringComparison.Ordinal))
+        {
+            return s.Attributes?.GetValueOrDefault(path["user.".Length..]);
         }
         if (path.StartsWith("state.featureUses.", StringComparison.Ordinal))
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -27,7 +28,7 @@ public sealed class ClickEventParser(ParserLimits limits)
 
     /// <param name="value">The record value (UTF-8 JSON).</param>
     /// <param name="key">The record key, used as the user id when the body names none.</param>
-    /// <param name="source">The record's position, for derived message ids and the fallback timestamp.</param>
+    /// <param name="source">The record's position and timestamp: the timestamp stands in for a body without one.</param>
     /// <param name="now">The current time, to reject timestamps far in the future.</param>
     public ParseResult Parse(ReadOnlyMemory<byte> value, string? key, RecordSource source, DateTimeOffset now) =>
         Parse(value, key, default, source, now);
@@ -101,9 +102,13 @@ public sealed class ClickEventParser(ParserLimits limits)
         }
 
         var type = f.Type?.ToLowerInvariant() ?? "track";
-        if (type is not ("track" or "page" or "screen" or "identify"))
+        if (type is not ("track" or "page" or "screen" or "identify" or "alias" or "group"))
         {
             return ParseResult.Reject(RejectReasons.InvalidEvent, $"unknown type '{type}'");
+        }
+        if (type == "alias" && string.IsNullOrWhiteSpace(f.PreviousId))
+        {
+            return ParseResult.Reject(RejectReasons.InvalidEvent, "an alias needs a non-empty 'previousId'");
         }
 
         var properties = f.Properties;
@@ -119,13 +124,17 @@ public sealed class ClickEventParser(ParserLimits limits)
         if (!isSegment)
         {
             // Flat export shape: top-level scalars are properties; a few names map to the Segment fields.
-            foreach (var (name, scalar) in f.Flat ?? [])
+            foreach (var (name, scalar, literal) in f.Flat ?? [])
             {
-                (properties ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = scalar;
+                (properties ??= new Dictionary<string, string>(PropertyNames.Comparer))[name] = scalar;
+                if (literal)
+                {
+                    (f.Literals ??= new HashSet<string>(PropertyNames.Comparer)).Add(name);
+                }
             }
             if (f.FeatureUsed is { } feature)
             {
-                (properties ??= new Dictionary<string, string>(StringComparer.Ordinal))["feature"] = feature;
+                (properties ??= new Dictionary<string, string>(PropertyNames.Comparer))["feature"] = feature;
             }
         }
         device ??= f.Device;
@@ -142,7 +151,7 @@ public sealed class ClickEventParser(ParserLimits limits)
         else
         {
             eventName = type;
-            if (type != "identify")
+            if (type is "page" or "screen")
             {
                 viewName = f.Name ?? (properties is not null && properties.TryGetValue("name", out var pn) ? pn : null) ?? viewName;
             }
@@ -179,10 +188,16 @@ public sealed class ClickEventParser(ParserLimits limits)
                 $"timestamp {ts} is more than {Limits.MaxFutureSkew} ahead of {now:O}");
         }
 
-        var traits = f.TraitsIsObject ? f.Traits : f.Context?.Traits;
+        // A group call's traits are the group's, not the user's.
+        var traits = f.TraitsIsObject && type != "group" ? f.Traits : f.Context?.Traits;
+        var groupTraits = type == "group" && f.TraitsIsObject ? f.Traits : null;
 
+        // Without a messageId, the record's content names it, never its position: the same event sent twice
+        // upstream gets the same id (and is applied once), and simulate's ids do not depend on the file's name or lines.
+        // A body without a time of its own takes the record's: then that time is part of its content, or two
+        // real clicks without a timestamp would be one.
         var messageId = f.MessageId ?? f.MessageIdSnake
-            ?? $"{source.Topic}/{source.Partition}/{source.Offset}";
+            ?? ContentId(userId, value, f.TimestampLength == 0 && ts is null ? timestamp.ToUnixTimeMilliseconds() : null);
 
         return ParseResult.Ok(new ClickEvent
         {
@@ -193,13 +208,42 @@ public sealed class ClickEventParser(ParserLimits limits)
             Key = KeyOf(eventName),
             Timestamp = timestamp.ToUniversalTime(),
             Properties = properties is { Count: > 0 } ? properties : ClickEvent.EmptyMap,
+            Literals = properties is { Count: > 0 } ? f.Literals : null,
             Traits = traits is { Count: > 0 } ? traits : ClickEvent.EmptyMap,
-            Device = device?.ToLowerInvariant(),
+            PreviousId = type == "alias" ? f.PreviousId : null,
+            GroupId = type == "group" ? f.GroupId : null,
+            GroupTraits = groupTraits is { Count: > 0 } ? groupTraits : ClickEvent.EmptyMap,
+            Location = f.Context?.Location is { Count: > 0 } location ? location : ClickEvent.EmptyMap,
+            Device = DeviceTypes.Normalize(device),
             Timezone = TimeZones.IsKnown(timezone) ? timezone : null,
             UnknownTimezone = timezone is not null && !TimeZones.IsKnown(timezone),
             Locale = locale,
             ViewName = viewName,
         });
+    }
+
+    /// <summary>
+    /// The id of a record without a messageId: "fp-" and the first 128 bits of SHA-256 over its user id (the record
+    /// key, by the contract) and its value bytes. The user id rather than the raw key: simulate reads no keys and must
+    /// give the worker's ids. <paramref name="recordTime"/>: the record's timestamp, when the body has none.
+    /// </summary>
+    internal static string ContentId(string userId, ReadOnlySpan<byte> value, long? recordTime)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var idLength = Encoding.UTF8.GetMaxByteCount(userId.Length);
+        var id = idLength <= 512 ? stackalloc byte[idLength] : new byte[idLength];
+        sha.AppendData(id[..Encoding.UTF8.GetBytes(userId, id)]);
+        sha.AppendData([0]); // no user id and value can run into another's
+        sha.AppendData(value);
+        if (recordTime is { } t)
+        {
+            Span<byte> time = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(time, t);
+            sha.AppendData(time);
+        }
+        Span<byte> hash = stackalloc byte[32];
+        sha.GetHashAndReset(hash);
+        return "fp-" + Convert.ToHexStringLower(hash[..16]);
     }
 
     /// <summary>Event times accepted: any rule duration added to one stays a valid <see cref="DateTimeOffset"/>.</summary>
@@ -237,8 +281,11 @@ public sealed class ClickEventParser(ParserLimits limits)
     {
         public bool HasType, HasUserId, HasAnonymousId, HasContext, HasProperties, TraitsIsObject;
         public string? Type, UserId, UserIdSnake, AnonymousId, AnonymousIdSnake, MessageId, MessageIdSnake, Timestamp, Event, Name,
-            Device, Timezone, Locale, FeatureUsed;
+            Device, Timezone, Locale, FeatureUsed, PreviousId, GroupId;
         public Dictionary<string, string>? Properties, Traits;
+
+        /// <summary>Property names whose value was a number or boolean.</summary>
+        public HashSet<string>? Literals;
 
         /// <summary>A timestamp read straight from the bytes: its value and where its text is (length 0: not so read).</summary>
         public DateTimeOffset TimestampValue;
@@ -246,14 +293,14 @@ public sealed class ClickEventParser(ParserLimits limits)
         public Context? Context;
 
         /// <summary>Top-level scalars under other names: the properties of a flat record.</summary>
-        public List<(string Name, string Value)>? Flat;
+        public List<(string Name, string Value, bool Literal)>? Flat;
     }
 
     /// <summary>What a <c>context</c> object held.</summary>
     private sealed class Context
     {
         public string? DeviceType, Timezone, Locale, ScreenName, PageName, PagePath;
-        public Dictionary<string, string>? Traits;
+        public Dictionary<string, string>? Traits, Location;
     }
 
     private static Fields ReadRoot(ref Utf8JsonReader r)
@@ -294,7 +341,7 @@ public sealed class ClickEventParser(ParserLimits limits)
             else if (r.ValueTextEquals("properties"u8))
             {
                 f.HasProperties = true;
-                f.Properties = ScalarMap(ref r);
+                f.Properties = ScalarMap(ref r, PropertyNames.Comparer, ref f.Literals);
             }
             else if (r.ValueTextEquals("context"u8))
             {
@@ -312,7 +359,8 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             else if (r.ValueTextEquals("traits"u8))
             {
-                f.Traits = ScalarMap(ref r);
+                HashSet<string>? none = null;
+                f.Traits = ScalarMap(ref r, StringComparer.Ordinal, ref none);
                 f.TraitsIsObject = f.Traits is not null;
             }
             else if (r.ValueTextEquals("user_id"u8))
@@ -343,12 +391,20 @@ public sealed class ClickEventParser(ParserLimits limits)
             {
                 f.FeatureUsed = Scalar(ref r, Texts);
             }
+            else if (r.ValueTextEquals("previousId"u8))
+            {
+                f.PreviousId = Scalar(ref r);
+            }
+            else if (r.ValueTextEquals("groupId"u8))
+            {
+                f.GroupId = Scalar(ref r);
+            }
             else
             {
                 var name = Texts.Get(ref r);
                 if (Scalar(ref r, Texts) is { } scalar)
                 {
-                    (f.Flat ??= []).Add((name, scalar));
+                    (f.Flat ??= []).Add((name, scalar, IsLiteral(r.TokenType)));
                 }
             }
         }
@@ -390,6 +446,10 @@ public sealed class ClickEventParser(ParserLimits limits)
             {
                 c.Traits = ScalarMap(ref r);
             }
+            else if (r.ValueTextEquals("location"u8))
+            {
+                c.Location = LocationMap(ref r);
+            }
             else
             {
                 r.Read();
@@ -428,8 +488,18 @@ public sealed class ClickEventParser(ParserLimits limits)
         return (va, vb);
     }
 
-    /// <summary>The next value's scalar members as strings, or null when the value is not an object.</summary>
     private static Dictionary<string, string>? ScalarMap(ref Utf8JsonReader r)
+    {
+        HashSet<string>? none = null;
+        return ScalarMap(ref r, StringComparer.Ordinal, ref none);
+    }
+
+    /// <summary>
+    /// The next value's scalar members as strings, or null when the value is not an object; the names of those that
+    /// were numbers or booleans go to <paramref name="literals"/> (only when <paramref name="comparer"/> is
+    /// <see cref="PropertyNames.Comparer"/>: only properties keep their types).
+    /// </summary>
+    private static Dictionary<string, string>? ScalarMap(ref Utf8JsonReader r, IEqualityComparer<string> comparer, ref HashSet<string>? literals)
     {
         r.Read();
         if (r.TokenType != JsonTokenType.StartObject)
@@ -437,13 +507,47 @@ public sealed class ClickEventParser(ParserLimits limits)
             r.Skip();
             return null;
         }
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        var typed = ReferenceEquals(comparer, PropertyNames.Comparer);
+        var map = new Dictionary<string, string>(comparer);
+        literals?.Clear(); // the last occurrence of the object counts
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             var name = Texts.Get(ref r);
             if (Scalar(ref r, Texts) is { } scalar)
             {
                 map[name] = scalar;
+                if (!typed)
+                {
+                    continue;
+                }
+                if (IsLiteral(r.TokenType))
+                {
+                    (literals ??= new HashSet<string>(PropertyNames.Comparer)).Add(name);
+                }
+                else
+                {
+                    literals?.Remove(name); // the last occurrence of a name counts
+                }
+            }
+        }
+        return map;
+    }
+
+    private static bool IsLiteral(JsonTokenType token) => token is JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False;
+
+    /// <summary>The location fields <c>user.location.*</c> offers; other members are skipped (the state keeps only these).</summary>
+    private static Dictionary<string, string>? LocationMap(ref Utf8JsonReader r)
+    {
+        var map = ScalarMap(ref r);
+        if (map is null)
+        {
+            return null;
+        }
+        foreach (var name in map.Keys)
+        {
+            if (name is not ("city" or "country" or "region" or "latitude" or "longitude"))
+            {
+                map.Remove(name);
             }
         }
         return map;

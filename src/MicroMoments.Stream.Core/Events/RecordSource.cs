@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace MicroMoments.Stream.Core.Events;
 
-/// <summary>Where a raw record came from: used to derive ids, order redeliveries and label dead letters.</summary>
+/// <summary>Where a raw record came from: used to order redeliveries and label dead letters (never to derive ids).</summary>
 /// <param name="Topic">The Kafka topic, or the input file in <c>simulate</c>.</param>
 /// <param name="Partition">The Kafka partition (0 for a file).</param>
 /// <param name="Offset">The Kafka offset, or the line number in a file.</param>

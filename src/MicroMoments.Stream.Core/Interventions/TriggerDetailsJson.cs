@@ -1,11 +1,12 @@
 using System.Text.Json;
+using MicroMoments.Stream.Core.Events;
 
 namespace MicroMoments.Stream.Core.Interventions;
 
 /// <summary>Writes a <see cref="TriggerInfo"/> as <see cref="JsonSerializer"/> does with <see cref="InterventionCloudEvents.DataOptions"/>.</summary>
 internal static class TriggerDetailsJson
 {
-    /// <summary>Details of the kinds the rule engine makes: strings, integers, booleans, finite doubles.</summary>
+    /// <summary>Details of the kinds the rule engine makes: strings, integers, booleans, finite doubles, JSON literals.</summary>
     public static bool Writable(IReadOnlyDictionary<string, object> details)
     {
         foreach (var (_, value) in details)
@@ -13,6 +14,7 @@ internal static class TriggerDetailsJson
             var writable = value switch
             {
                 string or int or long or bool => true,
+                JsonLiteral j => j.Text is not null,
                 double x => double.IsFinite(x),
                 _ => false,
             };
@@ -55,6 +57,9 @@ internal static class TriggerDetailsJson
                     break;
                 case bool b:
                     w.WriteBooleanValue(b);
+                    break;
+                case JsonLiteral j:
+                    w.WriteRawValue(j.Text, skipInputValidation: true); // a number or boolean as the event sent it
                     break;
             }
         }

@@ -163,8 +163,11 @@ public sealed class ActionSpec
     /// <summary>A new-feature tip: subject to progressive disclosure for newcomers.</summary>
     public bool Tip { get; init; }
 
+    /// <summary>The channel for a device class; a tablet without its own channel uses the mobile one (apps run on both).</summary>
     public string ChannelFor(string? device) =>
-        device is not null && Channels.TryGetValue(device, out var c) ? c : Channels["default"];
+        device is not null && Channels.TryGetValue(device, out var c) ? c
+        : device == DeviceTypes.Tablet && Channels.TryGetValue(DeviceTypes.Mobile, out var m) ? m
+        : Channels["default"];
 }
 
 /// <summary>A message template; placeholders such as <c>{{trigger.task}}</c> are filled per intervention.</summary>

@@ -65,7 +65,12 @@ public sealed class OfflineSimulation
         }
         try
         {
-            Collect(_engine.Apply(state, e, record, Clock));
+            var evaluation = _engine.Apply(state, e, record, Clock);
+            Collect(evaluation);
+            if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId && _users.TryGetValue(previous, out var anonymous))
+            {
+                _users[previous] = _engine.MergeAlias(state, anonymous);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

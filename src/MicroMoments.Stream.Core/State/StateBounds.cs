@@ -29,6 +29,7 @@ public static class StateBounds
     public static (int Evicted, int Trimmed) Enforce(UserState state, StateLimits limits)
     {
         var evicted = EvictOldest(state.Traits, limits.MaxTraits)
+            + EvictOldest(state.Attributes, limits.MaxTraits)
             + EvictOldest(state.FeatureCounts, limits.MaxFeatures)
             + EvictOldest(state.TaskDurations, limits.MaxTasks);
         // Exact sizing costs a serialisation; an upper bound that needs none settles almost every user.
@@ -160,6 +161,11 @@ public static class StateBounds
         {
             n += Str(k) + Str(v);
         }
+        foreach (var (k, v) in s.Attributes ?? [])
+        {
+            n += Str(k) + Str(v);
+        }
+        n += Str(s.MergedInto);
         foreach (var (k, _) in s.FeatureCounts ?? [])
         {
             n += Str(k) + N;

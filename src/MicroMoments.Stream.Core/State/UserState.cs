@@ -99,6 +99,15 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("ix")] public long? IndexedDueAt { get; set; }
 
+    /// <summary>
+    /// What the user's context says beyond traits, read as <c>user.location.*</c> ("location.city", …) and
+    /// <c>user.group.*</c> ("group.id", "group.&lt;trait&gt;"); least recently set first, bounded like traits.
+    /// </summary>
+    [JsonPropertyName("at")] public OrderedDictionary<string, string>? Attributes { get; set; }
+
+    /// <summary>Set on an anonymous user's state once an alias merged it into this identified user (a tombstone).</summary>
+    [JsonPropertyName("mi")] public string? MergedInto { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 }

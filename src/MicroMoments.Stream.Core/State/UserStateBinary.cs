@@ -21,7 +21,7 @@ internal static class UserStateBinary
         StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
-        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30;
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32;
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -74,6 +74,8 @@ internal static class UserStateBinary
         Set(TimersBit, s.Timers is not null);
         Set(SentBit, s.Sent is not null);
         Set(IndexedDueAtBit, s.IndexedDueAt.HasValue);
+        Set(AttributesBit, s.Attributes is not null);
+        Set(MergedIntoBit, s.MergedInto is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -226,6 +228,11 @@ internal static class UserStateBinary
         {
             w.VarInt(indexed - at);
         }
+        if (s.Attributes is { } attributes)
+        {
+            w.Map(attributes);
+        }
+        w.StringIfSet(s.MergedInto);
         return w;
     }
 
@@ -434,6 +441,14 @@ internal static class UserStateBinary
         if (Has(IndexedDueAtBit))
         {
             s.IndexedDueAt = at + r.VarInt();
+        }
+        if (Has(AttributesBit))
+        {
+            s.Attributes = r.OrderedStringMap(static (ref Reader x) => x.String());
+        }
+        if (Has(MergedIntoBit))
+        {
+            s.MergedInto = r.String();
         }
         r.End();
         return s;

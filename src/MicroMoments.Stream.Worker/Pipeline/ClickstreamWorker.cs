@@ -219,6 +219,7 @@ public sealed class ClickstreamWorker(
         {
             await AcquireEpochsAsync(parsed.Select(p => p.Shard), ct);
             await pipeline.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct);
+            await AcquireEpochsAsync(await pipeline.LoadAliasedAsync(parsed, _owned.Contains, ct), ct);
         }, ct);
         pipeline.Apply(parsed, work);
         var outbound = publisher.Build(work);

@@ -26,6 +26,7 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _stateBounds;
     private readonly Counter<long> _populationSyncFailures;
     private readonly Counter<long> _timerErrors;
+    private readonly Counter<long> _aliasMerges;
     private readonly Counter<long> _unknownTimezones;
 
     private readonly Counter<long> _suppressions;
@@ -59,6 +60,7 @@ public sealed class PipelineTelemetry
         _batchSeconds = meter.CreateHistogram<double>("micromoments.stream.batch.duration", "s", "Wall time to process one batch, Redis and Kafka acks included.");
         _ruleOutcomes = meter.CreateCounter<long>("micromoments.stream.rule.outcomes", "{event}",
             "Response analytics per rule and variant: matched, emitted, deferred, held_out, suppressed.<reason>, delivered, displayed, clicked, dismissed, converted.");
+        _aliasMerges = meter.CreateCounter<long>("micromoments.stream.alias.merges", "{user}", "Anonymous users merged into an identified user by an alias call.");
         _timerErrors = meter.CreateCounter<long>("micromoments.stream.timers.errors", "{user}", "Users whose due timers made a rule throw (the timers are dropped; other users go on).");
         _unknownTimezones = meter.CreateCounter<long>("micromoments.stream.events.unknown_timezone", "{event}", "Events naming a time zone the embedded tz database does not know (taken as none: UTC).");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
@@ -106,6 +108,8 @@ public sealed class PipelineTelemetry
     public void PopulationSyncFailed() => _populationSyncFailures.Add(1);
 
     public void TimerError() => _timerErrors.Add(1);
+
+    public void AliasMerged() => _aliasMerges.Add(1);
 
     public void UnknownTimezone(long n) => _unknownTimezones.Add(n);
 

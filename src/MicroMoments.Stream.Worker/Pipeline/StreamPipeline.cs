@@ -147,6 +147,48 @@ public sealed class StreamPipeline(
         }
     }
 
+    /// <summary>The previous users named by the batch's alias calls: where their state is, and whether this instance owns it.</summary>
+    private readonly Dictionary<string, (string Shard, UserState State, bool Owned)> _aliased = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Finds the state of each previous id named by an alias in the batch, wherever its partition is: in the cache
+    /// (an owned shard), else through the user index. Returns the owned shards found, whose epochs the batch needs
+    /// to write their tombstones. A previous user on a shard another instance owns is read, not written: its
+    /// history merges, its timers stay where they are (they fire there, once), and its state is not tombstoned.
+    /// </summary>
+    public async Task<IReadOnlyCollection<string>> LoadAliasedAsync(List<Parsed> parsed, Func<string, bool> owns, CancellationToken ct)
+    {
+        _aliased.Clear();
+        foreach (var p in parsed)
+        {
+            if (p.Event.PreviousId is not { } previous || previous == p.Event.UserId || _aliased.ContainsKey(previous))
+            {
+                continue;
+            }
+            if (cache.TryFind(previous, out var cachedShard, out var cached))
+            {
+                _aliased[previous] = (cachedShard, cached, true);
+                continue;
+            }
+            if (await store.ShardOfAsync(previous, ct) is not { } shard
+                || (await store.LoadAsync(shard, [previous], ct)).GetValueOrDefault(previous) is not { } state)
+            {
+                continue; // an alias for an id never seen: nothing to merge
+            }
+            var owned = owns(shard);
+            if (owned)
+            {
+                cache.Set(shard, state);
+            }
+            else
+            {
+                state.Timers = null;
+            }
+            _aliased[previous] = (shard, state, owned);
+        }
+        return _aliased.Values.Where(a => a.Owned).Select(a => a.Shard).Distinct(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>
     /// Applies the parsed events in order, then empties the list (its events are no longer needed, and should not
     /// outlive the batch). A record that makes a rule throw is dead-lettered; the rest go on.
@@ -184,6 +226,16 @@ public sealed class StreamPipeline(
                     continue;
                 }
                 applied++;
+                if (p.Event.PreviousId is { } previous && _aliased.Remove(previous, out var aliased) && !ReferenceEquals(aliased.State, state))
+                {
+                    var tombstone = engine.MergeAlias(state, aliased.State);
+                    if (aliased.Owned)
+                    {
+                        cache.Replace(aliased.Shard, tombstone);
+                        work.MarkDirty(aliased.Shard, tombstone);
+                    }
+                    telemetry.AliasMerged();
+                }
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
                 telemetry.Latency(now - p.Event.Timestamp);

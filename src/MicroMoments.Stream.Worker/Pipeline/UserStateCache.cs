@@ -31,6 +31,34 @@ public sealed class UserStateCache(int maxUsers)
         }
     }
 
+    /// <summary>Finds a user in any cached shard: a user new in a batch whose write is still in flight is not in the user index yet.</summary>
+    public bool TryFind(string userId, out string shard, out UserState state)
+    {
+        foreach (var (s, users) in _shards)
+        {
+            if (users.TryGetValue(userId, out state!))
+            {
+                shard = s;
+                return true;
+            }
+        }
+        (shard, state) = (null!, null!);
+        return false;
+    }
+
+    /// <summary>Puts <paramref name="state"/> in place of the cached state of the same user (an alias's tombstone).</summary>
+    public void Replace(string shard, UserState state)
+    {
+        if (_shards.TryGetValue(shard, out var users) && users.ContainsKey(state.UserId))
+        {
+            users[state.UserId] = state;
+        }
+        else
+        {
+            Set(shard, state);
+        }
+    }
+
     public void Drop(string shard)
     {
         if (_shards.Remove(shard, out var users))
