@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Interventions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -255,9 +256,9 @@ public static class RuleSetLoader
                 r.Error(c, $"rule '{id}': a condition needs a 'path' and exactly one of {string.Join(", ", Operators)}");
                 continue;
             }
-            if (!ValuePaths.IsKnown(path))
+            if (ValuePaths.Problem(path) is { } problem)
             {
-                r.Error(c, $"rule '{id}': unknown path '{path}' (see the README, \"Value paths\")");
+                r.Error(c, $"rule '{id}': {problem}");
             }
             var operands = r.Child(c, ops[0]) is YamlSequenceNode list
                 ? list.OfType<YamlScalarNode>().Select(v => v.Value ?? "").ToList()
@@ -266,6 +267,10 @@ public static class RuleSetLoader
             {
                 r.Error(c, $"rule '{id}': a condition value is longer than {RulesFileLimits.MaxTemplateLength} characters");
                 continue;
+            }
+            foreach (var operand in operands)
+            {
+                r.CheckPlaceholders(r.Child(c, ops[0])!, ops[0], operand);
             }
             result.Add(new Condition(path, ops[0], operands));
         }
@@ -340,6 +345,9 @@ public static class RuleSetLoader
         };
     }
 
+    /// <summary>Seed 004's micro-moment intents, the values of <c>data.intent</c>.</summary>
+    private static readonly string[] Intents = ["know", "go", "do", "buy"];
+
     private static ActionSpec? ReadAction(NodeReader r, YamlMappingNode? a, string id, YamlNode owner)
     {
         if (a is null)
@@ -384,6 +392,11 @@ public static class RuleSetLoader
             message = new MessageSpec(r.Template(msg, "title") ?? "", body ?? "",
                 link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
         }
+        var intent = r.String(a, "intent");
+        if (intent is not null && !Intents.Contains(intent, StringComparer.Ordinal))
+        {
+            r.Error(r.Child(a, "intent")!, $"rule '{id}': intent '{intent}' is not one of {string.Join(", ", Intents)}");
+        }
         var priority = r.Int(a, "priority") ?? 50;
         if (priority is < 0 or > 100)
         {
@@ -401,7 +414,7 @@ public static class RuleSetLoader
             Delay = r.Child(a, "delay") is null ? TimeSpan.Zero : r.Duration(a, "delay", required: true),
             Expiry = r.Child(a, "expires") is null ? TimeSpan.FromHours(1) : r.Duration(a, "expires", required: true),
             Message = message,
-            Intent = r.String(a, "intent"),
+            Intent = intent,
             Category = r.String(a, "category") ?? moment,
             Tip = r.Bool(a, "tip") ?? false,
         };
@@ -532,7 +545,30 @@ public static class RuleSetLoader
             {
                 Error(Child(m, key)!, $"'{key}' is {s.Length} characters; a template may have at most {RulesFileLimits.MaxTemplateLength}");
             }
+            else if (s is not null)
+            {
+                CheckPlaceholders(Child(m, key)!, key, s);
+            }
             return s;
+        }
+
+        /// <summary>
+        /// A placeholder that can never resolve would render its fallback, or nothing, in every message: a typo found
+        /// here rather than by users.
+        /// </summary>
+        public void CheckPlaceholders(YamlNode at, string key, string template)
+        {
+            foreach (var (path, filter) in MessageTemplate.Placeholders(template))
+            {
+                if (ValuePaths.Problem(path) is { } problem)
+                {
+                    Error(at, $"'{key}': {{{{{path}}}}}: {problem}");
+                }
+                if (filter.Length > 0 && !MessageTemplate.Filters.Contains(filter, StringComparer.Ordinal))
+                {
+                    Error(at, $"'{key}': {{{{{path} | {filter}}}}}: unknown filter '{filter}' (known: {string.Join(", ", MessageTemplate.Filters)})");
+                }
+            }
         }
 
         public int? Int(YamlMappingNode m, string key)
