@@ -151,6 +151,8 @@ public static class RuleSetLoader
         }
         var before = r.ErrorCount;
         var trigger = ReadTrigger(r, r.Map(m, "trigger"), id, m);
+        r.FiresWithoutEvent = trigger?.Kind is TriggerKind.Dwell or TriggerKind.Inactivity or TriggerKind.Absence or TriggerKind.Escalation
+            ? trigger.Kind.ToString().ToLowerInvariant() : null;
         var action = ReadAction(r, r.Map(m, "action"), id, m);
         var policy = ReadPolicy(r, r.Map(m, "policy"));
         var conditions = ReadConditions(r, r.Child(m, "when"), id);
@@ -256,7 +258,7 @@ public static class RuleSetLoader
                 r.Error(c, $"rule '{id}': a condition needs a 'path' and exactly one of {string.Join(", ", Operators)}");
                 continue;
             }
-            if (ValuePaths.Problem(path) is { } problem)
+            if (r.PathProblem(path) is { } problem)
             {
                 r.Error(c, $"rule '{id}': {problem}");
             }
@@ -506,6 +508,15 @@ public static class RuleSetLoader
     {
         public int ErrorCount => errors.Count;
 
+        /// <summary>The kind of the rule being read when a timer fires it, with no event to read <c>event.*</c> from.</summary>
+        public string? FiresWithoutEvent { get; set; }
+
+        public string? PathProblem(string path) =>
+            ValuePaths.Problem(path)
+            ?? (FiresWithoutEvent is { } kind && path.StartsWith("event.", StringComparison.Ordinal)
+                ? $"'{path}' has no value in a {kind} rule, which fires on a timer with no event; use trigger.* (the timer's details)"
+                : null);
+
         public void Error(YamlNode at, string message) => errors.Add(new RuleError(Line(at), message));
 
         public YamlNode? Child(YamlMappingNode m, string key) =>
@@ -560,7 +571,7 @@ public static class RuleSetLoader
         {
             foreach (var (path, filter) in MessageTemplate.Placeholders(template))
             {
-                if (ValuePaths.Problem(path) is { } problem)
+                if (PathProblem(path) is { } problem)
                 {
                     Error(at, $"'{key}': {{{{{path}}}}}: {problem}");
                 }
