@@ -45,8 +45,11 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(0, first.Exit);
         Assert.Equal(first.Out, second.Out);
         var lines = first.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // The default drain (P7D) also lets the 72-hour inactivity rule fire for each user.
-        Assert.Equal(["setup-task-failing", "welcome-dwell", "cart-abandoned", "inactive-3-days", "inactive-3-days", "inactive-3-days"],
+        // The default drain (P7D) also lets the 72-hour inactivity rule fire for each user, and the unanswered
+        // discount and "we saved your spot" nudges escalate 48 h later; u-3's second escalation meets the auto-pause
+        // (three unanswered in a row).
+        Assert.Equal(["setup-task-failing", "welcome-dwell", "cart-abandoned", "cart-abandoned-escalation", "inactive-3-days", "inactive-3-days",
+            "inactive-3-days", "inactive-3-days-escalation", "inactive-3-days-escalation"],
             lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("data").GetProperty("ruleId").GetString()));
         // time = the virtual clock when decided: the dwell fires 90 s after the view.
         Assert.Equal("2026-11-24T10:04:30Z", JsonDocument.Parse(lines[1]).RootElement.GetProperty("time").GetString());
