@@ -171,6 +171,22 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void RulesValidate_UnknownPathRootOrFilter_ListsEachWithItsLine()
+    {
+        var rules = File("paths.yaml", ["rules:", "  - id: x", "    trigger: { kind: event, event: A }",
+            "    when: [{ path: event.step, equals: \"{{nope.step}}\" }]",
+            "    action: { moment: m, channel: c, message: { title: \"{{trigger.task | upper}}\", body: \"Hi {{bogus.path}}\" } }"]);
+        using var stderr = new StringWriter();
+
+        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        var errors = stderr.ToString();
+        Assert.Contains($"{rules}:4:", errors, StringComparison.Ordinal);
+        Assert.Contains("unknown path root 'bogus'", errors, StringComparison.Ordinal);
+        Assert.Contains("unknown filter 'upper'", errors, StringComparison.Ordinal);
+        Assert.Contains($"{rules}:5:", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Item4_DirectoryAsRulesPath_ValidateAndSimulateExitTwo()
     {
         var folder = Directory.CreateDirectory(Path.Combine(_dir, "rules.d")).FullName;
