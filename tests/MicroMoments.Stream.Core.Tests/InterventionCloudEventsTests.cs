@@ -15,6 +15,7 @@ public sealed class InterventionCloudEventsTests
         Moment = "clarification",
         Channel = "in_app",
         Priority = 80,
+        Intent = "know",
         Message = new InterventionMessage("Need a hand?", "body", new MessageAction("Watch", "https://x")),
         DeliverAfter = new DateTimeOffset(2026, 11, 24, 10, 15, 31, 2, TimeSpan.Zero),
         ExpiresAt = new DateTimeOffset(2026, 11, 24, 11, 15, 31, 2, TimeSpan.Zero),

@@ -45,8 +45,11 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(0, first.Exit);
         Assert.Equal(first.Out, second.Out);
         var lines = first.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // The default drain (P7D) also lets the 72-hour inactivity rule fire for each user.
-        Assert.Equal(["setup-task-failing", "welcome-dwell", "cart-abandoned", "inactive-3-days", "inactive-3-days", "inactive-3-days"],
+        // The default drain (P7D) also lets the 72-hour inactivity rule fire for each user, and the unanswered
+        // discount and "we saved your spot" nudges escalate 48 h later; u-3's second escalation meets the auto-pause
+        // (three unanswered in a row).
+        Assert.Equal(["setup-task-failing", "welcome-dwell", "cart-abandoned", "cart-abandoned-escalation", "inactive-3-days", "inactive-3-days",
+            "inactive-3-days", "inactive-3-days-escalation", "inactive-3-days-escalation"],
             lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("data").GetProperty("ruleId").GetString()));
         // time = the virtual clock when decided: the dwell fires 90 s after the view.
         Assert.Equal("2026-11-24T10:04:30Z", JsonDocument.Parse(lines[1]).RootElement.GetProperty("time").GetString());
@@ -165,6 +168,22 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
         Assert.Contains($"{rules}:3:", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains($"{rules}:4:", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RulesValidate_UnknownPathRootOrFilter_ListsEachWithItsLine()
+    {
+        var rules = File("paths.yaml", ["rules:", "  - id: x", "    trigger: { kind: event, event: A }",
+            "    when: [{ path: event.step, equals: \"{{nope.step}}\" }]",
+            "    action: { moment: m, channel: c, message: { title: \"{{trigger.task | upper}}\", body: \"Hi {{bogus.path}}\" } }"]);
+        using var stderr = new StringWriter();
+
+        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        var errors = stderr.ToString();
+        Assert.Contains($"{rules}:4:", errors, StringComparison.Ordinal);
+        Assert.Contains("unknown path root 'bogus'", errors, StringComparison.Ordinal);
+        Assert.Contains("unknown filter 'upper'", errors, StringComparison.Ordinal);
+        Assert.Contains($"{rules}:5:", errors, StringComparison.Ordinal);
     }
 
     [Fact]

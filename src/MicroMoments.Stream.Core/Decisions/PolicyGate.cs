@@ -68,7 +68,7 @@ public sealed class PolicyGate
             }
         }
         if (rule.Action.Tip && _rules.Policy.ProgressiveDisclosure is { } period
-            && UserProfile.Archetype(state, now) == "newcomer"
+            && UserProfile.IsNewcomer(state, now)
             && sent.Any(s => s.Tip == true && nowMs - s.At < period.TotalMilliseconds))
         {
             return Reasons.ProgressiveDisclosure;

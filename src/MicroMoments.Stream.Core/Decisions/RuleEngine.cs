@@ -168,7 +168,7 @@ public sealed class RuleEngine
 
         if (candidates is not null)
         {
-            Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         }
         Bound(state, result);
         return result;
@@ -197,11 +197,19 @@ public sealed class RuleEngine
     /// An event's properties as a timer keeps them, without values too long to store (counted). The names of numbers
     /// and booleans go under <see cref="LiteralsKey"/>, so the details keep their JSON types when the timer fires.
     /// </summary>
-    private Dictionary<string, string> StoredDetails(ClickEvent e, Evaluation result)
+    private Dictionary<string, string> StoredDetails(ClickEvent e, Evaluation result) =>
+        StoredDetails(e.Properties.Select(p => (p.Key, p.Value, e.Literals?.Contains(p.Key) == true)), result);
+
+    /// <summary>Trigger details (text, or <see cref="JsonLiteral"/> for numbers and booleans) as a timer keeps them.</summary>
+    private Dictionary<string, string> StoredDetails(IReadOnlyDictionary<string, object> details, Evaluation result) =>
+        StoredDetails(details.Select(d => (d.Key,
+            Convert.ToString(d.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "", d.Value is JsonLiteral)), result);
+
+    private Dictionary<string, string> StoredDetails(IEnumerable<(string Name, string Value, bool Literal)> properties, Evaluation result)
     {
-        var details = new Dictionary<string, string>(e.Properties.Count, StringComparer.Ordinal);
+        var details = new Dictionary<string, string>(StringComparer.Ordinal);
         string? literals = null;
-        foreach (var (k, v) in e.Properties)
+        foreach (var (k, v, literal) in properties)
         {
             if (k.Length > _options.Limits.MaxStringLength || v.Length > _options.Limits.MaxStringLength)
             {
@@ -209,7 +217,7 @@ public sealed class RuleEngine
                 continue;
             }
             details[k] = v;
-            if (e.Literals?.Contains(k) == true && !k.Contains('\n', StringComparison.Ordinal))
+            if (literal && !k.Contains('\n', StringComparison.Ordinal))
             {
                 literals = literals is null ? k : $"{literals}\n{k}";
             }
@@ -233,7 +241,7 @@ public sealed class RuleEngine
         var candidates = Rules.Rules
             .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
             .Select(r => new Candidate(r, "event", [e.MessageId], Details(e), e.MessageId));
-        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result);
+        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         return result;
     }
 
@@ -274,7 +282,7 @@ public sealed class RuleEngine
                 details[t.Rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(t.Rule.Trigger.Duration);
                 return new Candidate(t.Rule, t.Rule.Trigger.Kind.ToString().ToLowerInvariant(), [armedBy], details, $"{t.TimerId}@{due}/{armedBy}");
             });
-            Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result);
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result, null);
         }
         Bound(state, result);
         return result;
@@ -300,7 +308,8 @@ public sealed class RuleEngine
         }
     }
 
-    private void Decide(UserState state, List<Candidate> candidates, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result)
+    // e: the triggering event; null for a timer, which fires with no event.
+    private void Decide(UserState state, List<Candidate> candidates, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result, ClickEvent? e)
     {
         if (candidates.Count == 0)
         {
@@ -338,10 +347,10 @@ public sealed class RuleEngine
                 result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger));
                 continue;
             }
-            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message);
+            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
             _gate.Record(state, c.Rule, channel, now);
             Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
-            ArmEscalations(state, c.Rule, command, now);
+            ArmEscalations(state, c.Rule, command, now, result);
             result.Interventions.Add(command);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
@@ -413,6 +422,7 @@ public sealed class RuleEngine
             {
                 record.Converted = true;
                 result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                CancelEscalationsOf(state, record.Id); // a conversion is a response: the user did what was asked
             }
         }
     }
@@ -440,10 +450,11 @@ public sealed class RuleEngine
     }
 
     private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset deliverAfter,
-        DateTimeOffset now, string variant, MessageSpec? variantMessage)
+        DateTimeOffset now, string variant, MessageSpec? variantMessage, ClickEvent? e)
     {
         var action = c.Rule.Action;
-        var context = new ValueContext(state, Rules, now, null, c.Details, c.Rule);
+        // The same paths as the conditions saw: a template's {{event.*}} is the triggering event.
+        var context = new ValueContext(state, Rules, now, e, c.Details, c.Rule);
         string? Lookup(string path) => ValuePaths.Resolve(path, context);
         var m = variantMessage ?? action.Message;
         var labels = Rules.Labels;
@@ -467,20 +478,63 @@ public sealed class RuleEngine
             Trigger = trigger,
             User = new UserSummary(UserProfile.LifecycleStage(state, now), UserProfile.Archetype(state, now), state.Device, state.Timezone,
                 UserProfile.Segment(state, now)),
-            Intent = action.Intent,
+            Intent = action.Intent ?? DerivedIntent(c.Rule, e),
             Variant = variant,
             Experiment = c.Rule.Experiment?.Name,
             DecidedAt = now,
         };
     }
 
-    /// <summary>An emitted intervention arms the escalation rules that watch its rule.</summary>
-    private void ArmEscalations(UserState state, Rule emitted, InterventionCommand command, DateTimeOffset now)
+    /// <summary>
+    /// A rule without an intent of its own serves the intent of what triggered it: the event, or for a timer the
+    /// event its trigger watches (an escalation: the escalated rule's). Never null.
+    /// </summary>
+    private string DerivedIntent(Rule rule, ClickEvent? e)
+    {
+        if (e is not null)
+        {
+            return UserProfile.Intent(e);
+        }
+        // Escalations may chain; the bound only guards against a cycle of them.
+        for (var depth = 0; depth < 8; depth++)
+        {
+            var t = rule.Trigger;
+            if (t.Kind != TriggerKind.Escalation || Rules.Find(t.Rule!) is not { } escalated)
+            {
+                return t.Kind == TriggerKind.Dwell ? "go" : t.Event is { } key ? UserProfile.IntentOf(key, isView: false) : "do";
+            }
+            if (escalated.Action.Intent is { } intent)
+            {
+                return intent;
+            }
+            rule = escalated;
+        }
+        return "do";
+    }
+
+    /// <summary>
+    /// An emitted intervention arms the escalation rules that watch its rule. The timer keeps the trigger's details, so
+    /// the next-level nudge can name what the first one was about (<c>{{trigger.cartId}}</c>).
+    /// </summary>
+    private void ArmEscalations(UserState state, Rule emitted, InterventionCommand command, DateTimeOffset now, Evaluation result)
     {
         foreach (var rule in Rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Escalation && r.Trigger.Rule == emitted.Id))
         {
-            Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(), command.InterventionId,
-                new Dictionary<string, string> { ["ruleId"] = emitted.Id, ["interventionId"] = command.InterventionId });
+            var details = StoredDetails(command.Trigger.Details, result);
+            details["ruleId"] = emitted.Id;
+            details["interventionId"] = command.InterventionId;
+            Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(), command.InterventionId, details);
+        }
+    }
+
+    private void CancelEscalationsOf(UserState state, string interventionId)
+    {
+        foreach (var timer in state.Timers?.ToList() ?? [])
+        {
+            if (timer.ArmedBy == interventionId && Rules.Find(timer.RuleId)?.Trigger.Kind == TriggerKind.Escalation)
+            {
+                Timers.Cancel(state, timer.Id);
+            }
         }
     }
 
@@ -577,7 +631,7 @@ public sealed class RuleEngine
         return d;
     }
 
-    /// <summary>A timer's stored details as trigger details (see <see cref="StoredDetails"/>).</summary>
+    /// <summary>A timer's stored details as trigger details (see <see cref="LiteralsKey"/>).</summary>
     private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string>? stored)
     {
         var d = new Dictionary<string, object>(PropertyNames.Comparer);

@@ -7,7 +7,7 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// <summary>What one event revealed beyond the state: values that only exist at that moment.</summary>
 public sealed record Observation
 {
-    /// <summary>For a completed task with a duration: 1 − duration / the user's usual duration (0.4 = 40 % faster).</summary>
+    /// <summary>For a completed task with a duration: 1 − duration / the user's usual duration, or the population's on a first completion (0.4 = 40 % faster).</summary>
     public double? CompletionSpeedup { get; init; }
 
     /// <summary>When this event started a new session: 1 − last session / the user's baseline (0.17 = 17 % shorter).</summary>
@@ -216,6 +216,15 @@ public static class UserProfile
         return age < TimeSpan.FromHours(24) ? "explorer" : age < TimeSpan.FromHours(72) ? "tester" : "adopter";
     }
 
+    /// <summary>The first days after sign-up (or the first event), whatever archetype the user reaches meanwhile.</summary>
+    public static readonly TimeSpan NewcomerPeriod = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Follows the lifecycle, not the archetype: a newcomer who uses five features turns explorer within the hour,
+    /// and is still the one that progressive disclosure protects.
+    /// </summary>
+    public static bool IsNewcomer(UserState state, DateTimeOffset now) => Age(state, now) < NewcomerPeriod;
+
     /// <summary>new (first 7 days), lapsed (idle 7 days), active_engager (engagement score 40+), else active.</summary>
     public static string Segment(UserState state, DateTimeOffset now) =>
         IsLapsed(state, now) ? "lapsed"
@@ -230,15 +239,30 @@ public static class UserProfile
         : Age(state, now) < TimeSpan.FromDays(7) ? "newcomer"
         : "regular";
 
-    /// <summary>know (help, search, email), go (page and screen views), buy (cart, order, checkout, payment), else do.</summary>
-    public static string Intent(ClickEvent e) =>
-        e.IsView ? "go"
-        : e.Key.StartsWith("help", StringComparison.Ordinal) || e.Key.StartsWith("search", StringComparison.Ordinal)
-          || e.Key.StartsWith("email", StringComparison.Ordinal) || e.Key.StartsWith("article", StringComparison.Ordinal) ? "know"
-        : e.Key.StartsWith("product", StringComparison.Ordinal) || e.Key.StartsWith("order", StringComparison.Ordinal)
-          || e.Key.StartsWith("cart", StringComparison.Ordinal) || e.Key.StartsWith("checkout", StringComparison.Ordinal)
-          || e.Key.StartsWith("payment", StringComparison.Ordinal) ? "buy"
+    /// <summary>Seed 004's micro-moment intent of an event; see <see cref="IntentOf(string, bool)"/>.</summary>
+    public static string Intent(ClickEvent e) => IntentOf(e.Key, e.IsView);
+
+    /// <summary>
+    /// go (page and screen views, store, location, directions), know (help, search, email, article, a failed task),
+    /// buy (product, cart, order, checkout, payment, coupon, promotion), else do (onboarding, setup, features, forms...).
+    /// </summary>
+    public static string IntentOf(string key, bool isView) =>
+        isView || StartsWithAny(key, "store", "location", "directions") ? "go"
+        : StartsWithAny(key, "help", "search", "email", "article", "task failed") ? "know"
+        : StartsWithAny(key, "product", "order", "cart", "checkout", "payment", "coupon", "promotion") ? "buy"
         : "do";
+
+    private static bool StartsWithAny(string key, params ReadOnlySpan<string> prefixes)
+    {
+        foreach (var p in prefixes)
+        {
+            if (key.StartsWith(p, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>The first feature of <paramref name="catalogue"/> the user has never used.</summary>
     public static string? UnusedFeature(UserState state, IReadOnlyList<string> catalogue) =>
@@ -301,12 +325,15 @@ public static class UserProfile
     }
 
     /// <summary>
-    /// Returns the speed-up against the user's own usual time for the task (the <c>completionSpeedup</c> metric);
+    /// Returns the speed-up against the user's own usual time for the task, or on a first completion the population's
+    /// (the <c>completionSpeedup</c> metric);
     /// a completion 30 %+ faster than the population's usual time counts towards the efficiency-seeker archetype.
     /// </summary>
     private static double? ObserveTaskTime(UserState state, string task, double ms, PopulationBaseline? population, StateLimits limits, ref int evicted)
     {
-        if (population?.UsualMs(task) is { } populationUsual && 1 - ms / populationUsual >= FastCompletion)
+        // Read before this completion votes: the user is measured against everyone else.
+        var populationUsual = population?.UsualMs(task);
+        if (populationUsual is { } p && 1 - ms / p >= FastCompletion)
         {
             state.FastCompletions++;
         }
@@ -318,7 +345,9 @@ public static class UserProfile
             population?.Observe(task, ms);
         }
         evicted += StateBounds.Touch(state.TaskDurations, task, usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms), limits.MaxTasks);
-        return usual == 0 ? null : Math.Round(1 - ms / usual, 3);
+        // A first completion has no usual time of the user's own yet: the population's stands in for it.
+        var baseline = usual != 0 ? usual : populationUsual;
+        return baseline is { } b and > 0 ? Math.Round(1 - ms / b, 3) : null;
     }
 
     private static void ObserveStreak(UserState state, ClickEvent e)

@@ -34,6 +34,23 @@ public static class ValuePaths
 
     private static readonly string[] Prefixes = ["user.traits.", "user.location.", "user.group.", "state.featureUses.", "event.", "trigger."];
 
+    /// <summary>The first segment of every path.</summary>
+    public static readonly IReadOnlyList<string> Roots = ["user", "state", "event", "trigger", "time", "rule"];
+
+    /// <summary>Why a template or condition path cannot resolve, or null when it is known.</summary>
+    public static string? Problem(string path)
+    {
+        if (IsKnown(path))
+        {
+            return null;
+        }
+        var dot = path.IndexOf('.', StringComparison.Ordinal);
+        var root = dot < 0 ? path : path[..dot];
+        return Roots.Contains(root, StringComparer.Ordinal)
+            ? $"unknown path '{path}' (see the README, \"Value paths\")"
+            : $"unknown path root '{root}' in '{path}': a path starts with {string.Join(", ", Roots.Select(r => r + "."))} (see the README, \"Value paths\")";
+    }
+
     public static bool IsKnown(string path) =>
         Exact.Contains(path, StringComparer.Ordinal) || Prefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal) && path.Length > p.Length);
 

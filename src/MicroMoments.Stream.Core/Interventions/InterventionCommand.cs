@@ -18,8 +18,8 @@ public sealed record InterventionCommand
     public required TriggerInfo Trigger { get; init; }
     public required UserSummary User { get; init; }
 
-    /// <summary>The intent the nudge serves (know, go, do, buy), when the rule names one.</summary>
-    public string? Intent { get; init; }
+    /// <summary>The intent the nudge serves (know, go, do, buy): the rule's, or else derived from the triggering events. Never null.</summary>
+    public required string Intent { get; init; }
 
     /// <summary>When the worker decided (the CloudEvent <c>time</c>); not part of <c>data</c>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

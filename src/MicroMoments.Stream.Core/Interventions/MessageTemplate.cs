@@ -64,6 +64,30 @@ public static class MessageTemplate
         return sb.Append(template, copied, template.Length - copied).ToString();
     }
 
+    /// <summary>The filters a placeholder may name.</summary>
+    public static readonly IReadOnlyList<string> Filters = ["label"];
+
+    /// <summary>The placeholders <see cref="Render(string, Func{string, string?}, IReadOnlyDictionary{string, string})"/> would fill, in order, with their filter ("" for none). Linear, like rendering.</summary>
+    public static List<(string Path, string Filter)> Placeholders(string template)
+    {
+        var found = new List<(string, string)>();
+        var braces = new CloseBraceFinder(template);
+        var open = template.IndexOf("{{", StringComparison.Ordinal);
+        while (open >= 0)
+        {
+            if (TryMatch(template, open, ref braces) is { } p)
+            {
+                found.Add((p.Path, p.Filter));
+                open = template.IndexOf("{{", p.End, StringComparison.Ordinal);
+            }
+            else
+            {
+                open = template.IndexOf("{{", open + 1, StringComparison.Ordinal);
+            }
+        }
+        return found;
+    }
+
     private readonly record struct Placeholder(string Path, string Filter, (int Start, int Length)? Fallback, int End);
 
     /// <summary>

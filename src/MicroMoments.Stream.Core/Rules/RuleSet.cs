@@ -154,13 +154,13 @@ public sealed class ActionSpec
     public TimeSpan Expiry { get; init; } = TimeSpan.FromHours(1);
     public required MessageSpec Message { get; init; }
 
-    /// <summary>The intent the nudge serves (know, go, do, buy); stamped on the command.</summary>
+    /// <summary>The intent the nudge serves (know, go, do, buy); stamped on the command. Null: the triggering event's.</summary>
     public string? Intent { get; init; }
 
     /// <summary>The cap category; defaults to the moment.</summary>
     public required string Category { get; init; }
 
-    /// <summary>A new-feature tip: subject to progressive disclosure for newcomers.</summary>
+    /// <summary>A new-feature tip: subject to progressive disclosure in the user's first days.</summary>
     public bool Tip { get; init; }
 
     /// <summary>The channel for a device class; a tablet without its own channel uses the mobile one (apps run on both).</summary>
@@ -188,7 +188,7 @@ public sealed class PolicySpec
     /// <summary>Hours in the user's time zone to send in; outside them the command is deferred into the next window.</summary>
     public TimeWindow? SendWindow { get; init; }
 
-    /// <summary>Global: at most one tip per this period for newcomers.</summary>
+    /// <summary>Global: at most one tip per this period in the user's first days (<see cref="Decisions.UserProfile.NewcomerPeriod"/>).</summary>
     public TimeSpan? ProgressiveDisclosure { get; init; }
 
     /// <summary>Pause a rule for a user after this many dismissals (filled in by the feedback loop).</summary>

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Interventions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -150,6 +151,8 @@ public static class RuleSetLoader
         }
         var before = r.ErrorCount;
         var trigger = ReadTrigger(r, r.Map(m, "trigger"), id, m);
+        r.FiresWithoutEvent = trigger?.Kind is TriggerKind.Dwell or TriggerKind.Inactivity or TriggerKind.Absence or TriggerKind.Escalation
+            ? trigger.Kind.ToString().ToLowerInvariant() : null;
         var action = ReadAction(r, r.Map(m, "action"), id, m);
         var policy = ReadPolicy(r, r.Map(m, "policy"));
         var conditions = ReadConditions(r, r.Child(m, "when"), id);
@@ -255,9 +258,9 @@ public static class RuleSetLoader
                 r.Error(c, $"rule '{id}': a condition needs a 'path' and exactly one of {string.Join(", ", Operators)}");
                 continue;
             }
-            if (!ValuePaths.IsKnown(path))
+            if (r.PathProblem(path) is { } problem)
             {
-                r.Error(c, $"rule '{id}': unknown path '{path}' (see the README, \"Value paths\")");
+                r.Error(c, $"rule '{id}': {problem}");
             }
             var operands = r.Child(c, ops[0]) is YamlSequenceNode list
                 ? list.OfType<YamlScalarNode>().Select(v => v.Value ?? "").ToList()
@@ -266,6 +269,10 @@ public static class RuleSetLoader
             {
                 r.Error(c, $"rule '{id}': a condition value is longer than {RulesFileLimits.MaxTemplateLength} characters");
                 continue;
+            }
+            foreach (var operand in operands)
+            {
+                r.CheckPlaceholders(r.Child(c, ops[0])!, ops[0], operand);
             }
             result.Add(new Condition(path, ops[0], operands));
         }
@@ -340,6 +347,9 @@ public static class RuleSetLoader
         };
     }
 
+    /// <summary>Seed 004's micro-moment intents, the values of <c>data.intent</c>.</summary>
+    private static readonly string[] Intents = ["know", "go", "do", "buy"];
+
     private static ActionSpec? ReadAction(NodeReader r, YamlMappingNode? a, string id, YamlNode owner)
     {
         if (a is null)
@@ -384,6 +394,11 @@ public static class RuleSetLoader
             message = new MessageSpec(r.Template(msg, "title") ?? "", body ?? "",
                 link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
         }
+        var intent = r.String(a, "intent");
+        if (intent is not null && !Intents.Contains(intent, StringComparer.Ordinal))
+        {
+            r.Error(r.Child(a, "intent")!, $"rule '{id}': intent '{intent}' is not one of {string.Join(", ", Intents)}");
+        }
         var priority = r.Int(a, "priority") ?? 50;
         if (priority is < 0 or > 100)
         {
@@ -401,7 +416,7 @@ public static class RuleSetLoader
             Delay = r.Child(a, "delay") is null ? TimeSpan.Zero : r.Duration(a, "delay", required: true),
             Expiry = r.Child(a, "expires") is null ? TimeSpan.FromHours(1) : r.Duration(a, "expires", required: true),
             Message = message,
-            Intent = r.String(a, "intent"),
+            Intent = intent,
             Category = r.String(a, "category") ?? moment,
             Tip = r.Bool(a, "tip") ?? false,
         };
@@ -493,6 +508,15 @@ public static class RuleSetLoader
     {
         public int ErrorCount => errors.Count;
 
+        /// <summary>The kind of the rule being read when a timer fires it, with no event to read <c>event.*</c> from.</summary>
+        public string? FiresWithoutEvent { get; set; }
+
+        public string? PathProblem(string path) =>
+            ValuePaths.Problem(path)
+            ?? (FiresWithoutEvent is { } kind && path.StartsWith("event.", StringComparison.Ordinal)
+                ? $"'{path}' has no value in a {kind} rule, which fires on a timer with no event; use trigger.* (the timer's details)"
+                : null);
+
         public void Error(YamlNode at, string message) => errors.Add(new RuleError(Line(at), message));
 
         public YamlNode? Child(YamlMappingNode m, string key) =>
@@ -532,7 +556,30 @@ public static class RuleSetLoader
             {
                 Error(Child(m, key)!, $"'{key}' is {s.Length} characters; a template may have at most {RulesFileLimits.MaxTemplateLength}");
             }
+            else if (s is not null)
+            {
+                CheckPlaceholders(Child(m, key)!, key, s);
+            }
             return s;
+        }
+
+        /// <summary>
+        /// A placeholder that can never resolve would render its fallback, or nothing, in every message: a typo found
+        /// here rather than by users.
+        /// </summary>
+        public void CheckPlaceholders(YamlNode at, string key, string template)
+        {
+            foreach (var (path, filter) in MessageTemplate.Placeholders(template))
+            {
+                if (PathProblem(path) is { } problem)
+                {
+                    Error(at, $"'{key}': {{{{{path}}}}}: {problem}");
+                }
+                if (filter.Length > 0 && !MessageTemplate.Filters.Contains(filter, StringComparer.Ordinal))
+                {
+                    Error(at, $"'{key}': {{{{{path} | {filter}}}}}: unknown filter '{filter}' (known: {string.Join(", ", MessageTemplate.Filters)})");
+                }
+            }
         }
 
         public int? Int(YamlMappingNode m, string key)
