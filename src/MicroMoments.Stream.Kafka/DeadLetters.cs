@@ -4,7 +4,7 @@ using Confluent.Kafka;
 
 namespace MicroMoments.Stream.Kafka;
 
-/// <summary>Builds dead-letter records: the original key and value byte for byte, with the reason in headers (contract §2).</summary>
+/// <summary>Builds dead-letter records: the original key and value byte for byte, with the reason in headers (docs/wire-formats.md, "Dead letters").</summary>
 public static class DeadLetters
 {
     public const string ReasonHeader = "mm.error.reason";

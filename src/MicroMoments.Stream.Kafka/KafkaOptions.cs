@@ -3,7 +3,7 @@ using Confluent.Kafka;
 
 namespace MicroMoments.Stream.Kafka;
 
-/// <summary>Configuration section <c>MicroMoments:Kafka</c> (contract §3).</summary>
+/// <summary>Configuration section <c>MicroMoments:Kafka</c> (README, "Configuration").</summary>
 public sealed class KafkaOptions
 {
     public const string SectionName = "MicroMoments:Kafka";

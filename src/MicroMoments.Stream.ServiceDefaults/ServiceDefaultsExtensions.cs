@@ -34,7 +34,7 @@ public static class ServiceDefaultsExtensions
             .WithTracing(t => t.AddSource(TelemetryPrefix + ".*"))
             .WithMetrics(m => m.AddMeter(TelemetryPrefix + ".*").AddRuntimeInstrumentation());
 
-        // The OTLP exporter is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set (contract §3).
+        // The OTLP exporter is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set (README, "Configuration").
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             otel.UseOtlpExporter();

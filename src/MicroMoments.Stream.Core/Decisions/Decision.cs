@@ -2,7 +2,7 @@ using MicroMoments.Stream.Core.Interventions;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
-/// <summary>One audit record per rule that matched (contract §2, decisions topic).</summary>
+/// <summary>One audit record per rule that matched (docs/wire-formats.md, "Decisions").</summary>
 public sealed record Decision(
     string UserId,
     string RuleId,
@@ -13,7 +13,7 @@ public sealed record Decision(
     DateTimeOffset At,
     TriggerInfo Trigger);
 
-/// <summary>The decision outcomes of the contract.</summary>
+/// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>
 public static class Outcomes
 {
     public const string Emitted = "emitted";
@@ -22,7 +22,7 @@ public static class Outcomes
     public const string HeldOut = "held_out";
 }
 
-/// <summary>The suppression reasons of the contract.</summary>
+/// <summary>The decision reasons (docs/wire-formats.md, "Decisions").</summary>
 public static class Reasons
 {
     public const string HourlyCap = "hourly_cap";

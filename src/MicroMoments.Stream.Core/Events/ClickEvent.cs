@@ -1,6 +1,6 @@
 namespace MicroMoments.Stream.Core.Events;
 
-/// <summary>One inbound clickstream event, normalised from either contract shape.</summary>
+/// <summary>One inbound clickstream event, normalised from either inbound shape (docs/wire-formats.md).</summary>
 public sealed record ClickEvent
 {
     public required string MessageId { get; init; }

@@ -9,7 +9,7 @@ using MicroMoments.Stream.Core.Decisions;
 namespace MicroMoments.Stream.Core.Events;
 
 /// <summary>
-/// Parses and validates one inbound record in either contract shape (Segment spec or flat export), in one
+/// Parses and validates one inbound record in either shape (Segment spec or flat export; docs/wire-formats.md), in one
 /// forward pass of a <see cref="Utf8JsonReader"/>: no document is built, and only the values the event keeps
 /// become strings. Where a name occurs twice in an object, the last occurrence counts.
 /// </summary>
@@ -224,7 +224,7 @@ public sealed class ClickEventParser(ParserLimits limits)
 
     /// <summary>
     /// The id of a record without a messageId: "fp-" and the first 128 bits of SHA-256 over its user id (the record
-    /// key, by the contract) and its value bytes. The user id rather than the raw key: simulate reads no keys and must
+    /// key, by convention) and its value bytes. The user id rather than the raw key: simulate reads no keys and must
     /// give the worker's ids. <paramref name="recordTime"/>: the record's timestamp, when the body has none.
     /// </summary>
     internal static string ContentId(string userId, ReadOnlySpan<byte> value, long? recordTime)

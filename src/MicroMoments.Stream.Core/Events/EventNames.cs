@@ -2,7 +2,7 @@ using System.Text;
 
 namespace MicroMoments.Stream.Core.Events;
 
-/// <summary>Event-name matching per the contract: case-insensitive, and snake_case equals Title Case.</summary>
+/// <summary>Event-name matching (docs/wire-formats.md): case-insensitive, and snake_case equals Title Case.</summary>
 public static class EventNames
 {
     public const string SignedUp = "signed up";

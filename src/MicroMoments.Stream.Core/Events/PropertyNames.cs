@@ -1,7 +1,7 @@
 namespace MicroMoments.Stream.Core.Events;
 
 /// <summary>
-/// Property-name matching per the contract, as for event names: case-insensitive, and '_', '-', '.' and spaces
+/// Property-name matching (docs/wire-formats.md), as for event names: case-insensitive, and '_', '-', '.' and spaces
 /// are ignored, so <c>cart_id</c>, <c>cartId</c> and <c>CartId</c> name one property. Used as the key comparer of
 /// every property map, so a rule, a template or a trigger's <c>per</c> finds a property whichever way it was spelt,
 /// at the cost of one hash per lookup and no copy of the name.

@@ -7,7 +7,7 @@ using CloudNative.CloudEvents.SystemTextJson;
 
 namespace MicroMoments.Stream.Core.Interventions;
 
-/// <summary>Encodes intervention commands as CloudEvents 1.0 structured-mode JSON (contract §2).</summary>
+/// <summary>Encodes intervention commands as CloudEvents 1.0 structured-mode JSON (docs/wire-formats.md, "Intervention commands").</summary>
 public static class InterventionCloudEvents
 {
     public const string EventType = "io.micromoments.intervention.v1";
@@ -150,7 +150,7 @@ public static class InterventionCloudEvents
     private static DateTimeOffset Truncate(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 
-    /// <summary>Times on the wire are UTC with milliseconds and a Z, like the contract's examples.</summary>
+    /// <summary>Times on the wire are UTC with milliseconds and a Z, as docs/wire-formats.md shows them.</summary>
     private sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
     {
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>

@@ -1,6 +1,6 @@
 namespace MicroMoments.Stream.Core.Interventions;
 
-/// <summary>The <c>data</c> of an intervention CloudEvent (contract §2); property order is the wire order.</summary>
+/// <summary>The <c>data</c> of an intervention CloudEvent (docs/wire-formats.md, "Intervention commands"); property order is the wire order.</summary>
 public sealed record InterventionCommand
 {
     public required string InterventionId { get; init; }

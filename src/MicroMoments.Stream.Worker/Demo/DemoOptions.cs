@@ -7,7 +7,7 @@ public sealed class DemoOptions
 {
     public const string SectionName = "MicroMoments:Demo";
 
-    /// <summary>Defaults to true when both Kafka and Redis are embedded (contract §3).</summary>
+    /// <summary>Defaults to true when both Kafka and Redis are embedded (README, "Configuration").</summary>
     public bool? Enabled { get; set; }
 
     /// <summary>Time between waves of personas.</summary>
