@@ -112,6 +112,10 @@ public sealed class OfflineSimulation
         }
     }
 
+    /// <summary>Moves the clock <paramref name="drain"/> past its time, or to the last representable time if that is sooner.</summary>
+    public void AdvanceBy(TimeSpan drain) =>
+        AdvanceTo(drain > DateTimeOffset.MaxValue - Clock ? DateTimeOffset.MaxValue : Clock + drain);
+
     private void Schedule(UserState state)
     {
         if (state.NextDueAt is { } due)
