@@ -91,24 +91,23 @@ public static class SimulateCommand
             }
         }
         var source = Path.GetFileName(eventsPath);
-        var lineNumber = 0;
-        foreach (var line in Lines(events))
+        foreach (var line in NdjsonLines.Read(events))
         {
-            lineNumber++;
-            if (IsBlank(events.AsSpan(line.Start, line.Length)))
-            {
-                continue;
-            }
-            var result = simulation.Feed(events.AsMemory(line.Start, line.Length), lineNumber, source);
+            var result = simulation.Feed(line.Bytes, line.Number, source);
             if (!result.IsValid)
             {
-                stderr.WriteLine($"line {lineNumber}: {result.Reason}: {result.Error}");
+                stderr.WriteLine($"line {line.Number}: {result.Reason}: {result.Error}");
             }
             Flush();
         }
-        // Clamped: a drain past the last representable time runs to it.
-        var end = until ?? (drain > DateTimeOffset.MaxValue - simulation.Clock ? DateTimeOffset.MaxValue : simulation.Clock + drain);
-        simulation.AdvanceTo(end);
+        if (until is { } end)
+        {
+            simulation.AdvanceTo(end);
+        }
+        else
+        {
+            simulation.AdvanceBy(drain);
+        }
         Flush();
         if (simulation.UnknownTimezones > 0)
         {
@@ -124,29 +123,6 @@ public static class SimulateCommand
         }
         return 0;
     }
-
-    /// <summary>The lines of the file: split at \n, without a trailing \r, and without a leading byte-order mark.</summary>
-    private static IEnumerable<(int Start, int Length)> Lines(byte[] bytes)
-    {
-        var start = bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
-        while (start < bytes.Length)
-        {
-            var end = Array.IndexOf(bytes, (byte)'\n', start);
-            var next = end < 0 ? bytes.Length : end + 1;
-            if (end < 0)
-            {
-                end = bytes.Length;
-            }
-            if (end > start && bytes[end - 1] == '\r')
-            {
-                end--;
-            }
-            yield return (start, end - start);
-            start = next;
-        }
-    }
-
-    private static bool IsBlank(ReadOnlySpan<byte> line) => line.Trim(" \t\r\f\v"u8).IsEmpty;
 
     private static Dictionary<string, string> Options(string[] args)
     {

@@ -128,6 +128,25 @@ public sealed class HostileInputTests
         Assert.False(sim.Users.ContainsKey("u1"));
     }
 
+    /// <summary>
+    /// simulate's clock is the file's timeline (README, "Offline commands"): a line days ahead of the others is the
+    /// file's "now" for every user; timers due before it fire first, each at its own due time. The worker instead
+    /// dead-letters a record more than MaxFutureSkew ahead of its wall clock.
+    /// </summary>
+    [Fact]
+    public void Item5_Simulate_LineStampedDaysAhead_IsTheFilesNowAndEarlierTimersFireAtTheirDueTime()
+    {
+        var sim = new OfflineSimulation(Defaults);
+
+        sim.Feed(Line("u1", "Europe/Berlin", T0), 1);
+        var ahead = sim.Feed(Line("u2", "Europe/Berlin", T0.AddDays(2)), 2);
+
+        Assert.True(ahead.IsValid, ahead.Error);
+        Assert.Equal(T0.AddDays(2), sim.Clock);
+        var dwell = Assert.Single(sim.Interventions, c => c.UserId == "u1" && c.RuleId == "welcome-dwell");
+        Assert.Equal(T0.AddSeconds(90), dwell.DecidedAt);
+    }
+
     [Fact]
     public void Item5_InvalidUtf8Line_IsMalformedNotDecodedToReplacementCharacter()
     {

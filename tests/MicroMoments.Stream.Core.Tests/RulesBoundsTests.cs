@@ -132,6 +132,28 @@ public sealed class RulesBoundsTests
         Assert.Contains("refers to a node that contains it", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Found by fuzzing (tests/fuzz/run.sh): YamlDotNet throws more than YamlException on a few dozen bytes.</summary>
+    [Theory]
+    [InlineData("crash-yaml-invalid-operation.yaml", "the YAML cannot be read: Operation is not valid", 4)]
+    [InlineData("crash-yaml-global-tag.yaml", "the YAML cannot be read: Global tags must be valid URIs", 1)]
+    [InlineData("crash-yaml-unsupported-event.yaml", "", 0)]
+    [InlineData("crash-yaml-recursive-alias-stack-overflow.yaml", "", 0)]
+    public void Item4_YamlDotNetThrowsOtherThanYamlException_RuleSetExceptionWithLine(string seed, string message, int line)
+    {
+        using var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "corpus", "rules", seed));
+        var text = RuleSetLoader.ReadText(file, seed);
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(text));
+
+        var error = ex.Errors[0];
+        Assert.True(error.Line >= 1, error.ToString());
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        if (line > 0)
+        {
+            Assert.Equal(line, error.Line);
+        }
+    }
+
     [Fact]
     public void Item4_FewAliases_StillAccepted()
     {

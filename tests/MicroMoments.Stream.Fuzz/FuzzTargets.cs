@@ -46,67 +46,52 @@ public static class FuzzTargets
     ];
 
     /// <summary>
-    /// Event parser plus engine: every line as a Kafka value through the worker's parser, then the lines as
-    /// <c>simulate</c> reads them through the offline simulation with the default rules, drained by its default
-    /// P7D, with its output encoded and each user's state serialised as the worker stores it.
+    /// Event parser plus engine: every line as a Kafka value through the worker's parser, then the file as
+    /// <c>simulate</c> reads it (<see cref="NdjsonLines"/>) through the offline simulation with the default rules,
+    /// drained by its default P7D, with its output encoded and each user's state serialised as the worker stores it.
     /// </summary>
     public static void Events(ReadOnlySpan<byte> input)
     {
         var now = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
         var parser = new ClickEventParser(new ParserLimits());
-        var rest = input;
-        for (var n = 1; n <= MaxLines && !rest.IsEmpty; n++)
+        var lines = Lines(input.ToArray());
+        foreach (var line in lines)
         {
-            var end = rest.IndexOf((byte)'\n');
-            var line = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            _ = parser.Parse(line.ToArray(), null, new RecordSource("fuzz", 0, n, now), now);
+            _ = parser.Parse(line.Bytes, null, new RecordSource("fuzz", 0, line.Number, now), now);
         }
-        Simulate(DefaultRules.Value, Lines(input));
+        Simulate(DefaultRules.Value, lines);
     }
 
     /// <summary>
-    /// The rules loader on any bytes, read as <c>File.ReadAllText</c> reads a rules file; a file it accepts then
+    /// The rules loader on any bytes, read as <c>RuleSetLoader.ReadFile</c> reads a rules file; a file it accepts then
     /// runs a short script through <c>simulate</c>, as a file that passes <c>rules validate</c> may be used.
     /// </summary>
     public static void Rules(ReadOnlySpan<byte> input)
     {
-        using var reader = new StreamReader(new MemoryStream(input.ToArray()), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         RuleSet rules;
         try
         {
-            rules = RuleSetLoader.Load(reader.ReadToEnd());
+            rules = RuleSetLoader.Load(RuleSetLoader.ReadText(new MemoryStream(input.ToArray()), "fuzz.yaml"));
         }
-        catch (RuleSetException)
+        catch (Exception ex) when (ex is RuleSetException or IOException)
         {
-            return; // the documented refusal: a list of errors with line numbers
+            return; // the documented refusals: a list of errors with line numbers, or a file over the size limit
         }
-        Simulate(rules, Script);
+        Simulate(rules, Lines(Encoding.UTF8.GetBytes(string.Join('\n', Script))));
     }
 
-    /// <summary>The lines of <paramref name="input"/> as <c>simulate</c> reads them (File.ReadAllLines).</summary>
-    public static List<string> Lines(ReadOnlySpan<byte> input, int maxLines = MaxLines)
-    {
-        using var reader = new StreamReader(new MemoryStream(input.ToArray()), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        var lines = new List<string>();
-        while (lines.Count < maxLines && reader.ReadLine() is { } line)
-        {
-            lines.Add(line);
-        }
-        return lines;
-    }
+    /// <summary>The lines of <paramref name="file"/> as <c>simulate</c> feeds them, up to line <paramref name="maxLines"/>.</summary>
+    public static List<NdjsonLine> Lines(byte[] file, int maxLines = MaxLines) =>
+        [.. NdjsonLines.Read(file).TakeWhile(l => l.Number <= maxLines)];
 
-    private static void Simulate(RuleSet rules, IReadOnlyList<string> lines)
+    private static void Simulate(RuleSet rules, List<NdjsonLine> lines)
     {
         var simulation = new OfflineSimulation(rules);
-        for (var i = 0; i < lines.Count; i++)
+        foreach (var line in lines)
         {
-            if (!string.IsNullOrWhiteSpace(lines[i]))
-            {
-                _ = simulation.Feed(lines[i], i + 1, "fuzz.ndjson");
-            }
+            _ = simulation.Feed(line.Bytes, line.Number, "fuzz.ndjson");
         }
-        simulation.AdvanceTo(simulation.Clock + Drain);
+        simulation.AdvanceBy(Drain);
         foreach (var command in simulation.Interventions)
         {
             _ = InterventionCloudEvents.Encode(command);

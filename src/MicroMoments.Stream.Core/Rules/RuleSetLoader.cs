@@ -51,18 +51,28 @@ public static class RuleSetLoader
             {
                 throw new IOException($"{path} is {file.Length} bytes; a rules file may have at most {RulesFileLimits.MaxBytes}");
             }
-            // Length is 0 for a device or a pipe, so the read itself is bounded too.
-            using var reader = new StreamReader(file, Encoding.UTF8);
-            var buffer = new char[RulesFileLimits.MaxBytes + 1];
-            var read = reader.ReadBlock(buffer, 0, buffer.Length);
-            return read > RulesFileLimits.MaxBytes
-                ? throw new IOException($"{path} is larger than {RulesFileLimits.MaxBytes} bytes, the limit for a rules file")
-                : new string(buffer, 0, read);
+            return ReadText(file, path);
         }
         catch (UnauthorizedAccessException ex)
         {
             throw new IOException($"{path}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// The text of a rules file as <see cref="ReadFile"/> decodes it (UTF-8, or the encoding its byte-order mark names;
+    /// invalid bytes become U+FFFD), reading at most <see cref="RulesFileLimits.MaxBytes"/> characters plus one.
+    /// Throws an <see cref="IOException"/> naming <paramref name="name"/> for a longer stream.
+    /// </summary>
+    public static string ReadText(System.IO.Stream stream, string name)
+    {
+        // Length is 0 for a device or a pipe, so the read itself is bounded too.
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var buffer = new char[RulesFileLimits.MaxBytes + 1];
+        var read = reader.ReadBlock(buffer, 0, buffer.Length);
+        return read > RulesFileLimits.MaxBytes
+            ? throw new IOException($"{name} is larger than {RulesFileLimits.MaxBytes} bytes, the limit for a rules file")
+            : new string(buffer, 0, read);
     }
 
     /// <summary>Returns the rule set, or null with <paramref name="errors"/> filled. Never throws for any text.</summary>
@@ -73,13 +83,14 @@ public static class RuleSetLoader
             return null;
         }
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
-        catch (YamlException ex)
+        catch (Exception ex) when (RulesFileLimits.ParserError(ex, parser) is { } error)
         {
-            errors.Add(new RuleError((int)ex.Start.Line, ex.Message));
+            errors.Add(error);
             return null;
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)

@@ -36,62 +36,82 @@ public static class RulesFileLimits
         var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
         var open = new Stack<(string? Anchor, long NodesBefore)>();
         long nodes = 0;
-        try
+        bool? more;
+        while ((more = Next(parser, errors)) == true)
         {
-            while (parser.MoveNext())
+            var e = parser.Current!;
+            switch (e)
             {
-                var e = parser.Current!;
-                switch (e)
-                {
-                    case DocumentStart:
-                        anchors.Clear();
-                        break;
-                    case Scalar s:
-                        nodes++;
-                        if (!s.Anchor.IsEmpty)
-                        {
-                            anchors[s.Anchor.Value] = 1;
-                        }
-                        break;
-                    case AnchorAlias a:
-                        if (open.Any(o => o.Anchor == a.Value.Value))
-                        {
-                            errors.Add(new RuleError(Line(e), $"alias *{a.Value.Value} refers to a node that contains it"));
-                            return false;
-                        }
-                        // An unknown alias counts as one node; the parser reports it afterwards.
-                        nodes += anchors.GetValueOrDefault(a.Value.Value, 1);
-                        break;
-                    case NodeEvent { NestingIncrease: > 0 } start:
-                        nodes++;
-                        open.Push((start.Anchor.IsEmpty ? null : start.Anchor.Value, nodes - 1));
-                        if (open.Count > MaxDepth)
-                        {
-                            errors.Add(new RuleError(Line(e), $"lists and mappings are nested more than {MaxDepth} deep"));
-                            return false;
-                        }
-                        break;
-                    case SequenceEnd or MappingEnd when open.Count > 0:
-                        var (anchor, before) = open.Pop();
-                        if (anchor is not null)
-                        {
-                            anchors[anchor] = nodes - before;
-                        }
-                        break;
-                }
-                if (nodes > MaxNodes)
-                {
-                    errors.Add(new RuleError(Line(e), $"the file has more than {MaxNodes} values once aliases (*name) are expanded"));
-                    return false;
-                }
+                case DocumentStart:
+                    anchors.Clear();
+                    break;
+                case Scalar s:
+                    nodes++;
+                    if (!s.Anchor.IsEmpty)
+                    {
+                        anchors[s.Anchor.Value] = 1;
+                    }
+                    break;
+                case AnchorAlias a:
+                    if (open.Any(o => o.Anchor == a.Value.Value))
+                    {
+                        errors.Add(new RuleError(Line(e), $"alias *{a.Value.Value} refers to a node that contains it"));
+                        return false;
+                    }
+                    // An unknown alias counts as one node; the parser reports it afterwards.
+                    nodes += anchors.GetValueOrDefault(a.Value.Value, 1);
+                    break;
+                case NodeEvent { NestingIncrease: > 0 } start:
+                    nodes++;
+                    open.Push((start.Anchor.IsEmpty ? null : start.Anchor.Value, nodes - 1));
+                    if (open.Count > MaxDepth)
+                    {
+                        errors.Add(new RuleError(Line(e), $"lists and mappings are nested more than {MaxDepth} deep"));
+                        return false;
+                    }
+                    break;
+                case SequenceEnd or MappingEnd when open.Count > 0:
+                    var (anchor, before) = open.Pop();
+                    if (anchor is not null)
+                    {
+                        anchors[anchor] = nodes - before;
+                    }
+                    break;
+            }
+            if (nodes > MaxNodes)
+            {
+                errors.Add(new RuleError(Line(e), $"the file has more than {MaxNodes} values once aliases (*name) are expanded"));
+                return false;
             }
         }
-        catch (YamlException ex)
+        return more is not null;
+    }
+
+    /// <summary>
+    /// The refusal for an exception YamlDotNet throws on bad text, or null for one that must propagate. Besides
+    /// <see cref="YamlException"/> (which carries the line), fuzzing found InvalidOperationException (Scanner) and
+    /// ArgumentException ('Global tags must be valid URIs', 'unsupported type') on a few dozen bytes; any exception of
+    /// the parser is the file's fault, so it is refused at the last line the parser reached.
+    /// </summary>
+    internal static RuleError? ParserError(Exception ex, IParser parser) => ex switch
+    {
+        OutOfMemoryException => null,
+        YamlException y => new RuleError(Math.Max(1, (int)y.Start.Line), y.Message),
+        _ => new RuleError(parser.Current is { } e ? Math.Max(1, (int)e.End.Line) : 1, $"the YAML cannot be read: {ex.Message}"),
+    };
+
+    /// <summary>The parser's next event: true, false at the end, null (with the error added) for text it cannot read.</summary>
+    private static bool? Next(Parser parser, List<RuleError> errors)
+    {
+        try
         {
-            errors.Add(new RuleError((int)ex.Start.Line, ex.Message));
-            return false;
+            return parser.MoveNext();
         }
-        return true;
+        catch (Exception ex) when (ParserError(ex, parser) is { } error)
+        {
+            errors.Add(error);
+            return null;
+        }
     }
 
     private static int Line(ParsingEvent e) => (int)e.Start.Line;

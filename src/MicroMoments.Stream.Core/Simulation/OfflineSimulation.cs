@@ -22,7 +22,11 @@ public sealed class OfflineSimulation
     public OfflineSimulation(RuleSet rules) =>
         _engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
 
-    /// <summary>The virtual clock: the latest event or timer time seen.</summary>
+    /// <summary>
+    /// The virtual clock: the latest event or timer time seen, so the file's own timeline. No future-skew check: a
+    /// file has no wall clock to be ahead of, and real files jump days ahead between lines (the worker dead-letters
+    /// a record more than MaxFutureSkew ahead of its wall clock instead).
+    /// </summary>
     public DateTimeOffset Clock { get; private set; } = DateTimeOffset.UnixEpoch;
 
     public IReadOnlyDictionary<string, UserState> Users => _users;
@@ -116,6 +120,10 @@ public sealed class OfflineSimulation
             Clock = until;
         }
     }
+
+    /// <summary>Moves the clock <paramref name="drain"/> past its time, or to the last representable time if that is sooner.</summary>
+    public void AdvanceBy(TimeSpan drain) =>
+        AdvanceTo(drain > DateTimeOffset.MaxValue - Clock ? DateTimeOffset.MaxValue : Clock + drain);
 
     private void Schedule(UserState state)
     {
