@@ -96,7 +96,20 @@ public sealed class RulesBoundsTests
 
         var error = Assert.Single(Errors(text));
 
-        Assert.Contains($"nested more than {RulesFileLimits.MaxDepth} deep", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"nested more than {RulesFileLimits.Default.MaxDepth} deep", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Item4_ConfiguredLimits_FileWithinDefaultsRefusedByTighterSettings()
+    {
+        var text = "rules: " + string.Concat(Enumerable.Repeat("[", 12)) + string.Concat(Enumerable.Repeat("]", 12)) + "\n";
+        var tight = new RulesFileLimits { MaxDepth = 8, MaxBytes = 4096, MaxNodes = 1000 };
+
+        var errors = new List<RuleError>();
+        _ = RuleSetLoader.TryLoad(text, errors, tight);
+
+        Assert.DoesNotContain(Errors(text), e => e.Message.Contains("nested more than", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Message.Contains("nested more than 8 deep", StringComparison.Ordinal));
     }
 
     /// <summary>10^9 nodes in 341 bytes; a billion-node key took 11 s of wall time to hash before the check.</summary>
@@ -119,7 +132,7 @@ public sealed class RulesBoundsTests
 
         var error = Assert.Single(Errors(AliasBomb()));
 
-        Assert.Contains($"more than {RulesFileLimits.MaxNodes} values once aliases", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"more than {RulesFileLimits.Default.MaxNodes} values once aliases", error.Message, StringComparison.Ordinal);
         Assert.Equal(5, error.Line);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
     }
@@ -173,7 +186,7 @@ public sealed class RulesBoundsTests
     [Fact]
     public void Item4_FileLargerThanLimit_RefusedWithoutParsing()
     {
-        var text = "rules: []\n#" + new string('x', RulesFileLimits.MaxBytes);
+        var text = "rules: []\n#" + new string('x', RulesFileLimits.Default.MaxBytes);
 
         var error = Assert.Single(Errors(text));
 
@@ -203,11 +216,11 @@ public sealed class RulesBoundsTests
         var path = Path.GetTempFileName();
         try
         {
-            File.WriteAllText(path, "rules: []\n#" + new string('x', RulesFileLimits.MaxBytes));
+            File.WriteAllText(path, "rules: []\n#" + new string('x', RulesFileLimits.Default.MaxBytes));
 
             var ex = Assert.Throws<IOException>(() => RuleSetLoader.ReadFile(path));
 
-            Assert.Contains(RulesFileLimits.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.Ordinal);
+            Assert.Contains(RulesFileLimits.Default.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -25,21 +25,22 @@ public sealed class RuleSetException(IReadOnlyList<RuleError> errors)
 /// <summary>Loads a YAML (or JSON) rules file into a <see cref="RuleSet"/>, collecting errors with line numbers.</summary>
 public static class RuleSetLoader
 {
-    public static RuleSet Load(string text)
+    public static RuleSet Load(string text, RulesFileLimits? limits = null)
     {
         var errors = new List<RuleError>();
-        var set = TryLoad(text, errors);
+        var set = TryLoad(text, errors, limits);
         return errors.Count > 0 || set is null ? throw new RuleSetException(errors) : set;
     }
 
-    public static RuleSet LoadFile(string path) => Load(ReadFile(path));
+    public static RuleSet LoadFile(string path, RulesFileLimits? limits = null) => Load(ReadFile(path, limits), limits);
 
     /// <summary>
-    /// Reads a rules file, refusing a directory or a file over <see cref="RulesFileLimits.MaxBytes"/> before reading it.
+    /// Reads a rules file, refusing a directory or a file over <see cref="RulesFileLimits.MaxBytes"/> (by default) before reading it.
     /// Every failure is an <see cref="IOException"/> whose message names the path.
     /// </summary>
-    public static string ReadFile(string path)
+    public static string ReadFile(string path, RulesFileLimits? limits = null)
     {
+        var maxBytes = (limits ?? RulesFileLimits.Default).MaxBytes;
         if (Directory.Exists(path))
         {
             throw new IOException($"{path} is a directory, not a rules file");
@@ -47,11 +48,11 @@ public static class RuleSetLoader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (file.Length > RulesFileLimits.MaxBytes)
+            if (file.Length > maxBytes)
             {
-                throw new IOException($"{path} is {file.Length} bytes; a rules file may have at most {RulesFileLimits.MaxBytes}");
+                throw new IOException($"{path} is {file.Length} bytes; a rules file may have at most {maxBytes}");
             }
-            return ReadText(file, path);
+            return ReadText(file, path, limits);
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -61,24 +62,25 @@ public static class RuleSetLoader
 
     /// <summary>
     /// The text of a rules file as <see cref="ReadFile"/> decodes it (UTF-8, or the encoding its byte-order mark names;
-    /// invalid bytes become U+FFFD), reading at most <see cref="RulesFileLimits.MaxBytes"/> characters plus one.
+    /// invalid bytes become U+FFFD), reading at most <see cref="RulesFileLimits.MaxBytes"/> (by default) characters plus one.
     /// Throws an <see cref="IOException"/> naming <paramref name="name"/> for a longer stream.
     /// </summary>
-    public static string ReadText(System.IO.Stream stream, string name)
+    public static string ReadText(System.IO.Stream stream, string name, RulesFileLimits? limits = null)
     {
+        var maxBytes = (limits ?? RulesFileLimits.Default).MaxBytes;
         // Length is 0 for a device or a pipe, so the read itself is bounded too.
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var buffer = new char[RulesFileLimits.MaxBytes + 1];
+        var buffer = new char[maxBytes + 1];
         var read = reader.ReadBlock(buffer, 0, buffer.Length);
-        return read > RulesFileLimits.MaxBytes
-            ? throw new IOException($"{name} is larger than {RulesFileLimits.MaxBytes} bytes, the limit for a rules file")
+        return read > maxBytes
+            ? throw new IOException($"{name} is larger than {maxBytes} bytes, the limit for a rules file")
             : new string(buffer, 0, read);
     }
 
     /// <summary>Returns the rule set, or null with <paramref name="errors"/> filled. Never throws for any text.</summary>
-    public static RuleSet? TryLoad(string text, List<RuleError> errors)
+    public static RuleSet? TryLoad(string text, List<RuleError> errors, RulesFileLimits? limits = null)
     {
-        if (!RulesFileLimits.Check(text, errors))
+        if (!(limits ?? RulesFileLimits.Default).Check(text, errors))
         {
             return null;
         }

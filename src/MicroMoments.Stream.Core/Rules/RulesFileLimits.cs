@@ -10,22 +10,25 @@ namespace MicroMoments.Stream.Core.Rules;
 /// shared node that hashing and comparing walk in full (a 400-byte alias bomb used as a key costs many seconds).
 /// The event stream is read with constant stack and stops at the first limit passed.
 /// </summary>
-public static class RulesFileLimits
+public sealed record RulesFileLimits
 {
+    /// <summary>The limits the command line uses, and the worker's defaults (settings <c>MicroMoments:Rules:Max*</c>).</summary>
+    public static RulesFileLimits Default { get; } = new();
+
     /// <summary>Largest rules file, in UTF-8 bytes. The bundled rules are about 20 KB.</summary>
-    public const int MaxBytes = 1024 * 1024;
+    public int MaxBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Deepest nesting of mappings and lists. The rules schema needs 6.</summary>
-    public const int MaxDepth = 64;
+    public int MaxDepth { get; init; } = 64;
 
     /// <summary>Most nodes in the file with every alias expanded.</summary>
-    public const int MaxNodes = 100_000;
+    public int MaxNodes { get; init; } = 100_000;
 
     /// <summary>Longest message template (title, body, action label or URL) and condition operand, in characters.</summary>
     public const int MaxTemplateLength = 4096;
 
     /// <summary>Adds an error and returns false when <paramref name="text"/> passes a limit. Never throws.</summary>
-    public static bool Check(string text, List<RuleError> errors)
+    public bool Check(string text, List<RuleError> errors)
     {
         if (text.Length > MaxBytes || Encoding.UTF8.GetByteCount(text) > MaxBytes)
         {

@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Rules;
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace MicroMoments.Stream.Worker.Pipeline;
@@ -15,6 +16,20 @@ public sealed class RulesOptions
     public static string DefaultPath => System.IO.Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml");
 
     public string ResolvedPath => string.IsNullOrWhiteSpace(Path) ? DefaultPath : Path;
+
+    /// <summary>Largest rules file in bytes, checked before it is read.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxFileBytes { get; set; } = RulesFileLimits.Default.MaxBytes;
+
+    /// <summary>Deepest nesting of lists and mappings, checked before any node is built (deep nesting exhausts the stack).</summary>
+    [Range(8, 1000)]
+    public int MaxNesting { get; set; } = RulesFileLimits.Default.MaxDepth;
+
+    /// <summary>Most values in the file with every YAML alias expanded (an alias bomb is refused before it is expanded).</summary>
+    [Range(1000, 10_000_000)]
+    public int MaxValues { get; set; } = RulesFileLimits.Default.MaxNodes;
+
+    public RulesFileLimits ToLimits() => new() { MaxBytes = MaxFileBytes, MaxDepth = MaxNesting, MaxNodes = MaxValues };
 }
 
 /// <summary>Holds the engine for the current rules file. The consume loop reads <see cref="Current"/> once per batch.</summary>
@@ -28,15 +43,16 @@ public sealed class RuleEngineProvider
         _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge, Limits = state.Value.ToLimits() };
         Population = new PopulationBaseline(_engineOptions.Limits.MaxPopulationTasks);
         Path = rules.Value.ResolvedPath;
-        _current = new RuleEngine(Load(Path), _engineOptions, Population);
+        FileLimits = rules.Value.ToLimits();
+        _current = new RuleEngine(Load(Path, FileLimits), _engineOptions, Population);
     }
 
     /// <summary>A broken rules file at start is invalid configuration: start-up stops with the errors, as for other keys.</summary>
-    private static RuleSet Load(string path)
+    private static RuleSet Load(string path, RulesFileLimits limits)
     {
         try
         {
-            return RuleSetLoader.LoadFile(path);
+            return RuleSetLoader.LoadFile(path, limits);
         }
         catch (IOException ex)
         {
@@ -50,6 +66,9 @@ public sealed class RuleEngineProvider
     }
 
     public string Path { get; }
+
+    /// <summary>The bounds a rules file is checked against, at start and on every reload.</summary>
+    public RulesFileLimits FileLimits { get; }
 
     /// <summary>Population statistics: one instance for the process, carried across rule reloads.</summary>
     public PopulationBaseline Population { get; }

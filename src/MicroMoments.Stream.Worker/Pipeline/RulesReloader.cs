@@ -51,7 +51,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTe
         string text;
         try
         {
-            text = RuleSetLoader.ReadFile(path);
+            text = RuleSetLoader.ReadFile(path, engines.FileLimits);
         }
         catch (IOException ex)
         {
@@ -61,7 +61,7 @@ public sealed partial class RulesReloader(RuleEngineProvider engines, PipelineTe
             return;
         }
         var errors = new List<RuleError>();
-        if (RuleSetLoader.TryLoad(text, errors) is not { } rules)
+        if (RuleSetLoader.TryLoad(text, errors, engines.FileLimits) is not { } rules)
         {
             engines.ReloadFailed();
             telemetry.RulesReloaded(ok: false);
