@@ -2,11 +2,14 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
+using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Polly;
 using static MicroMoments.Stream.IntegrationTests.TestEvents;
 
 namespace MicroMoments.Stream.IntegrationTests;
@@ -74,6 +77,25 @@ public sealed class SplitPartitionTests(KafkaFixture kafka, RedisFixture redis)
         Assert.Equal(0, singleCode);
         Assert.DoesNotContain("separate states", single, StringComparison.Ordinal);
         Assert.Equal(1, CountOf(single, "user u-single (shard"));
+    }
+
+    [Fact]
+    public async Task WriteAsync_NewUserAlreadyIndexedOnAnotherShard_ReportsThatShardAndKeepsTheIndex()
+    {
+        var prefix = $"t{Guid.NewGuid():N}:";
+        var store = new UserStateStore(redis.Connection, new RedisOptions { Configuration = redis.Configuration, KeyPrefix = prefix }, ResiliencePipeline.Empty);
+        var (a, b) = ("clickstream:0", "clickstream:1");
+        var splits = new List<(string, string)>();
+        void OnSplit(string user, string other) => splits.Add((user, other));
+
+        Assert.True(await store.WriteAsync(store.Prepare(a, await store.AcquireAsync(a, default), [new UserState { UserId = "u", LastEventAt = 1 }], ["u"]), default, OnSplit));
+        Assert.True(await store.WriteAsync(store.Prepare(a, await store.AcquireAsync(a, default), [new UserState { UserId = "u", LastEventAt = 2 }], ["u"]), default, OnSplit));
+        Assert.Empty(splits); // the same shard again (a user whose state expired, or a retried write) is no split
+        Assert.True(await store.WriteAsync(store.Prepare(b, await store.AcquireAsync(b, default), [new UserState { UserId = "u", LastEventAt = 3 }], ["u"]), default, OnSplit));
+
+        Assert.Equal([("u", a)], splits);
+        Assert.Equal(a, await store.ShardOfAsync("u", default));
+        Assert.Equal([(a, 2L), (b, 3L)], (await store.FindAllAsync("u", default)).Select(f => (f.Shard, f.State.LastEventAt)));
     }
 
     [Fact]
