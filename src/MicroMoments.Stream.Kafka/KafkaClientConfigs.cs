@@ -35,11 +35,22 @@ public static class KafkaClientConfigs
         MessageMaxBytes = WorkerMessageMaxBytes,
     }, o);
 
-    /// <summary>Idempotent, all-acks producer: a retried send never duplicates a record in the log.</summary>
+    /// <summary>
+    /// The partitioner every producer of keyed records must use: Java's (murmur2), so a key lands on the partition a
+    /// Java or kafkajs producer would pick. librdkafka's default (<c>consistent_random</c>, CRC32) picks another one,
+    /// and a user whose records come from both kinds of producer ends up with a state on each partition.
+    /// </summary>
+    public const Partitioner KeyPartitioner = Partitioner.Murmur2Random;
+
+    /// <summary>
+    /// Idempotent, all-acks producer: a retried send never duplicates a record in the log. Keys (user ids) are
+    /// partitioned as Java does, so consumers of the interventions see each user's commands on one partition.
+    /// </summary>
     public static ProducerConfig Producer(KafkaOptions o, string? clientId = null) => Secure(new ProducerConfig
     {
         BootstrapServers = o.BootstrapServers,
         ClientId = clientId ?? $"micromoments-{Environment.MachineName}",
+        Partitioner = KeyPartitioner,
         EnableIdempotence = true,
         Acks = Acks.All,
         LingerMs = 2,

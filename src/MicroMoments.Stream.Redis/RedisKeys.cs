@@ -47,8 +47,14 @@ public sealed class RedisKeys(string prefix)
     /// </summary>
     public RedisKey Population(long period) => $"{prefix}population:{period}";
 
-    /// <summary>Which shard holds a user's state: written once per new user, read by <c>explain</c>.</summary>
+    /// <summary>
+    /// Which shard holds a user's state: written once per new user, read by <c>explain</c> and alias merges. It keeps the
+    /// first shard: a user who arrives on another partition later (producers that partition differently) is reported, not re-pointed.
+    /// </summary>
     public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";
+
+    /// <summary>Set of every shard ever acquired, so <c>explain</c> can look for a user in each of them without scanning the keyspace.</summary>
+    public RedisKey Shards => $"{prefix}shards";
 
     public static string Shard(string topic, int partition) => $"{topic}:{partition}";
 }

@@ -90,9 +90,19 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return n
         """;
 
-    /// <summary>Takes ownership of a shard's writes: returns the new epoch to pass to <see cref="Prepare"/>.</summary>
+    /// <summary>
+    /// Takes ownership of a shard's writes: returns the new epoch to pass to <see cref="Prepare"/>. Also registers the
+    /// shard in <see cref="RedisKeys.Shards"/>, for <see cref="FindAllAsync"/>.
+    /// </summary>
     public Task<long> AcquireAsync(string shard, CancellationToken ct) =>
-        Timed("acquire", async () => await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringIncrementAsync(_keys.Owner(shard)), ct));
+        Timed("acquire", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            var registered = db.SetAddAsync(_keys.Shards, shard);
+            var epoch = await db.StringIncrementAsync(_keys.Owner(shard));
+            await registered;
+            return epoch;
+        }, ct));
 
     /// <summary>
     /// Serialises the changed users of one shard now, so the write can be retried (or overlap the next
@@ -229,26 +239,56 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return next.Value;
     }
 
+    // KEYS: the user's index entry. ARGV: the shard, the TTL in ms. Sets the entry unless it names another shard, and
+    // then returns that shard: the user's state is split between two partitions. One check-and-set, so of two
+    // instances creating the same user on two partitions at once, one always sees the other.
+    private const string IndexScript = """
+        local other = redis.call('GET', KEYS[1])
+        if other and other ~= ARGV[1] then
+          return other
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return false
+        """;
+
     /// <summary>
     /// Writes a prepared shard atomically: users and their timer-index entries together, so a crash never
     /// leaves a timer without its index entry or the reverse. Safe to retry. Returns false when the
-    /// write was refused because another instance owns the shard now.
+    /// write was refused because another instance owns the shard now. <paramref name="onSplit"/> hears of each new
+    /// user whose index already names another shard (user id, that shard): its events arrive on two partitions.
     /// </summary>
-    public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct) => Timed("write", () => resilience.ExecuteAsync(async _ =>
+    public Task<bool> WriteAsync(ShardWrite write, CancellationToken ct, Action<string, string>? onSplit = null) => Timed("write", async () =>
+    {
+        var (written, splits) = await resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
+            List<(string UserId, string Other)>? found = null;
             if (write.NewUsers.Length > 0)
             {
                 // Outside the script: the index lives in each user's own slot. Written first, because an extra
                 // entry is harmless but a missing one is for ever: after a crash between the two, the restarted
                 // worker finds the user's state and no longer sees a new user, so `explain` could not find them.
+                var ttl = (long)options.StateTtl.TotalMilliseconds;
                 var batch = db.CreateBatch();
-                var writes = write.NewUsers.Select(u => batch.StringSetAsync(_keys.UserIndex(u), write.Shard, options.StateTtl)).ToArray();
+                var writes = write.NewUsers.Select(u => batch.ScriptEvaluateAsync(IndexScript, [_keys.UserIndex(u)], [write.Shard, ttl])).ToArray();
                 batch.Execute();
-                await Task.WhenAll(writes);
+                var others = await Task.WhenAll(writes);
+                for (var i = 0; i < others.Length; i++)
+                {
+                    if (!others[i].IsNull)
+                    {
+                        (found ??= []).Add((write.NewUsers[i], (string)others[i]!));
+                    }
+                }
             }
-            return (long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) >= 0;
-        }, ct).AsTask());
+            return ((long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) >= 0, found);
+        }, ct);
+        foreach (var (userId, other) in splits ?? [])
+        {
+            onSplit?.Invoke(userId, other);
+        }
+        return written;
+    });
 
     /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
     public async Task<string[]> DueUsersAsync(string shard, long nowMs, int limit, CancellationToken ct)
@@ -310,6 +350,35 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<string?> ShardOfAsync(string userId, CancellationToken ct) =>
         (string?)await Timed("index", async () => await resilience.ExecuteAsync(
             async _ => await redis.GetDatabase().StringGetAsync(_keys.UserIndex(userId)), ct));
+
+    /// <summary>
+    /// Every state the user has, in any shard: the index names one, but producers that partition differently leave
+    /// states in several. Looks in each registered shard (one GET per partition, pipelined), the index's shard first.
+    /// </summary>
+    public async Task<List<(string Shard, UserState State)>> FindAllAsync(string userId, CancellationToken ct)
+    {
+        var db = redis.GetDatabase();
+        var indexed = (string?)await db.StringGetAsync(_keys.UserIndex(userId));
+        var shards = (await db.SetMembersAsync(_keys.Shards)).Select(s => (string)s!).Order(StringComparer.Ordinal).ToList();
+        if (indexed is not null)
+        {
+            shards.Remove(indexed);
+            shards.Insert(0, indexed);
+        }
+        var batch = db.CreateBatch();
+        var reads = shards.Select(s => batch.StringGetAsync(_keys.User(s, userId))).ToArray();
+        batch.Execute();
+        var values = await Task.WhenAll(reads).WaitAsync(ct);
+        var found = new List<(string Shard, UserState State)>();
+        for (var i = 0; i < shards.Count; i++)
+        {
+            if (values[i].HasValue)
+            {
+                found.Add((shards[i], UserStateSerializer.Deserialize((byte[])values[i]!)));
+            }
+        }
+        return found;
+    }
 
     /// <summary>Finds a user's state wherever its shard is, for <c>explain</c>.</summary>
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)

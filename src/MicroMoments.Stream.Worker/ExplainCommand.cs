@@ -64,8 +64,8 @@ public static class ExplainCommand
         config.ConnectRetry = 1;
         using var redis = await ConnectionMultiplexer.ConnectAsync(config);
         var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
-        var found = await store.FindAsync(userId, CancellationToken.None);
-        if (found is not { } f)
+        var found = await store.FindAllAsync(userId, CancellationToken.None);
+        if (found.Count == 0)
         {
             stdout.WriteLine($"user {userId}: no state in Redis (never seen, or expired after {options.StateTtl.TotalDays:F0} days)");
             return 1;
@@ -73,14 +73,23 @@ public static class ExplainCommand
         var rulesPath = configuration[$"{RulesOptions.SectionName}:Path"] is { Length: > 0 } p ? p : RulesOptions.DefaultPath;
         var rules = RuleSetLoader.LoadFile(rulesPath);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        Write(stdout, userId, f.Shard, f.State, rules, now);
-        stdout.WriteLine("recent decisions (newest first):");
-        foreach (var line in await store.RecentDecisionsAsync(f.Shard, userId, CancellationToken.None))
+        if (found.Count > 1)
         {
-            using var d = JsonDocument.Parse(line);
-            var r = d.RootElement;
-            var reason = r.TryGetProperty("reason", out var re) && re.ValueKind == JsonValueKind.String ? $" ({re.GetString()})" : "";
-            stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}");
+            stdout.WriteLine($"user {userId} has {found.Count} separate states, on shards {string.Join(", ", found.Select(f => f.Shard))}: "
+                + "the producers put this user on several partitions. Each state is kept apart, so caps, cooldowns and history do not hold "
+                + "across them. Key records by user id with the murmur2 partitioner (README, Producing events).");
+        }
+        foreach (var (shard, state) in found)
+        {
+            Write(stdout, userId, shard, state, rules, now);
+            stdout.WriteLine("recent decisions (newest first):");
+            foreach (var line in await store.RecentDecisionsAsync(shard, userId, CancellationToken.None))
+            {
+                using var d = JsonDocument.Parse(line);
+                var r = d.RootElement;
+                var reason = r.TryGetProperty("reason", out var re) && re.ValueKind == JsonValueKind.String ? $" ({re.GetString()})" : "";
+                stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}");
+            }
         }
         return 0;
     }

@@ -32,7 +32,7 @@ public sealed class BenchInfrastructure : IDisposable
         RedisProcess = redisProcess;
         Producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
-            BootstrapServers = kafka.BootstrapServers, LingerMs = 5, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
+            BootstrapServers = kafka.BootstrapServers, Partitioner = KafkaClientConfigs.KeyPartitioner, LingerMs = 5, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
         }).Build();
     }
 

@@ -65,7 +65,7 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
         }
         // About 8 MiB into one partition while nobody reads it: the broker keeps only the newest ~5 MiB.
         var padding = new string('p', 1000);
-        using (var burst = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = streams.BootstrapServers, LingerMs = 20, BatchSize = 256 * 1024 }).Build())
+        using (var burst = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = streams.BootstrapServers, Partitioner = KafkaClientConfigs.KeyPartitioner, LingerMs = 20, BatchSize = 256 * 1024 }).Build())
         {
             for (var i = 0; i < 8000; i++)
             {
@@ -141,7 +141,7 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
         var huge = new byte[10 * 1024 * 1024];
         Array.Fill(huge, (byte)'x');
         // A careless upstream with no limit of its own, on a broker with none either.
-        using (var careless = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = streams.BootstrapServers, MessageMaxBytes = 16 * 1024 * 1024, EnableIdempotence = true }).Build())
+        using (var careless = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = streams.BootstrapServers, Partitioner = KafkaClientConfigs.KeyPartitioner, MessageMaxBytes = 16 * 1024 * 1024, EnableIdempotence = true }).Build())
         {
             await careless.ProduceAsync(streams.Input, new Message<string, byte[]> { Key = "u-huge", Value = huge });
         }

@@ -73,6 +73,11 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "Could not read the committed offsets of newly assigned partitions ({Reason}); a skip before their first record would go unnoticed")]
     public static partial void GapTrackingDegraded(ILogger logger, string reason);
 
+    [LoggerMessage(1210, LogLevel.Warning, "User {UserId} arrived on {Shard} but already has state on {OtherShard}: the producers put this user on two partitions. " +
+        "Each partition keeps its own state, so caps, cooldowns and history do not hold across them; `explain --user` shows both. " +
+        "Key records by user id with the murmur2 partitioner (README, Producing events). Logged once per user")]
+    public static partial void UserSplitAcrossPartitions(ILogger logger, string userId, string shard, string otherShard);
+
     [LoggerMessage(42, LogLevel.Error, "Redis refused this worker's credentials (authentication failed); consumption is paused until it accepts them. Check the user and password in MicroMoments__Redis__Configuration")]
     public static partial void RedisAuthFailed(ILogger logger, Exception ex);
 }

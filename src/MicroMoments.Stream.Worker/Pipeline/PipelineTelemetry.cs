@@ -28,6 +28,7 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _timerErrors;
     private readonly Counter<long> _aliasMerges;
     private readonly Counter<long> _unknownTimezones;
+    private readonly Counter<long> _splitUsers;
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
@@ -63,6 +64,8 @@ public sealed class PipelineTelemetry
         _aliasMerges = meter.CreateCounter<long>("micromoments.stream.alias.merges", "{user}", "Anonymous users merged into an identified user by an alias call.");
         _timerErrors = meter.CreateCounter<long>("micromoments.stream.timers.errors", "{user}", "Users whose due timers made a rule throw (the timers are dropped; other users go on).");
         _unknownTimezones = meter.CreateCounter<long>("micromoments.stream.events.unknown_timezone", "{event}", "Events naming a time zone the embedded tz database does not know (taken as none: UTC).");
+        _splitUsers = meter.CreateCounter<long>("micromoments.stream.users.split_partitions", "{user}",
+            "Users found with state on two partitions (the producers partition them differently), each counted once while remembered.");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
         _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
             "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
@@ -110,6 +113,8 @@ public sealed class PipelineTelemetry
     public void TimerError() => _timerErrors.Add(1);
 
     public void AliasMerged() => _aliasMerges.Add(1);
+
+    public void SplitUser() => _splitUsers.Add(1);
 
     public void UnknownTimezone(long n) => _unknownTimezones.Add(n);
 

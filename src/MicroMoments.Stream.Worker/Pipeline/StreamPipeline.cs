@@ -359,12 +359,25 @@ public sealed class StreamPipeline(
     /// </summary>
     public async Task<HashSet<string>> SaveAsync(IReadOnlyList<ShardWrite> writes, CancellationToken ct)
     {
-        var results = await Task.WhenAll(writes.Select(async w => (w.Shard, Written: await store.WriteAsync(w, ct))));
+        var results = await Task.WhenAll(writes.Select(async w => (w.Shard, Written: await store.WriteAsync(w, ct, (userId, other) => SplitFound(userId, w.Shard, other)))));
         foreach (var (shard, _) in results.Where(r => !r.Written))
         {
             Log.Fenced(logger, shard);
         }
         return results.Where(r => r.Written).Select(r => r.Shard).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private readonly SplitUserWarnings _splitUsers = new(SplitUserWarnings.DefaultCapacity);
+
+    // The producers put one user on two partitions: two states, and caps and cooldowns no longer hold across them. Each
+    // partition keeps its own state (merging would need both owners, and the mistake is the producer's to fix), loudly.
+    private void SplitFound(string userId, string shard, string other)
+    {
+        if (_splitUsers.ShouldWarn(userId))
+        {
+            telemetry.SplitUser();
+            Log.UserSplitAcrossPartitions(logger, userId, shard, other);
+        }
     }
 
     private void DeadLetter(BatchWork work, ConsumeResult<byte[]?, byte[]?> r, string reason, string message)

@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using MicroMoments.Stream.Kafka;
 
 namespace MicroMoments.Stream.IntegrationTests.Infrastructure;
 
@@ -9,6 +10,7 @@ public sealed class TestStreams(KafkaFixture kafka, int inputPartitions, string 
     private readonly IProducer<byte[]?, byte[]?> _producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
     {
         BootstrapServers = kafka.BootstrapServers,
+        Partitioner = KafkaClientConfigs.KeyPartitioner,
         EnableIdempotence = true,
         MessageMaxBytes = 4 * 1024 * 1024,
     }).Build();
@@ -51,6 +53,7 @@ public sealed class TestStreams(KafkaFixture kafka, int inputPartitions, string 
         using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
         {
             BootstrapServers = BootstrapServers,
+            Partitioner = KafkaClientConfigs.KeyPartitioner,
             EnableIdempotence = true,
             LingerMs = 20,
             BatchSize = 1024 * 1024,
