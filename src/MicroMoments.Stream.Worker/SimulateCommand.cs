@@ -110,6 +110,10 @@ public static class SimulateCommand
         var end = until ?? (drain > DateTimeOffset.MaxValue - simulation.Clock ? DateTimeOffset.MaxValue : simulation.Clock + drain);
         simulation.AdvanceTo(end);
         Flush();
+        if (simulation.AliasesNotMerged > 0)
+        {
+            stderr.WriteLine($"simulate: {simulation.AliasesNotMerged} alias calls merged nothing: their previousId was seen under a userId, or was merged already (an alias links an anonymousId)");
+        }
         if (simulation.UnknownTimezones > 0)
         {
             stderr.WriteLine($"simulate: {simulation.UnknownTimezones} events named a time zone the tz database {TimeZones.DatabaseVersion} does not know; taken as none (UTC)");
