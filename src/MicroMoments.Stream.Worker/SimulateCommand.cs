@@ -109,6 +109,10 @@ public static class SimulateCommand
             simulation.AdvanceBy(drain);
         }
         Flush();
+        if (simulation.AliasesNotMerged > 0)
+        {
+            stderr.WriteLine($"simulate: {simulation.AliasesNotMerged} alias calls merged nothing: their previousId was seen under a userId, or was merged already (an alias links an anonymousId)");
+        }
         if (simulation.UnknownTimezones > 0)
         {
             stderr.WriteLine($"simulate: {simulation.UnknownTimezones} events named a time zone the tz database {TimeZones.DatabaseVersion} does not know; taken as none (UTC)");

@@ -274,6 +274,92 @@ public sealed class SegmentSpecTests
         Assert.Equal("97980cfea0067", command.UserId);
     }
 
+    private const string Victim = "507f191e810c19729de860ea";
+
+    [Fact]
+    public void Alias_PreviousIdIdentified_NothingMerged()
+    {
+        // Anyone can send an alias naming someone else's userId as previousId: it must not take that user's history.
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Failure(Victim, anonymous: false, 1));
+        Feed(sim, Failure(Victim, anonymous: false, 2));
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(3), userId: "atk-1")));
+        Feed(sim, Failure("atk-1", anonymous: false, 4));
+
+        Assert.Empty(sim.Interventions);
+        Assert.Equal(1, sim.AliasesNotMerged);
+        var victim = sim.Users[Victim];
+        Assert.Null(victim.MergedInto);
+        Assert.Equal(2, Assert.Single(victim.Windows!).Value.Count);
+        // The victim's own third failure still counts its first two.
+        Feed(sim, Failure(Victim, anonymous: false, 5));
+        Assert.Equal(Victim, Assert.Single(sim.Interventions).UserId);
+    }
+
+    [Fact]
+    public void Alias_PreviousIdAnonymousOnly_Merged()
+    {
+        // The near miss: the same calls, the previous id seen only as an anonymousId.
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Failure(Victim, anonymous: true, 1));
+        Feed(sim, Failure(Victim, anonymous: true, 2));
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(3), userId: "atk-1")));
+        Feed(sim, Failure("atk-1", anonymous: false, 4));
+
+        Assert.Equal("atk-1", Assert.Single(sim.Interventions).UserId);
+        Assert.Equal(0, sim.AliasesNotMerged);
+        Assert.Equal("atk-1", sim.Users[Victim].MergedInto);
+    }
+
+    [Fact]
+    public void Alias_PreviousIdAnonymousThenIdentified_NothingMerged()
+    {
+        // Once seen under a userId, a state stays identified, whatever later events carry.
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Failure(Victim, anonymous: true, 1));
+        Feed(sim, Failure(Victim, anonymous: false, 2));
+        Feed(sim, Failure(Victim, anonymous: true, 3));
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(3.5), userId: "atk-1")));
+
+        Assert.Equal(1, sim.AliasesNotMerged);
+        Assert.Null(sim.Users[Victim].MergedInto);
+        Assert.False(sim.Users[Victim].Anonymous);
+    }
+
+    [Fact]
+    public void Alias_PreviousIdMergedAlready_NothingMergedAgain()
+    {
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Failure(Victim, anonymous: true, 1));
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(2))));
+        Feed(sim, Failure(Victim, anonymous: true, 3)); // starts afresh on the tombstone
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(4), messageId: "second-alias", userId: "atk-1")));
+
+        Assert.Equal(1, sim.AliasesNotMerged);
+        Assert.Equal("97980cfea0067", sim.Users[Victim].MergedInto);
+        Assert.Null(sim.Users["atk-1"].Windows);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"track","event":"x","anonymousId":"a"}""", true)]
+    [InlineData("""{"type":"track","event":"x","anonymous_id":"a"}""", true)]
+    [InlineData("""{"type":"track","event":"x","userId":"u","anonymousId":"a"}""", false)]
+    [InlineData("""{"type":"track","event":"x","userId":"u"}""", false)]
+    [InlineData("""{"event":"x","user_id":"u","anonymous_id":"a"}""", false)]
+    public void Parse_UserIdOrAnonymousId_AnonymousOnlyWithoutAUserId(string json, bool anonymous)
+    {
+        Assert.Equal(anonymous, Parse(json).Anonymous);
+    }
+
+    [Fact]
+    public void Parse_RecordKeyOnly_NotAnonymous()
+    {
+        // The record key names the user by contract: no evidence of an anonymous device, so never merged away.
+        var result = Parser.Parse("""{"type":"track","event":"x"}"""u8.ToArray(), "k-1", new RecordSource("clickstream", 0, 1, T0), T0.AddHours(1));
+
+        Assert.Equal(("k-1", false), (result.Event!.UserId, result.Event.Anonymous));
+    }
+
     [Fact]
     public void Parse_AliasWithoutPreviousId_IsAnInvalidEvent()
     {

@@ -96,6 +96,28 @@ public sealed class UserStateSerializerTests
     }
 
     [Fact]
+    public void Deserialize_BinaryWrittenBeforeTheAnonymousFlag_ReadsAsIdentified()
+    {
+        // Format 1 as every earlier version wrote it for user "a": version, field bits (user id only), the id.
+        byte[] old = [UserStateBinary.Version1, 0x01, 0x04, (byte)'a'];
+
+        var state = UserStateSerializer.Deserialize(old);
+
+        Assert.Equal(("a", false), (state.UserId, state.Anonymous));
+        Assert.False(UserStateSerializer.Deserialize("""{"u":"a","wm":{}}"""u8).Anonymous);
+    }
+
+    [Fact]
+    public void Serialize_AnonymousFlag_RoundTripsInBothForms()
+    {
+        var state = new UserState { UserId = "a", Anonymous = true, MergedInto = "b" };
+
+        Assert.True(UserStateSerializer.Deserialize(UserStateSerializer.Serialize(state)).Anonymous);
+        Assert.Contains("\"an\":true", Encoding.UTF8.GetString(UserStateSerializer.ToJson(state)), StringComparison.Ordinal);
+        Assert.True(UserStateSerializer.Deserialize(UserStateSerializer.ToJson(state)).Anonymous);
+    }
+
+    [Fact]
     public void Deserialize_TruncatedValue_ThrowsInvalidData()
     {
         var binary = UserStateSerializer.Serialize(Full());

@@ -40,4 +40,32 @@ public sealed class AliasPipelineTests(KafkaFixture kafka, RedisFixture redis)
         Assert.Equal(("u-alias", "setup-task-failing"), (command.UserId, command.RuleId));
         Assert.Equal(3, command.Trigger.EventIds.Count);
     }
+
+    [Fact]
+    public async Task Alias_PreviousIdIdentified_NothingMerged()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        using var output = streams.Read(streams.Output);
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+        }).Build();
+        async Task<bool> Saved(string user) => await Worker.ExplainCommand.RunAsync(["--user", user], config, TextWriter.Null, TextWriter.Null, _clock) == 0;
+
+        await streams.ProduceAsync("u-known", Failure("userId", "u-known", T0.AddSeconds(-60)));
+        await streams.ProduceAsync("u-known", Failure("userId", "u-known", T0.AddSeconds(-50)));
+        await Eventually.TrueAsync(() => Saved("u-known"), TimeSpan.FromSeconds(30), "the identified user's state is in Redis");
+        // Anyone's alias naming an identified user as previousId: accepted, merges nothing.
+        await streams.ProduceAsync("u-atk", $$$"""{"type":"alias","userId":"u-atk","previousId":"u-known","messageId":"{{{Guid.NewGuid()}}}","timestamp":"{{{T0.AddSeconds(-40):O}}}"}""");
+        await streams.ProduceAsync("u-atk", Failure("userId", "u-atk", T0.AddSeconds(-30)));
+        await Eventually.TrueAsync(() => Saved("u-atk"), TimeSpan.FromSeconds(30), "the alias and the attacker's failure are applied");
+        await streams.ProduceAsync("u-known", Failure("userId", "u-known", T0.AddSeconds(-20)));
+
+        // Merged, the attacker's failure would have fired with the victim's two, and the victim's third found nothing.
+        var command = InterventionCloudEvents.Decode(Assert.Single(await output.WaitForAsync(1)).Message.Value);
+        Assert.Equal(("u-known", "setup-task-failing"), (command.UserId, command.RuleId));
+        Assert.Equal(3, command.Trigger.EventIds.Count);
+    }
 }

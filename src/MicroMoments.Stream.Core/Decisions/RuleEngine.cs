@@ -61,11 +61,14 @@ public sealed class RuleEngine
         {
             return Evaluation.Duplicate;
         }
+        var first = state.Watermarks.Count == 0; // watermarks are never trimmed: none means no event was ever applied
         state.Watermarks[wmKey] = source.Offset;
         if (UserProfile.SeenBefore(state, e.MessageId))
         {
             return Evaluation.Duplicate;
         }
+        // Once the user is seen by a userId (or a record key), no alias can take the history away.
+        state.Anonymous = e.Anonymous && (first || state.Anonymous);
 
         var result = new Evaluation();
         if (DeliveryReports.Contains(e.Key))
@@ -176,13 +179,18 @@ public sealed class RuleEngine
 
     /// <summary>
     /// After an applied <c>alias</c>: merges the previous id's state into the user's (<see cref="UserMerge"/>) and
-    /// returns the tombstone that replaces the previous id's state.
+    /// returns the tombstone that replaces the previous id's state; or, when that state is not an anonymous one
+    /// (<see cref="UserMerge.Refusal"/>), changes nothing and says why.
     /// </summary>
-    public UserState MergeAlias(UserState into, UserState from)
+    public AliasMerge MergeAlias(UserState into, UserState from)
     {
+        if (UserMerge.Refusal(from) is { } refused)
+        {
+            return new AliasMerge(null, refused);
+        }
         var tombstone = UserMerge.Merge(into, from, _options.Limits);
         StateBounds.Enforce(into, _options.Limits);
-        return tombstone;
+        return new AliasMerge(tombstone, UserMerge.Merged);
     }
 
     /// <summary>Keeps the state's bounds after an event or a timer: the user's own history gives way, never another user's.</summary>

@@ -6,6 +6,12 @@ public sealed record ClickEvent
     public required string MessageId { get; init; }
     public required string UserId { get; init; }
 
+    /// <summary>
+    /// <see cref="UserId"/> is the body's <c>anonymousId</c> (no <c>userId</c> or <c>user_id</c>, no record key alone): a
+    /// device before sign-up. Only a state never seen otherwise can be merged away by an <c>alias</c>.
+    /// </summary>
+    public bool Anonymous { get; init; }
+
     /// <summary>Segment call type: track, page, screen, identify, alias or group.</summary>
     public required string Type { get; init; }
 

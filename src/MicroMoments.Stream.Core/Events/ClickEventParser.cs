@@ -203,6 +203,7 @@ public sealed class ClickEventParser(ParserLimits limits)
         {
             MessageId = messageId,
             UserId = userId,
+            Anonymous = f.UserId is null && f.UserIdSnake is null && (f.AnonymousId ?? f.AnonymousIdSnake) is not null,
             Type = type,
             Name = eventName,
             Key = KeyOf(eventName),

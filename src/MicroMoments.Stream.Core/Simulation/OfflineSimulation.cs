@@ -44,6 +44,9 @@ public sealed class OfflineSimulation
     /// <summary>Events that named a time zone the embedded database does not know (treated as none).</summary>
     public long UnknownTimezones { get; private set; }
 
+    /// <summary>Alias calls accepted but merging nothing: their previousId was seen under a userId, or merged already (<see cref="UserMerge.Refusal"/>).</summary>
+    public long AliasesNotMerged { get; private set; }
+
     /// <summary>Feeds one NDJSON line; returns the reject reason and message for a line the worker would dead-letter.</summary>
     public ParseResult Feed(string line, long lineNumber, string source = "events") =>
         Feed(Encoding.UTF8.GetBytes(line), lineNumber, source);
@@ -73,7 +76,15 @@ public sealed class OfflineSimulation
             Collect(evaluation);
             if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId && _users.TryGetValue(previous, out var anonymous))
             {
-                _users[previous] = _engine.MergeAlias(state, anonymous);
+                var alias = _engine.MergeAlias(state, anonymous);
+                if (alias.Tombstone is { } tombstone)
+                {
+                    _users[previous] = tombstone;
+                }
+                else
+                {
+                    AliasesNotMerged++;
+                }
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -12,6 +12,17 @@ public static class UserMerge
     private const int RememberedInterventions = 6;
     private const int RecentIds = 8;
 
+    /// <summary>Outcomes of an alias (the worker's metric tag): merged, or nothing merged and why.</summary>
+    public const string Merged = "merged", Identified = "identified", AlreadyMerged = "already_merged";
+
+    /// <summary>
+    /// Why an alias must not merge <paramref name="from"/>, or null when it may. Segment's alias links a device's
+    /// anonymousId to the user who signs up on it: a state ever seen under a userId is someone's identity, and an alias
+    /// naming it as previousId (a mistake, or anyone's event) must not take its history; a tombstone was merged already.
+    /// </summary>
+    public static string? Refusal(UserState from) =>
+        from.MergedInto is not null ? AlreadyMerged : !from.Anonymous ? Identified : null;
+
     /// <summary>Moves <paramref name="from"/>'s history into <paramref name="into"/> and returns the tombstone that replaces <paramref name="from"/>.</summary>
     public static UserState Merge(UserState into, UserState from, StateLimits? limits = null)
     {
@@ -144,3 +155,6 @@ public static class UserMerge
         return newer;
     }
 }
+
+/// <summary>What an alias did: the tombstone that replaces the previous id's state, or null when <see cref="Outcome"/> says why nothing merged.</summary>
+public readonly record struct AliasMerge(UserState? Tombstone, string Outcome);

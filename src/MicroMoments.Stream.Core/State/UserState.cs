@@ -108,6 +108,12 @@ public sealed class UserState
     /// <summary>Set on an anonymous user's state once an alias merged it into this identified user (a tombstone).</summary>
     [JsonPropertyName("mi")] public string? MergedInto { get; set; }
 
+    /// <summary>
+    /// Every event applied to this state named the user only by <c>anonymousId</c>: the one kind of state an alias may merge
+    /// into another user. Stored only when true, so a state written before the flag existed reads as identified (never merged).
+    /// </summary>
+    [JsonPropertyName("an")] public bool Anonymous { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 }

@@ -21,7 +21,8 @@ internal static class UserStateBinary
         StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
-        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32;
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32,
+        AnonymousBit = 33; // a flag, no payload: earlier readers, which skip unknown bits, still read the value
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -76,6 +77,7 @@ internal static class UserStateBinary
         Set(IndexedDueAtBit, s.IndexedDueAt.HasValue);
         Set(AttributesBit, s.Attributes is not null);
         Set(MergedIntoBit, s.MergedInto is not null);
+        Set(AnonymousBit, s.Anonymous);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -450,6 +452,7 @@ internal static class UserStateBinary
         {
             s.MergedInto = r.String();
         }
+        s.Anonymous = Has(AnonymousBit);
         r.End();
         return s;
     }

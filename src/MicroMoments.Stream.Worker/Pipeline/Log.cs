@@ -80,4 +80,8 @@ internal static partial class Log
 
     [LoggerMessage(42, LogLevel.Error, "Redis refused this worker's credentials (authentication failed); consumption is paused until it accepts them. Check the user and password in MicroMoments__Redis__Configuration")]
     public static partial void RedisAuthFailed(ILogger logger, Exception ex);
+
+    // Debug: anyone can send such an alias, as often as they like; the metric counts them.
+    [LoggerMessage(1201, LogLevel.Debug, "Alias {PreviousId} -> {UserId} at {Topic}/{Partition}@{Offset} merged nothing ({Reason}): an alias merges only a state seen solely under an anonymousId and not merged before")]
+    public static partial void AliasNotMerged(ILogger logger, string previousId, string userId, string reason, string topic, int partition, long offset);
 }

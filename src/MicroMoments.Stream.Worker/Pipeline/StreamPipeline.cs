@@ -228,13 +228,17 @@ public sealed class StreamPipeline(
                 applied++;
                 if (p.Event.PreviousId is { } previous && _aliased.Remove(previous, out var aliased) && !ReferenceEquals(aliased.State, state))
                 {
-                    var tombstone = engine.MergeAlias(state, aliased.State);
-                    if (aliased.Owned)
+                    var alias = engine.MergeAlias(state, aliased.State);
+                    if (alias.Tombstone is null)
                     {
-                        cache.Replace(aliased.Shard, tombstone);
-                        work.MarkDirty(aliased.Shard, tombstone);
+                        Log.AliasNotMerged(logger, previous, p.Event.UserId, alias.Outcome, p.Source.Topic, p.Source.Partition, p.Source.Offset);
                     }
-                    telemetry.AliasMerged();
+                    else if (aliased.Owned)
+                    {
+                        cache.Replace(aliased.Shard, alias.Tombstone);
+                        work.MarkDirty(aliased.Shard, alias.Tombstone);
+                    }
+                    telemetry.Alias(alias.Outcome);
                 }
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
