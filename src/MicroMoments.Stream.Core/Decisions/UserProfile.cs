@@ -269,11 +269,12 @@ public static class UserProfile
         catalogue.FirstOrDefault(f => state.FeatureCounts?.ContainsKey(f) != true);
 
     /// <summary>
-    /// A <c>durationMs</c> worth learning from: finite, above zero and at most <see cref="StateLimits.MaxTaskDuration"/>.
-    /// <c>1e400</c> parses as infinity and would poison every average it enters.
+    /// A <c>durationMs</c> worth learning from: finite, at least 1 ms and at most <see cref="StateLimits.MaxTaskDuration"/>.
+    /// <c>1e400</c> parses as infinity and would poison every average it enters; below 1 ms the stored whole
+    /// milliseconds would be 0, which once read as "never completed" and let one user vote on every completion.
     /// </summary>
     public static double? PlausibleDuration(string? text, StateLimits limits) =>
-        Number(text) is { } ms && double.IsFinite(ms) && ms > 0 && ms <= limits.MaxTaskDuration.TotalMilliseconds ? ms : null;
+        Number(text) is { } ms && double.IsFinite(ms) && ms >= 1 && ms <= limits.MaxTaskDuration.TotalMilliseconds ? ms : null;
 
     public static double? Number(string? text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
@@ -338,15 +339,16 @@ public static class UserProfile
             state.FastCompletions++;
         }
         state.TaskDurations ??= new OrderedDictionary<string, long>(StringComparer.Ordinal);
-        var usual = state.TaskDurations.GetValueOrDefault(task);
-        if (usual == 0)
+        var seen = state.TaskDurations.TryGetValue(task, out var usual);
+        if (!seen)
         {
             // One vote per user and task (the first completion): however often one user completes it, they stay one voice.
             population?.Observe(task, ms);
         }
-        evicted += StateBounds.Touch(state.TaskDurations, task, usual == 0 ? (long)ms : (long)((1 - Ewma) * usual + Ewma * ms), limits.MaxTasks);
+        var next = seen ? (long)((1 - Ewma) * usual + Ewma * ms) : (long)ms;
+        evicted += StateBounds.Touch(state.TaskDurations, task, Math.Max(1, next), limits.MaxTasks);
         // A first completion has no usual time of the user's own yet: the population's stands in for it.
-        var baseline = usual != 0 ? usual : populationUsual;
+        var baseline = seen && usual > 0 ? usual : populationUsual;
         return baseline is { } b and > 0 ? Math.Round(1 - ms / b, 3) : null;
     }
 

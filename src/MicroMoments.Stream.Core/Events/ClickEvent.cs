@@ -56,8 +56,9 @@ public sealed record ClickEvent
     public string? Property(string name) => Properties.TryGetValue(name, out var v) ? v : null;
 
     /// <summary>A property as trigger details keep it: a <see cref="JsonLiteral"/> for a number or boolean, else the string.</summary>
+    /// <remarks>The text is checked even when flagged: a literal is written raw, so unchecked text could inject JSON.</remarks>
     public object PropertyValue(string name, string value) =>
-        Literals is not null && Literals.Contains(name) ? JsonLiteral.Trusted(value) : value;
+        Literals is not null && Literals.Contains(name) && JsonLiteral.TryCreate(value) is { } literal ? literal : value;
 
     internal static readonly IReadOnlyDictionary<string, string> EmptyMap =
         new Dictionary<string, string>(0, PropertyNames.Comparer);

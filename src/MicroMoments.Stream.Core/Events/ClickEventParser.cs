@@ -131,6 +131,11 @@ public sealed class ClickEventParser(ParserLimits limits)
                 {
                     (f.Literals ??= new HashSet<string>(PropertyNames.Comparer)).Add(name);
                 }
+                else
+                {
+                    // A later string under a name that matches an earlier number's must not inherit its literal flag.
+                    f.Literals?.Remove(name);
+                }
             }
             if (f.FeatureUsed is { } feature)
             {

@@ -21,7 +21,7 @@ public sealed record StateLimits
     /// <summary>Largest stored state (binary format); beyond it the oldest history is trimmed and counted.</summary>
     public int MaxStateBytes { get; init; } = 64 * 1024;
 
-    /// <summary>Longest plausible <c>durationMs</c> of a task; longer, negative, zero or non-finite ones are ignored and counted.</summary>
+    /// <summary>Longest plausible <c>durationMs</c> of a task; longer, below 1 ms or non-finite ones are ignored and counted.</summary>
     public TimeSpan MaxTaskDuration { get; init; } = TimeSpan.FromDays(1);
 
     /// <summary>Distinct tasks in the population baseline; samples of further tasks are ignored and counted.</summary>
