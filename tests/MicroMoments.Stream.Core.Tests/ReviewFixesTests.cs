@@ -70,6 +70,35 @@ public sealed class ReviewFixesTests
         Assert.Equal(usual, population.UsualMs("import")); // 5 votes at 6 s and one at 1 ms: the median stays
     }
 
+    private static readonly RuleSet CountEscalation = RuleSetLoader.Load("""
+        version: review
+        rules:
+          - id: pings
+            trigger: { kind: count, event: Ping, times: 3, within: 10m }
+            action: { moment: m, channel: in_app, message: { title: t, body: b } }
+          - id: pings-again
+            trigger: { kind: escalation, rule: pings, after: 1h }
+            action: { moment: m, channel: in_app, message: { title: t, body: b2 } }
+        """);
+
+    [Fact]
+    public void StoredDetails_CountThroughEscalationTimer_StaysAJsonNumber()
+    {
+        var s = new Scenario(CountEscalation);
+        s.Track("Ping", TimeSpan.Zero, new { flag = true }).Track("Ping", TimeSpan.FromMinutes(1), new { flag = true })
+            .Track("Ping", TimeSpan.FromMinutes(2), new { flag = true }).Advance(TimeSpan.FromHours(3));
+
+        var first = Assert.Single(s.Of("pings"));
+        var escalated = Assert.Single(s.Of("pings-again"));
+        var json = Encoding.UTF8.GetString(InterventionCloudEvents.Encode(escalated));
+        using var doc = JsonDocument.Parse(json);
+        var count = FindProperty(doc.RootElement, "count");
+        Assert.Equal(JsonValueKind.Number, count?.ValueKind);
+        Assert.Equal(3, count!.Value.GetInt32());
+        Assert.Equal(JsonValueKind.True, FindProperty(doc.RootElement, "flag")?.ValueKind);
+        Assert.Contains("\"count\":3", Encoding.UTF8.GetString(InterventionCloudEvents.Encode(first)), StringComparison.Ordinal);
+    }
+
     private static JsonElement? FindProperty(JsonElement e, string name)
     {
         if (e.ValueKind == JsonValueKind.Object)

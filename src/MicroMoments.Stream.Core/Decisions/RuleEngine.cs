@@ -208,10 +208,19 @@ public sealed class RuleEngine
     private Dictionary<string, string> StoredDetails(ClickEvent e, Evaluation result) =>
         StoredDetails(e.Properties.Select(p => (p.Key, p.Value, e.Literals?.Contains(p.Key) == true)), result);
 
-    /// <summary>Trigger details (text, or <see cref="JsonLiteral"/> for numbers and booleans) as a timer keeps them.</summary>
+    /// <summary>Trigger details (text, <see cref="JsonLiteral"/>, or a count, metric value or flag) as a timer keeps them.</summary>
     private Dictionary<string, string> StoredDetails(IReadOnlyDictionary<string, object> details, Evaluation result) =>
-        StoredDetails(details.Select(d => (d.Key,
-            Convert.ToString(d.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "", d.Value is JsonLiteral)), result);
+        StoredDetails(details.Select(d => StoredValue(d.Key, d.Value)), result);
+
+    /// <summary>Numbers and booleans the engine puts in details (<c>count</c>, <c>value</c>) stay JSON-typed through a timer.</summary>
+    private static (string Name, string Value, bool Literal) StoredValue(string name, object value) => value switch
+    {
+        JsonLiteral l => (name, l.Text, true),
+        bool b => (name, b ? "true" : "false", true),
+        int or long or decimal => (name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!, true),
+        double d => (name, d.ToString("R", System.Globalization.CultureInfo.InvariantCulture), double.IsFinite(d)),
+        _ => (name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "", false),
+    };
 
     private Dictionary<string, string> StoredDetails(IEnumerable<(string Name, string Value, bool Literal)> properties, Evaluation result)
     {
