@@ -99,6 +99,33 @@ public sealed class ReviewFixesTests
         Assert.Contains("\"count\":3", Encoding.UTF8.GetString(InterventionCloudEvents.Encode(first)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AbsenceTimers_TenThousandDistinctCartIdsForOneUser_AtMostMaxTimersAndStateUnderMaxStateBytes()
+    {
+        var limits = new StateLimits();
+        var s = new Scenario();
+        for (var i = 0; i < 10_000; i++)
+        {
+            s.Track("Product Added", TimeSpan.FromMilliseconds(10 * i), new { cartId = $"cart-{i}", sku = "G-32", price = 18.99 });
+        }
+
+        var state = s.Simulation.Users["u1"];
+        Assert.InRange(state.Timers!.Count, 1, limits.MaxTimers);
+        Assert.Contains(state.Timers, t => t.Id == "cart-abandoned|cart-9999"); // the newest cart still has its timer
+        Assert.True(UserStateBinary.SerializedSize(state) <= limits.MaxStateBytes);
+    }
+
+    [Fact]
+    public void AbsenceTimers_PerValueLongerThanMaxStringLength_ArmsNoTimer()
+    {
+        var s = new Scenario();
+        s.Track("Product Added", TimeSpan.Zero, new { cartId = new string('c', new StateLimits().MaxStringLength + 1) })
+            .Advance(TimeSpan.FromHours(1));
+
+        Assert.DoesNotContain(s.Simulation.Users["u1"].Timers ?? [], t => t.RuleId == "cart-abandoned");
+        Assert.Empty(s.Of("cart-abandoned"));
+    }
+
     private static JsonElement? FindProperty(JsonElement e, string name)
     {
         if (e.ValueKind == JsonValueKind.Object)

@@ -155,10 +155,14 @@ public sealed class RuleEngine
                     {
                         Timers.Cancel(state, AbsenceTimerId(rule, e));
                     }
+                    else if (t.Matches(e) && t.Per is not null && e.Property(t.Per)?.Length > _options.Limits.MaxStringLength)
+                    {
+                        result.IgnoredValues++; // the value would become a timer id in state: like any long value, it is not kept
+                    }
                     else if (t.Matches(e))
                     {
-                        Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
-                            StoredDetails(e, result));
+                        result.Evicted += Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
+                            StoredDetails(e, result), _options.Limits.MaxTimers);
                     }
                     break;
             }
@@ -540,7 +544,8 @@ public sealed class RuleEngine
             var details = StoredDetails(command.Trigger.Details, result);
             details["ruleId"] = emitted.Id;
             details["interventionId"] = command.InterventionId;
-            Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(), command.InterventionId, details);
+            result.Evicted += Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(),
+                command.InterventionId, details, _options.Limits.MaxTimers);
         }
     }
 

@@ -3,7 +3,8 @@ namespace MicroMoments.Stream.Core.State;
 /// <summary>
 /// Keeps a user's state within <see cref="StateLimits"/>: the bounded maps drop their least recently used entries, then,
 /// while the stored form is still too large, the oldest history goes (intervention records, sent records, window hits,
-/// engagement days, then the oldest traits, features and tasks). Watermarks, timers and scalars are never trimmed:
+/// engagement days, then the oldest traits, features and tasks). Timers are bounded in number
+/// (<see cref="StateLimits.MaxTimers"/>, the earliest due evicted) but never trimmed for size; watermarks and scalars never are:
 /// losing them would break exactly-once or lose pending work.
 /// </summary>
 public static class StateBounds
@@ -31,7 +32,8 @@ public static class StateBounds
         var evicted = EvictOldest(state.Traits, limits.MaxTraits)
             + EvictOldest(state.Attributes, limits.MaxTraits)
             + EvictOldest(state.FeatureCounts, limits.MaxFeatures)
-            + EvictOldest(state.TaskDurations, limits.MaxTasks);
+            + EvictOldest(state.TaskDurations, limits.MaxTasks)
+            + EvictTimers(state, limits.MaxTimers);
         // Exact sizing costs a serialisation; an upper bound that needs none settles almost every user.
         if (UpperBoundBytes(state) <= limits.MaxStateBytes)
         {
@@ -55,6 +57,18 @@ public static class StateBounds
             size = UserStateBinary.SerializedSize(state);
         }
         return (evicted, trimmed);
+    }
+
+    /// <summary>Arming keeps the timer bound; this catches what a merge of two users' states brings together.</summary>
+    private static int EvictTimers(UserState state, int max)
+    {
+        var n = 0;
+        while (state.Timers is { } timers && timers.Count > Math.Max(1, max))
+        {
+            timers.RemoveAt(Decisions.Timers.EarliestDue(timers, null));
+            n++;
+        }
+        return n;
     }
 
     private static int EvictOldest<T>(OrderedDictionary<string, T>? map, int max)

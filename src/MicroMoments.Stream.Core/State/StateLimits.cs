@@ -18,6 +18,9 @@ public sealed record StateLimits
     /// <summary>Longest trait name or value, feature or task name (in characters) kept in state; longer ones are ignored and counted.</summary>
     public int MaxStringLength { get; init; } = 256;
 
+    /// <summary>Pending timers per user; arming one more evicts the earliest-due timer of the same rule (else of all) and counts it.</summary>
+    public int MaxTimers { get; init; } = 64;
+
     /// <summary>Largest stored state (binary format); beyond it the oldest history is trimmed and counted.</summary>
     public int MaxStateBytes { get; init; } = 64 * 1024;
 

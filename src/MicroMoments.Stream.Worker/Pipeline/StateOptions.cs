@@ -22,6 +22,9 @@ public sealed class StateOptions
     [Range(1, 100_000)]
     public int MaxStringLength { get; set; } = Defaults.MaxStringLength;
 
+    [Range(1, 100_000)]
+    public int MaxTimers { get; set; } = Defaults.MaxTimers;
+
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxStateBytes { get; set; } = Defaults.MaxStateBytes;
 
@@ -37,6 +40,7 @@ public sealed class StateOptions
         MaxFeatures = MaxFeatures,
         MaxTasks = MaxTasks,
         MaxStringLength = MaxStringLength,
+        MaxTimers = MaxTimers,
         MaxStateBytes = MaxStateBytes,
         MaxTaskDuration = MaxTaskDuration,
         MaxPopulationTasks = MaxPopulationTasks,
