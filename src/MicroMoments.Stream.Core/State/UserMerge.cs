@@ -15,6 +15,9 @@ public static class UserMerge
     /// <summary>Outcomes of an alias (the worker's metric tag): merged, or nothing merged and why.</summary>
     public const string Merged = "merged", Identified = "identified", AlreadyMerged = "already_merged";
 
+    /// <summary>The outcome of an alias whose previous id has no state: nothing to merge, counted like the refusals.</summary>
+    public const string NotFound = "not_found";
+
     /// <summary>
     /// Why an alias must not merge <paramref name="from"/>, or null when it may. Segment's alias links a device's
     /// anonymousId to the user who signs up on it: a state ever seen under a userId is someone's identity, and an alias
