@@ -1,3 +1,5 @@
+using MicroMoments.Stream.Core.Decisions;
+
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
@@ -9,9 +11,6 @@ namespace MicroMoments.Stream.Core.State;
 /// </summary>
 public static class UserMerge
 {
-    private const int RememberedInterventions = 6;
-    private const int RecentIds = 8;
-
     /// <summary>Outcomes of an alias (the worker's metric tag): merged, or nothing merged and why.</summary>
     public const string Merged = "merged", Identified = "identified", AlreadyMerged = "already_merged";
 
@@ -86,7 +85,7 @@ public static class UserMerge
         into.OnboardingCompleted |= from.OnboardingCompleted;
         if (from.Interventions is { } records)
         {
-            into.Interventions = [.. records.Concat(into.Interventions ?? []).OrderBy(r => r.At).TakeLast(RememberedInterventions)];
+            into.Interventions = [.. records.Concat(into.Interventions ?? []).OrderBy(r => r.At).TakeLast(RuleEngine.RememberedInterventions)];
         }
         foreach (var (rule, n) in from.Dismissals ?? [])
         {
@@ -100,7 +99,7 @@ public static class UserMerge
         into.RetainedWeek1 |= from.RetainedWeek1;
         if (from.RecentIds is { } ids)
         {
-            into.RecentIds = [.. ids.Concat(into.RecentIds ?? []).Distinct().TakeLast(RecentIds)];
+            into.RecentIds = [.. ids.Concat(into.RecentIds ?? []).Distinct().TakeLast(UserProfile.RecentIdCount)];
         }
         foreach (var (key, hits) in from.Windows ?? [])
         {
