@@ -34,15 +34,18 @@ public static class RedisResilience
     public static bool IsUnavailable(Exception ex) =>
         (ex is RedisException or TimeoutException or BrokenCircuitException or IsolatedCircuitException) && !IsCommandError(ex);
 
-    /// <summary>Server replies that mean "the server is there but busy or failing over": retried like an outage.</summary>
-    private static readonly string[] TransientReplies = ["LOADING", "BUSY", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "OOM"];
+    /// <summary>
+    /// Server replies that mean "the server is there but busy, failing over or unable to write" (MISCONF: it
+    /// cannot persist, e.g. a full disk): retried like an outage, since exiting would restart into the same reply.
+    /// </summary>
+    private static readonly string[] TransientReplies = ["LOADING", "BUSY", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "OOM", "MISCONF"];
 
     /// <summary>
     /// True when Redis answered and refused the command (a wrong argument or type, a script error): retrying
     /// sends the same command and gets the same answer, so it is reported, never waited out as an outage.
     /// </summary>
     public static bool IsCommandError(Exception ex) =>
-        ex is RedisServerException && !TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal)) && !IsAuthenticationFailure(ex);
+        ex is RedisServerException && !TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal)) && !IsAuthenticationFailure(ex) && !IsPermissionFailure(ex);
 
     /// <summary>
     /// True when Redis refused the credentials (a wrong ACL user or password, or none where one is required):
@@ -58,6 +61,22 @@ public static class RedisResilience
             }
             if (e is RedisException && (e.Message.Contains("WRONGPASS", StringComparison.Ordinal) || e.Message.Contains("NOAUTH", StringComparison.Ordinal)
                 || e.Message.Contains("AuthenticationFailure", StringComparison.Ordinal) || e.Message.Contains("authentication failure", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// True when Redis accepted the credentials but its ACL forbids this user a command or key (NOPERM): like a
+    /// refused password, a configuration problem that retrying cannot fix, so it pauses rather than exits.
+    /// </summary>
+    public static bool IsPermissionFailure(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is RedisServerException { Kind: RedisErrorKind.NoPermission } || (e is RedisException && e.Message.Contains("NOPERM", StringComparison.Ordinal)))
             {
                 return true;
             }

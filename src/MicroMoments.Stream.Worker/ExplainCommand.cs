@@ -15,7 +15,7 @@ public static class ExplainCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>The exit code when Redis cannot be read: unreachable, refused the credentials, or timed out.</summary>
+    /// <summary>The exit code when Redis cannot be read (unreachable, refused the credentials or a command, or timed out) or the rules cannot be loaded.</summary>
     public const int RedisFailedExitCode = 2;
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr, TimeProvider? time = null)
@@ -28,6 +28,8 @@ public static class ExplainCommand
         {
             // One line, no stack trace, and never the configuration string: it may hold a password.
             var what = RedisResilience.IsAuthenticationFailure(ex) ? "Redis refused the credentials (authentication failed): check the user and password in MicroMoments__Redis__Configuration"
+                : RedisResilience.IsPermissionFailure(ex) ? "Redis refused a command for this user (NOPERM): check its ACL"
+                : ex is RedisServerException ? "Redis cannot serve the command now"
                 : ex is RedisConnectionException ? "cannot reach Redis: check the endpoints in MicroMoments__Redis__Configuration"
                 : "Redis did not answer in time";
             stderr.WriteLine($"explain: {what} ({FirstLine(ex.Message)})");
@@ -36,6 +38,12 @@ public static class ExplainCommand
         catch (ArgumentException ex)
         {
             stderr.WriteLine($"explain: invalid MicroMoments__Redis__Configuration: {FirstLine(ex.Message)}");
+            return RedisFailedExitCode;
+        }
+        catch (RedisServerException ex)
+        {
+            // A command error (a key of the wrong type, say): the same one line, never a stack trace.
+            stderr.WriteLine($"explain: Redis refused a command ({FirstLine(ex.Message)})");
             return RedisFailedExitCode;
         }
     }
@@ -71,7 +79,17 @@ public static class ExplainCommand
             return 1;
         }
         var rulesPath = configuration[$"{RulesOptions.SectionName}:Path"] is { Length: > 0 } p ? p : RulesOptions.DefaultPath;
-        var rules = RuleSetLoader.LoadFile(rulesPath);
+        RuleSet rules;
+        try
+        {
+            rules = RuleSetLoader.LoadFile(rulesPath);
+        }
+        catch (Exception ex) when (ex is RuleSetException or IOException or UnauthorizedAccessException)
+        {
+            // The rules only name the pending timers' rules and the pauses; a broken or missing file is still one line.
+            stderr.WriteLine($"explain: cannot load the rules from {rulesPath}: {FirstLine(ex.Message)}");
+            return RedisFailedExitCode;
+        }
         var now = (time ?? TimeProvider.System).GetUtcNow();
         if (found.Count > 1)
         {

@@ -327,6 +327,17 @@ public sealed class SegmentSpecTests
     }
 
     [Fact]
+    public void Item3_AliasPreviousIdNeverSeen_CountedAsNothingMerged()
+    {
+        // As the worker counts it with outcome not_found: every alias that merges nothing is counted.
+        var sim = new OfflineSimulation(ThreeFailures);
+        Feed(sim, Payload("alias-analytics-js.json", At(TimeSpan.FromMinutes(1))));
+
+        Assert.Equal(1, sim.AliasesNotMerged);
+        Assert.False(sim.Users.ContainsKey(Victim));
+    }
+
+    [Fact]
     public void Alias_PreviousIdMergedAlready_NothingMergedAgain()
     {
         var sim = new OfflineSimulation(ThreeFailures);

@@ -272,7 +272,8 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
                 return false;
             }
         }, TimeSpan.FromSeconds(60), "/healthz/ready answers 503 saying Redis authentication failed");
-        Assert.True(worker.CountLines("authentication failed") > 0);
+        // The console logger writes on its own thread: the line can reach the pipe just after readiness changed.
+        await Eventually.TrueAsync(() => worker.CountLines("authentication failed") > 0, TimeSpan.FromSeconds(10), "the failure logged");
         Assert.Equal(0, worker.CountLines("Redis is unavailable"));
         Assert.Equal(0, worker.CountLines(RedisSecret));
     }
@@ -302,9 +303,43 @@ public sealed class Issue11LossAndSecurityTests(KafkaFixture kafka, RedisFixture
         Assert.DoesNotContain(RedisSecret, line, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Exit, string Out, string Err)> ExplainAsync(string redisConfiguration)
+    [Fact]
+    public async Task Item5_Explain_BrokenRulesFile_OneLineErrorAndExit2()
     {
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MicroMoments:Redis:Configuration"] = redisConfiguration }).Build();
+        await using var server = await LocalRedisServer.StartAsync();
+        // A stored state (the JSON form is read too), so explain goes on to load the rules.
+        await server.CliAsync("SADD", "mm:shards", "clickstream:0");
+        await server.CliAsync("SET", "mm:{clickstream:0}:u:u-1", """{"u":"u-1"}""");
+        var rules = Path.Combine(_dir, "broken-rules.yaml");
+        File.WriteAllText(rules, "version: [unclosed\n");
+
+        var (exit, _, stderr) = await ExplainAsync(server.Configuration, rules);
+
+        Assert.Equal(ExplainCommand.RedisFailedExitCode, exit);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("explain: cannot load the rules from", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Item5_Explain_RedisCommandError_OneLineErrorAndExit2()
+    {
+        await using var server = await LocalRedisServer.StartAsync();
+        await server.CliAsync("RPUSH", "mm:idx:u-1", "not-a-shard-name"); // GET on a list: WRONGTYPE
+
+        var (exit, _, stderr) = await ExplainAsync(server.Configuration);
+
+        Assert.Equal(ExplainCommand.RedisFailedExitCode, exit);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("explain: Redis refused a command (WRONGTYPE", line, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> ExplainAsync(string redisConfiguration, string? rulesPath = null)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MicroMoments:Redis:Configuration"] = redisConfiguration,
+            ["MicroMoments:Rules:Path"] = rulesPath,
+        }).Build();
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await ExplainCommand.RunAsync(["--user", "u-1"], config, stdout, stderr);

@@ -89,22 +89,6 @@ public sealed class PopulationBaseline(int maxTasks = 1000)
         return pending;
     }
 
-    /// <summary>Puts back votes that could not be flushed, to go with the next flush.</summary>
-    public void Restore(IReadOnlyDictionary<string, Dictionary<int, long>> unsent)
-    {
-        foreach (var (task, buckets) in unsent)
-        {
-            if (!_pending.TryGetValue(task, out var pending))
-            {
-                _pending[task] = pending = [];
-            }
-            foreach (var (b, c) in buckets)
-            {
-                pending[b] = pending.GetValueOrDefault(b) + c;
-            }
-        }
-    }
-
     /// <summary>Replaces the totals with the shared ones (task → bucket → count), keeping what is not flushed yet.</summary>
     public void Load(IReadOnlyDictionary<string, Dictionary<int, long>> shared)
     {

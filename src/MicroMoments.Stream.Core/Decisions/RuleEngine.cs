@@ -379,7 +379,7 @@ public sealed class RuleEngine
         }
     }
 
-    private const int RememberedInterventions = 6;
+    internal const int RememberedInterventions = 6;
     private static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
 
     /// <summary>Keeps the intervention (or ghost) for feedback and conversions, timed from its trigger: a lagging worker decides later than the user acted.</summary>

@@ -31,7 +31,7 @@ public static class UserProfile
     public const int EngagementWindowDays = 30;
     private const double Ewma = 0.3;
     private const double FastCompletion = 0.3;
-    private const int RecentIdCount = 8;
+    internal const int RecentIdCount = 8;
     private static readonly StateLimits DefaultLimits = new();
 
     /// <summary>True when the message id was seen recently (an upstream duplicate); otherwise remembers it.</summary>

@@ -44,7 +44,7 @@ public sealed class OfflineSimulation
     /// <summary>Events that named a time zone the embedded database does not know (treated as none).</summary>
     public long UnknownTimezones { get; private set; }
 
-    /// <summary>Alias calls accepted but merging nothing: their previousId was seen under a userId, or merged already (<see cref="UserMerge.Refusal"/>).</summary>
+    /// <summary>Alias calls accepted but merging nothing: their previousId was never seen, seen under a userId, or merged already (<see cref="UserMerge.Refusal"/>).</summary>
     public long AliasesNotMerged { get; private set; }
 
     /// <summary>Feeds one NDJSON line; returns the reject reason and message for a line the worker would dead-letter.</summary>
@@ -74,10 +74,13 @@ public sealed class OfflineSimulation
         {
             var evaluation = _engine.Apply(state, e, record, Clock);
             Collect(evaluation);
-            if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId && _users.TryGetValue(previous, out var anonymous))
+            if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId)
             {
-                var alias = _engine.MergeAlias(state, anonymous);
-                if (alias.Tombstone is { } tombstone)
+                if (!_users.TryGetValue(previous, out var anonymous))
+                {
+                    AliasesNotMerged++; // an id never seen, as the worker's not_found
+                }
+                else if (_engine.MergeAlias(state, anonymous).Tombstone is { } tombstone)
                 {
                     _users[previous] = tombstone;
                 }

@@ -1,3 +1,5 @@
+using MicroMoments.Stream.Core.Decisions;
+
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
@@ -9,11 +11,11 @@ namespace MicroMoments.Stream.Core.State;
 /// </summary>
 public static class UserMerge
 {
-    private const int RememberedInterventions = 6;
-    private const int RecentIds = 8;
-
     /// <summary>Outcomes of an alias (the worker's metric tag): merged, or nothing merged and why.</summary>
     public const string Merged = "merged", Identified = "identified", AlreadyMerged = "already_merged";
+
+    /// <summary>The outcome of an alias whose previous id has no state: nothing to merge, counted like the refusals.</summary>
+    public const string NotFound = "not_found";
 
     /// <summary>
     /// Why an alias must not merge <paramref name="from"/>, or null when it may. Segment's alias links a device's
@@ -83,7 +85,7 @@ public static class UserMerge
         into.OnboardingCompleted |= from.OnboardingCompleted;
         if (from.Interventions is { } records)
         {
-            into.Interventions = [.. records.Concat(into.Interventions ?? []).OrderBy(r => r.At).TakeLast(RememberedInterventions)];
+            into.Interventions = [.. records.Concat(into.Interventions ?? []).OrderBy(r => r.At).TakeLast(RuleEngine.RememberedInterventions)];
         }
         foreach (var (rule, n) in from.Dismissals ?? [])
         {
@@ -97,7 +99,7 @@ public static class UserMerge
         into.RetainedWeek1 |= from.RetainedWeek1;
         if (from.RecentIds is { } ids)
         {
-            into.RecentIds = [.. ids.Concat(into.RecentIds ?? []).Distinct().TakeLast(RecentIds)];
+            into.RecentIds = [.. ids.Concat(into.RecentIds ?? []).Distinct().TakeLast(UserProfile.RecentIdCount)];
         }
         foreach (var (key, hits) in from.Windows ?? [])
         {

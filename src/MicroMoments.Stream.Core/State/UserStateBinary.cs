@@ -21,8 +21,12 @@ internal static class UserStateBinary
         StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
-        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32,
-        AnonymousBit = 33; // a flag, no payload: earlier readers, which skip unknown bits, still read the value
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33;
+
+    // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
+    // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
+    // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (README). The anonymous
+    // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
 
     [ThreadStatic] private static Writer? t_writer;
 

@@ -296,10 +296,10 @@ public sealed class ClickstreamWorker(
         catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
         {
             telemetry.RedisError();
-            if (RedisResilience.IsAuthenticationFailure(ex))
+            if (RefusalOf(ex) is { } refused)
             {
-                health.RedisAuthFailed = true;
-                Log.RedisAuthFailed(logger, ex);
+                health.RedisRefused = refused;
+                Log.RedisAuthFailed(logger, refused, ex);
             }
             else
             {
@@ -326,19 +326,32 @@ public sealed class ClickstreamWorker(
                     await stage();
                     break;
                 }
+                if (redisProbe.LastFailure is { } failure)
+                {
+                    // Credentials or ACL changed during the pause (either way): readiness names the current cause.
+                    health.RedisRefused = RefusalOf(failure);
+                }
             }
             catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
             {
-                // Redis answers PING but the stage failed (a node still loading, a cluster not yet serving): back off too.
+                // Redis answers PING but the stage failed (a node still loading, a cluster not yet serving, an ACL
+                // that allows PING but not the stage's commands): back off too.
+                health.RedisRefused = RefusalOf(ex);
             }
             telemetry.RedisError();
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxPauseBackoff.Ticks));
         }
         consumer.Resume(consumer.Assignment);
         health.RedisAvailable = true;
-        health.RedisAuthFailed = false;
+        health.RedisRefused = null;
         Log.RedisBack(logger, time.GetElapsedTime(since).TotalSeconds);
     }
+
+    /// <summary>What readiness says when Redis answers but refuses this worker, or null for an outage.</summary>
+    internal static string? RefusalOf(Exception ex) =>
+        RedisResilience.IsAuthenticationFailure(ex) ? "Redis authentication failed"
+        : RedisResilience.IsPermissionFailure(ex) ? "Redis refused the command for this user (NOPERM: its ACL forbids it)"
+        : null;
 
     /// <summary>Consumer lag per owned partition, from the client's cached watermarks: no I/O, so after every batch.</summary>
     private void SampleLag(IConsumer<byte[]?, byte[]?> consumer)

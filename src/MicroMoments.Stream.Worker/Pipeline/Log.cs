@@ -78,8 +78,8 @@ internal static partial class Log
         "Key records by user id with the murmur2 partitioner (README, Producing events). Logged once per user")]
     public static partial void UserSplitAcrossPartitions(ILogger logger, string userId, string shard, string otherShard);
 
-    [LoggerMessage(42, LogLevel.Error, "Redis refused this worker's credentials (authentication failed); consumption is paused until it accepts them. Check the user and password in MicroMoments__Redis__Configuration")]
-    public static partial void RedisAuthFailed(ILogger logger, Exception ex);
+    [LoggerMessage(42, LogLevel.Error, "{Refusal}: Redis refuses this worker, so consumption is paused until it accepts it. Check the user, password and ACL in MicroMoments__Redis__Configuration")]
+    public static partial void RedisAuthFailed(ILogger logger, string refusal, Exception ex);
 
     // Debug: anyone can send such an alias, as often as they like; the metric counts them.
     [LoggerMessage(1201, LogLevel.Debug, "Alias {PreviousId} -> {UserId} at {Topic}/{Partition}@{Offset} merged nothing ({Reason}): an alias merges only a state seen solely under an anonymousId and not merged before")]

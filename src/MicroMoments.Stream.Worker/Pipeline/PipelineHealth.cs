@@ -10,7 +10,7 @@ public sealed class PipelineHealth(TimeProvider? time = null) : IHealthCheck
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private volatile Tuple<string, DateTimeOffset>? _loss;
-    private volatile bool _redisAuthFailed;
+    private volatile string? _redisRefused;
     private volatile bool _redisAvailable = true;
     private volatile bool _running;
     private volatile bool _joined;
@@ -30,8 +30,11 @@ public sealed class PipelineHealth(TimeProvider? time = null) : IHealthCheck
     /// <summary>Why the brokers are unreachable, or null while Kafka answers.</summary>
     public string? KafkaDown { get => _kafkaDown; set => _kafkaDown = value; }
 
-    /// <summary>Redis refused the credentials: readiness says so instead of calling it an outage.</summary>
-    public bool RedisAuthFailed { get => _redisAuthFailed; set => _redisAuthFailed = value; }
+    /// <summary>
+    /// Why Redis refuses this worker (its credentials, or its ACL forbids a command), or null: readiness says so
+    /// instead of calling it an outage.
+    /// </summary>
+    public string? RedisRefused { get => _redisRefused; set => _redisRefused = value; }
 
     /// <summary>Input records were skipped unread; readiness fails for <see cref="LossReportedFor"/> after the last one.</summary>
     public void ReportLoss(string what) => _loss = Tuple.Create(what, _time.GetUtcNow());
@@ -42,7 +45,7 @@ public sealed class PipelineHealth(TimeProvider? time = null) : IHealthCheck
         Task.FromResult(
             !Running ? HealthCheckResult.Unhealthy("the consume loop is not running")
             : !Joined ? HealthCheckResult.Unhealthy("not yet joined the consumer group")
-            : !RedisAvailable && RedisAuthFailed ? HealthCheckResult.Unhealthy("Redis authentication failed: consumption is paused")
+            : !RedisAvailable && RedisRefused is { } refused ? HealthCheckResult.Unhealthy($"{refused}: consumption is paused")
             : !RedisAvailable ? HealthCheckResult.Unhealthy("Redis is unavailable: consumption is paused")
             : KafkaDown is { } e ? HealthCheckResult.Unhealthy($"Kafka is unreachable: {e}")
             : RecentLoss is { } loss ? HealthCheckResult.Unhealthy($"records lost: {loss}")

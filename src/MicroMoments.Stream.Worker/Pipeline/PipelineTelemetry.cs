@@ -61,7 +61,7 @@ public sealed class PipelineTelemetry
         _batchSeconds = meter.CreateHistogram<double>("micromoments.stream.batch.duration", "s", "Wall time to process one batch, Redis and Kafka acks included.");
         _ruleOutcomes = meter.CreateCounter<long>("micromoments.stream.rule.outcomes", "{event}",
             "Response analytics per rule and variant: matched, emitted, deferred, held_out, suppressed.<reason>, delivered, displayed, clicked, dismissed, converted.");
-        _aliasMerges = meter.CreateCounter<long>("micromoments.stream.alias.merges", "{alias}", "Alias calls applied, by outcome: merged (an anonymous user into the identified one), or nothing merged because the previous id was identified or already_merged.");
+        _aliasMerges = meter.CreateCounter<long>("micromoments.stream.alias.merges", "{alias}", "Alias calls applied, by outcome: merged (an anonymous user into the identified one), or nothing merged because the previous id was identified, already_merged or not_found.");
         _timerErrors = meter.CreateCounter<long>("micromoments.stream.timers.errors", "{user}", "Users whose due timers made a rule throw (the timers are dropped; other users go on).");
         _unknownTimezones = meter.CreateCounter<long>("micromoments.stream.events.unknown_timezone", "{event}", "Events naming a time zone the embedded tz database does not know (taken as none: UTC).");
         _splitUsers = meter.CreateCounter<long>("micromoments.stream.users.split_partitions", "{user}",

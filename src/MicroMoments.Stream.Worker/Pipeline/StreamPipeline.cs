@@ -150,6 +150,9 @@ public sealed class StreamPipeline(
     /// <summary>The previous users named by the batch's alias calls: where their state is, and whether this instance owns it.</summary>
     private readonly Dictionary<string, (string Shard, UserState State, bool Owned)> _aliased = new(StringComparer.Ordinal);
 
+    /// <summary>The previous ids named by the batch's alias calls that have no state anywhere: counted as merging nothing.</summary>
+    private readonly HashSet<string> _aliasedNotFound = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Finds the state of each previous id named by an alias in the batch, wherever its partition is: in the cache
     /// (an owned shard), else through the user index. Returns the owned shards found, whose epochs the batch needs
@@ -159,6 +162,7 @@ public sealed class StreamPipeline(
     public async Task<IReadOnlyCollection<string>> LoadAliasedAsync(List<Parsed> parsed, Func<string, bool> owns, CancellationToken ct)
     {
         _aliased.Clear();
+        _aliasedNotFound.Clear();
         foreach (var p in parsed)
         {
             if (p.Event.PreviousId is not { } previous || previous == p.Event.UserId || _aliased.ContainsKey(previous))
@@ -173,7 +177,8 @@ public sealed class StreamPipeline(
             if (await store.ShardOfAsync(previous, ct) is not { } shard
                 || (await store.LoadAsync(shard, [previous], ct)).GetValueOrDefault(previous) is not { } state)
             {
-                continue; // an alias for an id never seen: nothing to merge
+                _aliasedNotFound.Add(previous); // an alias for an id never seen: nothing to merge
+                continue;
             }
             var owned = owns(shard);
             if (owned)
@@ -239,6 +244,11 @@ public sealed class StreamPipeline(
                         work.MarkDirty(aliased.Shard, alias.Tombstone);
                     }
                     telemetry.Alias(alias.Outcome);
+                }
+                else if (p.Event.PreviousId is { } unknown && _aliasedNotFound.Contains(unknown))
+                {
+                    Log.AliasNotMerged(logger, unknown, p.Event.UserId, UserMerge.NotFound, p.Source.Topic, p.Source.Partition, p.Source.Offset);
+                    telemetry.Alias(UserMerge.NotFound);
                 }
                 work.MarkDirty(p.Shard, state);
                 work.Add(p.Shard, evaluation, p.Parent);
