@@ -15,17 +15,21 @@ public sealed class AliasPipelineTests(KafkaFixture kafka, RedisFixture redis)
     private static string Failure(string idField, string user, DateTimeOffset at) =>
         $$$"""{"type":"track","event":"Task Failed","{{{idField}}}":"{{{user}}}","messageId":"{{{Guid.NewGuid()}}}","timestamp":"{{{at:O}}}","properties":{"task":"calendar-sync"}}""";
 
+    /// <summary>What <c>explain</c> needs to read this test's keys from this test's Redis.</summary>
+    private IConfiguration ExplainConfiguration(TestStreams streams) =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+        }).Build();
+
     [Fact]
     public async Task Alias_AnonymousFailuresThenSignUp_CountTriggerSeesBothHistories()
     {
         using var streams = await TestStreams.CreateAsync(kafka);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
         using var output = streams.Read(streams.Output);
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
-            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
-        }).Build();
+        var config = ExplainConfiguration(streams);
 
         await streams.ProduceAsync("anon-7", Failure("anonymousId", "anon-7", T0.AddSeconds(-60)));
         await streams.ProduceAsync("anon-7", Failure("anonymousId", "anon-7", T0.AddSeconds(-50)));
@@ -47,11 +51,7 @@ public sealed class AliasPipelineTests(KafkaFixture kafka, RedisFixture redis)
         using var streams = await TestStreams.CreateAsync(kafka);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
         using var output = streams.Read(streams.Output);
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
-            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
-        }).Build();
+        var config = ExplainConfiguration(streams);
         async Task<bool> Saved(string user) => await Worker.ExplainCommand.RunAsync(["--user", user], config, TextWriter.Null, TextWriter.Null, _clock) == 0;
 
         await streams.ProduceAsync("u-known", Failure("userId", "u-known", T0.AddSeconds(-60)));
