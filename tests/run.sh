@@ -30,10 +30,25 @@ if [ -z "${MicroMoments__Redis__Configuration:-}" ]; then
   [ "$status" -eq 0 ] && status=$cluster_status
 fi
 
+# CI shows only the end of the output: name each failed test and the first lines of its message just above the count.
+failures() {
+  python3 - "$results" <<'PY' 2>/dev/null || grep -ho 'testName="[^"]*" [^>]*outcome="Failed"' "$results"/*.trx
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for f in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(f).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") == "Failed":
+            msg = r.findtext(".//t:Message", default="", namespaces=ns).strip().splitlines()
+            print(f"FAILED {r.get('testName')} ({f.rsplit('/', 1)[-1]}, {r.get('duration')})")
+            for line in msg[:6]:
+                print("    " + line[:300])
+PY
+}
 sum() { grep -ho "<Counters [^>]*" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{ s += $1 } END { print s + 0 }'; }
 passed=$(sum passed); failed=$(sum failed); skipped=$(sum notExecuted)
 passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test failed before running every test (exit $status)"; fi
+[ "$failed" -gt 0 ] && failures
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line"
