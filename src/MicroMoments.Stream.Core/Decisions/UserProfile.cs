@@ -21,7 +21,7 @@ public sealed record Observation
 }
 
 /// <summary>
-/// Derived per-user state, updated by every event (definitions in the README, "Derived state"):
+/// Derived per-user state, updated by every event (definitions in docs/rules.md, "Derived state"):
 /// lifecycle stage, segment, archetype, engagement score, feature counts, streak, session baseline,
 /// task-time baselines, onboarding progress and the intent of an event.
 /// </summary>

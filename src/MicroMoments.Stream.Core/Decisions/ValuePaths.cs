@@ -47,8 +47,8 @@ public static class ValuePaths
         var dot = path.IndexOf('.', StringComparison.Ordinal);
         var root = dot < 0 ? path : path[..dot];
         return Roots.Contains(root, StringComparer.Ordinal)
-            ? $"unknown path '{path}' (see the README, \"Value paths\")"
-            : $"unknown path root '{root}' in '{path}': a path starts with {string.Join(", ", Roots.Select(r => r + "."))} (see the README, \"Value paths\")";
+            ? $"unknown path '{path}' (see docs/rules.md, \"Value paths\")"
+            : $"unknown path root '{root}' in '{path}': a path starts with {string.Join(", ", Roots.Select(r => r + "."))} (see docs/rules.md, \"Value paths\")";
     }
 
     public static bool IsKnown(string path) =>
