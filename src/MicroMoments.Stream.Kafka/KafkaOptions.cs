@@ -3,7 +3,7 @@ using Confluent.Kafka;
 
 namespace MicroMoments.Stream.Kafka;
 
-/// <summary>Configuration section <c>MicroMoments:Kafka</c> (README, "Configuration").</summary>
+/// <summary>Configuration section <c>MicroMoments:Kafka</c> (docs/configuration.md).</summary>
 public sealed class KafkaOptions
 {
     public const string SectionName = "MicroMoments:Kafka";

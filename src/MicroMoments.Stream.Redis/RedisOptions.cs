@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace MicroMoments.Stream.Redis;
 
-/// <summary>Configuration section <c>MicroMoments:Redis</c> (README, "Configuration").</summary>
+/// <summary>Configuration section <c>MicroMoments:Redis</c> (docs/configuration.md).</summary>
 public sealed class RedisOptions
 {
     public const string SectionName = "MicroMoments:Redis";

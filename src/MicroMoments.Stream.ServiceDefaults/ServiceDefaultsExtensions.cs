@@ -34,7 +34,7 @@ public static class ServiceDefaultsExtensions
             .WithTracing(t => t.AddSource(TelemetryPrefix + ".*"))
             .WithMetrics(m => m.AddMeter(TelemetryPrefix + ".*").AddRuntimeInstrumentation());
 
-        // The OTLP exporter is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set (README, "Configuration").
+        // The OTLP exporter is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/configuration.md).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             otel.UseOtlpExporter();

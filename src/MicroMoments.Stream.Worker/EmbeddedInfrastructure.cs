@@ -7,7 +7,7 @@ namespace MicroMoments.Stream.Worker;
 
 /// <summary>
 /// Starts an in-process Kafka-protocol broker and a Redis-compatible store when their configuration is
-/// empty (README, "Configuration"), and points the configuration at them. Pointing the configuration at real
+/// empty (docs/configuration.md), and points the configuration at them. Pointing the configuration at real
 /// servers turns all of it off.
 /// </summary>
 public sealed partial class EmbeddedInfrastructure : IDisposable

@@ -25,7 +25,7 @@ internal static class UserStateBinary
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
-    // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (README). The anonymous
+    // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
 
     [ThreadStatic] private static Writer? t_writer;

@@ -7,7 +7,7 @@ public sealed class DemoOptions
 {
     public const string SectionName = "MicroMoments:Demo";
 
-    /// <summary>Defaults to true when both Kafka and Redis are embedded (README, "Configuration").</summary>
+    /// <summary>Defaults to true when both Kafka and Redis are embedded (docs/configuration.md).</summary>
     public bool? Enabled { get; set; }
 
     /// <summary>Time between waves of personas.</summary>
