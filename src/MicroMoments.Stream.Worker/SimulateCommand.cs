@@ -13,7 +13,7 @@ namespace MicroMoments.Stream.Worker;
 
 /// <summary>
 /// <c>simulate --events &lt;file.ndjson&gt; [--rules &lt;file&gt;] [--until &lt;ISO time&gt; | --drain &lt;ISO duration&gt;] [--decisions &lt;file&gt;]</c>:
-/// offline and deterministic; prints each intervention's CloudEvent JSON, one per line (README, "Offline commands").
+/// offline and deterministic; prints each intervention's CloudEvent JSON, one per line (docs/cli.md).
 /// </summary>
 public static class SimulateCommand
 {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MicroMoments.Stream.Worker;
 
-/// <summary>The executable's commands (README, "Offline commands"): <c>run</c> (default), <c>rules validate</c>.</summary>
+/// <summary>The executable's commands (docs/cli.md): <c>run</c> (default), <c>rules validate</c>.</summary>
 public static class WorkerCommands
 {
     public static async Task<int> RunAsync(string[] args) => args switch

@@ -129,7 +129,7 @@ public sealed class HostileInputTests
     }
 
     /// <summary>
-    /// simulate's clock is the file's timeline (README, "Offline commands"): a line days ahead of the others is the
+    /// simulate's clock is the file's timeline (docs/cli.md): a line days ahead of the others is the
     /// file's "now" for every user; timers due before it fire first, each at its own due time. The worker instead
     /// dead-letters a record more than MaxFutureSkew ahead of its wall clock.
     /// </summary>
