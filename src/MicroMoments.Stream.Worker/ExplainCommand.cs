@@ -95,7 +95,7 @@ public static class ExplainCommand
         {
             stdout.WriteLine($"user {userId} has {found.Count} separate states, on shards {string.Join(", ", found.Select(f => f.Shard))}: "
                 + "the producers put this user on several partitions. Each state is kept apart, so caps, cooldowns and history do not hold "
-                + "across them. Key records by user id with the murmur2 partitioner (README, Producing events).");
+                + "across them. Key records by user id with the murmur2 partitioner (docs/wire-formats.md, Producing events).");
         }
         foreach (var (shard, state) in found)
         {

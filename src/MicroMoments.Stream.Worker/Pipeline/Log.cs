@@ -75,7 +75,7 @@ internal static partial class Log
 
     [LoggerMessage(1210, LogLevel.Warning, "User {UserId} arrived on {Shard} but already has state on {OtherShard}: the producers put this user on two partitions. " +
         "Each partition keeps its own state, so caps, cooldowns and history do not hold across them; `explain --user` shows both. " +
-        "Key records by user id with the murmur2 partitioner (README, Producing events). Logged once per user")]
+        "Key records by user id with the murmur2 partitioner (docs/wire-formats.md, Producing events). Logged once per user")]
     public static partial void UserSplitAcrossPartitions(ILogger logger, string userId, string shard, string otherShard);
 
     [LoggerMessage(42, LogLevel.Error, "{Refusal}: Redis refuses this worker, so consumption is paused until it accepts it. Check the user, password and ACL in MicroMoments__Redis__Configuration")]
