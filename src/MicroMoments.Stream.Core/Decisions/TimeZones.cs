@@ -24,7 +24,7 @@ public static class TimeZones
     /// <summary>Zones resolved so far (for tests: never more than the database holds).</summary>
     internal static int CachedZones => Zones.Count;
 
-    /// <summary>The tz database's version (e.g. 2025b), for the README and diagnostics.</summary>
+    /// <summary>The tz database's version (e.g. 2025b), for diagnostics and `simulate`.</summary>
     public static string DatabaseVersion => TzdbDateTimeZoneSource.Default.TzdbVersion;
 
     /// <summary>True when <paramref name="id"/> names a zone of the embedded database.</summary>
