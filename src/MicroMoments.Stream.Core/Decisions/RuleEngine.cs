@@ -152,7 +152,7 @@ public sealed class RuleEngine
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
         var candidates = Rules.Rules
-            .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
+            .Where(r => r.Trigger is EventTrigger t && t.Matches(e))
             .Select(r => EventTrigger.Fired(r, e));
         Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         return result;
