@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Rules.Triggers;
 
 namespace MicroMoments.Stream.Core.Tests;
 

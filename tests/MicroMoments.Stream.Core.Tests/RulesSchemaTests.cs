@@ -12,7 +12,7 @@ public sealed partial class RulesSchemaTests
 {
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Rules");
 
-    private static async Task<JsonSchema> SchemaAsync()
+    internal static async Task<JsonSchema> SchemaAsync()
     {
         // NJsonSchema reads draft-07 style references; the file itself is draft 2020-12.
         var text = await File.ReadAllTextAsync(Path.Combine(Dir, "rules.schema.json"));
@@ -46,7 +46,7 @@ public sealed partial class RulesSchemaTests
     }
 
     /// <summary>YAML → JSON text, keeping plain (unquoted) numbers, booleans and nulls typed as YAML 1.2 reads them.</summary>
-    private static string YamlToJson(string yaml)
+    internal static string YamlToJson(string yaml)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));

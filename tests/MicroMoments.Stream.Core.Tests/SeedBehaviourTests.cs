@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Rules.Triggers;
 using static MicroMoments.Stream.Core.Tests.Scenario;
 
 namespace MicroMoments.Stream.Core.Tests;
@@ -131,7 +132,7 @@ public sealed class SeedBehaviourTests
     [Fact]
     public void DefaultCatalogue_EscalatesTheNudgesWithANextLevel()
     {
-        var escalated = Defaults.Rules.Where(r => r.Trigger.Kind == TriggerKind.Escalation).Select(r => r.Trigger.Rule).Order(StringComparer.Ordinal);
+        var escalated = Defaults.Rules.Select(r => r.Trigger).OfType<EscalationTrigger>().Select(t => t.Rule).Order(StringComparer.Ordinal);
         Assert.Equal(["cart-abandoned", "explorer-try-it-out", "inactive-3-days", "onboarding-step-3-abandoned"], escalated);
     }
 

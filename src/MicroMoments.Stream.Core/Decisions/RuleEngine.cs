@@ -1,6 +1,7 @@
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Rules.Triggers;
 using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Decisions;
@@ -22,15 +23,12 @@ public sealed class RuleEngine
         "intervention delivered", "intervention displayed",
     };
 
-    /// <summary>
-    /// One rolling timer stands for every inactivity rule: they all count from the user's last event, so it
-    /// is armed at the shortest idle time and, when it fires, moves on to the next longer one.
-    /// </summary>
-    public const string IdleTimerId = "~idle";
+    /// <summary>The timer every inactivity rule shares (<see cref="IdleTimer"/>).</summary>
+    public const string IdleTimerId = InactivityTrigger.IdleTimerId;
 
     private readonly EngineOptions _options;
     private readonly PolicyGate _gate;
-    private readonly List<IGrouping<TimeSpan, Rule>> _idleRules;
+    private readonly IdleTimer _idle;
     private readonly EventRuleIndex _index;
     private readonly HashSet<string> _conversionEvents;
 
@@ -40,7 +38,7 @@ public sealed class RuleEngine
         _options = options ?? new EngineOptions();
         _gate = new PolicyGate(rules);
         Population = population ?? new PopulationBaseline(_options.Limits.MaxPopulationTasks);
-        _idleRules = rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Inactivity).GroupBy(r => r.Trigger.Duration).OrderBy(g => g.Key).ToList();
+        _idle = new IdleTimer(rules.Rules);
         _index = new EventRuleIndex(rules.Rules);
         _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
     }
@@ -88,9 +86,9 @@ public sealed class RuleEngine
         {
             for (var i = 0; i < rules.Rules.Length; i++)
             {
-                if (rules.Rules[i].Trigger is { Kind: TriggerKind.Threshold or TriggerKind.Streak } t)
+                if (rules.Rules[i].Trigger.Metric is { } metric)
                 {
-                    before[i] = Metrics.Read(t.Metric ?? "streakDays", state, e, null, previous);
+                    before[i] = Metrics.Read(metric, state, e, null, previous);
                 }
             }
         }
@@ -100,7 +98,7 @@ public sealed class RuleEngine
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (Responses.Contains(e.Key) && RecordFeedback(state, e, result))
         {
-            CancelEscalations(state, e);
+            EscalationTrigger.CancelOnResponse(Rules, state, e);
         }
         if (_conversionEvents.Contains(e.Key))
         {
@@ -108,71 +106,16 @@ public sealed class RuleEngine
         }
         CountCohorts(state, e, result);
 
-        List<Candidate>? candidates = null;
+        var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits);
         for (var i = 0; i < rules.Rules.Length; i++)
         {
             var rule = rules.Rules[i];
-            var t = rule.Trigger;
-            switch (t.Kind)
-            {
-                case TriggerKind.Event when t.Matches(e):
-                    (candidates ??= []).Add(new Candidate(rule, "event", [e.MessageId], Details(e), e.MessageId));
-                    break;
-                case TriggerKind.Count when t.Matches(e):
-                    if (CountHit(state, rule, e, ts) is { } hits)
-                    {
-                        var details = Details(e);
-                        details["count"] = hits.Count;
-                        details["window"] = Durations.ToIso(t.Duration);
-                        (candidates ??= []).Add(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, e.MessageId));
-                    }
-                    break;
-                case TriggerKind.Threshold or TriggerKind.Streak when t.Event is null || t.Matches(e):
-                    var metric = t.Metric ?? "streakDays";
-                    var after = Metrics.Read(metric, state, e, observation, e.Timestamp);
-                    var entered = t.Kind == TriggerKind.Streak
-                        ? after == t.Days && before[i] != t.Days
-                        : t.InRange(after) && !t.InRange(before[i]);
-                    if (entered)
-                    {
-                        var details = Details(e);
-                        details["metric"] = metric;
-                        details["value"] = after!.Value;
-                        (candidates ??= []).Add(new Candidate(rule, t.Kind == TriggerKind.Streak ? "streak" : "threshold", [e.MessageId], details, e.MessageId));
-                    }
-                    break;
-                case TriggerKind.Dwell:
-                    // Any event ends a dwell; a matching view starts a new one.
-                    Timers.Cancel(state, rule.Id);
-                    if (e.IsView && (t.View is null || string.Equals(t.View, e.ViewName, StringComparison.OrdinalIgnoreCase)))
-                    {
-                        Timers.Arm(state, rule.Id, rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
-                            new Dictionary<string, string> { ["view"] = e.ViewName ?? "" });
-                    }
-                    break;
-                case TriggerKind.Absence:
-                    if (e.Key == t.Missing)
-                    {
-                        Timers.Cancel(state, AbsenceTimerId(rule, e));
-                    }
-                    else if (t.Matches(e) && t.Per is not null && e.Property(t.Per)?.Length > _options.Limits.MaxStringLength)
-                    {
-                        result.IgnoredValues++; // the value would become a timer id in state: like any long value, it is not kept
-                    }
-                    else if (t.Matches(e))
-                    {
-                        result.Evicted += Timers.Arm(state, AbsenceTimerId(rule, e), rule.Id, ts + (long)t.Duration.TotalMilliseconds, e.MessageId,
-                            StoredDetails(e, result), _options.Limits.MaxTimers);
-                    }
-                    break;
-            }
+            rule.Trigger.OnEvent(rule, ref on, rules.Metrics == 0 ? null : before[i]);
         }
-        PruneWindows(state, ts);
-        if (_idleRules.Count > 0)
-        {
-            Timers.Arm(state, IdleTimerId, IdleTimerId, state.LastEventAt + (long)_idleRules[0].Key.TotalMilliseconds, e.MessageId, null);
-        }
+        CountTrigger.PruneWindows(state, Rules, ts);
+        _idle.Restart(state, e.MessageId);
 
+        var candidates = on.Candidates;
         if (candidates is not null)
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
@@ -205,63 +148,12 @@ public sealed class RuleEngine
         result.Trimmed += trimmed;
     }
 
-    /// <summary>
-    /// An event's properties as a timer keeps them, without values too long to store (counted). The names of numbers
-    /// and booleans go under <see cref="LiteralsKey"/>, so the details keep their JSON types when the timer fires.
-    /// </summary>
-    private Dictionary<string, string> StoredDetails(ClickEvent e, Evaluation result) =>
-        StoredDetails(e.Properties.Select(p => (p.Key, p.Value, e.Literals?.Contains(p.Key) == true)), result);
-
-    /// <summary>Trigger details (text, <see cref="JsonLiteral"/>, or a count, metric value or flag) as a timer keeps them.</summary>
-    private Dictionary<string, string> StoredDetails(IReadOnlyDictionary<string, object> details, Evaluation result) =>
-        StoredDetails(details.Select(d => StoredValue(d.Key, d.Value)), result);
-
-    /// <summary>Numbers and booleans the engine puts in details (<c>count</c>, <c>value</c>) stay JSON-typed through a timer.</summary>
-    private static (string Name, string Value, bool Literal) StoredValue(string name, object value) => value switch
-    {
-        JsonLiteral l => (name, l.Text, true),
-        bool b => (name, b ? "true" : "false", true),
-        int or long or decimal => (name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!, true),
-        double d => (name, d.ToString("R", System.Globalization.CultureInfo.InvariantCulture), double.IsFinite(d)),
-        _ => (name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "", false),
-    };
-
-    private Dictionary<string, string> StoredDetails(IEnumerable<(string Name, string Value, bool Literal)> properties, Evaluation result)
-    {
-        var details = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? literals = null;
-        foreach (var (k, v, literal) in properties)
-        {
-            if (k.Length > _options.Limits.MaxStringLength || v.Length > _options.Limits.MaxStringLength)
-            {
-                result.IgnoredValues++;
-                continue;
-            }
-            details[k] = v;
-            if (literal && !k.Contains('\n', StringComparison.Ordinal))
-            {
-                literals = literals is null ? k : $"{literals}\n{k}";
-            }
-        }
-        if (literals is not null && literals.Length <= _options.Limits.MaxStringLength)
-        {
-            details[LiteralsKey] = literals;
-        }
-        return details;
-    }
-
-    /// <summary>In a timer's stored details: the names, one a line, whose values were JSON numbers or booleans.</summary>
-    private const string LiteralsKey = "~literals";
-
-    private static string AbsenceTimerId(Rule rule, ClickEvent e) =>
-        rule.Trigger.Per is null ? rule.Id : $"{rule.Id}|{e.Property(rule.Trigger.Per) ?? ""}";
-
     /// <summary>A delivery report updates no activity, session or timer; only rules on that very event can fire.</summary>
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
         var candidates = Rules.Rules
-            .Where(r => r.Trigger.Kind == TriggerKind.Event && r.Trigger.Matches(e))
-            .Select(r => new Candidate(r, "event", [e.MessageId], Details(e), e.MessageId));
+            .Where(r => r.Trigger is EventTrigger t && t.Matches(e))
+            .Select(r => EventTrigger.Fired(r, e));
         Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         return result;
     }
@@ -282,7 +174,7 @@ public sealed class RuleEngine
             {
                 if (timer.Id == IdleTimerId)
                 {
-                    AddIdleGroups(state, timer, nowMs, groups);
+                    _idle.Fire(state, timer, nowMs, groups);
                 }
                 else if (Rules.Find(timer.RuleId) is { } rule)
                 {
@@ -299,34 +191,14 @@ public sealed class RuleEngine
             var dueAt = DateTimeOffset.FromUnixTimeMilliseconds(due);
             var candidates = rules.Select(t =>
             {
-                var details = Details(t.Details);
-                details[t.Rule.Trigger.Kind == TriggerKind.Absence ? "within" : "after"] = Durations.ToIso(t.Rule.Trigger.Duration);
-                return new Candidate(t.Rule, t.Rule.Trigger.Kind.ToString().ToLowerInvariant(), [armedBy], details, $"{t.TimerId}@{due}/{armedBy}");
+                var details = TriggerDetails.Restore(t.Details);
+                t.Rule.Trigger.OnFire(details);
+                return new Candidate(t.Rule, t.Rule.Trigger.Name, [armedBy], details, $"{t.TimerId}@{due}/{armedBy}");
             });
             Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result, null);
         }
         Bound(state, result);
         return result;
-    }
-
-    /// <summary>The inactivity rules whose idle time has passed since the idle timer's due time, and the timer re-armed for the next.</summary>
-    private void AddIdleGroups(UserState state, PendingTimer timer, long nowMs, List<(long, string, List<(Rule, string, Dictionary<string, string>?)>)> groups)
-    {
-        foreach (var g in _idleRules)
-        {
-            var due = state.LastEventAt + (long)g.Key.TotalMilliseconds;
-            if (due < timer.DueAt)
-            {
-                continue; // fired earlier in this idle stretch
-            }
-            if (due > nowMs)
-            {
-                Timers.Arm(state, IdleTimerId, IdleTimerId, due, timer.ArmedBy, null);
-                return;
-            }
-            // Same trigger key as one timer per rule would have had: ids stay stable.
-            groups.Add((due, timer.ArmedBy, g.Select(r => (r, r.Id, (Dictionary<string, string>?)null)).ToList()));
-        }
     }
 
     // e: the triggering event; null for a timer, which fires with no event.
@@ -371,7 +243,7 @@ public sealed class RuleEngine
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
             _gate.Record(state, c.Rule, channel, now);
             Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
-            ArmEscalations(state, c.Rule, command, now, result);
+            EscalationTrigger.Arm(Rules, state, c.Rule, command, now, _options.Limits, result);
             result.Interventions.Add(command);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
@@ -443,7 +315,7 @@ public sealed class RuleEngine
             {
                 record.Converted = true;
                 result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
-                CancelEscalationsOf(state, record.Id); // a conversion is a response: the user did what was asked
+                EscalationTrigger.CancelFor(Rules, state, record.Id);
             }
         }
     }
@@ -510,171 +382,9 @@ public sealed class RuleEngine
     /// A rule without an intent of its own serves the intent of what triggered it: the event, or for a timer the
     /// event its trigger watches (an escalation: the escalated rule's). Never null.
     /// </summary>
-    private string DerivedIntent(Rule rule, ClickEvent? e)
-    {
-        if (e is not null)
-        {
-            return UserProfile.Intent(e);
-        }
-        // Escalations may chain; the bound only guards against a cycle of them.
-        for (var depth = 0; depth < 8; depth++)
-        {
-            var t = rule.Trigger;
-            if (t.Kind != TriggerKind.Escalation || Rules.Find(t.Rule!) is not { } escalated)
-            {
-                return t.Kind == TriggerKind.Dwell ? "go" : t.Event is { } key ? UserProfile.IntentOf(key, isView: false) : "do";
-            }
-            if (escalated.Action.Intent is { } intent)
-            {
-                return intent;
-            }
-            rule = escalated;
-        }
-        return "do";
-    }
-
-    /// <summary>
-    /// An emitted intervention arms the escalation rules that watch its rule. The timer keeps the trigger's details, so
-    /// the next-level nudge can name what the first one was about (<c>{{trigger.cartId}}</c>).
-    /// </summary>
-    private void ArmEscalations(UserState state, Rule emitted, InterventionCommand command, DateTimeOffset now, Evaluation result)
-    {
-        foreach (var rule in Rules.Rules.Where(r => r.Trigger.Kind == TriggerKind.Escalation && r.Trigger.Rule == emitted.Id))
-        {
-            var details = StoredDetails(command.Trigger.Details, result);
-            details["ruleId"] = emitted.Id;
-            details["interventionId"] = command.InterventionId;
-            result.Evicted += Timers.Arm(state, $"{rule.Id}|{emitted.Id}", rule.Id, (now + rule.Trigger.Duration).ToUnixTimeMilliseconds(),
-                command.InterventionId, details, _options.Limits.MaxTimers);
-        }
-    }
-
-    private void CancelEscalationsOf(UserState state, string interventionId)
-    {
-        foreach (var timer in state.Timers?.ToList() ?? [])
-        {
-            if (timer.ArmedBy == interventionId && Rules.Find(timer.RuleId)?.Trigger.Kind == TriggerKind.Escalation)
-            {
-                Timers.Cancel(state, timer.Id);
-            }
-        }
-    }
-
-    /// <summary>A response to an intervention (click, dismissal, conversion) stops its escalation.</summary>
-    private void CancelEscalations(UserState state, ClickEvent e)
-    {
-        if (state.Timers is null)
-        {
-            return;
-        }
-        var ruleId = e.Property("ruleId");
-        var interventionId = e.Property("interventionId");
-        foreach (var timer in state.Timers.ToList())
-        {
-            if (Rules.Find(timer.RuleId)?.Trigger.Kind == TriggerKind.Escalation
-                && ((ruleId is not null && timer.Details?.GetValueOrDefault("ruleId") == ruleId)
-                    || (interventionId is not null && timer.ArmedBy == interventionId)))
-            {
-                Timers.Cancel(state, timer.Id);
-            }
-        }
-    }
-
-    /// <summary>Adds the event to its window; when the window reaches the rule's count, returns the hits and starts over.</summary>
-    private static List<WindowHit>? CountHit(UserState state, Rule rule, ClickEvent e, long ts)
-    {
-        var t = rule.Trigger;
-        var key = t.Per is null ? rule.Id : $"{rule.Id}|{e.Property(t.Per)}";
-        state.Windows ??= new Dictionary<string, List<WindowHit>>(StringComparer.Ordinal);
-        if (!state.Windows.TryGetValue(key, out var hits))
-        {
-            state.Windows[key] = hits = [];
-        }
-        RemoveUpTo(hits, ts - (long)t.Duration.TotalMilliseconds);
-        hits.Add(new WindowHit(ts, e.MessageId));
-        if (hits.Count < t.Times)
-        {
-            return null;
-        }
-        state.Windows.Remove(key);
-        return hits;
-    }
-
-    /// <summary>Drops the hits at or before <paramref name="from"/>, keeping the others in order.</summary>
-    private static void RemoveUpTo(List<WindowHit> hits, long from)
-    {
-        var kept = 0;
-        for (var i = 0; i < hits.Count; i++)
-        {
-            if (hits[i].At > from)
-            {
-                hits[kept++] = hits[i];
-            }
-        }
-        hits.RemoveRange(kept, hits.Count - kept);
-    }
-
-    private void PruneWindows(UserState state, long nowMs)
-    {
-        if (state.Windows is not { Count: > 0 } windows)
-        {
-            state.Windows = null;
-            return;
-        }
-        List<string>? empty = null;
-        foreach (var (key, hits) in windows)
-        {
-            var bar = key.IndexOf('|', StringComparison.Ordinal);
-            var window = Rules.Find(bar < 0 ? key.AsSpan() : key.AsSpan(0, bar))?.Trigger.Duration ?? TimeSpan.Zero;
-            RemoveUpTo(hits, nowMs - (long)window.TotalMilliseconds);
-            if (hits.Count == 0)
-            {
-                (empty ??= []).Add(key);
-            }
-        }
-        foreach (var key in empty ?? [])
-        {
-            windows.Remove(key);
-        }
-        if (windows.Count == 0)
-        {
-            state.Windows = null;
-        }
-    }
-
-    /// <summary>An event's properties as trigger details: matched by <see cref="PropertyNames"/>, numbers and booleans kept as such.</summary>
-    private static Dictionary<string, object> Details(ClickEvent e)
-    {
-        var d = new Dictionary<string, object>(e.Properties.Count + 2, PropertyNames.Comparer);
-        foreach (var (k, v) in e.Properties)
-        {
-            d[k] = e.PropertyValue(k, v);
-        }
-        return d;
-    }
-
-    /// <summary>A timer's stored details as trigger details (see <see cref="LiteralsKey"/>).</summary>
-    private static Dictionary<string, object> Details(IReadOnlyDictionary<string, string>? stored)
-    {
-        var d = new Dictionary<string, object>(PropertyNames.Comparer);
-        if (stored is null)
-        {
-            return d;
-        }
-        var literals = stored.GetValueOrDefault(LiteralsKey)?.Split('\n');
-        foreach (var (k, v) in stored)
-        {
-            if (k != LiteralsKey)
-            {
-                d[k] = literals is not null && literals.Contains(k, StringComparer.Ordinal) && JsonLiteral.TryCreate(v) is { } literal ? literal : v;
-            }
-        }
-        return d;
-    }
+    private string DerivedIntent(Rule rule, ClickEvent? e) => e is not null ? UserProfile.Intent(e) : rule.Trigger.FiredIntent(Rules, 0);
 
     /// <summary>The candidates whose rule's <c>when</c> conditions hold, each seen with its own trigger details.</summary>
     private static List<Candidate> Holding(IEnumerable<Candidate> candidates, ValueContext context) =>
         candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList();
-
-    private sealed record Candidate(Rule Rule, string Kind, IReadOnlyList<string> EventIds, Dictionary<string, object> Details, string TriggerKey);
 }

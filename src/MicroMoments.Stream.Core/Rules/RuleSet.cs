@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Rules.Triggers;
 
 namespace MicroMoments.Stream.Core.Rules;
 
@@ -22,34 +23,6 @@ public sealed class RuleSet
     /// <summary>The rule with this id, looked up without making a string (for ids cut out of a longer key).</summary>
     public Rule? Find(ReadOnlySpan<char> id) =>
         ById.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out var rule) ? rule : null;
-}
-
-/// <summary>The kinds of trigger a rule can have.</summary>
-public enum TriggerKind
-{
-    /// <summary>A single matching event.</summary>
-    Event,
-
-    /// <summary>N matching events within a sliding window, optionally per property value.</summary>
-    Count,
-
-    /// <summary>A view with no next event for a duration.</summary>
-    Dwell,
-
-    /// <summary>No event at all for a duration.</summary>
-    Inactivity,
-
-    /// <summary>Event A not followed by event B within a duration.</summary>
-    Absence,
-
-    /// <summary>A derived metric enters a range (engagement score, a feature's uses, session drop, completion speed-up, ...).</summary>
-    Threshold,
-
-    /// <summary>The user's streak of active days reaches N.</summary>
-    Streak,
-
-    /// <summary>An intervention of another rule got no response within a duration.</summary>
-    Escalation,
 }
 
 /// <summary>One rule: a trigger, an action and the policy that gates it.</summary>
@@ -83,63 +56,6 @@ public sealed record ConversionSpec(string Event, TimeSpan Within);
 
 /// <summary>One <c>when</c> condition: a value path, an operator and its operands (which may hold placeholders).</summary>
 public sealed record Condition(string Path, string Operator, IReadOnlyList<string> Operands);
-
-/// <summary>What makes a rule fire.</summary>
-public sealed class TriggerSpec
-{
-    public required TriggerKind Kind { get; init; }
-
-    /// <summary>The normalised event key (<see cref="EventNames.Normalize"/>) the trigger counts or starts on.</summary>
-    public string? Event { get; init; }
-
-    /// <summary>For <see cref="TriggerKind.Absence"/>: the event that must follow.</summary>
-    public string? Missing { get; init; }
-
-    /// <summary>For <see cref="TriggerKind.Dwell"/>: the page or screen name (null: any view).</summary>
-    public string? View { get; init; }
-
-    public int Times { get; init; } = 1;
-
-    /// <summary>The window (count), the dwell or idle time, or how long the follow-up may take (absence).</summary>
-    public TimeSpan Duration { get; init; }
-
-    /// <summary>Count and absence: keep a separate window per value of this event property.</summary>
-    public string? Per { get; init; }
-
-    /// <summary>Threshold: the metric name; the range is (<see cref="Above"/>, <see cref="Below"/>) and [<see cref="AtLeast"/>, <see cref="AtMost"/>].</summary>
-    public string? Metric { get; init; }
-    public double? Above { get; init; }
-    public double? Below { get; init; }
-    public double? AtLeast { get; init; }
-    public double? AtMost { get; init; }
-
-    /// <summary>Streak: the number of consecutive active days.</summary>
-    public int Days { get; init; }
-
-    /// <summary>Escalation: the rule whose unanswered intervention is escalated.</summary>
-    public string? Rule { get; init; }
-
-    public bool InRange(double? value) =>
-        value is { } v && (Above is null || v > Above) && (Below is null || v < Below)
-        && (AtLeast is null || v >= AtLeast) && (AtMost is null || v <= AtMost);
-
-    /// <summary>Property filters on the matching event: every entry must equal (case-insensitively).</summary>
-    public IReadOnlyDictionary<string, string> Where { get; init; } = new Dictionary<string, string>();
-
-    public bool Matches(ClickEvent e) => Event is not null && e.Key == Event && WhereHolds(e);
-
-    public bool WhereHolds(ClickEvent e)
-    {
-        foreach (var (k, v) in Where)
-        {
-            if (!string.Equals(e.Property(k), v, StringComparison.OrdinalIgnoreCase))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-}
 
 /// <summary>What a rule asks the delivery services to show.</summary>
 public sealed class ActionSpec

@@ -4,6 +4,7 @@ using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Rules.Triggers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -135,9 +136,12 @@ public static class RuleSetLoader
         }
 
         var version = r.String(root, "version") ?? ContentHash(text);
-        foreach (var rule in rules.Where(x => x.Trigger.Kind == TriggerKind.Escalation && !ids.Contains(x.Trigger.Rule!)))
+        foreach (var rule in rules)
         {
-            errors.Add(new RuleError(1, $"rule '{rule.Id}' escalates rule '{rule.Trigger.Rule}', which does not exist"));
+            if (rule.Trigger.CrossRuleProblem(rule, ids) is { } problem)
+            {
+                errors.Add(new RuleError(1, problem));
+            }
         }
         if (errors.Count > 0)
         {
@@ -164,8 +168,7 @@ public static class RuleSetLoader
         }
         var before = r.ErrorCount;
         var trigger = ReadTrigger(r, r.Map(m, "trigger"), id, m);
-        r.FiresWithoutEvent = trigger?.Kind is TriggerKind.Dwell or TriggerKind.Inactivity or TriggerKind.Absence or TriggerKind.Escalation
-            ? trigger.Kind.ToString().ToLowerInvariant() : null;
+        r.FiresWithoutEvent = trigger is { Info.FiresOnTimer: true } ? trigger.Name : null;
         var action = ReadAction(r, r.Map(m, "action"), id, m);
         var policy = ReadPolicy(r, r.Map(m, "policy"));
         var conditions = ReadConditions(r, r.Child(m, "when"), id);
@@ -299,65 +302,16 @@ public static class RuleSetLoader
             r.Error(owner, $"rule '{id}' needs a 'trigger'");
             return null;
         }
-        r.Known(t, "kind", "event", "missing", "view", "times", "within", "after", "per", "where",
-            "metric", "above", "below", "atLeast", "atMost", "days", "rule");
+        // The kind decides which keys are known; errors keep their order: unknown keys, then the kind.
+        var info = TriggerKinds.Find((r.Child(t, "kind") as YamlScalarNode)?.Value);
+        r.Known(t, [.. info?.Keys ?? TriggerKinds.AllKeys]);
         var kindText = r.String(t, "kind");
-        if (!Enum.TryParse<TriggerKind>(kindText, ignoreCase: true, out var kind))
+        if (info is null)
         {
-            r.Error(t, $"rule '{id}': trigger kind '{kindText}' is not one of event, count, dwell, inactivity, absence, threshold, streak, escalation");
+            r.Error(t, $"rule '{id}': trigger kind '{kindText}' is not one of {string.Join(", ", TriggerKinds.All.Select(k => k.Name))}");
             return null;
         }
-        var evt = r.String(t, "event") is { } e ? EventNames.Normalize(e) : null;
-        var missing = r.String(t, "missing") is { } b ? EventNames.Normalize(b) : null;
-        var duration = TimeSpan.Zero;
-        var durationKey = kind is TriggerKind.Dwell or TriggerKind.Inactivity or TriggerKind.Escalation ? "after" : "within";
-        if (kind is not (TriggerKind.Event or TriggerKind.Threshold or TriggerKind.Streak))
-        {
-            duration = r.Duration(t, durationKey, required: true);
-        }
-        var times = r.Int(t, "times") ?? 1;
-        switch (kind)
-        {
-            case TriggerKind.Event or TriggerKind.Count when evt is null:
-                r.Error(t, $"rule '{id}': a {kindText} trigger needs an 'event'");
-                break;
-            case TriggerKind.Count when times < 2:
-                r.Error(t, $"rule '{id}': a count trigger needs 'times' of 2 or more");
-                break;
-            case TriggerKind.Absence when evt is null || missing is null:
-                r.Error(t, $"rule '{id}': an absence trigger needs 'event' and 'missing'");
-                break;
-            case TriggerKind.Threshold when !Metrics.IsKnown(r.String(t, "metric")):
-                r.Error(t, $"rule '{id}': a threshold trigger needs a 'metric', one of {string.Join(", ", Metrics.Names)}");
-                break;
-            case TriggerKind.Threshold when r.Child(t, "above") is null && r.Child(t, "below") is null && r.Child(t, "atLeast") is null && r.Child(t, "atMost") is null:
-                r.Error(t, $"rule '{id}': a threshold trigger needs at least one of above, below, atLeast, atMost");
-                break;
-            case TriggerKind.Streak when (r.Int(t, "days") ?? 0) < 2:
-                r.Error(t, $"rule '{id}': a streak trigger needs 'days' of 2 or more");
-                break;
-            case TriggerKind.Escalation when string.IsNullOrWhiteSpace(r.String(t, "rule")):
-                r.Error(t, $"rule '{id}': an escalation trigger needs the 'rule' it escalates");
-                break;
-        }
-        return new TriggerSpec
-        {
-            Kind = kind,
-            Event = evt,
-            Missing = missing,
-            View = r.String(t, "view"),
-            Times = times,
-            Duration = duration,
-            Per = r.String(t, "per"),
-            Where = r.StringMap(t, "where"),
-            Metric = r.String(t, "metric"),
-            Above = r.Double(t, "above"),
-            Below = r.Double(t, "below"),
-            AtLeast = r.Double(t, "atLeast"),
-            AtMost = r.Double(t, "atMost"),
-            Days = r.Int(t, "days") ?? 0,
-            Rule = r.String(t, "rule"),
-        };
+        return info.Parse(r, t, id, kindText!);
     }
 
     /// <summary>Seed 004's micro-moment intents, the values of <c>data.intent</c>.</summary>
@@ -514,195 +468,5 @@ public static class RuleSetLoader
         return new PauseSpec(after.Value, r.Duration(p, "for", required: true));
     }
 
-    private static int Line(YamlNode n) => (int)n.Start.Line;
-
-    /// <summary>Typed reads from YAML nodes that record errors instead of throwing.</summary>
-    private sealed class NodeReader(List<RuleError> errors)
-    {
-        public int ErrorCount => errors.Count;
-
-        /// <summary>The kind of the rule being read when a timer fires it, with no event to read <c>event.*</c> from.</summary>
-        public string? FiresWithoutEvent { get; set; }
-
-        public string? PathProblem(string path) =>
-            ValuePaths.Problem(path)
-            ?? (FiresWithoutEvent is { } kind && path.StartsWith("event.", StringComparison.Ordinal)
-                ? $"'{path}' has no value in a {kind} rule, which fires on a timer with no event; use trigger.* (the timer's details)"
-                : null);
-
-        public void Error(YamlNode at, string message) => errors.Add(new RuleError(Line(at), message));
-
-        public YamlNode? Child(YamlMappingNode m, string key) =>
-            m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        public void Known(YamlMappingNode m, params string[] keys)
-        {
-            foreach (var k in m.Children.Keys)
-            {
-                if (k is YamlScalarNode { Value: { } name } && !keys.Contains(name, StringComparer.Ordinal))
-                {
-                    Error(k, $"unknown key '{name}' (expected one of: {string.Join(", ", keys)})");
-                }
-            }
-        }
-
-        public string? String(YamlMappingNode m, string key)
-        {
-            var v = Child(m, key);
-            if (v is null)
-            {
-                return null;
-            }
-            if (v is YamlScalarNode s)
-            {
-                return s.Value;
-            }
-            Error(v, $"'{key}' must be a single value");
-            return null;
-        }
-
-        /// <summary>A message template; bounded because every message renders it.</summary>
-        public string? Template(YamlMappingNode m, string key)
-        {
-            var s = String(m, key);
-            if (s is { Length: > RulesFileLimits.MaxTemplateLength })
-            {
-                Error(Child(m, key)!, $"'{key}' is {s.Length} characters; a template may have at most {RulesFileLimits.MaxTemplateLength}");
-            }
-            else if (s is not null)
-            {
-                CheckPlaceholders(Child(m, key)!, key, s);
-            }
-            return s;
-        }
-
-        /// <summary>
-        /// A placeholder that can never resolve would render its fallback, or nothing, in every message: a typo found
-        /// here rather than by users.
-        /// </summary>
-        public void CheckPlaceholders(YamlNode at, string key, string template)
-        {
-            foreach (var (path, filter) in MessageTemplate.Placeholders(template))
-            {
-                if (PathProblem(path) is { } problem)
-                {
-                    Error(at, $"'{key}': {{{{{path}}}}}: {problem}");
-                }
-                if (filter.Length > 0 && !MessageTemplate.Filters.Contains(filter, StringComparer.Ordinal))
-                {
-                    Error(at, $"'{key}': {{{{{path} | {filter}}}}}: unknown filter '{filter}' (known: {string.Join(", ", MessageTemplate.Filters)})");
-                }
-            }
-        }
-
-        public int? Int(YamlMappingNode m, string key)
-        {
-            var s = String(m, key);
-            if (s is null)
-            {
-                return null;
-            }
-            if (int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
-            {
-                return i;
-            }
-            Error(Child(m, key)!, $"'{key}' must be a whole number, not '{s}'");
-            return null;
-        }
-
-        public double? Double(YamlMappingNode m, string key)
-        {
-            var s = String(m, key);
-            if (s is null)
-            {
-                return null;
-            }
-            if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
-            {
-                return d;
-            }
-            Error(Child(m, key)!, $"'{key}' must be a number, not '{s}'");
-            return null;
-        }
-
-        public IReadOnlyList<string> StringList(YamlMappingNode m, string key)
-        {
-            var v = Child(m, key);
-            if (v is null)
-            {
-                return [];
-            }
-            if (v is YamlSequenceNode seq && seq.All(x => x is YamlScalarNode))
-            {
-                return seq.Cast<YamlScalarNode>().Select(x => x.Value ?? "").ToList();
-            }
-            Error(v, $"'{key}' must be a list of names");
-            return [];
-        }
-
-        public bool? Bool(YamlMappingNode m, string key)
-        {
-            var s = String(m, key);
-            if (s is null)
-            {
-                return null;
-            }
-            if (bool.TryParse(s, out var b))
-            {
-                return b;
-            }
-            Error(Child(m, key)!, $"'{key}' must be true or false, not '{s}'");
-            return null;
-        }
-
-        public TimeSpan Duration(YamlMappingNode m, string key, bool required)
-        {
-            var s = String(m, key);
-            if (s is null)
-            {
-                if (required)
-                {
-                    Error(m, $"'{key}' is required: a duration such as 90s, 10m, 48h, 7d or PT10M");
-                }
-                return TimeSpan.Zero;
-            }
-            if (Durations.TryParse(s, out var d, out var why))
-            {
-                return d;
-            }
-            Error(Child(m, key)!, $"'{key}': '{s}' {why}");
-            return TimeSpan.Zero;
-        }
-
-        public YamlMappingNode? Map(YamlMappingNode m, string key)
-        {
-            var v = Child(m, key);
-            if (v is null or YamlMappingNode)
-            {
-                return (YamlMappingNode?)v;
-            }
-            Error(v, $"'{key}' must be a mapping");
-            return null;
-        }
-
-        public IReadOnlyDictionary<string, string> StringMap(YamlMappingNode m, string key)
-        {
-            var result = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (Map(m, key) is { } map)
-            {
-                foreach (var (k, v) in map.Children)
-                {
-                    if (k is YamlScalarNode { Value: { } name } && v is YamlScalarNode { Value: { } value })
-                    {
-                        result[name] = value;
-                    }
-                    else
-                    {
-                        Error(k, $"'{key}' entries must be simple name: value pairs");
-                    }
-                }
-            }
-            return result;
-        }
-    }
+    private static int Line(YamlNode n) => NodeReader.Line(n);
 }

@@ -1,0 +1,65 @@
+using MicroMoments.Stream.Core.Decisions;
+using YamlDotNet.RepresentationModel;
+
+namespace MicroMoments.Stream.Core.Rules.Triggers;
+
+/// <summary>
+/// <c>kind: threshold</c>: a derived metric (<see cref="Metrics"/>) enters the range (<see cref="Above"/>, <see cref="Below"/>)
+/// and [<see cref="AtLeast"/>, <see cref="AtMost"/>], checked on <see cref="TriggerSpec.Event"/> or on every event.
+/// </summary>
+public sealed class ThresholdTrigger : TriggerSpec
+{
+    internal static readonly TriggerKindInfo Descriptor =
+        new(TriggerKind.Threshold, ["kind", "event", "where", "metric", "above", "below", "atLeast", "atMost"], firesOnTimer: false, Parse);
+
+    private ThresholdTrigger() : base(Descriptor)
+    {
+    }
+
+    public double? Above { get; private init; }
+    public double? Below { get; private init; }
+    public double? AtLeast { get; private init; }
+    public double? AtMost { get; private init; }
+
+    private static ThresholdTrigger Parse(NodeReader r, YamlMappingNode t, string id, string kindText)
+    {
+        var evt = ReadEvent(r, t);
+        if (!Metrics.IsKnown(r.String(t, "metric")))
+        {
+            r.Error(t, $"rule '{id}': a threshold trigger needs a 'metric', one of {string.Join(", ", Metrics.Names)}");
+        }
+        else if (r.Child(t, "above") is null && r.Child(t, "below") is null && r.Child(t, "atLeast") is null && r.Child(t, "atMost") is null)
+        {
+            r.Error(t, $"rule '{id}': a threshold trigger needs at least one of above, below, atLeast, atMost");
+        }
+        return new ThresholdTrigger
+        {
+            Event = evt, Where = r.StringMap(t, "where"), Metric = r.String(t, "metric"),
+            Above = r.Double(t, "above"), Below = r.Double(t, "below"), AtLeast = r.Double(t, "atLeast"), AtMost = r.Double(t, "atMost"),
+        };
+    }
+
+    public bool InRange(double? value) =>
+        value is { } v && (Above is null || v > Above) && (Below is null || v < Below)
+        && (AtLeast is null || v >= AtLeast) && (AtMost is null || v <= AtMost);
+
+    internal override bool Concerns(string? key) => Event is null || Event == key;
+
+    /// <summary>Fires when the metric enters the range: it is in it after the event and was not at the user's previous event.</summary>
+    internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
+    {
+        var e = on.Event;
+        if (Event is not null && !Matches(e))
+        {
+            return;
+        }
+        var after = Metrics.Read(Metric!, on.State, e, on.Observation, e.Timestamp);
+        if (InRange(after) && !InRange(before))
+        {
+            var details = TriggerDetails.Of(e);
+            details["metric"] = Metric!;
+            details["value"] = after!.Value;
+            on.Fire(new Candidate(rule, "threshold", [e.MessageId], details, e.MessageId));
+        }
+    }
+}

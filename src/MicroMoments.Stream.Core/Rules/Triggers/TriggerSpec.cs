@@ -1,0 +1,81 @@
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Events;
+using YamlDotNet.RepresentationModel;
+
+namespace MicroMoments.Stream.Core.Rules.Triggers;
+
+/// <summary>
+/// What makes a rule fire. Each kind is a sealed subclass in a file of its own, which owns the kind's keys and their
+/// validation, its entry in <see cref="EventRuleIndex"/>, what it does on an event and what it does when its timer
+/// fires; <see cref="TriggerKinds"/> lists the kinds. Adding a kind is one file, a line there, and the schema.
+/// </summary>
+public abstract class TriggerSpec
+{
+    private protected TriggerSpec(TriggerKindInfo info) => Info = info;
+
+    /// <summary>The kind and its keys.</summary>
+    public TriggerKindInfo Info { get; }
+
+    public TriggerKind Kind => Info.Kind;
+
+    /// <summary>The kind as rules files and commands spell it (<c>trigger.kind</c>).</summary>
+    public string Name => Info.Name;
+
+    /// <summary>The normalised event key (<see cref="EventNames.Normalize"/>) the trigger watches; null for a kind that watches none.</summary>
+    public string? Event { get; init; }
+
+    /// <summary>Property filters on the matching event: every entry must equal (case-insensitively).</summary>
+    public IReadOnlyDictionary<string, string> Where { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The window, the dwell or idle time, or the wait for a follow-up or a response; zero for a kind with none.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>The metric a threshold or streak trigger watches (<see cref="Metrics"/>); null for other kinds.</summary>
+    public string? Metric { get; init; }
+
+    public bool Matches(ClickEvent e) => Event is not null && e.Key == Event && WhereHolds(e);
+
+    public bool WhereHolds(ClickEvent e)
+    {
+        foreach (var (k, v) in Where)
+        {
+            if (!string.Equals(e.Property(k), v, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The event names this trigger names: each gets an entry of its own in <see cref="EventRuleIndex"/>.</summary>
+    internal virtual IEnumerable<string> IndexKeys => Event is null ? [] : [Event];
+
+    /// <summary>
+    /// Whether an event named <paramref name="key"/> (null: a name no trigger names) can concern the trigger. Only the
+    /// triggers this holds for see <see cref="OnEvent"/>.
+    /// </summary>
+    internal virtual bool Concerns(string? key) => false;
+
+    /// <summary>
+    /// Applies an event the index names this trigger for: updates the trigger's state (windows, timers) and adds a
+    /// candidate when the rule fires. <paramref name="before"/> is <see cref="Metric"/> as it stood at the user's previous event.
+    /// </summary>
+    internal virtual void OnEvent(Rule rule, ref TriggerEvent on, double? before)
+    {
+    }
+
+    /// <summary>Adds what the firing of the trigger's timer tells a message to the details the timer kept.</summary>
+    internal virtual void OnFire(Dictionary<string, object> details) => details["after"] = Durations.ToIso(Duration);
+
+    /// <summary>
+    /// The intent a command of a rule fired by a timer serves when the rule names none: the event's the trigger
+    /// watches. <paramref name="depth"/> bounds a chain of escalations.
+    /// </summary>
+    internal virtual string FiredIntent(RuleSet rules, int depth) => Event is { } key ? UserProfile.IntentOf(key, isView: false) : "do";
+
+    /// <summary>A problem only the whole rule set shows (an escalation of a rule that does not exist), or null.</summary>
+    internal virtual string? CrossRuleProblem(Rule rule, IReadOnlySet<string> ids) => null;
+
+    /// <summary>The <c>event</c> key, normalised.</summary>
+    private protected static string? ReadEvent(NodeReader r, YamlMappingNode t) => r.String(t, "event") is { } e ? EventNames.Normalize(e) : null;
+}
