@@ -5,8 +5,11 @@ using StackExchange.Redis;
 namespace MicroMoments.Stream.Redis;
 
 /// <summary>Loads and saves user state and the timer index in Redis, in as few round trips as a batch allows.</summary>
-public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions options, ResiliencePipeline resilience, RedisTelemetry? telemetry = null)
+public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions options, ResiliencePipeline resilience, RedisTelemetry? telemetry = null,
+    TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private Task<T> Timed<T>(string operation, Func<Task<T>> call) => telemetry is null ? call() : telemetry.TimeAsync(operation, call);
 
     private readonly RedisKeys _keys = new(options.KeyPrefix);
@@ -35,18 +38,28 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// <summary>How many recent decisions are kept per user for <c>explain</c>.</summary>
     public const int RecentDecisions = 50;
 
+    // Lua holds at most this many values per command it builds (unpack is bounded by the C stack), so a shard of more users
+    // than this in one batch takes one more HMGET and HSET per this many.
+    private const int ChunkSize = 1000;
+
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
     // It is applied once: a retry of a write that already ran (its reply was lost, or it succeeded while
-    // another shard of the batch, on another cluster node, failed) changes nothing, so the decision lists
-    // and counters, which are not idempotent, are not pushed or incremented twice.
-    // KEYS: the timer index, the owner epoch, the last applied write, the outbox, n user keys, m decision
-    // lists, k counter hashes.
-    // ARGV: TTL in ms, the writer's epoch, n, m, the write's id, the outbox ('' = none), then n values,
-    // n index scores ('' = remove, '-' = leave as is), n user ids, m newline-separated decision batches
-    // (newest last), k "field<TAB>increment" lines. The outbox replaces the previous batch's, whose
-    // messages were all acknowledged before this write started.
+    // another shard of the batch, on another cluster node, failed) changes nothing, so the decisions and
+    // counters, which are not idempotent, are not pushed or incremented twice.
+    // Apart from one SET per user (and a ZADD or ZREM when a user's earliest timer moved), its commands do
+    // not grow with the users: decisions are one HMGET and one HSET on the shard's current decision period
+    // (see DecisionPeriodDays), counters one HINCRBY per field the batch changed, summed over its users.
+    // A user's decisions live in one field of one period: a user missing from the current period is looked
+    // up in the older ones, newest first (one HMGET per period, only for the users still missing), and
+    // moved, so a user never holds more than RecentDecisions and memory stays what the per-user lists took.
+    // KEYS: the timer index, the owner epoch, the last applied write, the outbox, the counters, g decision
+    // periods (the current one first), n user keys.
+    // ARGV: TTL in ms, the writer's epoch, n, g, the write's id, the outbox ('' = none), m, k, then n values,
+    // n index scores ('' = remove, '-' = leave as is), n user ids, m user ids with decisions, their m
+    // decisions (newline-separated JSON, newest first), k counter fields, their k increments. The outbox
+    // replaces the previous batch's, whose messages were all acknowledged before this write started.
     private const string SaveScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then
           return -1
@@ -55,9 +68,11 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         if redis.call('GET', KEYS[3]) == ARGV[5] then
           return n
         end
+        local unpack = unpack or table.unpack
         local ttl = ARGV[1]
-        local m = tonumber(ARGV[4])
-        local u, a = 4, 6 -- KEYS and ARGV before the first user
+        local g, m, k = tonumber(ARGV[4]), tonumber(ARGV[7]), tonumber(ARGV[8])
+        local chunk = 1000 -- ChunkSize
+        local u, a = 5 + g, 8 -- KEYS and ARGV before the first user
         if ARGV[6] == '' then
           redis.call('DEL', KEYS[4])
         else
@@ -72,23 +87,100 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             redis.call('ZADD', KEYS[1], due, ARGV[a + 2 * n + i])
           end
         end
-        for j = 1, m do
-          local list = KEYS[u + n + j]
-          for line in string.gmatch(ARGV[a + 3 * n + j], '[^\n]+') do
-            redis.call('LPUSH', list, line)
+        if m > 0 then
+          local d = a + 3 * n -- ARGV before the first user with decisions
+          local current = KEYS[6]
+          local older, missing = {}, {}
+          for c = 1, m, chunk do
+            local ids = {}
+            for j = c, math.min(m, c + chunk - 1) do
+              ids[#ids + 1] = ARGV[d + j]
+            end
+            local got = redis.call('HMGET', current, unpack(ids))
+            for x = 1, #got do
+              older[c + x - 1] = got[x]
+              if not got[x] then
+                missing[#missing + 1] = c + x - 1
+              end
+            end
           end
-          redis.call('LTRIM', list, 0, 49) -- RecentDecisions - 1
-          redis.call('PEXPIRE', list, ttl)
+          for p = 2, g do
+            if #missing == 0 then
+              break
+            end
+            local still, moved = {}, {}
+            for c = 1, #missing, chunk do
+              local ids = {}
+              for x = c, math.min(#missing, c + chunk - 1) do
+                ids[#ids + 1] = ARGV[d + missing[x]]
+              end
+              local got = redis.call('HMGET', KEYS[5 + p], unpack(ids))
+              for x = 1, #got do
+                local j = missing[c + x - 1]
+                if got[x] then
+                  older[j] = got[x]
+                  moved[#moved + 1] = ARGV[d + j]
+                else
+                  still[#still + 1] = j
+                end
+              end
+            end
+            for c = 1, #moved, chunk do
+              redis.call('HDEL', KEYS[5 + p], unpack(moved, c, math.min(#moved, c + chunk - 1)))
+            end
+            missing = still
+          end
+          for c = 1, m, chunk do
+            local fields = {}
+            for j = c, math.min(m, c + chunk - 1) do
+              local v = ARGV[d + m + j]
+              if older[j] then
+                v = v .. '\n' .. older[j]
+              end
+              local at = 0
+              for _ = 1, 50 do -- RecentDecisions
+                at = string.find(v, '\n', at + 1, true)
+                if not at then
+                  break
+                end
+              end
+              fields[#fields + 1] = ARGV[d + j]
+              fields[#fields + 1] = at and string.sub(v, 1, at - 1) or v
+            end
+            redis.call('HSET', current, unpack(fields))
+          end
+          redis.call('PEXPIRE', current, ttl)
         end
-        for k = 1, #KEYS - u - n - m do
-          local hash = KEYS[u + n + m + k]
-          for field, by in string.gmatch(ARGV[a + 3 * n + m + k], '([^\t\n]+)\t(%d+)') do
-            redis.call('HINCRBY', hash, field, by)
-          end
+        local c = a + 3 * n + 2 * m -- ARGV before the first counter field
+        for h = 1, k do
+          redis.call('HINCRBY', KEYS[5], ARGV[c + h], ARGV[c + k + h])
         end
         redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
         return n
         """;
+
+    /// <summary>
+    /// How many days one decision hash of a shard collects. Fixed at 15 for any StateTtl up to 120 days, so changing the TTL
+    /// does not lose the periods already written; longer beyond that, so a write or <c>explain</c> looks at no more than
+    /// 9 periods. Short enough that an expiring period is small: it holds only the users with no decision since.
+    /// </summary>
+    private long DecisionPeriodDays => Math.Max(15, (long)Math.Ceiling(options.StateTtl.TotalDays / 8));
+
+    /// <summary>
+    /// The first days of the decision periods that can still exist at <paramref name="now"/>, the current one first. A period
+    /// expires a TTL after its last write, which is at the latest its end.
+    /// </summary>
+    private long[] DecisionPeriods(DateTimeOffset now)
+    {
+        var width = DecisionPeriodDays;
+        var current = now.ToUnixTimeMilliseconds() / 86_400_000 / width * width;
+        var periods = new long[1 + (long)Math.Ceiling(options.StateTtl.TotalDays / width)];
+        for (var i = 0; i < periods.Length; i++)
+        {
+            periods[i] = current - i * width;
+        }
+        return periods;
+    }
 
     /// <summary>
     /// Takes ownership of a shard's writes: returns the new epoch to pass to <see cref="Prepare"/>. Also registers the
@@ -116,22 +208,32 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         IReadOnlyDictionary<string, List<string>>? decisions = null, IReadOnlyDictionary<string, Dictionary<string, long>>? counters = null,
         byte[]? outbox = null)
     {
+        var periods = DecisionPeriods(_time.GetUtcNow());
         var n = users.Count;
+        var g = periods.Length;
         var m = decisions?.Count ?? 0;
-        var k = counters?.Count ?? 0;
-        const int u = 4, a = 6; // keys and args before the first user (see SaveScript)
-        var keys = new RedisKey[u + n + m + k];
-        var args = new RedisValue[a + 3 * n + m + k];
+        var k = counters?.Sum(c => c.Value.Count) ?? 0;
+        const int a = 8; // args before the first user (see SaveScript)
+        var u = 5 + g; // keys before the first user
+        var keys = new RedisKey[u + n];
+        var args = new RedisValue[a + 3 * n + 2 * m + 2 * k];
         keys[0] = _keys.Timers(shard);
         keys[1] = _keys.Owner(shard);
         keys[2] = _keys.LastWrite(shard);
         keys[3] = _keys.Outbox(shard);
+        keys[4] = _keys.Counters(shard);
+        for (var p = 0; p < g; p++)
+        {
+            keys[5 + p] = _keys.Decisions(shard, periods[p]);
+        }
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
         args[2] = n;
-        args[3] = m;
+        args[3] = g;
         args[4] = Guid.NewGuid().ToString("N");
         args[5] = outbox ?? RedisValue.EmptyString;
+        args[6] = m;
+        args[7] = k;
         var i = 0;
         foreach (var user in users)
         {
@@ -141,21 +243,33 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             args[a + 2 * n + i] = user.UserId;
             i++;
         }
+        var d = a + 3 * n;
         var j = 0;
         foreach (var (userId, lines) in decisions ?? new Dictionary<string, List<string>>())
         {
-            keys[u + n + j] = _keys.Decisions(shard, userId);
-            args[a + 3 * n + j] = string.Join('\n', lines);
+            args[d + j] = userId;
+            args[d + m + j] = NewestFirst(lines);
             j++;
         }
+        var c = d + 2 * m;
         var h = 0;
         foreach (var (ruleId, fields) in counters ?? new Dictionary<string, Dictionary<string, long>>())
         {
-            keys[u + n + m + h] = ruleId.Length == 0 ? _keys.Cohorts(shard) : _keys.Stats(shard, ruleId);
-            args[a + 3 * n + m + h] = string.Join('\n', fields.Select(f => $"{f.Key}\t{f.Value}"));
-            h++;
+            foreach (var (field, by) in fields)
+            {
+                args[c + h] = $"{ruleId}|{field}";
+                args[c + k + h] = by;
+                h++;
+            }
         }
         return new ShardWrite(shard, epoch, keys, args, newUsers.ToArray(), outbox is not null);
+    }
+
+    /// <summary>A batch's decisions of one user (oldest first) as the script stores them: newest first, at most <see cref="RecentDecisions"/>.</summary>
+    private static string NewestFirst(List<string> lines)
+    {
+        var kept = lines.Count <= RecentDecisions ? lines : lines.GetRange(lines.Count - RecentDecisions, RecentDecisions);
+        return string.Join('\n', Enumerable.Reverse(kept));
     }
 
     // KEYS: the owner epoch, the outbox. ARGV: the writer's epoch. A stale owner cannot clear the new owner's outbox.
@@ -179,26 +293,44 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             return true;
         }, ct));
 
-    /// <summary>Every shard's counters summed: rule id ("" for cohorts) → field → total. Scans each primary.</summary>
+    /// <summary>
+    /// Every shard's counters summed: rule id ("" for cohorts) → field → total. Scans each primary; adds in the per-rule
+    /// hashes older versions wrote (<see cref="RedisKeys.LegacyStatsPattern"/>), which no longer change.
+    /// </summary>
     public async Task<Dictionary<string, Dictionary<string, long>>> ReadCountersAsync(CancellationToken ct)
     {
         var totals = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        void Add(string rule, string field, long by)
+        {
+            if (!totals.TryGetValue(rule, out var fields))
+            {
+                totals[rule] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+            }
+            fields[field] = fields.GetValueOrDefault(field) + by;
+        }
         var db = redis.GetDatabase();
         foreach (var server in redis.GetServers().Where(s => !s.IsReplica))
         {
-            foreach (var pattern in new[] { _keys.StatsPattern, _keys.CohortsPattern })
+            var seen = new HashSet<string>(StringComparer.Ordinal); // a key can match two patterns
+            foreach (var pattern in new[] { _keys.CountersPattern, _keys.LegacyStatsPattern, _keys.LegacyCohortsPattern })
             {
                 await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 500).WithCancellation(ct))
                 {
-                    var name = (string)key!;
-                    var rule = name.EndsWith(":cohorts", StringComparison.Ordinal) ? "" : name[(name.IndexOf(":stats:", StringComparison.Ordinal) + 7)..];
-                    if (!totals.TryGetValue(rule, out var fields))
+                    if (!seen.Add((string)key!) || _keys.CounterKind((string)key!) is not { } kind)
                     {
-                        totals[rule] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
+                        continue;
                     }
                     foreach (var e in await db.HashGetAllAsync(key))
                     {
-                        fields[(string)e.Name!] = fields.GetValueOrDefault((string)e.Name!) + (long)e.Value;
+                        var name = (string)e.Name!;
+                        if (!kind.Current)
+                        {
+                            Add(kind.Rule, name, (long)e.Value);
+                        }
+                        else if (SplitCounterField(name) is { } split)
+                        {
+                            Add(split.Rule, split.Field, (long)e.Value);
+                        }
                     }
                 }
             }
@@ -206,10 +338,40 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return totals;
     }
 
-    /// <summary>The user's most recent decisions as stored (JSON), newest first.</summary>
+    /// <summary>
+    /// "&lt;rule id&gt;|&lt;field&gt;" split where <c>report</c> expects it: the field is "&lt;variant or day&gt;|&lt;metric&gt;",
+    /// with no '|' of its own, so the rule id (which may hold one) ends at the second '|' from the end.
+    /// </summary>
+    private static (string Rule, string Field)? SplitCounterField(string name)
+    {
+        var last = name.LastIndexOf('|');
+        var split = last > 0 ? name.LastIndexOf('|', last - 1) : -1;
+        return split < 0 ? null : (name[..split], name[(split + 1)..]);
+    }
+
+    /// <summary>
+    /// The user's most recent decisions as stored (JSON), newest first, at most <see cref="RecentDecisions"/>: the user's
+    /// field in each live decision period of the shard and the list an older version kept, in one round trip.
+    /// </summary>
     public async Task<string[]> RecentDecisionsAsync(string shard, string userId, CancellationToken ct) =>
-        (await resilience.ExecuteAsync(async _ => await redis.GetDatabase().ListRangeAsync(_keys.Decisions(shard, userId), 0, RecentDecisions - 1), ct))
-        .Select(v => (string)v!).ToArray();
+        await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var periods = DecisionPeriods(_time.GetUtcNow()).Select(p => batch.HashGetAsync(_keys.Decisions(shard, p), userId)).ToArray();
+            var legacy = batch.ListRangeAsync(_keys.LegacyDecisions(shard, userId), 0, RecentDecisions - 1);
+            batch.Execute();
+            var lines = new List<string>();
+            foreach (var value in await Task.WhenAll(periods))
+            {
+                if (value.HasValue)
+                {
+                    lines.AddRange(((string)value!).Split('\n'));
+                }
+            }
+            lines.AddRange((await legacy).Select(v => (string)v!));
+            return lines.Take(RecentDecisions).ToArray();
+        }, ct);
 
     private static readonly RedisValue LeaveIndex = "-";
 
@@ -239,18 +401,6 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return next.Value;
     }
 
-    // KEYS: the user's index entry. ARGV: the shard, the TTL in ms. Sets the entry unless it names another shard, and
-    // then returns that shard: the user's state is split between two partitions. One check-and-set, so of two
-    // instances creating the same user on two partitions at once, one always sees the other.
-    private const string IndexScript = """
-        local other = redis.call('GET', KEYS[1])
-        if other and other ~= ARGV[1] then
-          return other
-        end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        return false
-        """;
-
     /// <summary>
     /// Writes a prepared shard atomically: users and their timer-index entries together, so a crash never
     /// leaves a timer without its index entry or the reverse. Safe to retry. Returns false when the
@@ -262,25 +412,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         var (written, splits) = await resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
-            List<(string UserId, string Other)>? found = null;
-            if (write.NewUsers.Length > 0)
-            {
-                // Outside the script: the index lives in each user's own slot. Written first, because an extra
-                // entry is harmless but a missing one is for ever: after a crash between the two, the restarted
-                // worker finds the user's state and no longer sees a new user, so `explain` could not find them.
-                var ttl = (long)options.StateTtl.TotalMilliseconds;
-                var batch = db.CreateBatch();
-                var writes = write.NewUsers.Select(u => batch.ScriptEvaluateAsync(IndexScript, [_keys.UserIndex(u)], [write.Shard, ttl])).ToArray();
-                batch.Execute();
-                var others = await Task.WhenAll(writes);
-                for (var i = 0; i < others.Length; i++)
-                {
-                    if (!others[i].IsNull)
-                    {
-                        (found ??= []).Add((write.NewUsers[i], (string)others[i]!));
-                    }
-                }
-            }
+            var found = write.NewUsers.Length > 0 ? await IndexAsync(db, write.Shard, write.NewUsers) : null;
             return ((long)await db.ScriptEvaluateAsync(SaveScript, write.Keys, write.Args) >= 0, found);
         }, ct);
         foreach (var (userId, other) in splits ?? [])
@@ -290,17 +422,90 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return written;
     });
 
-    /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
-    public async Task<string[]> DueUsersAsync(string shard, long nowMs, int limit, CancellationToken ct)
+    /// <summary>
+    /// Points new users' index entries at the shard unless they name another one, and returns those others: the user's
+    /// state is split between two partitions. Outside the save script: each entry lives in the user's own slot. Written
+    /// first, because an extra entry is harmless but a missing one is for ever: after a crash between the two, the
+    /// restarted worker finds the user's state and no longer sees a new user, so <c>explain</c> could not find them.
+    /// </summary>
+    /// <remarks>
+    /// One pipelined batch (a round trip per cluster node) of SET NX and GET per user, plain commands where a script per
+    /// user cost an EVAL each. SET NX is the check-and-set, so of two instances creating the same user on two partitions at
+    /// once, one always sees the other. An entry that already names this shard (the user's state expired before it, or a
+    /// retry) has its TTL renewed in a second batch, as the script did: that is rare.
+    /// </remarks>
+    private async Task<List<(string UserId, string Other)>?> IndexAsync(IDatabase db, string shard, string[] users)
     {
-        var values = await Timed("due_timers", async () => await resilience.ExecuteAsync(async _ =>
-            await redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.Timers(shard), double.NegativeInfinity, nowMs, take: limit), ct));
-        return values.Select(v => (string)v!).ToArray();
+        var ttl = options.StateTtl;
+        var batch = db.CreateBatch();
+        var sets = new Task<bool>[users.Length];
+        var gets = new Task<RedisValue>[users.Length];
+        for (var i = 0; i < users.Length; i++)
+        {
+            sets[i] = batch.StringSetAsync(_keys.UserIndex(users[i]), shard, ttl, When.NotExists);
+            gets[i] = batch.StringGetAsync(_keys.UserIndex(users[i]));
+        }
+        batch.Execute();
+        await Task.WhenAll(sets);
+        await Task.WhenAll(gets);
+        List<(string UserId, string Other)>? others = null;
+        List<int>? renew = null;
+        for (var i = 0; i < users.Length; i++)
+        {
+            if (sets[i].Result || gets[i].Result.IsNull)
+            {
+                continue; // set now, or gone again since: nothing names another shard
+            }
+            if ((string)gets[i].Result! == shard)
+            {
+                (renew ??= []).Add(i);
+            }
+            else
+            {
+                (others ??= []).Add((users[i], (string)gets[i].Result!));
+            }
+        }
+        if (renew is not null)
+        {
+            var again = db.CreateBatch();
+            var expiries = renew.Select(i => again.KeyExpireAsync(_keys.UserIndex(users[i]), ttl)).ToArray();
+            again.Execute();
+            await Task.WhenAll(expiries);
+        }
+        return others;
     }
+
+    /// <summary>User ids of the shard with a timer due at or before <paramref name="nowMs"/>, earliest first.</summary>
+    public async Task<string[]> DueUsersAsync(string shard, long nowMs, int limit, CancellationToken ct) =>
+        (await DueUsersAsync([shard], nowMs, limit, ct))[0].Users;
+
+    /// <summary>
+    /// Each shard's user ids with a timer due at or before <paramref name="nowMs"/> (earliest first, at most
+    /// <paramref name="limit"/> a shard), in the order of <paramref name="shards"/>: one pipelined batch, a round trip per node.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Shard, string[] Users)>> DueUsersAsync(IReadOnlyCollection<string> shards, long nowMs, int limit, CancellationToken ct) =>
+        await Timed("due_timers", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var reads = shards.Select(s => (Shard: s, Read: batch.SortedSetRangeByScoreAsync(_keys.Timers(s), double.NegativeInfinity, nowMs, take: limit))).ToArray();
+            batch.Execute();
+            await Task.WhenAll(reads.Select(r => r.Read));
+            return (IReadOnlyList<(string Shard, string[] Users)>)reads.Select(r => (r.Shard, r.Read.Result.Select(v => (string)v!).ToArray())).ToArray();
+        }, ct));
 
     /// <summary>Number of users with a pending timer in the shard.</summary>
     public async Task<long> PendingTimersAsync(string shard, CancellationToken ct) =>
-        await resilience.ExecuteAsync(async _ => await redis.GetDatabase().SortedSetLengthAsync(_keys.Timers(shard)), ct);
+        await PendingTimersAsync([shard], ct);
+
+    /// <summary>Number of users with a pending timer in the given shards together: one pipelined batch of ZCARDs.</summary>
+    public async Task<long> PendingTimersAsync(IReadOnlyCollection<string> shards, CancellationToken ct) =>
+        await resilience.ExecuteAsync(async _ =>
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var counts = shards.Select(s => batch.SortedSetLengthAsync(_keys.Timers(s))).ToArray();
+            batch.Execute();
+            return (await Task.WhenAll(counts)).Sum();
+        }, ct);
 
     /// <summary>
     /// Adds this instance's new task-time votes (task → bucket → votes) to the current period's shared hash and returns
