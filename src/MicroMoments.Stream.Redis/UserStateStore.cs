@@ -38,10 +38,6 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     /// <summary>How many recent decisions are kept per user for <c>explain</c>.</summary>
     public const int RecentDecisions = 50;
 
-    // Lua holds at most this many values per command it builds (unpack is bounded by the C stack), so a shard of more users
-    // than this in one batch takes one more HMGET and HSET per this many.
-    private const int ChunkSize = 1000;
-
     // One script per shard and batch: atomic like MULTI/EXEC (all keys share the shard's hash tag, so one
     // slot), but a single command on the wire instead of one queued command per user. It is fenced: an
     // instance that lost the partition (its epoch is no longer the shard's) cannot overwrite the new owner.
@@ -71,7 +67,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         local unpack = unpack or table.unpack
         local ttl = ARGV[1]
         local g, m, k = tonumber(ARGV[4]), tonumber(ARGV[7]), tonumber(ARGV[8])
-        local chunk = 1000 -- ChunkSize
+        local chunk = 1000 -- users per HMGET/HSET/HDEL: unpack is bounded by Lua's C stack
         local u, a = 5 + g, 8 -- KEYS and ARGV before the first user
         if ARGV[6] == '' then
           redis.call('DEL', KEYS[4])
@@ -446,8 +442,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             gets[i] = batch.StringGetAsync(_keys.UserIndex(users[i]));
         }
         batch.Execute();
-        await Task.WhenAll(sets);
-        await Task.WhenAll(gets);
+        await Task.WhenAll(sets.Cast<Task>().Concat(gets));
         List<(string UserId, string Other)>? others = null;
         List<int>? renew = null;
         for (var i = 0; i < users.Length; i++)
@@ -600,4 +595,8 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 }
 
 /// <summary>One shard's users and outbox, serialised and ready to write in one script call.</summary>
-public sealed record ShardWrite(string Shard, long Epoch, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers, bool HasOutbox);
+public sealed record ShardWrite(string Shard, long Epoch, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers, bool HasOutbox)
+{
+    /// <summary>The users' serialised states, as the script receives them: after its 8 fixed arguments (see SaveScript).</summary>
+    public IEnumerable<byte[]> States => Args.Skip(8).Take((int)Args[2]).Select(v => (byte[])v!);
+}
