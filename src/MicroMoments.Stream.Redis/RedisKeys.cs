@@ -12,10 +12,10 @@ public sealed class RedisKeys(string prefix)
     public RedisKey User(string shard, string userId) => $"{prefix}{{{shard}}}:u:{userId}";
 
     /// <summary>
-    /// One period of the shard's recent decisions, for <c>explain</c>: field = user id, value = that user's newest decisions
-    /// (JSON lines, newest first). <paramref name="firstDay"/> is the period's first day (days since 1970-01-01).
+    /// One day of the shard's decisions, for <c>explain</c>: field = user id, value = that user's newest decisions of the day
+    /// (at most 50, JSON lines, newest first). <paramref name="day"/> counts days since 1970-01-01 (UTC).
     /// </summary>
-    public RedisKey Decisions(string shard, long firstDay) => $"{prefix}{{{shard}}}:decisions:{firstDay}";
+    public RedisKey Decisions(string shard, long day) => $"{prefix}{{{shard}}}:decisions:{day}";
 
     /// <summary>
     /// A user's recent decisions as versions before the per-shard decision hashes kept them (a list, newest first). No

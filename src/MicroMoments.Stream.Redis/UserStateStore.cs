@@ -45,14 +45,11 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     // another shard of the batch, on another cluster node, failed) changes nothing, so the decisions and
     // counters, which are not idempotent, are not pushed or incremented twice.
     // Apart from one SET per user (and a ZADD or ZREM when a user's earliest timer moved), its commands do
-    // not grow with the users: decisions are one HMGET and one HSET on the shard's current decision period
-    // (see DecisionPeriodDays), counters one HINCRBY per field the batch changed, summed over its users.
-    // A user's decisions live in one field of one period: a user missing from the current period is looked
-    // up in the older ones, newest first (one HMGET per period, only for the users still missing), and
-    // moved, so a user never holds more than RecentDecisions and memory stays what the per-user lists took.
-    // KEYS: the timer index, the owner epoch, the last applied write, the outbox, the counters, g decision
-    // periods (the current one first), n user keys.
-    // ARGV: TTL in ms, the writer's epoch, n, g, the write's id, the outbox ('' = none), m, k, then n values,
+    // not grow with the users: decisions are one HMGET, one HSET and one PEXPIRE of the shard's hash of the
+    // day (see DecisionDay), counters one HINCRBY per field the batch changed, summed over its users.
+    // KEYS: the timer index, the owner epoch, the last applied write, the outbox, the counters, the day's
+    // decisions, n user keys.
+    // ARGV: TTL in ms, the writer's epoch, n, the write's id, the outbox ('' = none), m, k, then n values,
     // n index scores ('' = remove, '-' = leave as is), n user ids, m user ids with decisions, their m
     // decisions (newline-separated JSON, newest first), k counter fields, their k increments. The outbox
     // replaces the previous batch's, whose messages were all acknowledged before this write started.
@@ -61,18 +58,18 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
           return -1
         end
         local n = tonumber(ARGV[3])
-        if redis.call('GET', KEYS[3]) == ARGV[5] then
+        if redis.call('GET', KEYS[3]) == ARGV[4] then
           return n
         end
         local unpack = unpack or table.unpack
         local ttl = ARGV[1]
-        local g, m, k = tonumber(ARGV[4]), tonumber(ARGV[7]), tonumber(ARGV[8])
-        local chunk = 1000 -- users per HMGET/HSET/HDEL: unpack is bounded by Lua's C stack
-        local u, a = 5 + g, 8 -- KEYS and ARGV before the first user
-        if ARGV[6] == '' then
+        local m, k = tonumber(ARGV[6]), tonumber(ARGV[7])
+        local chunk = 1000 -- users per HMGET and HSET: unpack is bounded by Lua's C stack
+        local u, a = 6, 7 -- KEYS and ARGV before the first user
+        if ARGV[5] == '' then
           redis.call('DEL', KEYS[4])
         else
-          redis.call('SET', KEYS[4], ARGV[6], 'PX', ttl)
+          redis.call('SET', KEYS[4], ARGV[5], 'PX', ttl)
         end
         for i = 1, n do
           redis.call('SET', KEYS[u + i], ARGV[a + i], 'PX', ttl)
@@ -83,99 +80,59 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             redis.call('ZADD', KEYS[1], due, ARGV[a + 2 * n + i])
           end
         end
-        if m > 0 then
-          local d = a + 3 * n -- ARGV before the first user with decisions
-          local current = KEYS[6]
-          local older, missing = {}, {}
-          for c = 1, m, chunk do
-            local ids = {}
-            for j = c, math.min(m, c + chunk - 1) do
-              ids[#ids + 1] = ARGV[d + j]
-            end
-            local got = redis.call('HMGET', current, unpack(ids))
-            for x = 1, #got do
-              older[c + x - 1] = got[x]
-              if not got[x] then
-                missing[#missing + 1] = c + x - 1
-              end
-            end
+        local d = a + 3 * n -- ARGV before the first user with decisions
+        for c = 1, m, chunk do
+          local ids = {}
+          for j = c, math.min(m, c + chunk - 1) do
+            ids[#ids + 1] = ARGV[d + j]
           end
-          for p = 2, g do
-            if #missing == 0 then
-              break
+          local earlier = redis.call('HMGET', KEYS[6], unpack(ids))
+          local fields = {}
+          for x = 1, #ids do
+            local v = ARGV[d + m + c + x - 1]
+            if earlier[x] then
+              v = v .. '\n' .. earlier[x]
             end
-            local still, moved = {}, {}
-            for c = 1, #missing, chunk do
-              local ids = {}
-              for x = c, math.min(#missing, c + chunk - 1) do
-                ids[#ids + 1] = ARGV[d + missing[x]]
-              end
-              local got = redis.call('HMGET', KEYS[5 + p], unpack(ids))
-              for x = 1, #got do
-                local j = missing[c + x - 1]
-                if got[x] then
-                  older[j] = got[x]
-                  moved[#moved + 1] = ARGV[d + j]
-                else
-                  still[#still + 1] = j
-                end
+            local at = 0
+            for _ = 1, 50 do -- RecentDecisions
+              at = string.find(v, '\n', at + 1, true)
+              if not at then
+                break
               end
             end
-            for c = 1, #moved, chunk do
-              redis.call('HDEL', KEYS[5 + p], unpack(moved, c, math.min(#moved, c + chunk - 1)))
-            end
-            missing = still
+            fields[#fields + 1] = ids[x]
+            fields[#fields + 1] = at and string.sub(v, 1, at - 1) or v
           end
-          for c = 1, m, chunk do
-            local fields = {}
-            for j = c, math.min(m, c + chunk - 1) do
-              local v = ARGV[d + m + j]
-              if older[j] then
-                v = v .. '\n' .. older[j]
-              end
-              local at = 0
-              for _ = 1, 50 do -- RecentDecisions
-                at = string.find(v, '\n', at + 1, true)
-                if not at then
-                  break
-                end
-              end
-              fields[#fields + 1] = ARGV[d + j]
-              fields[#fields + 1] = at and string.sub(v, 1, at - 1) or v
-            end
-            redis.call('HSET', current, unpack(fields))
-          end
-          redis.call('PEXPIRE', current, ttl)
+          redis.call('HSET', KEYS[6], unpack(fields))
         end
-        local c = a + 3 * n + 2 * m -- ARGV before the first counter field
+        if m > 0 then
+          redis.call('PEXPIRE', KEYS[6], ttl)
+        end
+        local c = d + 2 * m -- ARGV before the first counter field
         for h = 1, k do
           redis.call('HINCRBY', KEYS[5], ARGV[c + h], ARGV[c + k + h])
         end
-        redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
+        redis.call('SET', KEYS[3], ARGV[4], 'PX', ttl)
         return n
         """;
 
-    /// <summary>
-    /// How many days one decision hash of a shard collects. Fixed at 15 for any StateTtl up to 120 days, so changing the TTL
-    /// does not lose the periods already written; longer beyond that, so a write or <c>explain</c> looks at no more than
-    /// 9 periods. Short enough that an expiring period is small: it holds only the users with no decision since.
-    /// </summary>
-    private long DecisionPeriodDays => Math.Max(15, (long)Math.Ceiling(options.StateTtl.TotalDays / 8));
+    // Decisions are kept in one hash per shard and day, each expiring a TTL after its last write. Measured against the
+    // alternative that moves a user's older decisions into the current hash so a user never holds more than 50 (a strict
+    // bound, as the per-user lists had): that rewrites up to 50 decisions per user and batch, and cost 70 % more Redis
+    // CPU than the lists once histories are full, where a day's field holds only that day's decisions. The bound here is
+    // 50 decisions per user and day, each kept a TTL; explain reads the user's field of every day, newest first.
+    private static long DecisionDay(DateTimeOffset now) => now.ToUnixTimeMilliseconds() / 86_400_000;
 
-    /// <summary>
-    /// The first days of the decision periods that can still exist at <paramref name="now"/>, the current one first. A period
-    /// expires a TTL after its last write, which is at the latest its end.
-    /// </summary>
-    private long[] DecisionPeriods(DateTimeOffset now)
+    /// <summary>The days whose decision hashes can still exist at <paramref name="now"/>, today first.</summary>
+    private long[] DecisionDays(DateTimeOffset now)
     {
-        var width = DecisionPeriodDays;
-        var current = now.ToUnixTimeMilliseconds() / 86_400_000 / width * width;
-        var periods = new long[1 + (long)Math.Ceiling(options.StateTtl.TotalDays / width)];
-        for (var i = 0; i < periods.Length; i++)
+        var today = DecisionDay(now);
+        var days = new long[1 + (long)Math.Ceiling(options.StateTtl.TotalDays)];
+        for (var i = 0; i < days.Length; i++)
         {
-            periods[i] = current - i * width;
+            days[i] = today - i;
         }
-        return periods;
+        return days;
     }
 
     /// <summary>
@@ -204,13 +161,10 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         IReadOnlyDictionary<string, List<string>>? decisions = null, IReadOnlyDictionary<string, Dictionary<string, long>>? counters = null,
         byte[]? outbox = null)
     {
-        var periods = DecisionPeriods(_time.GetUtcNow());
         var n = users.Count;
-        var g = periods.Length;
         var m = decisions?.Count ?? 0;
         var k = counters?.Sum(c => c.Value.Count) ?? 0;
-        const int a = 8; // args before the first user (see SaveScript)
-        var u = 5 + g; // keys before the first user
+        const int u = 6, a = 7; // keys and args before the first user (see SaveScript)
         var keys = new RedisKey[u + n];
         var args = new RedisValue[a + 3 * n + 2 * m + 2 * k];
         keys[0] = _keys.Timers(shard);
@@ -218,18 +172,14 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         keys[2] = _keys.LastWrite(shard);
         keys[3] = _keys.Outbox(shard);
         keys[4] = _keys.Counters(shard);
-        for (var p = 0; p < g; p++)
-        {
-            keys[5 + p] = _keys.Decisions(shard, periods[p]);
-        }
+        keys[5] = _keys.Decisions(shard, DecisionDay(_time.GetUtcNow()));
         args[0] = (long)options.StateTtl.TotalMilliseconds;
         args[1] = epoch;
         args[2] = n;
-        args[3] = g;
-        args[4] = Guid.NewGuid().ToString("N");
-        args[5] = outbox ?? RedisValue.EmptyString;
-        args[6] = m;
-        args[7] = k;
+        args[3] = Guid.NewGuid().ToString("N");
+        args[4] = outbox ?? RedisValue.EmptyString;
+        args[5] = m;
+        args[6] = k;
         var i = 0;
         foreach (var user in users)
         {
@@ -347,18 +297,18 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 
     /// <summary>
     /// The user's most recent decisions as stored (JSON), newest first, at most <see cref="RecentDecisions"/>: the user's
-    /// field in each live decision period of the shard and the list an older version kept, in one round trip.
+    /// field in each day's decision hash of the shard and the list an older version kept, in one round trip.
     /// </summary>
     public async Task<string[]> RecentDecisionsAsync(string shard, string userId, CancellationToken ct) =>
         await resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
             var batch = db.CreateBatch();
-            var periods = DecisionPeriods(_time.GetUtcNow()).Select(p => batch.HashGetAsync(_keys.Decisions(shard, p), userId)).ToArray();
+            var days = DecisionDays(_time.GetUtcNow()).Select(day => batch.HashGetAsync(_keys.Decisions(shard, day), userId)).ToArray();
             var legacy = batch.ListRangeAsync(_keys.LegacyDecisions(shard, userId), 0, RecentDecisions - 1);
             batch.Execute();
             var lines = new List<string>();
-            foreach (var value in await Task.WhenAll(periods))
+            foreach (var value in await Task.WhenAll(days))
             {
                 if (value.HasValue)
                 {
@@ -597,6 +547,6 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 /// <summary>One shard's users and outbox, serialised and ready to write in one script call.</summary>
 public sealed record ShardWrite(string Shard, long Epoch, RedisKey[] Keys, RedisValue[] Args, string[] NewUsers, bool HasOutbox)
 {
-    /// <summary>The users' serialised states, as the script receives them: after its 8 fixed arguments (see SaveScript).</summary>
-    public IEnumerable<byte[]> States => Args.Skip(8).Take((int)Args[2]).Select(v => (byte[])v!);
+    /// <summary>The users' serialised states, as the script receives them: after its 7 fixed arguments (see SaveScript).</summary>
+    public IEnumerable<byte[]> States => Args.Skip(7).Take((int)Args[2]).Select(v => (byte[])v!);
 }

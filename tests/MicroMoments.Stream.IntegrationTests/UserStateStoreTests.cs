@@ -49,7 +49,7 @@ public sealed class UserStateStoreTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task RecentDecisionsAsync_ManyBatchesOverSeveralPeriods_NewestFirstCappedAndOneFieldPerUser()
+    public async Task RecentDecisionsAsync_ManyBatchesOverSeveralDays_NewestFirstCappedAt50()
     {
         var prefix = $"t{Guid.NewGuid():N}:";
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -65,9 +65,9 @@ public sealed class UserStateStoreTests(RedisFixture redis)
         }
 
         await Batch(3);
-        time.Advance(TimeSpan.FromDays(16)); // the next period, and the one after: both carry the older decisions forward
+        time.Advance(TimeSpan.FromDays(1)); // each day has a hash of its own
         await Batch(30);
-        time.Advance(TimeSpan.FromDays(31));
+        time.Advance(TimeSpan.FromDays(40));
         await Batch(20);
         await Batch(2);
 
@@ -83,7 +83,7 @@ public sealed class UserStateStoreTests(RedisFixture redis)
                 Assert.InRange((await redis.Connection.GetDatabase().KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromDays(59), TimeSpan.FromDays(60));
             }
         }
-        Assert.Equal(2, fields); // each user's decisions moved to the current period
+        Assert.Equal(6, fields); // a field per user and day
     }
 
     [Fact]
@@ -179,14 +179,14 @@ public sealed class UserStateStoreTests(RedisFixture redis)
 
         Assert.Equal(1_000 + 1_000 + 1, first["set"]); // the states, the index entries (SET NX), the write's id
         Assert.Equal(1_000 + 2, first["get"]); // the index entries read back, the owner epoch, the last write's id
-        Assert.Equal(5, first["hmget"]); // the current decision period, then each older one the new users are looked for in
+        Assert.Equal(1, first["hmget"]);
         Assert.Equal(1, first.GetValueOrDefault("eval") + first.GetValueOrDefault("evalsha"));
         Assert.Equal(1_000 + 1, calls["set"]);
         Assert.Equal(1, calls["hmget"]);
         Assert.Equal(1, calls["hset"]);
         Assert.Equal(1, calls["pexpire"]);
         Assert.Equal(3, calls["hincrby"]);
-        Assert.False(calls.ContainsKey("lpush") || calls.ContainsKey("ltrim") || calls.ContainsKey("hdel"), string.Join(", ", calls));
+        Assert.False(calls.ContainsKey("lpush") || calls.ContainsKey("ltrim"), string.Join(", ", calls));
         Assert.Equal(2, (await store.RecentDecisionsAsync("clickstream:0", "u999", default)).Count(d => d.Contains("\"batch\":2", StringComparison.Ordinal)));
         Assert.Equal(4, (await store.RecentDecisionsAsync("clickstream:0", "u999", default)).Length);
     }
