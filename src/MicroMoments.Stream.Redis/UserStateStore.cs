@@ -118,9 +118,9 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 
     // Decisions are kept in one hash per shard and day, each expiring a TTL after its last write. Measured against the
     // alternative that moves a user's older decisions into the current hash so a user never holds more than 50 (a strict
-    // bound, as the per-user lists had): that rewrites up to 50 decisions per user and batch, and cost 70 % more Redis
-    // CPU than the lists once histories are full, where a day's field holds only that day's decisions. The bound here is
-    // 50 decisions per user and day, each kept a TTL; explain reads the user's field of every day, newest first.
+    // bound, as the per-user lists had): that rewrites up to 50 decisions per user and batch. Redis CPU per script of 38
+    // users with 2 decisions each, histories full: per-user lists 0.60 ms, day hashes 0.55 ms, carried forward 1.1 ms.
+    // The bound here is 50 decisions per user and day, each kept a TTL; explain reads every day's field, newest first.
     private static long DecisionDay(DateTimeOffset now) => now.ToUnixTimeMilliseconds() / 86_400_000;
 
     /// <summary>The days whose decision hashes can still exist at <paramref name="now"/>, today first.</summary>
