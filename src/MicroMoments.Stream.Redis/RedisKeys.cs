@@ -11,8 +11,17 @@ public sealed class RedisKeys(string prefix)
 {
     public RedisKey User(string shard, string userId) => $"{prefix}{{{shard}}}:u:{userId}";
 
-    /// <summary>The user's most recent decisions (JSON, newest first), for <c>explain</c>.</summary>
-    public RedisKey Decisions(string shard, string userId) => $"{prefix}{{{shard}}}:d:{userId}";
+    /// <summary>
+    /// One day of the shard's decisions, for <c>explain</c>: field = user id, value = that user's newest decisions of the day
+    /// (at most 50, JSON lines, newest first). <paramref name="day"/> counts days since 1970-01-01 (UTC).
+    /// </summary>
+    public RedisKey Decisions(string shard, long day) => $"{prefix}{{{shard}}}:decisions:{day}";
+
+    /// <summary>
+    /// A user's recent decisions as versions before the per-shard decision hashes kept them (a list, newest first). No
+    /// longer written; read by <c>explain</c> until it expires.
+    /// </summary>
+    public RedisKey LegacyDecisions(string shard, string userId) => $"{prefix}{{{shard}}}:d:{userId}";
 
     /// <summary>Sorted set of user ids with pending timers, scored by their earliest due time (Unix ms).</summary>
     public RedisKey Timers(string shard) => $"{prefix}{{{shard}}}:timers";
@@ -29,17 +38,47 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The id of the shard's last applied write, so a retried write is not applied twice.</summary>
     public RedisKey LastWrite(string shard) => $"{prefix}{{{shard}}}:written";
 
-    /// <summary>Response analytics of one rule in one shard: fields "&lt;variant&gt;|&lt;metric&gt;"; <c>report</c> sums the shards.</summary>
-    public RedisKey Stats(string shard, string ruleId) => $"{prefix}{{{shard}}}:stats:{ruleId}";
+    /// <summary>
+    /// The shard's analytics counters, every rule's and the sign-up cohorts' in one hash: field
+    /// "&lt;rule id&gt;|&lt;variant&gt;|&lt;metric&gt;", and "|&lt;yyyy-MM-dd&gt;|signed_up" (or "|retained_w1") for cohorts.
+    /// <c>report</c> sums the shards.
+    /// </summary>
+    public RedisKey Counters(string shard) => $"{prefix}{{{shard}}}:counters";
 
-    /// <summary>Sign-up cohorts of one shard: fields "&lt;yyyy-MM-dd&gt;|signed_up" and "|retained_w1".</summary>
-    public RedisKey Cohorts(string shard) => $"{prefix}{{{shard}}}:cohorts";
+    /// <summary>The pattern matching every shard's counters.</summary>
+    public string CountersPattern => $"{prefix}{{*}}:counters";
 
-    /// <summary>The pattern matching every shard's stats keys.</summary>
-    public string StatsPattern => $"{prefix}{{*}}:stats:*";
+    /// <summary>
+    /// The patterns of the counters older versions kept, one hash per rule ("stats:&lt;rule id&gt;", fields
+    /// "&lt;variant&gt;|&lt;metric&gt;") and one for cohorts. No longer written; <c>report</c> still adds them in.
+    /// </summary>
+    public string LegacyStatsPattern => $"{prefix}{{*}}:stats:*";
 
-    /// <summary>The pattern matching every shard's cohort keys.</summary>
-    public string CohortsPattern => $"{prefix}{{*}}:cohorts";
+    /// <inheritdoc cref="LegacyStatsPattern"/>
+    public string LegacyCohortsPattern => $"{prefix}{{*}}:cohorts";
+
+    /// <summary>
+    /// What a counters key holds, from its name: (true, "") for the current per-shard hash, (false, rule id) for an older
+    /// version's per-rule hash ("" for its cohorts), or null for a key of none of these forms.
+    /// </summary>
+    public (bool Current, string Rule)? CounterKind(string key)
+    {
+        // The shard cannot hold '}' (a Kafka topic name cannot), so the first one closes the hash tag; matching on it keeps a
+        // rule id such as "x:cohorts" from being taken for a cohorts hash.
+        var close = key.StartsWith(prefix + "{", StringComparison.Ordinal) ? key.IndexOf('}', prefix.Length) : -1;
+        if (close < 0)
+        {
+            return null;
+        }
+        var rest = key.AsSpan(close + 1);
+        return rest switch
+        {
+            ":counters" => (true, ""),
+            ":cohorts" => (false, ""),
+            _ when rest.StartsWith(":stats:", StringComparison.Ordinal) => (false, rest[7..].ToString()),
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// Population task-time votes of one period (half the population TTL) shared by all instances: field

@@ -71,7 +71,7 @@ public static class ExplainCommand
         var config = ConfigurationOptions.Parse(options.Configuration!);
         config.ConnectRetry = 1;
         using var redis = await ConnectionMultiplexer.ConnectAsync(config);
-        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
+        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty, time: time);
         var found = await store.FindAllAsync(userId, CancellationToken.None);
         if (found.Count == 0)
         {

@@ -61,7 +61,7 @@ public static class MicroMomentsStreamExtensions
             // The serializer is static (the store calls it directly); the store is created once, before any write.
             UserStateSerializer.WriteFormat = o.StateFormat;
             return new UserStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), o, sp.GetRequiredService<Polly.ResiliencePipeline>(),
-                sp.GetRequiredService<RedisTelemetry>());
+                sp.GetRequiredService<RedisTelemetry>(), sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
         {

@@ -152,10 +152,8 @@ public static class CoreCost
             Lap();
             foreach (var w in writes)
             {
-                var n = (int)w.Args[2];
-                for (var u = 0; u < n; u++)
+                foreach (var blob in w.States)
                 {
-                    var blob = (byte[])w.Args[u + 6]!; // user values follow 6 fixed arguments (UserStateStore.SaveScript)
                     stateBytes += blob.Length;
                     states++;
                     _ = UserStateSerializer.Deserialize(blob);

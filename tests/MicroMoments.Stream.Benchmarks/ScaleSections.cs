@@ -118,7 +118,12 @@ public static class ScaleSections
         var idleKeys = await SampleAsync($"mm:{{{section}-clickstream:*}}:u:idle-u*", strings: true);
         var activeKeys = await SampleAsync($"mm:{{{section}-clickstream:*}}:u:active-u*", strings: true);
         var index = await SampleAsync("mm:idx:*", strings: true);
-        var decisions = await SampleAsync($"mm:{{{section}-clickstream:*}}:d:*", strings: false);
+        long decisionBytes = 0, decisionUsers = 0; // the shards' day hashes of decisions, whole (SAMPLES 0)
+        foreach (var key in server.Keys(pattern: $"mm:{{{section}-clickstream:*}}:decisions:*", pageSize: 1000))
+        {
+            decisionBytes += (long)await db.ExecuteAsync("MEMORY", "USAGE", key, "SAMPLES", "0");
+            decisionUsers += await db.HashLengthAsync(key);
+        }
         long timerIndex = 0;
         for (var p = 0; p < BenchInfrastructure.Partitions; p++)
         {
@@ -128,7 +133,7 @@ public static class ScaleSections
         Console.WriteLine($"memory: {users:N0} users in Redis ({idle:N0} idle: a view and a feature use; {active:N0} active: 20 events of the standard mix)");
         Console.WriteLine($"  idle user:   {idleKeys.Usage:F0} B per state key (MEMORY USAGE; the value is {idleKeys.Length:F0} B)");
         Console.WriteLine($"  active user: {activeKeys.Usage:F0} B per state key (the value is {activeKeys.Length:F0} B)");
-        Console.WriteLine($"  per user besides: {index.Usage:F0} B user→shard index key, {(double)timerIndex / users:F0} B in the timer index; {decisions.Usage:F0} B per decision list (users with decisions only)");
+        Console.WriteLine($"  per user besides: {index.Usage:F0} B user→shard index key, {(double)timerIndex / users:F0} B in the timer index; {decisionBytes / (double)Math.Max(1, decisionUsers):F0} B of decisions per user and day with any (the shards' decision hashes)");
         Console.WriteLine($"  redis used_memory: {(usedAfter - usedBefore) / (double)users:F0} B per user all in");
     }
 

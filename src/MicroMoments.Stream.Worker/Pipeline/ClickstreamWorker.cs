@@ -252,14 +252,7 @@ public sealed class ClickstreamWorker(
         {
             due.Clear();
             await AcquireEpochsAsync(_owned, ct);
-            foreach (var shard in _owned)
-            {
-                var users = await pipeline.Store.DueUsersAsync(shard, nowMs, _options.TimerBatchSize, ct);
-                if (users.Length > 0)
-                {
-                    due.Add((shard, users));
-                }
-            }
+            due.AddRange((await pipeline.Store.DueUsersAsync(_owned, nowMs, _options.TimerBatchSize, ct)).Where(d => d.Users.Length > 0));
         }, ct);
         if (due.Count == 0)
         {
@@ -367,17 +360,13 @@ public sealed class ClickstreamWorker(
         }
     }
 
-    /// <summary>The timer backlog of the owned partitions (one ZCARD each).</summary>
+    /// <summary>The timer backlog of the owned partitions (one ZCARD each, in one batch).</summary>
     private async Task SampleGaugesAsync(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
     {
         long pending = 0;
         await WithRedisAsync(consumer, async () =>
         {
-            pending = 0;
-            foreach (var shard in _owned)
-            {
-                pending += await pipeline.Store.PendingTimersAsync(shard, ct);
-            }
+            pending = await pipeline.Store.PendingTimersAsync(_owned, ct);
         }, ct);
         telemetry.PendingTimers(pending);
     }
