@@ -92,6 +92,22 @@ public sealed class PipelineStageIoTests(KafkaFixture kafka, RedisFixture redis)
         Assert.Null(ownership.EpochOf("in:9")); // not owned: never acquired
     }
 
+    [Fact]
+    public async Task TimerIndex_TwoShards_DueUsersOfShardsWithAnyAndPendingSummed()
+    {
+        var store = NewStore($"t{Guid.NewGuid():N}:");
+        var db = redis.Connection.GetDatabase();
+        await db.SortedSetAddAsync(store.Keys.Timers("in:0"), [new("due", 100), new("later", 900)]);
+        await db.SortedSetAddAsync(store.Keys.Timers("in:1"), [new("later", 900)]);
+        var timers = new TimerIndex(store);
+
+        var due = await timers.DueAsync(["in:0", "in:1", "in:2"], nowMs: 500, limit: 10, default);
+        var pending = await timers.PendingAsync(["in:0", "in:1", "in:2"], default);
+
+        Assert.Equal([("in:0", "due")], due.Select(d => (d.Shard, Assert.Single(d.Users))));
+        Assert.Equal(3, pending);
+    }
+
     private sealed class RecordingPause : IConsumptionPause, IRedisHealthListener
     {
         public List<string> Calls { get; } = [];
