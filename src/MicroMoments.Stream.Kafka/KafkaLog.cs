@@ -5,9 +5,6 @@ namespace MicroMoments.Stream.Kafka;
 /// <summary>Source-generated log messages of the pipeline's Kafka stages (ids as they were in the worker).</summary>
 internal static partial class KafkaLog
 {
-    [LoggerMessage(1, LogLevel.Warning, "Dead-lettered {Topic}/{Partition}@{Offset}: {Reason}: {Message}")]
-    public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason, string message);
-
     [LoggerMessage(5, LogLevel.Information, "Partitions assigned: {Partitions}")]
     public static partial void Assigned(ILogger logger, string partitions);
 

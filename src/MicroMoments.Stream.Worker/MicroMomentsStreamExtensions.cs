@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
@@ -64,13 +63,8 @@ public static class MicroMomentsStreamExtensions
             return new UserStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), o, sp.GetRequiredService<Polly.ResiliencePipeline>(),
                 sp.GetRequiredService<RedisTelemetry>());
         });
-        services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
-        {
-            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer");
-            return new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value))
-                .SetErrorHandler((_, e) => Log.KafkaError(log, e.Code.ToString(), e.Reason))
-                .Build();
-        });
+        services.AddSingleton(sp => KafkaProducers.Create(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer")));
         services.AddSingleton(sp =>
         {
             var p = sp.GetRequiredService<IOptions<PipelineOptions>>().Value;

@@ -18,9 +18,6 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Critical, "The consume loop failed; the worker stops")]
     public static partial void LoopFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(9, LogLevel.Error, "Kafka error {Code}: {Reason}")]
-    public static partial void KafkaError(ILogger logger, string code, string reason);
-
     [LoggerMessage(14, LogLevel.Error, "The state write of the last batch failed at shutdown; its offsets stay uncommitted and it will be redelivered")]
     public static partial void ShutdownWriteFailed(ILogger logger, Exception ex);
 
