@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using MicroMoments.Stream.Core.Pipeline;
 
 namespace MicroMoments.Stream.Kafka;
 
@@ -23,29 +24,29 @@ public static class DeadLetters
     /// </summary>
     public const int MaxValueBytes = 4 * 1024 * 1024;
 
-    public static Message<byte[]?, byte[]?> Create(ConsumeResult<byte[]?, byte[]?> source, string reason, string message)
+    public static Message<byte[]?, byte[]?> Create(ConsumeResult<byte[]?, byte[]?> source, string reason, string message) =>
+        Create(ConsumedRecord.ToSource(source), reason, message);
+
+    public static Message<byte[]?, byte[]?> Create(SourceRecord source, string reason, string message)
     {
         var headers = new Headers();
-        if (source.Message.Headers is { } original)
+        foreach (var (name, bytes) in source.Headers ?? [])
         {
-            foreach (var h in original)
-            {
-                headers.Add(h.Key, h.GetValueBytes());
-            }
+            headers.Add(name, bytes);
         }
         headers.Add(ReasonHeader, Encoding.UTF8.GetBytes(reason));
         headers.Add(MessageHeader, Encoding.UTF8.GetBytes(message.Length > 2000 ? message[..2000] : message));
         headers.Add(TopicHeader, Encoding.UTF8.GetBytes(source.Topic));
-        headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(TimestampHeader, Encoding.UTF8.GetBytes(source.Message.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
-        var value = source.Message.Value;
+        headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(source.Partition.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(source.Offset.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(TimestampHeader, Encoding.UTF8.GetBytes(source.Timestamp.ToString("O", CultureInfo.InvariantCulture)));
+        var value = source.Value;
         if (value is { Length: > MaxValueBytes })
         {
             headers.Add(TruncatedHeader, Encoding.UTF8.GetBytes(value.Length.ToString(CultureInfo.InvariantCulture)));
             value = value[..MaxValueBytes];
         }
-        return new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = value, Headers = headers };
+        return new Message<byte[]?, byte[]?> { Key = source.Key, Value = value, Headers = headers };
     }
 
     public static string? Header(Headers headers, string name) =>

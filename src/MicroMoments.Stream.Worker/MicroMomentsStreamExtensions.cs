@@ -1,5 +1,5 @@
-using Confluent.Kafka;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
@@ -63,13 +63,8 @@ public static class MicroMomentsStreamExtensions
             return new UserStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), o, sp.GetRequiredService<Polly.ResiliencePipeline>(),
                 sp.GetRequiredService<RedisTelemetry>(), sp.GetRequiredService<TimeProvider>());
         });
-        services.AddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
-        {
-            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer");
-            return new ProducerBuilder<byte[]?, byte[]?>(KafkaClientConfigs.Producer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value))
-                .SetErrorHandler((_, e) => Log.KafkaError(log, e.Code.ToString(), e.Reason))
-                .Build();
-        });
+        services.AddSingleton(sp => KafkaProducers.Create(sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("MicroMoments.Stream.Producer")));
         services.AddSingleton(sp =>
         {
             var p = sp.GetRequiredService<IOptions<PipelineOptions>>().Value;
@@ -79,8 +74,28 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton<RuleEngineProvider>();
         services.AddSingleton<PipelineTelemetry>();
         services.AddSingleton<PipelineHealth>();
-        services.AddSingleton<InterventionPublisher>();
-        services.AddSingleton<StreamPipeline>();
+        services.AddSingleton<PipelineEvents>();
+        services.AddSingleton<IPipelineEvents>(sp => sp.GetRequiredService<PipelineEvents>());
+        services.AddSingleton<IPublishListener>(sp => sp.GetRequiredService<PipelineEvents>());
+        // The stages, in the order a batch meets them (docs/pipeline.md).
+        services.AddSingleton(sp => new ParseStage(sp.GetRequiredService<ClickEventParser>(), RedisKeys.Shard, sp.GetRequiredService<IPipelineEvents>()));
+        services.AddSingleton<IUserStateReader, UserStateReader>();
+        services.AddSingleton<LoadStage>();
+        services.AddSingleton(sp =>
+        {
+            var engines = sp.GetRequiredService<RuleEngineProvider>();
+            return new DecideStage(() => engines.Current, sp.GetRequiredService<UserStateCache>(), sp.GetRequiredService<IPipelineEvents>());
+        });
+        services.AddSingleton(sp => new OutboundBuilder(sp.GetRequiredService<IOptions<KafkaOptions>>(), PipelineTelemetry.Source));
+        services.AddSingleton(sp => new StatePersister(sp.GetRequiredService<UserStateStore>(), sp.GetRequiredService<ILogger<StatePersister>>(),
+            sp.GetRequiredService<PipelineEvents>().SplitFound));
+        services.AddSingleton<OutputTopicReader>();
+        services.AddSingleton<CommandPublisher>();
+        services.AddSingleton<IOutboxRecovery, OutboxRecovery>();
+        services.AddSingleton<ShardOwnership>();
+        services.AddSingleton<TimerIndex>();
+        services.AddSingleton<PopulationSync>();
+        services.AddSingleton<PipelineStages>();
         services.AddHostedService<ClickstreamWorker>();
         services.AddHostedService<RulesReloader>();
         services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);

@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
+using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker;
 using MicroMoments.Stream.Worker.Pipeline;
 using Microsoft.Extensions.Configuration;
@@ -70,7 +73,7 @@ public static class CoreCost
         embedded.Dispose();
         using (host)
         {
-            var pipeline = host.Services.GetRequiredService<StreamPipeline>();
+            var pipeline = host.Services.GetRequiredService<PipelineStages>();
             // Per stage, the best round: noise from other processes only ever adds time.
             var results = Enumerable.Range(0, rounds + 1).Select(_ => RunOnce(pipeline, label, events)).Skip(1).ToList();
             var first = results[0];
@@ -79,24 +82,24 @@ public static class CoreCost
         }
     }
 
-    private static Result RunOnce(StreamPipeline pipeline, string label, int events)
+    private static Result RunOnce(PipelineStages pipeline, string label, int events)
     {
         var users = events / 20;
         var generator = new EventMix(users, seed: 42);
         var offsets = new long[BenchInfrastructure.Partitions];
-        var records = new List<ConsumeResult<byte[]?, byte[]?>>(events);
+        var records = new List<SourceRecord>(events);
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < events; i++)
         {
             var (user, body, _) = generator.Next(now - TimeSpan.FromMilliseconds(events - i));
             var partition = (user.GetHashCode() & int.MaxValue) % BenchInfrastructure.Partitions;
-            records.Add(new ConsumeResult<byte[]?, byte[]?>
+            records.Add(ConsumedRecord.ToSource(new ConsumeResult<byte[]?, byte[]?>
             {
                 Topic = "core-clickstream",
                 Partition = partition,
                 Offset = offsets[partition]++,
                 Message = new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(user), Value = body, Timestamp = new Timestamp(now) },
-            });
+            }));
         }
         foreach (var shard in Enumerable.Range(0, BenchInfrastructure.Partitions))
         {
@@ -128,7 +131,7 @@ public static class CoreCost
                 s++;
             }
 
-            var parsed = pipeline.Parse(batch, work);
+            var parsed = pipeline.Parse.Parse(batch, work, DateTimeOffset.UtcNow);
             Lap();
             // The load stage as on a cache miss with nothing in Redis: a new state, marked new.
             foreach (var p in parsed)
@@ -140,9 +143,9 @@ public static class CoreCost
                 }
             }
             Lap();
-            pipeline.Apply(parsed, work);
+            pipeline.Decide.Apply(parsed, work, DateTimeOffset.UtcNow);
             Lap();
-            var writes = pipeline.PrepareSave(work, [], _ => [], _ => 1); // the outbox copies the encoded commands: measured as "encode"
+            var writes = ((PreparedShardWrites)pipeline.Persist.Prepare(work, new Dictionary<string, byte[]>(), _ => 1)).Writes; // the outbox copies the encoded commands: measured as "encode"
             Lap();
             foreach (var (_, command, _) in work.Interventions)
             {

@@ -2,8 +2,10 @@ using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using System.Text;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
+using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +29,8 @@ public sealed class HostileInputPipelineTests : IDisposable
     private readonly FakeTimeProvider _time = new(T0.AddMinutes(5));
     private readonly UserStateCache _cache = new(1000);
     private readonly RuleEngineProvider _engines = new(Options.Create(new RulesOptions()), Options.Create(new PipelineOptions()), Options.Create(new StateOptions()));
-    private readonly StreamPipeline _pipeline;
+    private readonly ParseStage _parse;
+    private readonly DecideStage _decide;
 
     public HostileInputPipelineTests()
     {
@@ -47,9 +50,9 @@ public sealed class HostileInputPipelineTests : IDisposable
             }
         });
         _listener.Start();
-        // The store is not used by the stages under test.
-        _pipeline = new StreamPipeline(_engines, new ClickEventParser(new ParserLimits()), store: null!, _cache, _time,
-            new PipelineTelemetry(meters, _engines), NullLogger<StreamPipeline>.Instance);
+        var events = new PipelineEvents(new PipelineTelemetry(meters, _engines), NullLogger<PipelineEvents>.Instance);
+        _parse = new ParseStage(new ClickEventParser(new ParserLimits()), RedisKeys.Shard, events);
+        _decide = new DecideStage(() => _engines.Current, _cache, events);
     }
 
     private long Measured(string name)
@@ -60,13 +63,13 @@ public sealed class HostileInputPipelineTests : IDisposable
         }
     }
 
-    private static ConsumeResult<byte[]?, byte[]?> Record(byte[]? key, string value, long offset) => new()
+    private static SourceRecord Record(byte[]? key, string value, long offset) => ConsumedRecord.ToSource(new ConsumeResult<byte[]?, byte[]?>
     {
         Topic = "clickstream",
         Partition = 0,
         Offset = offset,
         Message = new Message<byte[]?, byte[]?> { Key = key, Value = Encoding.UTF8.GetBytes(value), Timestamp = new Timestamp(T0) },
-    };
+    });
 
     [Fact]
     public void Item7_InvalidUtf8Keys_NoUserInBody_DeadLetteredInvalidKeyNotMerged()
@@ -74,11 +77,11 @@ public sealed class HostileInputPipelineTests : IDisposable
         var body = """{"type":"track","event":"Ping","timestamp":"2026-11-24T10:00:00Z"}""";
         var work = new BatchWork();
 
-        var parsed = _pipeline.Parse([Record([(byte)'m', (byte)'-', 0xFF], body, 1), Record([(byte)'m', (byte)'-', 0xFE], body, 2), Record("m-1"u8.ToArray(), body, 3)], work);
+        var parsed = _parse.Parse([Record([(byte)'m', (byte)'-', 0xFF], body, 1), Record([(byte)'m', (byte)'-', 0xFE], body, 2), Record("m-1"u8.ToArray(), body, 3)], work, _time.GetUtcNow());
 
         Assert.Equal(["m-1"], parsed.Select(p => p.Event.UserId));
         Assert.Equal([RejectReasons.InvalidKey, RejectReasons.InvalidKey], work.DeadLetters.Select(d => d.Reason));
-        Assert.Equal([0xFF, 0xFE], work.DeadLetters.Select(d => d.Message.Key![2])); // the original keys, byte for byte
+        Assert.Equal([0xFF, 0xFE], work.DeadLetters.Select(d => d.Record.Key![2])); // the original keys, byte for byte
     }
 
     [Fact]
@@ -87,7 +90,7 @@ public sealed class HostileInputPipelineTests : IDisposable
         var work = new BatchWork();
         var line = Track("u-1", "Ping", T0).Replace("Europe/Berlin", "Europe", StringComparison.Ordinal);
 
-        var parsed = _pipeline.Parse([Record(null, line, 1)], work);
+        var parsed = _parse.Parse([Record(null, line, 1)], work, _time.GetUtcNow());
 
         Assert.Null(Assert.Single(parsed).Event.Timezone);
         Assert.Empty(work.DeadLetters);
@@ -141,7 +144,7 @@ public sealed class HostileInputPipelineTests : IDisposable
         }
         var work = new BatchWork();
 
-        _pipeline.FireTimers(Shard, ["bad", "good"], work);
+        _decide.FireTimers(Shard, ["bad", "good"], work, _time.GetUtcNow());
 
         var sent = Assert.Single(work.Interventions);
         Assert.Equal(("good", "welcome"), (sent.Command.UserId, sent.Command.RuleId));
@@ -153,7 +156,7 @@ public sealed class HostileInputPipelineTests : IDisposable
         Assert.Empty(work.DeadLetters);
 
         var again = new BatchWork();
-        _pipeline.FireTimers(Shard, ["bad", "good"], again);
+        _decide.FireTimers(Shard, ["bad", "good"], again, _time.GetUtcNow());
         Assert.Empty(again.Interventions);
         Assert.Equal(1, Measured("micromoments.stream.timers.errors"));
     }

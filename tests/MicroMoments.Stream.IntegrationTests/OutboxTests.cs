@@ -2,7 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
-using MicroMoments.Stream.Worker.Pipeline;
+using MicroMoments.Stream.Kafka;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using static MicroMoments.Stream.IntegrationTests.TestEvents;

@@ -16,7 +16,7 @@ public sealed class RedisClassificationTests
 
         Assert.False(RedisResilience.IsCommandError(ex));
         Assert.True(RedisResilience.IsUnavailable(ex));
-        Assert.Null(ClickstreamWorker.RefusalOf(ex));
+        Assert.Null(RedisOutageGate.RefusalOf(ex));
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class RedisClassificationTests
         Assert.False(RedisResilience.IsCommandError(ex));
         Assert.True(RedisResilience.IsUnavailable(ex));
         Assert.True(RedisResilience.IsPermissionFailure(ex));
-        Assert.Contains("NOPERM", ClickstreamWorker.RefusalOf(ex), StringComparison.Ordinal);
+        Assert.Contains("NOPERM", RedisOutageGate.RefusalOf(ex), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public sealed class RedisClassificationTests
 
         Assert.True(RedisResilience.IsCommandError(ex));
         Assert.False(RedisResilience.IsUnavailable(ex));
-        Assert.Null(ClickstreamWorker.RefusalOf(ex));
+        Assert.Null(RedisOutageGate.RefusalOf(ex));
     }
 
     [Fact]
@@ -46,6 +46,6 @@ public sealed class RedisClassificationTests
         var ex = Reply(RedisErrorKind.WrongPass, "WRONGPASS invalid username-password pair or user is disabled.");
 
         Assert.False(RedisResilience.IsCommandError(ex));
-        Assert.Equal("Redis authentication failed", ClickstreamWorker.RefusalOf(ex));
+        Assert.Equal("Redis authentication failed", RedisOutageGate.RefusalOf(ex));
     }
 }

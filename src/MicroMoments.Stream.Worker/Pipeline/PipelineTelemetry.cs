@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Pipeline;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;

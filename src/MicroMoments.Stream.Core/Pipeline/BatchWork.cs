@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using Confluent.Kafka;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.State;
 
-namespace MicroMoments.Stream.Worker.Pipeline;
+namespace MicroMoments.Stream.Core.Pipeline;
 
 /// <summary>What one batch (or one timer check) produced: commands, decisions, dead letters and the users to save.</summary>
 public sealed class BatchWork
@@ -13,7 +12,10 @@ public sealed class BatchWork
     public Dictionary<string, HashSet<string>> NewUsers { get; } = new(StringComparer.Ordinal);
     public List<(string Shard, InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
     public List<(string Shard, Decision Decision)> Decisions { get; } = [];
-    public List<(string Shard, Message<byte[]?, byte[]?> Message, string Reason)> DeadLetters { get; } = [];
+    public List<RejectedRecord> DeadLetters { get; } = [];
+
+    /// <summary>The previous users named by the batch's alias calls, as the load stage found them.</summary>
+    public AliasedUsers Aliases { get; } = new();
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
     public Dictionary<(string Topic, string Outcome), int> Outcomes { get; } = [];
 
@@ -24,6 +26,15 @@ public sealed class BatchWork
             Outcomes[(topic, outcome)] = Outcomes.GetValueOrDefault((topic, outcome)) + n;
         }
     }
+    /// <summary>Sends a record to the dead-letter topic instead of the rules.</summary>
+    public RejectedRecord Reject(string shard, SourceRecord record, string reason, string message)
+    {
+        var rejected = new RejectedRecord(shard, record, reason, message);
+        Count(record.Topic, "dead_lettered");
+        DeadLetters.Add(rejected);
+        return rejected;
+    }
+
     public int ForeignFeedback { get; set; }
 
     /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>

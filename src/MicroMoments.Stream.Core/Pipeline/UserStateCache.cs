@@ -1,6 +1,6 @@
 using MicroMoments.Stream.Core.State;
 
-namespace MicroMoments.Stream.Worker.Pipeline;
+namespace MicroMoments.Stream.Core.Pipeline;
 
 /// <summary>
 /// The state of the users of the partitions this instance owns, loaded once per user from Redis. Only the

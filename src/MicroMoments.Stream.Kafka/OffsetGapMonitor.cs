@@ -1,14 +1,13 @@
 using Confluent.Kafka;
-using MicroMoments.Stream.Kafka;
 using Microsoft.Extensions.Logging;
 
-namespace MicroMoments.Stream.Worker.Pipeline;
+namespace MicroMoments.Stream.Kafka;
 
 /// <summary>
-/// Makes a skipped range of input offsets loud: a metric, an error log naming the partition and the offsets,
-/// and readiness. See <see cref="OffsetGapDetector"/> for what counts as a skip. Used on the consume thread only.
+/// Makes a skipped range of input offsets loud: an error log naming the partition and the offsets, and the
+/// listener (metric, readiness). See <see cref="OffsetGapDetector"/> for what counts as a skip. Used on the consume thread only.
 /// </summary>
-public sealed class OffsetGapMonitor(PipelineHealth health, PipelineTelemetry telemetry, ILogger logger)
+public sealed class OffsetGapMonitor(IPartitionListener listener, ILogger logger)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private readonly OffsetGapDetector _detector = new();
@@ -30,7 +29,7 @@ public sealed class OffsetGapMonitor(PipelineHealth health, PipelineTelemetry te
         catch (KafkaException ex)
         {
             // The first record of each partition then sets the expectation: only a skip at the very start goes unseen.
-            Log.GapTrackingDegraded(logger, ex.Error.Reason);
+            KafkaLog.GapTrackingDegraded(logger, ex.Error.Reason);
         }
     }
 
@@ -43,9 +42,9 @@ public sealed class OffsetGapMonitor(PipelineHealth health, PipelineTelemetry te
         {
             return;
         }
-        telemetry.RecordsLost(tp.Topic, tp.Partition.Value, gap.Count);
-        Log.RecordsLost(logger, tp.Topic, tp.Partition.Value, gap.From, gap.To, gap.Count);
-        health.ReportLoss($"{gap.Count} records of {tp.Topic}/{tp.Partition.Value} (offsets {gap.From}..{gap.To}) were deleted before they were read");
+        KafkaLog.RecordsLost(logger, tp.Topic, tp.Partition.Value, gap.From, gap.To, gap.Count);
+        listener.RecordsLost(tp.Topic, tp.Partition.Value, gap.Count,
+            $"{gap.Count} records of {tp.Topic}/{tp.Partition.Value} (offsets {gap.From}..{gap.To}) were deleted before they were read");
     }
 
     private static long LogStart(IConsumer<byte[]?, byte[]?> consumer, TopicPartition tp)

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.State;
+
+namespace MicroMoments.Stream.Core.Pipeline;
+
+/// <summary>
+/// Stage 4, decide: runs the rules over the loaded users, events in order (or their due timers), and records in the
+/// batch's work what changed and what to send. Pure: the clock is a parameter and the state is the cache's.
+/// </summary>
+/// <remarks><c>engine</c> gives the engine of the current rules: read once per batch, so a reload takes effect between batches.</remarks>
+public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, IPipelineEvents events)
+{
+    /// <summary>
+    /// Applies the parsed events in order, then empties the list (its events are no longer needed, and should not
+    /// outlive the batch). A record that makes a rule throw is dead-lettered; the rest go on.
+    /// </summary>
+    public void Apply(List<ParsedRecord> parsed, BatchWork work, DateTimeOffset now)
+    {
+        var rules = engine();
+        // Outcomes are counted per run of one topic, not looked up per event.
+        string? topic = null;
+        int applied = 0, duplicates = 0;
+        void Flush()
+        {
+            if (topic is not null)
+            {
+                work.Count(topic, "applied", applied);
+                work.Count(topic, "duplicate", duplicates);
+            }
+            (applied, duplicates) = (0, 0);
+        }
+        foreach (var p in parsed)
+        {
+            if (!ReferenceEquals(topic, p.Source.Topic))
+            {
+                Flush();
+                topic = p.Source.Topic;
+            }
+            cache.TryGet(p.Shard, p.Event.UserId, out var state);
+            try
+            {
+                var evaluation = rules.Apply(state, p.Event, p.Source, now);
+                if (!evaluation.Applied)
+                {
+                    duplicates++;
+                    continue;
+                }
+                applied++;
+                if (p.Event.PreviousId is { } previous && work.Aliases.Take(previous, out var aliased) && !ReferenceEquals(aliased.State, state))
+                {
+                    var alias = rules.MergeAlias(state, aliased.State);
+                    if (alias.Tombstone is null)
+                    {
+                        events.AliasNotMerged(previous, p.Event.UserId, alias.Outcome, p.Source);
+                    }
+                    else if (aliased.Owned)
+                    {
+                        cache.Replace(aliased.Shard, alias.Tombstone);
+                        work.MarkDirty(aliased.Shard, alias.Tombstone);
+                    }
+                    events.AliasMerged(alias.Outcome);
+                }
+                else if (p.Event.PreviousId is { } unknown && work.Aliases.IsNotFound(unknown))
+                {
+                    events.AliasNotMerged(unknown, p.Event.UserId, UserMerge.NotFound, p.Source);
+                    events.AliasMerged(UserMerge.NotFound);
+                }
+                work.MarkDirty(p.Shard, state);
+                work.Add(p.Shard, evaluation, p.Parent);
+                events.Decided(now - p.Event.Timestamp);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                events.RuleFailed(ex, p.Source);
+                events.DeadLettered(work.Reject(p.Shard, p.Record, RejectReasons.RuleError, $"{ex.GetType().Name}: {ex.Message}"));
+                work.MarkDirty(p.Shard, state); // the watermark moved: the record is done, in the dead-letter topic
+            }
+        }
+        Flush();
+        parsed.Clear();
+    }
+
+    /// <summary>Fires due timers of the given users of one shard (already cached).</summary>
+    public void FireTimers(string shard, IEnumerable<string> userIds, BatchWork work, DateTimeOffset now)
+    {
+        var rules = engine();
+        foreach (var userId in userIds)
+        {
+            if (!cache.TryGet(shard, userId, out var state))
+            {
+                continue;
+            }
+            var due = state.NextDueAt;
+            Evaluation evaluation;
+            try
+            {
+                evaluation = rules.FireDue(state, now);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One user's timer must not stop the loop, nor throw again at every check: its due timers are dropped.
+                events.TimerFailed(ex, shard, userId);
+                Timers.TakeDue(state, now.ToUnixTimeMilliseconds());
+                state.ReindexTimers = true;
+                work.MarkDirty(shard, state);
+                continue;
+            }
+            if (due is { } d && d <= now.ToUnixTimeMilliseconds())
+            {
+                events.TimerFired(now - DateTimeOffset.FromUnixTimeMilliseconds(d));
+            }
+            // Always saved: even with nothing due, the user's entry in the timer index is re-scored exactly.
+            state.ReindexTimers = true;
+            work.MarkDirty(shard, state);
+            work.Add(shard, evaluation, Activity.Current?.Context ?? default);
+        }
+    }
+}

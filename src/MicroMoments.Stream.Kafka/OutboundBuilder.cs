@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace MicroMoments.Stream.Kafka;
+
+/// <summary>
+/// Turns a batch's commands, decisions and dead letters into Kafka messages, per shard (each shard's go into its
+/// outbox). Each command gets a "publish intervention" span under the trace of the event that caused it.
+/// </summary>
+public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySource source)
+{
+    private static readonly byte[] CloudEventContentType = Encoding.UTF8.GetBytes(InterventionCloudEvents.ContentType);
+    private static readonly JsonSerializerOptions DecisionJson = InterventionCloudEvents.DataOptions;
+    private readonly KafkaOptions _options = options.Value;
+
+    /// <summary>The messages of a batch, grouped by the shard whose state they come from.</summary>
+    public Dictionary<string, List<Outbound>> Build(BatchWork work)
+    {
+        var byShard = new Dictionary<string, List<Outbound>>(StringComparer.Ordinal);
+        List<Outbound> Of(string shard) => byShard.TryGetValue(shard, out var list) ? list : byShard[shard] = [];
+        foreach (var (shard, command, parent) in work.Interventions)
+        {
+            using var activity = source.StartActivity("publish intervention", ActivityKind.Producer, parent);
+            activity?.SetTag("messaging.destination.name", _options.OutputTopic);
+            activity?.SetTag("micromoments.rule", command.RuleId);
+            activity?.SetTag("micromoments.intervention_id", command.InterventionId);
+            var headers = new Headers { { "content-type", CloudEventContentType } };
+            var traceparent = activity?.Id ?? (parent != default ? TraceParent(parent) : null);
+            if (traceparent is not null)
+            {
+                headers.Add("traceparent", Encoding.UTF8.GetBytes(traceparent));
+            }
+            Of(shard).Add(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
+            {
+                Key = Encoding.UTF8.GetBytes(command.UserId),
+                Value = InterventionCloudEvents.Encode(command),
+                Headers = headers,
+            }, command.InterventionId, command));
+        }
+        if (!string.IsNullOrEmpty(_options.DecisionTopic))
+        {
+            foreach (var (shard, decision) in work.Decisions)
+            {
+                Of(shard).Add(new Outbound(_options.DecisionTopic, new Message<byte[]?, byte[]?>
+                {
+                    Key = Encoding.UTF8.GetBytes(decision.UserId),
+                    Value = JsonSerializer.SerializeToUtf8Bytes(decision, DecisionJson),
+                }, null));
+            }
+        }
+        foreach (var rejected in work.DeadLetters)
+        {
+            Of(rejected.Shard).Add(new Outbound(_options.DeadLetterTopic, DeadLetters.Create(rejected.Record, rejected.Reason, rejected.Message), null,
+                DeadLetterReason: rejected.Reason));
+        }
+        return byShard;
+    }
+
+    private static string TraceParent(ActivityContext c) =>
+        $"00-{c.TraceId.ToHexString()}-{c.SpanId.ToHexString()}-{((c.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
+}

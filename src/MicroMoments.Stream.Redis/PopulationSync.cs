@@ -1,0 +1,29 @@
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace MicroMoments.Stream.Redis;
+
+/// <summary>Shares this instance's task-time observations through Redis and takes in everyone else's.</summary>
+public sealed partial class PopulationSync(UserStateStore store, ILogger<PopulationSync> logger)
+{
+    /// <summary>Returns false when Redis refused the command (not an outage): the votes are dropped and the stream goes on.</summary>
+    public async Task<bool> SyncAsync(PopulationBaseline population, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct)
+    {
+        var pending = population.TakePending();
+        try
+        {
+            await gate.RunAsync(async () => population.Load(await store.SyncPopulationAsync(pending, now, ct)), ct);
+            return true;
+        }
+        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
+        {
+            // The same command would be refused again, so waiting it out would stall the stream for advisory statistics.
+            Refused(logger, ex);
+            return false;
+        }
+    }
+
+    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population sync (a command error, not an outage); its task-time votes are dropped and the stream goes on")]
+    private static partial void Refused(ILogger logger, Exception ex);
+}
