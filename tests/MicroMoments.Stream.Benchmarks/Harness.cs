@@ -375,6 +375,20 @@ public static class Stats
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
 
     public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The median (the mean of the middle two for an even count); NaN for none.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN
+            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>"median (min–max)" in <paramref name="format"/>: the rounds' spread shows how noisy the machine was.</summary>
+    public static string Spread(IReadOnlyCollection<double> values, string format) =>
+        values.Count == 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture,
+            $"{Median(values).ToString(format, CultureInfo.InvariantCulture)} ({values.Min().ToString(format, CultureInfo.InvariantCulture)}–{values.Max().ToString(format, CultureInfo.InvariantCulture)})");
 }
 
 /// <summary>CPU time of this process's threads grouped by what they do, read from /proc (Linux only; empty elsewhere).</summary>
