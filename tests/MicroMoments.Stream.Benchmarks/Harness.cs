@@ -209,6 +209,8 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     private long _lastAtTicks;
     private long _firstFireTicks = -1;
     private long _lastFireTicks;
+    private long _firstBatchEnd;
+    private long _firstBatchMicros;
 
     private WorkerUnderTest(IHost host)
     {
@@ -246,6 +248,11 @@ public sealed class WorkerUnderTest : IAsyncDisposable
             switch (i.Name)
             {
                 case "micromoments.stream.batch.duration":
+                    Interlocked.CompareExchange(ref _firstBatchEnd, Stopwatch.GetTimestamp(), 0);
+                    if (Interlocked.Read(ref _firstBatchEnd) != 0)
+                    {
+                        Interlocked.CompareExchange(ref _firstBatchMicros, (long)(value * 1e6), 0);
+                    }
                     Interlocked.Increment(ref _batches);
                     Seconds.AddOrUpdate("batch", value, (_, total) => total + value);
                     BatchMillis.Add(value * 1000);
@@ -272,6 +279,16 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     public void StartWindow() => Interlocked.Exchange(ref _firstAtTicks, -1);
 
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>Makes the next batch the one <see cref="FirstBatch"/> reports.</summary>
+    public void ResetFirstBatch()
+    {
+        Interlocked.Exchange(ref _firstBatchMicros, 0);
+        Interlocked.Exchange(ref _firstBatchEnd, 0);
+    }
+
+    /// <summary>The first batch: when its loop time ended (a <see cref="Stopwatch"/> timestamp, 0 before) and how long it took.</summary>
+    public (long EndedAt, TimeSpan Took) FirstBatch => (Interlocked.Read(ref _firstBatchEnd), TimeSpan.FromTicks(Interlocked.Read(ref _firstBatchMicros) * 10));
     public long Batches => Interlocked.Read(ref _batches);
     public long TimersFired => Interlocked.Read(ref _timersFired);
     public TimeSpan FirstAt => TimeSpan.FromTicks(Interlocked.Read(ref _firstAtTicks));
