@@ -49,7 +49,7 @@ public static class BenchmarkRunner
         }
         var started = Stopwatch.StartNew();
         using var infra = BenchInfrastructure.Start(o.Garnet);
-        Console.WriteLine($"sections: {string.Join(", ", BenchmarkOptions.All.Where(o.Runs))}{(o.Quick ? " (quick)" : "")}; {Environment.ProcessorCount} cores, Redis = {infra.RedisKind}");
+        Console.WriteLine($"sections: {string.Join(", ", BenchmarkOptions.All.Where(o.Runs))}{(o.Quick ? " (quick)" : "")}; {Environment.ProcessorCount} cores, Redis = {infra.RedisKind}; GC {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode}");
 
         // First: its worker must be the process's first, its code not yet compiled.
         var firstIntervention = o.Runs("first") ? await FirstIntervention.RunAsync(infra) : double.NaN;
