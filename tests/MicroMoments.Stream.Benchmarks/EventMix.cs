@@ -26,7 +26,8 @@ public sealed class EventMix(int users, int seed, string userPrefix = "bench-u")
     public (string User, byte[] Body, string MessageId) Next(DateTimeOffset now, int user, int roll)
     {
         var userId = _userIds[user];
-        var id = "m" + (_sequence++).ToString(CultureInfo.InvariantCulture);
+        // The user prefix makes ids unique across generators: the latency reader matches interventions to events by id.
+        var id = userPrefix + "m" + (_sequence++).ToString(CultureInfo.InvariantCulture);
         _buffer.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_buffer))
         {

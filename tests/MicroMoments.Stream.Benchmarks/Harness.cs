@@ -209,6 +209,8 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     private long _lastAtTicks;
     private long _firstFireTicks = -1;
     private long _lastFireTicks;
+    private long _firstBatchEnd;
+    private long _firstBatchMicros;
 
     private WorkerUnderTest(IHost host)
     {
@@ -246,6 +248,11 @@ public sealed class WorkerUnderTest : IAsyncDisposable
             switch (i.Name)
             {
                 case "micromoments.stream.batch.duration":
+                    Interlocked.CompareExchange(ref _firstBatchEnd, Stopwatch.GetTimestamp(), 0);
+                    if (Interlocked.Read(ref _firstBatchEnd) != 0)
+                    {
+                        Interlocked.CompareExchange(ref _firstBatchMicros, (long)(value * 1e6), 0);
+                    }
                     Interlocked.Increment(ref _batches);
                     Seconds.AddOrUpdate("batch", value, (_, total) => total + value);
                     BatchMillis.Add(value * 1000);
@@ -272,6 +279,16 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     public void StartWindow() => Interlocked.Exchange(ref _firstAtTicks, -1);
 
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>Makes the next batch the one <see cref="FirstBatch"/> reports.</summary>
+    public void ResetFirstBatch()
+    {
+        Interlocked.Exchange(ref _firstBatchMicros, 0);
+        Interlocked.Exchange(ref _firstBatchEnd, 0);
+    }
+
+    /// <summary>The first batch: when its loop time ended (a <see cref="Stopwatch"/> timestamp, 0 before) and how long it took.</summary>
+    public (long EndedAt, TimeSpan Took) FirstBatch => (Interlocked.Read(ref _firstBatchEnd), TimeSpan.FromTicks(Interlocked.Read(ref _firstBatchMicros) * 10));
     public long Batches => Interlocked.Read(ref _batches);
     public long TimersFired => Interlocked.Read(ref _timersFired);
     public TimeSpan FirstAt => TimeSpan.FromTicks(Interlocked.Read(ref _firstAtTicks));
@@ -375,6 +392,20 @@ public static class Stats
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
 
     public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The median (the mean of the middle two for an even count); NaN for none.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN
+            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>"median (min–max)" in <paramref name="format"/>: the rounds' spread shows how noisy the machine was.</summary>
+    public static string Spread(IReadOnlyCollection<double> values, string format) =>
+        values.Count == 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture,
+            $"{Median(values).ToString(format, CultureInfo.InvariantCulture)} ({values.Min().ToString(format, CultureInfo.InvariantCulture)}–{values.Max().ToString(format, CultureInfo.InvariantCulture)})");
 }
 
 /// <summary>CPU time of this process's threads grouped by what they do, read from /proc (Linux only; empty elsewhere).</summary>

@@ -1,112 +1,180 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Confluent.Kafka;
 using MicroMoments.Stream.Kafka;
 using StackExchange.Redis;
 
 namespace MicroMoments.Stream.Benchmarks;
 
+/// <summary>What the pipeline sections measured, round by round (NaN where a section did not run).</summary>
+public sealed record PipelineResults(IReadOnlyList<double> Ceilings, IReadOnlyList<double> EventsPerSecond, IReadOnlyDictionary<int, List<double>> P99)
+{
+    /// <summary>The pipeline's share of the ceiling, per round pair (each pipeline round against the ceiling read just before it).</summary>
+    public IReadOnlyList<double> Ratios => EventsPerSecond.Zip(Ceilings, (e, c) => e / c).ToList();
+}
+
 /// <summary>
-/// The whole worker on the embedded broker and Redis: throughput with producing while consuming (and what
-/// a batch costs in CPU and Redis round trips), then latency at fixed rates, then the consume-only ceiling.
+/// The whole worker on the embedded broker and Redis: the consume-only ceiling and throughput (producing while
+/// consuming, and what a batch costs in CPU and Redis round trips) interleaved round by round, then latency at
+/// fixed rates, round by round. The machine is shared, so a ratio is only taken between neighbouring rounds and
+/// every figure is reported as the median of the rounds with their spread.
 /// </summary>
 public static class PipelineSections
 {
+    public const int Rounds = 3;
     private const int MaxLag = 100_000;
+    private const int CeilingRecords = 200_000;
 
-    /// <summary>Runs throughput (and, when asked, latency on the same worker); returns events/s and the p99 at each rate.</summary>
-    public static async Task<(double EventsPerSecond, Dictionary<int, double> P99)> RunAsync(BenchInfrastructure infra, BenchmarkOptions o,
-        bool throughput, bool latency)
+    public static async Task<PipelineResults> RunAsync(BenchInfrastructure infra, BenchmarkOptions o, bool throughput, bool latency, bool ceiling)
     {
         var events = o.Quick ? 200_000 : 1_000_000;
         var users = events / 20;
         infra.Topics("bench");
+        var ceilingTopic = ceiling ? ProduceCeilingTopic(infra) : null;
+        var ceilings = new List<double>();
+        var rates = new List<double>();
+        var p99 = new Dictionary<int, List<double>>();
         var generator = new EventMix(users, seed: 42);
-        await using var worker = await WorkerUnderTest.StartAsync(infra, "bench");
-        using var reader = new InterventionReader(infra.Kafka.BootstrapServers, "bench-interventions");
-        var eventsPerSecond = double.NaN;
-        if (throughput)
+        await using (var worker = await WorkerUnderTest.StartAsync(infra, "bench"))
         {
-            Console.WriteLine($"throughput: {events:N0} events, {users:N0} users, {BenchInfrastructure.Partitions} partitions, Kafka = librdkafka mock cluster (in process), Redis = {infra.RedisKind}, {Environment.ProcessorCount} cores");
-            // A warm-up on other users first, so the figures are the steady state and not the JIT's first minutes.
+            using var reader = new InterventionReader(infra.Kafka.BootstrapServers, "bench-interventions");
             var warmUp = events / 10;
-            var warmUsers = new EventMix(warmUp / 20, seed: 41, userPrefix: "warm-u");
-            for (var i = 0; i < warmUp; i++)
+            if (throughput)
             {
-                while (i - worker.Total > MaxLag)
-                {
-                    infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
-                }
-                var (user, body, _) = warmUsers.Next(DateTimeOffset.UtcNow);
-                infra.Produce("bench-clickstream", user, body);
+                Console.WriteLine($"throughput: {events:N0} events and {users:N0} new users a round, {BenchInfrastructure.Partitions} partitions, Kafka = librdkafka mock cluster (in process), Redis = {infra.RedisKind}, {Environment.ProcessorCount} cores; {Rounds} rounds, each after a ceiling read");
+                // A warm-up on other users first, so the figures are the steady state and not the JIT's first minutes.
+                await ProduceAtMostAheadAsync(infra, worker, new EventMix(warmUp / 20, seed: 41, userPrefix: "warm-u"), warmUp);
+                await Task.Delay(300); // the warm-up's last write
             }
-            infra.Producer.Flush();
-            await worker.WaitForAsync(warmUp, TimeSpan.FromMinutes(5));
-            await Task.Delay(300); // the warm-up's last write
-
-            var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
-            var callsBefore = worker.RedisCalls.ToDictionary();
-            var secondsBefore = worker.Seconds.ToDictionary();
-            var batchesBefore = worker.Batches;
-            var interventionsBefore = reader.Count;
-            worker.StartWindow();
-            var cpu = CpuSample.Take(infra);
-            var threads = ThreadGroups.Take();
-            var sw = Stopwatch.StartNew();
-            var producerNanos = 0L;
-            var producer = new Thread(() =>
+            for (var round = 1; round <= (throughput || ceiling ? Rounds : 0); round++)
             {
-                var started = ThreadCpu.Now();
-                for (var i = 0; i < events; i++)
+                if (ceilingTopic is not null)
                 {
-                    // The mock broker keeps ~5 MiB per partition: stay at most MaxLag records ahead of the worker.
-                    while (i + warmUp - worker.Total > MaxLag)
+                    ceilings.Add(ConsumeOnlyCeiling(infra, ceilingTopic));
+                    Console.WriteLine($"round {round} ceiling: a consume-only loop reads {ceilings[^1]:N0} records/s from the same broker");
+                }
+                if (throughput)
+                {
+                    // New users each round: the same cold loads from Redis every round, as in round 1.
+                    generator = new EventMix(users, seed: 42 + round, userPrefix: $"r{round}-u");
+                    rates.Add(await ThroughputRoundAsync(infra, worker, reader, generator, events, round));
+                }
+                if (ceilingTopic is not null && throughput)
+                {
+                    Console.WriteLine(Stats.Invariant($"round {round}: pipeline / ceiling = {rates[^1] / ceilings[^1]:F2}"));
+                }
+            }
+            if (latency)
+            {
+                foreach (var rate in LatencyRates)
+                {
+                    p99[rate] = [];
+                }
+                for (var round = 1; round <= Rounds; round++)
+                {
+                    foreach (var rate in LatencyRates)
                     {
-                        infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
+                        // New users each run, ~25 events each: enough failed tasks to trigger, and no caps reached by
+                        // the rounds before (the same users over three rounds fell from ~3,000 interventions to ~20).
+                        var seconds = o.Quick ? 5 : 15;
+                        var mix = new EventMix(rate * seconds / 25, seed: 100 * round + rate / 1000, userPrefix: $"l{round}-{rate / 1000}k-u");
+                        p99[rate].Add(await LatencyAsync(infra, worker, reader, mix, rate, seconds, round));
                     }
-                    var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
-                    infra.Produce("bench-clickstream", user, body);
                 }
-                infra.Producer.Flush();
-                producerNanos = ThreadCpu.Now() - started;
-            }) { Name = ThreadGroups.LoadProducer };
-            producer.Start();
-            producer.Join();
-            var produceSeconds = sw.Elapsed.TotalSeconds;
-            await worker.WaitForAsync(warmUp + events, TimeSpan.FromMinutes(5));
-            var used = CpuSample.Take(infra) - cpu;
-            var byThread = ThreadGroups.Take().Describe(threads, events, "event");
-            var seconds = (worker.LastAt - worker.FirstAt).TotalSeconds;
-            eventsPerSecond = events / Math.Max(0.001, seconds);
-            var batches = Math.Max(1, worker.Batches - batchesBefore);
-            Console.WriteLine($"  {events:N0} events in {seconds:F2} s = {eventsPerSecond:N0} events/s end to end (produced in {produceSeconds:F2} s; after a warm-up of {warmUp:N0} events on other users); {reader.Count - interventionsBefore:N0} interventions; {batches:N0} batches, mean {events / batches:N0} events/batch");
-            Console.WriteLine($"  {used.Describe(events, "event")} (the process holds the worker, the broker and the load producer)");
-            Console.WriteLine($"  CPU by thread: {byThread}; load producer {producerNanos / 1000.0 / events:F1} µs/event");
-            var calls = worker.RedisCalls.ToDictionary(c => c.Key, c => c.Value - callsBefore.GetValueOrDefault(c.Key));
-            Console.WriteLine($"  redis round trips per batch (client, by operation): {string.Join(", ", calls.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value / (double)batches:F1}"))}; total {calls.Values.Sum() / (double)batches:F1}");
-            var ms = worker.Seconds.ToDictionary(c => c.Key, c => (c.Value - secondsBefore.GetValueOrDefault(c.Key)) * 1000 / batches);
-            Console.WriteLine($"  per batch: {ms.GetValueOrDefault("batch"):F1} ms in the loop (parse to write started); Redis wall time {string.Join(", ", ms.Where(m => m.Key.StartsWith("redis ", StringComparison.Ordinal)).OrderBy(m => m.Key).Select(m => $"{m.Key[6..]} {m.Value:F1}"))} ms (load and due_timers hold the loop; write overlaps the next batch)");
-            var commands = Diff(await CommandStatsAsync(infra.RedisConfiguration), commandsBefore);
-            Console.WriteLine($"  redis commands per batch (server, scripts' inner calls included): {string.Join(", ", commands.Where(c => c.Value >= batches).OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value / (double)batches:F0}"))}");
-        }
-
-        var p99 = new Dictionary<int, double>();
-        if (latency)
-        {
-            foreach (var rate in new[] { 10_000, 20_000 })
-            {
-                p99[rate] = await LatencyAsync(infra, worker, reader, generator, rate, o.Quick ? 5 : 15);
             }
+        }
+        var results = new PipelineResults(ceilings.Count > 0 ? ceilings : [double.NaN], rates.Count > 0 ? rates : [double.NaN], p99);
+        if (rates.Count > 0)
+        {
+            Console.WriteLine($"throughput: median {Stats.Spread(rates, "N0")} events/s over {rates.Count} rounds");
+        }
+        if (ceilings.Count > 0)
+        {
+            Console.WriteLine($"ceiling: median {Stats.Spread(ceilings, "N0")} records/s; the pipeline reaches a median {Stats.Spread(results.Ratios, "F2")} of it (ratio per neighbouring round pair)");
+        }
+        foreach (var (rate, values) in p99)
+        {
+            Console.WriteLine($"latency at {rate:N0} events/s: p99 median {Stats.Spread(values, "F1")} ms over {values.Count} rounds");
         }
         var bytesPerUser = await UserKeyBytesAsync(infra.RedisConfiguration, "mm:{bench-clickstream:*}:u:*", 1000);
         Console.WriteLine($"  redis: {bytesPerUser:F0} bytes per user key (MEMORY USAGE, mean of 1,000 sampled users of this run)");
-        return (eventsPerSecond, p99);
+        return results;
+    }
+
+    /// <summary>The rates latency is measured at: the summary's p99 is at the first.</summary>
+    public static readonly int[] LatencyRates = [10_000, 20_000];
+
+    /// <summary>Produces <paramref name="count"/> events, never more than <see cref="MaxLag"/> ahead of the worker, and waits until it has them all.</summary>
+    private static async Task ProduceAtMostAheadAsync(BenchInfrastructure infra, WorkerUnderTest worker, EventMix mix, int count)
+    {
+        var before = worker.Total;
+        for (var i = 0; i < count; i++)
+        {
+            while (before + i - worker.Total > MaxLag)
+            {
+                infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
+            }
+            var (user, body, _) = mix.Next(DateTimeOffset.UtcNow);
+            infra.Produce("bench-clickstream", user, body);
+        }
+        infra.Producer.Flush();
+        await worker.WaitForAsync(before + count, TimeSpan.FromMinutes(5));
+    }
+
+    /// <summary>One throughput round: produces while the worker consumes; returns events/s from its first to its last record.</summary>
+    private static async Task<double> ThroughputRoundAsync(BenchInfrastructure infra, WorkerUnderTest worker, InterventionReader reader, EventMix generator, int events, int round)
+    {
+        var before = worker.Total;
+        var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
+        var callsBefore = worker.RedisCalls.ToDictionary();
+        var secondsBefore = worker.Seconds.ToDictionary();
+        var batchesBefore = worker.Batches;
+        var interventionsBefore = reader.Count;
+        worker.StartWindow();
+        var cpu = CpuSample.Take(infra);
+        var threads = ThreadGroups.Take();
+        var sw = Stopwatch.StartNew();
+        var producerNanos = 0L;
+        var producer = new Thread(() =>
+        {
+            var started = ThreadCpu.Now();
+            for (var i = 0; i < events; i++)
+            {
+                // The mock broker keeps ~5 MiB per partition: stay at most MaxLag records ahead of the worker.
+                while (before + i - worker.Total > MaxLag)
+                {
+                    infra.Producer.Poll(TimeSpan.FromMilliseconds(2));
+                }
+                var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
+                infra.Produce("bench-clickstream", user, body);
+            }
+            infra.Producer.Flush();
+            producerNanos = ThreadCpu.Now() - started;
+        }) { Name = ThreadGroups.LoadProducer };
+        producer.Start();
+        producer.Join();
+        var produceSeconds = sw.Elapsed.TotalSeconds;
+        await worker.WaitForAsync(before + events, TimeSpan.FromMinutes(5));
+        var used = CpuSample.Take(infra) - cpu;
+        var byThread = ThreadGroups.Take().Describe(threads, events, "event");
+        var seconds = (worker.LastAt - worker.FirstAt).TotalSeconds;
+        var eventsPerSecond = events / Math.Max(0.001, seconds);
+        var batches = Math.Max(1, worker.Batches - batchesBefore);
+        Console.WriteLine($"round {round} throughput: {events:N0} events in {seconds:F2} s = {eventsPerSecond:N0} events/s end to end (produced in {produceSeconds:F2} s); {reader.Count - interventionsBefore:N0} interventions; {batches:N0} batches, mean {events / batches:N0} events/batch");
+        Console.WriteLine($"  {used.Describe(events, "event")} (the process holds the worker, the broker and the load producer)");
+        Console.WriteLine($"  CPU by thread: {byThread}; load producer {producerNanos / 1000.0 / events:F1} µs/event");
+        var calls = worker.RedisCalls.ToDictionary(c => c.Key, c => c.Value - callsBefore.GetValueOrDefault(c.Key));
+        Console.WriteLine($"  redis round trips per batch (client, by operation): {string.Join(", ", calls.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value / (double)batches:F1}"))}; total {calls.Values.Sum() / (double)batches:F1}");
+        var ms = worker.Seconds.ToDictionary(c => c.Key, c => (c.Value - secondsBefore.GetValueOrDefault(c.Key)) * 1000 / batches);
+        Console.WriteLine($"  per batch: {ms.GetValueOrDefault("batch"):F1} ms in the loop (parse to write started); Redis wall time {string.Join(", ", ms.Where(m => m.Key.StartsWith("redis ", StringComparison.Ordinal)).OrderBy(m => m.Key).Select(m => $"{m.Key[6..]} {m.Value:F1}"))} ms (load and due_timers hold the loop; write overlaps the next batch)");
+        var commands = Diff(await CommandStatsAsync(infra.RedisConfiguration), commandsBefore);
+        Console.WriteLine($"  redis commands per batch (server, scripts' inner calls included): {string.Join(", ", commands.Where(c => c.Value >= batches).OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value / (double)batches:F0}"))}");
+        return eventsPerSecond;
     }
 
     /// <summary>A fixed rate, timing each intervention from its triggering event's production to its arrival on the output topic.</summary>
-    private static async Task<double> LatencyAsync(BenchInfrastructure infra, WorkerUnderTest worker, InterventionReader reader, EventMix generator, int rate, int seconds)
+    private static async Task<double> LatencyAsync(BenchInfrastructure infra, WorkerUnderTest worker, InterventionReader reader, EventMix generator, int rate, int seconds, int round)
     {
         var producedAt = new ConcurrentDictionary<string, long>();
         reader.Track(producedAt);
@@ -134,49 +202,49 @@ public static class PipelineSections
         var used = CpuSample.Take(infra) - cpu;
         var latencies = reader.TakeLatencies().Order().ToArray();
         var batches = worker.TakeBatchMillis();
-        Console.WriteLine($"latency at {rate:N0} events/s for {seconds} s: {latencies.Length:N0} interventions, p50 {Stats.Percentile(latencies, 0.50):F1} ms, p99 {Stats.Percentile(latencies, 0.99):F1} ms, max {latencies.LastOrDefault():F1} ms (event produced → intervention consumed); {used.Describe(paced, "event")}");
+        Console.WriteLine($"round {round} latency at {rate:N0} events/s for {seconds} s: {latencies.Length:N0} interventions, p50 {Stats.Percentile(latencies, 0.50):F1} ms, p99 {Stats.Percentile(latencies, 0.99):F1} ms, max {latencies.LastOrDefault():F1} ms (event produced → intervention consumed); {used.Describe(paced, "event")}");
         Console.WriteLine($"  {batches.Length:N0} batches of {paced / Math.Max(1.0, batches.Length):F0} events on average, each {Stats.Percentile(batches, 0.5):F1} ms in the loop at p50, {Stats.Percentile(batches, 0.99):F1} ms at p99");
         return Stats.Percentile(latencies, 0.99);
     }
 
-    /// <summary>The ceiling: a consume-only loop over the same broker, same client settings, nothing else running.</summary>
-    public static double ConsumeOnlyCeiling(BenchInfrastructure infra, BenchmarkOptions o)
+    /// <summary>Fills the ceiling's topic once; every round reads all of it with a new group.</summary>
+    private static string ProduceCeilingTopic(BenchInfrastructure infra)
     {
         const string topic = "bench-ceiling";
-        var count = 200_000;
         infra.Kafka.CreateTopic(topic, BenchInfrastructure.Partitions);
-        var generator = new EventMix(count / 20, seed: 7);
-        for (var i = 0; i < count; i++)
+        var generator = new EventMix(CeilingRecords / 20, seed: 7);
+        for (var i = 0; i < CeilingRecords; i++)
         {
             var (user, body, _) = generator.Next(DateTimeOffset.UtcNow);
             infra.Produce(topic, user, body);
         }
         infra.Producer.Flush();
-        // Best of three reads (each a new group from the start): the ceiling is what the broker and client can do.
-        var best = 0.0;
-        for (var round = 0; round < (o.Quick ? 1 : 3); round++)
+        return topic;
+    }
+
+    /// <summary>The ceiling: a consume-only loop over the same broker, same client settings, the worker idle.</summary>
+    private static double ConsumeOnlyCeiling(BenchInfrastructure infra, string topic)
+    {
+        var config = KafkaClientConfigs.Consumer(new KafkaOptions { BootstrapServers = infra.Kafka.BootstrapServers, GroupId = $"ceiling-{Guid.NewGuid():N}" });
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        consumer.Subscribe(topic);
+        var read = 0;
+        var sw = new Stopwatch();
+        while (read < CeilingRecords)
         {
-            var config = KafkaClientConfigs.Consumer(new KafkaOptions { BootstrapServers = infra.Kafka.BootstrapServers, GroupId = $"ceiling-{Guid.NewGuid():N}" });
-            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
-            consumer.Subscribe(topic);
-            var read = 0;
-            var sw = new Stopwatch();
-            while (read < count)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } r)
             {
-                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } r)
+                if (read == 0)
                 {
-                    if (read == 0)
-                    {
-                        sw.Start();
-                    }
-                    read++;
-                    consumer.StoreOffset(r);
+                    sw.Start();
                 }
+                read++;
+                consumer.StoreOffset(r);
             }
-            best = Math.Max(best, count / sw.Elapsed.TotalSeconds);
-            consumer.Close();
         }
-        return best;
+        var perSecond = CeilingRecords / sw.Elapsed.TotalSeconds;
+        consumer.Close();
+        return perSecond;
     }
 
     /// <summary>Mean MEMORY USAGE of up to <paramref name="sample"/> keys matching <paramref name="pattern"/>.</summary>
@@ -217,66 +285,4 @@ public static class PipelineSections
 
     private static Dictionary<string, long> Diff(Dictionary<string, long> after, Dictionary<string, long> before) =>
         after.ToDictionary(a => a.Key, a => a.Value - before.GetValueOrDefault(a.Key), StringComparer.Ordinal);
-
-    /// <summary>Reads the intervention topic; when tracking, records the latency from the triggering event's production.</summary>
-    private sealed class InterventionReader : IDisposable
-    {
-        private readonly Thread _thread;
-        private readonly CancellationTokenSource _stop = new();
-        private ConcurrentDictionary<string, long>? _producedAt;
-        private ConcurrentBag<double> _latencies = [];
-        private long _count;
-
-        public InterventionReader(string bootstrap, string topic)
-        {
-            var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
-            {
-                BootstrapServers = bootstrap, GroupId = $"bench-reader-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = 5,
-            }).Build();
-            consumer.Subscribe(topic);
-            _thread = new Thread(() =>
-            {
-                using (consumer)
-                {
-                    while (!_stop.IsCancellationRequested)
-                    {
-                        if (consumer.Consume(TimeSpan.FromMilliseconds(50)) is not { } r)
-                        {
-                            continue;
-                        }
-                        var arrived = Stopwatch.GetTimestamp();
-                        Interlocked.Increment(ref _count);
-                        if (_producedAt is { } map)
-                        {
-                            using var doc = JsonDocument.Parse(r.Message.Value);
-                            var ids = doc.RootElement.GetProperty("data").GetProperty("trigger").GetProperty("eventIds");
-                            var last = ids[ids.GetArrayLength() - 1].GetString()!;
-                            if (map.TryGetValue(last, out var at))
-                            {
-                                _latencies.Add((arrived - at) * 1000.0 / Stopwatch.Frequency);
-                            }
-                        }
-                    }
-                    consumer.Close();
-                }
-            }) { IsBackground = true };
-            _thread.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Track(ConcurrentDictionary<string, long> producedAt)
-        {
-            _latencies = [];
-            _producedAt = producedAt;
-        }
-
-        public ConcurrentBag<double> TakeLatencies() => Interlocked.Exchange(ref _latencies, []);
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _thread.Join();
-        }
-    }
 }
