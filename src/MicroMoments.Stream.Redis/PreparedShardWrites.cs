@@ -23,10 +23,11 @@ public sealed class PreparedShardWrites(UserStateStore store, IReadOnlyList<Shar
     {
         try
         {
-            await store.ClearOutboxesAsync(writes.Where(w => w.HasOutbox && written.Contains(w.Shard)).Select(w => (w.Shard, w.Epoch)).ToList(), ct);
+            await store.ClearOutboxesAsync(writes.Where(w => w.HasOutbox && written.Contains(w.Shard)).ToList(), ct);
         }
-        catch (Exception ex) when (RedisResilience.IsUnavailable(ex))
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Nobody awaits the clear (BatchCommit.Cleanup): whatever failed is said here, and the outbox stays for a new owner to find settled.
             RedisLog.OutboxClearFailed(logger, ex);
         }
     }

@@ -218,10 +218,16 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         return string.Join('\n', Enumerable.Reverse(kept));
     }
 
-    // KEYS: the owner epoch, the outbox. ARGV: the writer's epoch. A stale owner cannot clear the new owner's outbox.
+    // KEYS: the owner epoch, the outbox, the last applied write. ARGV: the writer's epoch, and the id of the write whose
+    // outbox this is ('' = whatever outbox is there, for a new owner that has just recovered it). A stale owner cannot clear
+    // the new owner's outbox, and a clear that arrives after a later write of the shard leaves that write's outbox alone:
+    // so a batch's clear need not finish before the next batch's write starts.
     private const string ClearOutboxScript = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then
           return -1
+        end
+        if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then
+          return 0
         end
         return redis.call('DEL', KEYS[2])
         """;
@@ -230,12 +236,23 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<byte[]?> ReadOutboxAsync(string shard, CancellationToken ct) =>
         (byte[]?)await Timed("outbox", async () => await resilience.ExecuteAsync(async _ => await redis.GetDatabase().StringGetAsync(_keys.Outbox(shard)), ct));
 
-    /// <summary>Deletes the outboxes of the given shards once every message in them is acknowledged; fenced by epoch.</summary>
+    /// <summary>Deletes the outboxes of the given shards, whatever write left them; fenced by epoch (a new owner, after recovering them).</summary>
     public Task ClearOutboxesAsync(IReadOnlyCollection<(string Shard, long Epoch)> shards, CancellationToken ct) =>
+        ClearOutboxesAsync(shards.Select(s => (s.Shard, s.Epoch, RedisValue.EmptyString)).ToList(), ct);
+
+    /// <summary>
+    /// Deletes the outboxes the given writes left once every message in them is acknowledged; fenced by epoch, and a no-op
+    /// for a shard written again since (its outbox is that later write's).
+    /// </summary>
+    public Task ClearOutboxesAsync(IReadOnlyCollection<ShardWrite> writes, CancellationToken ct) =>
+        ClearOutboxesAsync(writes.Select(w => (w.Shard, w.Epoch, w.Args[3])).ToList(), ct);
+
+    private Task ClearOutboxesAsync(List<(string Shard, long Epoch, RedisValue WriteId)> shards, CancellationToken ct) =>
         shards.Count == 0 ? Task.CompletedTask : Timed("outbox", async () => await resilience.ExecuteAsync(async _ =>
         {
             var db = redis.GetDatabase();
-            await Task.WhenAll(shards.Select(s => db.ScriptEvaluateAsync(ClearOutboxScript, [_keys.Owner(s.Shard), _keys.Outbox(s.Shard)], [s.Epoch])));
+            await Task.WhenAll(shards.Select(s =>
+                db.ScriptEvaluateAsync(ClearOutboxScript, [_keys.Owner(s.Shard), _keys.Outbox(s.Shard), _keys.LastWrite(s.Shard)], [s.Epoch, s.WriteId])));
             return true;
         }, ct));
 

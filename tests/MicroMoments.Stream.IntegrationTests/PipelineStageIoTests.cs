@@ -50,6 +50,25 @@ public sealed class PipelineStageIoTests(KafkaFixture kafka, RedisFixture redis)
     }
 
     [Fact]
+    public async Task StatePersister_ClearLandsAfterTheShardsNextWrite_LeavesThatWritesOutbox()
+    {
+        var store = NewStore($"t{Guid.NewGuid():N}:");
+        var epochs = new Dictionary<string, long> { ["in:0"] = await store.AcquireAsync("in:0", default) };
+        var persister = new StatePersister(store, NullLogger<StatePersister>.Instance);
+        var first = persister.Prepare(Changed(("in:0", "a")), new Dictionary<string, byte[]> { ["in:0"] = [1] }, s => epochs[s]);
+        var second = persister.Prepare(Changed(("in:0", "a")), new Dictionary<string, byte[]> { ["in:0"] = [2] }, s => epochs[s]);
+
+        var written = await first.SaveAsync(default);
+        await second.SaveAsync(default); // the next batch's write, before the first batch's clear (the clear is not awaited)
+        await first.ClearOutboxesAsync(written, default);
+        var afterLateClear = await store.ReadOutboxAsync("in:0", default);
+        await second.ClearOutboxesAsync(written, default);
+
+        Assert.Equal([2], afterLateClear!);
+        Assert.Null(await store.ReadOutboxAsync("in:0", default));
+    }
+
+    [Fact]
     public async Task StatePersister_ShardNotOwned_NotWrittenAtAll()
     {
         var store = NewStore($"t{Guid.NewGuid():N}:");

@@ -2,7 +2,8 @@ namespace MicroMoments.Stream.Core.Pipeline;
 
 /// <summary>
 /// A batch on its way out: state and outbox to the store (persist), then the messages of the shards written to the
-/// broker (publish), then the outboxes cleared; the offsets it carries are stored only after all that (commit).
+/// broker (publish), then the outboxes cleared in the background; the offsets it carries are stored once every message
+/// is acknowledged (commit).
 /// Safe to run again after a failure: it goes on from the step that failed.
 /// </summary>
 public sealed class BatchCommit(IPreparedState state, IPreparedMessages messages, BatchPositions positions)
@@ -32,6 +33,13 @@ public sealed class BatchCommit(IPreparedState state, IPreparedMessages messages
         }
         await messages.ProduceAsync(_written);
         _published = true;
-        await state.ClearOutboxesAsync(_written, CancellationToken.None);
+        // Off the critical path: the next batch's commit (and this one's offsets) need not wait for it. Every message of
+        // the outbox is acknowledged, so an outbox left behind (a crash, a failed clear) only costs a new owner one look
+        // at the output topic, which finds nothing missing; and a clear that lands after the shard's next write leaves
+        // that write's outbox alone (the store checks the write it belongs to).
+        Cleanup = state.ClearOutboxesAsync(_written, CancellationToken.None);
     }
+
+    /// <summary>The clearing of the outboxes, started once every message is acknowledged; not awaited by the commit.</summary>
+    public Task Cleanup { get; private set; } = Task.CompletedTask;
 }

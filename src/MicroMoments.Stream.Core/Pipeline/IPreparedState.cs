@@ -9,6 +9,9 @@ public interface IPreparedState
     /// </summary>
     Task<IReadOnlySet<string>> SaveAsync(CancellationToken ct);
 
-    /// <summary>Deletes the outboxes of the written shards once their messages are acknowledged; a store outage here is only reported.</summary>
+    /// <summary>
+    /// Deletes the outboxes of the written shards once their messages are acknowledged, unless a later write of the shard
+    /// replaced them; never throws (nobody awaits it: a failure is only reported, and the outbox is left for a new owner).
+    /// </summary>
     Task ClearOutboxesAsync(IReadOnlySet<string> written, CancellationToken ct);
 }

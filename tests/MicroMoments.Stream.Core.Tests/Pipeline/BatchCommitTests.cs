@@ -14,10 +14,13 @@ internal sealed class ScriptedCommit(List<string> calls, params string[] written
         return FailSaves-- > 0 ? Task.FromException<IReadOnlySet<string>>(new TimeoutException("store down")) : Task.FromResult<IReadOnlySet<string>>(written.ToHashSet());
     }
 
+    /// <summary>What the clear returns: completed unless a test holds it.</summary>
+    public Task Clearing { get; set; } = Task.CompletedTask;
+
     public Task ClearOutboxesAsync(IReadOnlySet<string> shards, CancellationToken ct)
     {
         calls.Add("clear " + string.Join(",", shards.Order()));
-        return Task.CompletedTask;
+        return Clearing;
     }
 
     public Task ProduceAsync(IReadOnlySet<string> shards)
@@ -63,5 +66,20 @@ public sealed class BatchCommitTests
         await commit.RunAsync();
 
         Assert.Equal(["save", "produce s:0", "produce s:0", "clear s:0"], _calls);
+    }
+
+    [Fact]
+    public async Task RunAsync_ClearStillRunning_CommitDoneOnceEveryMessageIsAcked()
+    {
+        var clearing = new TaskCompletionSource();
+        var io = new ScriptedCommit(_calls, "s:0") { Clearing = clearing.Task };
+        var commit = new BatchCommit(io, io, BatchPositions.None).Start();
+
+        await commit.Task; // would never end if the commit waited for the clear
+
+        Assert.Equal(["save", "produce s:0", "clear s:0"], _calls);
+        Assert.False(commit.Cleanup.IsCompleted);
+        clearing.SetResult();
+        await commit.Cleanup;
     }
 }
