@@ -37,10 +37,18 @@ public sealed class ShardOwnership(UserStateStore store, IOutboxRecovery recover
     /// </summary>
     public async Task AcquireAsync(IEnumerable<string> shards, CancellationToken ct)
     {
-        foreach (var shard in shards.Distinct().Where(NeedsEpoch).ToList())
+        // Every shard side by side (the client pipelines them: one round trip, not two per shard, which on a fresh
+        // worker with 12 partitions held its first batch about 100 ms). Each reads its outbox only after its new
+        // epoch is set, so the previous owner can no longer change it. Should one fail, none is recorded: the retry
+        // takes new epochs for all, which fences nothing but this instance's own unrecorded ones.
+        var acquired = await Task.WhenAll(shards.Distinct().Where(NeedsEpoch).ToList().Select(async shard =>
         {
             var epoch = await store.AcquireAsync(shard, ct);
-            if (await store.ReadOutboxAsync(shard, ct) is { } outbox)
+            return (Shard: shard, Epoch: epoch, Outbox: await store.ReadOutboxAsync(shard, ct));
+        }));
+        foreach (var (shard, epoch, outbox) in acquired)
+        {
+            if (outbox is not null)
             {
                 var (found, resent) = await recovery.RecoverAsync(outbox, ct);
                 await store.ClearOutboxesAsync([(shard, epoch)], ct);
