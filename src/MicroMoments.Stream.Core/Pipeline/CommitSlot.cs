@@ -8,6 +8,9 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
 {
     private BatchCommit? _pending;
 
+    // The last completed commit: its outbox clear may still be running (BatchCommit.Cleanup).
+    private BatchCommit? _done;
+
     public bool IsBusy => _pending is not null;
 
     /// <summary>Starts a commit; the slot must be empty (<see cref="CompleteAsync"/> first).</summary>
@@ -30,6 +33,7 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
         _pending = null;
         await gate.RunAsync(p.RunAsync, ct, p.Task);
         offsets.Store(p.Positions);
+        _done = p;
     }
 
     /// <summary>
@@ -39,34 +43,41 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
     /// </summary>
     public void SettleBeforeRevoke(TimeSpan timeout)
     {
-        if (_pending is not { } p)
+        if (_pending is { } p)
         {
-            return;
-        }
-        try
-        {
-            p.Task.Wait(timeout);
-        }
-        catch (AggregateException)
-        {
-            return; // CompleteAsync goes on from the failed step
-        }
-        if (p.Task.IsCompletedSuccessfully)
-        {
+            try
+            {
+                p.Task.Wait(timeout);
+            }
+            catch (AggregateException)
+            {
+                return; // CompleteAsync goes on from the failed step
+            }
+            if (!p.Task.IsCompletedSuccessfully)
+            {
+                return;
+            }
             _pending = null;
             offsets.Store(p.Positions);
+            _done = p;
         }
+        // The next owner treats an outbox still there as a crash: it re-sends that batch's decisions and dead letters.
+        // A normal handover should not, so the last clear is given the same time to land (it never throws).
+        _done?.Cleanup.Wait(timeout);
+        _done = null;
     }
 
     /// <summary>On shutdown, a commit already in flight is awaited once; if it fails, its offsets stay unstored for redelivery.</summary>
     public async Task FinishOnShutdownAsync()
     {
-        if (_pending is not { } p)
+        if (_pending is { } p)
         {
-            return;
+            _pending = null;
+            await p.Task;
+            offsets.Store(p.Positions);
+            _done = p;
         }
-        _pending = null;
-        await p.Task;
-        offsets.Store(p.Positions);
+        await (_done?.Cleanup ?? Task.CompletedTask); // as on a revoke: the next owner should find no outbox to settle
+        _done = null;
     }
 }

@@ -106,17 +106,15 @@ public sealed class ClickstreamWorker(
             {
                 await run.Commits.CompleteAsync(ct);
             }
-            else
+            try
             {
-                try
-                {
-                    await run.Commits.FinishOnShutdownAsync();
-                }
-                catch (Exception ex)
-                {
-                    // Whatever failed, the consumer must still commit what is stored and leave the group cleanly.
-                    Log.ShutdownWriteFailed(logger, ex);
-                }
+                // Also lets the last outbox clear land, so the next owner has no outbox to settle.
+                await run.Commits.FinishOnShutdownAsync();
+            }
+            catch (Exception ex)
+            {
+                // Whatever failed, the consumer must still commit what is stored and leave the group cleanly.
+                Log.ShutdownWriteFailed(logger, ex);
             }
             consumer.Close();
         }

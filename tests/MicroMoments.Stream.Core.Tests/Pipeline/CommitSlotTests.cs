@@ -101,4 +101,28 @@ public sealed class CommitSlotTests
         await slot.CompleteAsync(CancellationToken.None);
         Assert.Equal("store 0@9", _calls[^1]);
     }
+
+    [Fact]
+    public async Task SettleBeforeRevoke_LastClearStillRunning_WaitsForIt()
+    {
+        var slot = new CommitSlot(_gate, _offsets);
+        var clearing = new TaskCompletionSource();
+        var io = new ScriptedCommit(_calls, "s:0") { Clearing = clearing.Task };
+        slot.Start(new BatchCommit(io, io, At(4)));
+        await slot.CompleteAsync(CancellationToken.None); // done once acked: the clear still runs
+
+        var settle = new Thread(() => slot.SettleBeforeRevoke(TimeSpan.FromMinutes(5)));
+        settle.Start();
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while ((settle.ThreadState & ThreadState.WaitSleepJoin) == 0 && settle.IsAlive && DateTime.UtcNow < deadline)
+        {
+            Thread.Yield(); // until the revoke blocks on the clear
+        }
+        var blocked = settle.IsAlive;
+        clearing.SetResult();
+
+        Assert.True(settle.Join(TimeSpan.FromMinutes(1)));
+        Assert.True(blocked);
+        Assert.Equal(["save", "produce s:0", "clear s:0", "store 0@5"], _calls);
+    }
 }
