@@ -39,8 +39,9 @@ public sealed class ShardOwnership(UserStateStore store, IOutboxRecovery recover
     {
         // Every shard side by side (the client pipelines them: one round trip, not two per shard, which on a fresh
         // worker with 12 partitions held its first batch about 100 ms). Each reads its outbox only after its new
-        // epoch is set, so the previous owner can no longer change it. Should one fail, none is recorded: the retry
-        // takes new epochs for all, which fences nothing but this instance's own unrecorded ones.
+        // epoch is set, so the previous owner can no longer change it. Should an acquire fail, none is recorded: the retry
+        // takes new epochs for all, which fences nothing but this instance's own unrecorded ones. Recovery then goes shard by
+        // shard, recording each epoch as its outbox is settled.
         var acquired = await Task.WhenAll(shards.Distinct().Where(NeedsEpoch).ToList().Select(async shard =>
         {
             var epoch = await store.AcquireAsync(shard, ct);

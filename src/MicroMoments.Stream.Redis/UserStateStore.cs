@@ -411,12 +411,17 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         batch.Execute();
         await Task.WhenAll(sets.Cast<Task>().Concat(gets));
         List<(string UserId, string Other)>? others = null;
-        List<int>? renew = null;
+        List<int>? renew = null, missed = null;
         for (var i = 0; i < users.Length; i++)
         {
-            if (sets[i].Result || gets[i].Result.IsNull)
+            if (sets[i].Result)
             {
-                continue; // set now, or gone again since: nothing names another shard
+                continue; // set now: nothing named another shard
+            }
+            if (gets[i].Result.IsNull)
+            {
+                (missed ??= []).Add(i); // there at the SET, expired by the GET: set it again, or the user has none
+                continue;
             }
             if ((string)gets[i].Result! == shard)
             {
@@ -427,10 +432,11 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 (others ??= []).Add((users[i], (string)gets[i].Result!));
             }
         }
-        if (renew is not null)
+        if (renew is not null || missed is not null)
         {
             var again = db.CreateBatch();
-            var expiries = renew.Select(i => again.KeyExpireAsync(_keys.UserIndex(users[i]), ttl)).ToArray();
+            var expiries = (renew ?? []).Select(i => (Task)again.KeyExpireAsync(_keys.UserIndex(users[i]), ttl))
+                .Concat((missed ?? []).Select(i => (Task)again.StringSetAsync(_keys.UserIndex(users[i]), shard, ttl, When.NotExists))).ToArray();
             again.Execute();
             await Task.WhenAll(expiries);
         }

@@ -84,4 +84,24 @@ public sealed class RuleSetLoaderTests
         Assert.True(Durations.TryParse(text, out var d));
         Assert.Equal(TimeSpan.FromSeconds(seconds), d);
     }
+
+    [Fact]
+    public void Load_VariantNameWithBar_RejectedWithItsLine()
+    {
+        const string yaml = """
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Signed Up }
+                action: { moment: curiosity, channel: in_app, message: { body: hi } }
+                experiment:
+                  name: copy
+                  variants:
+                    - { name: control, weight: 1 }
+                    - { name: "a|b", weight: 1 }
+            """;
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(yaml));
+
+        Assert.Contains(ex.Errors, e => e.Line == 9 && e.Message.Contains("cannot contain '|'", StringComparison.Ordinal));
+    }
 }

@@ -8,8 +8,12 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
 {
     private BatchCommit? _pending;
 
-    // The last completed commit: its outbox clear may still be running (BatchCommit.Cleanup).
-    private BatchCommit? _done;
+    // The outbox clears of the completed commits that may still be running (BatchCommit.Cleanup), chained: an earlier
+    // clear, of a shard the later commits did not write, counts as much as the last.
+    private Task _clearing = Task.CompletedTask;
+
+    private void Done(BatchCommit commit) =>
+        _clearing = _clearing.IsCompleted ? commit.Cleanup : Task.WhenAll(_clearing, commit.Cleanup);
 
     public bool IsBusy => _pending is not null;
 
@@ -33,7 +37,7 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
         _pending = null;
         await gate.RunAsync(p.RunAsync, ct, p.Task);
         offsets.Store(p.Positions);
-        _done = p;
+        Done(p);
     }
 
     /// <summary>
@@ -43,11 +47,13 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
     /// </summary>
     public void SettleBeforeRevoke(TimeSpan timeout)
     {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds; // one bound for both waits
+        TimeSpan Left() => TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
         if (_pending is { } p)
         {
             try
             {
-                p.Task.Wait(timeout);
+                p.Task.Wait(Left());
             }
             catch (AggregateException)
             {
@@ -59,12 +65,14 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
             }
             _pending = null;
             offsets.Store(p.Positions);
-            _done = p;
+            Done(p);
         }
         // The next owner treats an outbox still there as a crash: it re-sends that batch's decisions and dead letters.
-        // A normal handover should not, so the last clear is given the same time to land (it never throws).
-        _done?.Cleanup.Wait(timeout);
-        _done = null;
+        // A normal handover should not, so the clears are given the rest of the time to land (they never throw).
+        if (_clearing.Wait(Left()))
+        {
+            _clearing = Task.CompletedTask;
+        }
     }
 
     /// <summary>On shutdown, a commit already in flight is awaited once; if it fails, its offsets stay unstored for redelivery.</summary>
@@ -75,9 +83,9 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
             _pending = null;
             await p.Task;
             offsets.Store(p.Positions);
-            _done = p;
+            Done(p);
         }
-        await (_done?.Cleanup ?? Task.CompletedTask); // as on a revoke: the next owner should find no outbox to settle
-        _done = null;
+        await _clearing; // as on a revoke: the next owner should find no outbox to settle
+        _clearing = Task.CompletedTask;
     }
 }

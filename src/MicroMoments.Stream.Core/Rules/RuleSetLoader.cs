@@ -215,6 +215,12 @@ public static class RuleSetLoader
                     r.Error(v, $"rule '{id}': a variant needs a 'name' and a positive 'weight'");
                     continue;
                 }
+                if (name.Contains('|', StringComparison.Ordinal))
+                {
+                    // The analytics counters name a field "<rule>|<variant>|<metric>": a '|' here would credit another rule.
+                    r.Error(v, $"rule '{id}': variant name '{name}' cannot contain '|'");
+                    continue;
+                }
                 MessageSpec? message = null;
                 if (r.Map(v, "message") is { } msg)
                 {
