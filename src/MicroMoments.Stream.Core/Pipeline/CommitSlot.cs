@@ -12,8 +12,13 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
     // clear, of a shard the later commits did not write, counts as much as the last.
     private Task _clearing = Task.CompletedTask;
 
-    private void Done(BatchCommit commit) =>
+    /// <summary>The commit in flight has completed: its offsets are stored, and its outbox clear joins the unfinished ones.</summary>
+    private void Completed(BatchCommit commit)
+    {
+        _pending = null;
+        offsets.Store(commit.Positions);
         _clearing = _clearing.IsCompleted ? commit.Cleanup : Task.WhenAll(_clearing, commit.Cleanup);
+    }
 
     public bool IsBusy => _pending is not null;
 
@@ -36,8 +41,7 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
         }
         _pending = null;
         await gate.RunAsync(p.RunAsync, ct, p.Task);
-        offsets.Store(p.Positions);
-        Done(p);
+        Completed(p);
     }
 
     /// <summary>
@@ -63,9 +67,7 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
             {
                 return;
             }
-            _pending = null;
-            offsets.Store(p.Positions);
-            Done(p);
+            Completed(p);
         }
         // The next owner treats an outbox still there as a crash: it re-sends that batch's decisions and dead letters.
         // A normal handover should not, so the clears are given the rest of the time to land (they never throw).
@@ -82,8 +84,7 @@ public sealed class CommitSlot(IStoreOutageGate gate, IOffsetStore offsets)
         {
             _pending = null;
             await p.Task;
-            offsets.Store(p.Positions);
-            Done(p);
+            Completed(p);
         }
         await _clearing; // as on a revoke: the next owner should find no outbox to settle
         _clearing = Task.CompletedTask;

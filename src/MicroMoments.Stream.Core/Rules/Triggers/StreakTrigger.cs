@@ -1,10 +1,9 @@
-using MicroMoments.Stream.Core.Decisions;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
 
 /// <summary><c>kind: streak</c>: the user's streak of active days reaches <see cref="Days"/>, checked on <see cref="TriggerSpec.Event"/> or on every event.</summary>
-public sealed class StreakTrigger : TriggerSpec
+public sealed class StreakTrigger : MetricTrigger
 {
     internal static readonly TriggerKindInfo Descriptor = new(TriggerKind.Streak, ["kind", "event", "where", "days"], firesOnTimer: false, Parse);
 
@@ -25,23 +24,8 @@ public sealed class StreakTrigger : TriggerSpec
         return new StreakTrigger { Event = evt, Where = r.StringMap(t, "where"), Days = r.Int(t, "days") ?? 0, Metric = "streakDays" };
     }
 
-    internal override bool Concerns(string? key) => Event is null || Event == key;
-
     /// <summary>Fires on the event that makes the streak exactly <see cref="Days"/> long.</summary>
-    internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
-    {
-        var e = on.Event;
-        if (Event is not null && !Matches(e))
-        {
-            return;
-        }
-        var after = Metrics.Read(Metric!, on.State, e, on.Observation, e.Timestamp);
-        if (after == Days && before != Days)
-        {
-            var details = TriggerDetails.Of(e);
-            details["metric"] = Metric!;
-            details["value"] = after!.Value;
-            on.Fire(new Candidate(rule, "streak", [e.MessageId], details, e.MessageId));
-        }
-    }
+    private protected override bool Holds(double? value) => value == Days;
+
+    private protected override string CandidateKind => "streak";
 }

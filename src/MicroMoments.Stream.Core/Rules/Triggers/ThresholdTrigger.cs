@@ -7,7 +7,7 @@ namespace MicroMoments.Stream.Core.Rules.Triggers;
 /// <c>kind: threshold</c>: a derived metric (<see cref="Metrics"/>) enters the range (<see cref="Above"/>, <see cref="Below"/>)
 /// and [<see cref="AtLeast"/>, <see cref="AtMost"/>], checked on <see cref="TriggerSpec.Event"/> or on every event.
 /// </summary>
-public sealed class ThresholdTrigger : TriggerSpec
+public sealed class ThresholdTrigger : MetricTrigger
 {
     internal static readonly TriggerKindInfo Descriptor =
         new(TriggerKind.Threshold, ["kind", "event", "where", "metric", "above", "below", "atLeast", "atMost"], firesOnTimer: false, Parse);
@@ -43,23 +43,8 @@ public sealed class ThresholdTrigger : TriggerSpec
         value is { } v && (Above is null || v > Above) && (Below is null || v < Below)
         && (AtLeast is null || v >= AtLeast) && (AtMost is null || v <= AtMost);
 
-    internal override bool Concerns(string? key) => Event is null || Event == key;
-
     /// <summary>Fires when the metric enters the range: it is in it after the event and was not at the user's previous event.</summary>
-    internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
-    {
-        var e = on.Event;
-        if (Event is not null && !Matches(e))
-        {
-            return;
-        }
-        var after = Metrics.Read(Metric!, on.State, e, on.Observation, e.Timestamp);
-        if (InRange(after) && !InRange(before))
-        {
-            var details = TriggerDetails.Of(e);
-            details["metric"] = Metric!;
-            details["value"] = after!.Value;
-            on.Fire(new Candidate(rule, "threshold", [e.MessageId], details, e.MessageId));
-        }
-    }
+    private protected override bool Holds(double? value) => InRange(value);
+
+    private protected override string CandidateKind => "threshold";
 }

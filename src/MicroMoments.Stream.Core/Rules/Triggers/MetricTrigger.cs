@@ -1,0 +1,40 @@
+using MicroMoments.Stream.Core.Decisions;
+
+namespace MicroMoments.Stream.Core.Rules.Triggers;
+
+/// <summary>
+/// A trigger on a derived metric (<see cref="TriggerSpec.Metric"/>, see <see cref="Metrics"/>), checked on
+/// <see cref="TriggerSpec.Event"/> or on every event: it fires on the event after which the metric holds the trigger's
+/// condition and before which it did not. Threshold and streak differ only in the condition.
+/// </summary>
+public abstract class MetricTrigger : TriggerSpec
+{
+    private protected MetricTrigger(TriggerKindInfo info) : base(info)
+    {
+    }
+
+    /// <summary>Whether the metric's value meets the trigger's condition (null: the metric has no value).</summary>
+    private protected abstract bool Holds(double? value);
+
+    /// <summary>The candidate's kind, as decisions name it.</summary>
+    private protected abstract string CandidateKind { get; }
+
+    internal override bool Concerns(string? key) => Event is null || Event == key;
+
+    internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
+    {
+        var e = on.Event;
+        if (Event is not null && !Matches(e))
+        {
+            return;
+        }
+        var after = Metrics.Read(Metric!, on.State, e, on.Observation, e.Timestamp);
+        if (Holds(after) && !Holds(before))
+        {
+            var details = TriggerDetails.Of(e);
+            details["metric"] = Metric!;
+            details["value"] = after!.Value;
+            on.Fire(new Candidate(rule, CandidateKind, [e.MessageId], details, e.MessageId));
+        }
+    }
+}
