@@ -79,7 +79,6 @@ public sealed class HostileInputTests
     {
         var parser = new ClickEventParser(new ParserLimits());
         var before = GC.GetTotalMemory(forceFullCollection: true);
-        var cached = TimeZones.CachedZones;
         for (var i = 0; i < 3_000; i++)
         {
             var zone = i.ToString("D6") + new string('x', 50_000);
@@ -92,7 +91,7 @@ public sealed class HostileInputTests
 
         // Loose, as other tests run beside this one: a cache of the strings would hold 300 MB (UTF-16).
         Assert.True(retained < 64 * 1024 * 1024, $"{retained:N0} bytes retained after 3,000 zones of 50 KB");
-        Assert.Equal(cached, TimeZones.CachedZones);
+        Assert.True(TimeZones.CachesOnlyDatabaseIds);
         Assert.False(TimeZones.IsKnown("Europe/Berlin" + new string(' ', TimeZones.MaxIdLength)));
     }
 

@@ -21,8 +21,12 @@ public static class TimeZones
     /// <summary>Keyed only by ids in <see cref="Known"/>, so it is bounded by the database, not by what events send.</summary>
     private static readonly ConcurrentDictionary<string, DateTimeZone> Zones = new(StringComparer.Ordinal);
 
-    /// <summary>Zones resolved so far (for tests: never more than the database holds).</summary>
-    internal static int CachedZones => Zones.Count;
+    /// <summary>
+    /// True when every cached key is a database id (for tests: what events send never becomes a key). Other tests
+    /// resolve real zones at the same time, so a count would race; this does not.
+    /// </summary>
+    internal static bool CachesOnlyDatabaseIds =>
+        Zones.Keys.All(k => k.Length <= MaxIdLength && DateTimeZoneProviders.Tzdb.Ids.Contains(k, StringComparer.Ordinal));
 
     /// <summary>The tz database's version (e.g. 2025b), for diagnostics and `simulate`.</summary>
     public static string DatabaseVersion => TzdbDateTimeZoneSource.Default.TzdbVersion;
