@@ -19,15 +19,20 @@ public static class ActiveHours
     private const long MillisecondsPerHour = 3_600_000;
 
     /// <summary>
-    /// Counts the event's local hour once per day: only when it falls in a later local hour than the user's previous event
-    /// (so a late event, or the hour repeated when clocks go back, is not counted twice). Call before
-    /// <see cref="UserState.LastEventAt"/> moves to this event.
+    /// Counts the event's local hour once per day: only when it falls in a later local hour than the user's previous event,
+    /// so a late event is not counted. Call before <see cref="UserState.LastEventAt"/> moves to this event. Both are read
+    /// with the UTC offset at this event (one time-zone lookup per event): across a DST change an hour may count once more.
     /// </summary>
     public static void Observe(UserState state, DateTimeOffset at)
     {
-        var zone = TimeZones.Find(state.Timezone);
-        var slot = LocalHourSlot(at.ToUnixTimeMilliseconds(), zone);
-        if (state.LastEventAt != 0 && slot <= LocalHourSlot(state.LastEventAt, zone))
+        var ms = at.ToUnixTimeMilliseconds();
+        if (state.LastEventAt != 0 && ms <= state.LastEventAt)
+        {
+            return;
+        }
+        var offset = TimeZones.Find(state.Timezone).GetUtcOffset(Instant.FromUnixTimeMilliseconds(ms)).Milliseconds;
+        var slot = FloorDiv(ms + offset, MillisecondsPerHour);
+        if (state.LastEventAt != 0 && slot == FloorDiv(state.LastEventAt + offset, MillisecondsPerHour))
         {
             return;
         }
@@ -108,13 +113,6 @@ public static class ActiveHours
         {
             counts[h] = periods == 0 ? counts[h] : periods == 1 ? (byte)((counts[h] & 0xF) << 4) : (byte)0;
         }
-    }
-
-    /// <summary>Hours since the Unix epoch on the local clock: the offset in force at the instant, so a DST change is exact.</summary>
-    private static long LocalHourSlot(long utcMs, DateTimeZone zone)
-    {
-        var offset = zone.GetUtcOffset(Instant.FromUnixTimeMilliseconds(utcMs)).Milliseconds;
-        return FloorDiv(utcMs + offset, MillisecondsPerHour);
     }
 
     private static long FloorDiv(long a, long b) => a / b - (a % b < 0 ? 1 : 0);
