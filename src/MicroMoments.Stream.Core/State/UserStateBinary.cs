@@ -21,12 +21,14 @@ internal static class UserStateBinary
         StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
-        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33;
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33,
+        PendingDeliveriesBit = 34;
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
-    // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
+    // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified). Bit 34 (pending
+    // deliveries, issue 14) has a payload too: the same holds for a rollback while a user has a command awaiting its deliverAfter.
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -82,6 +84,7 @@ internal static class UserStateBinary
         Set(AttributesBit, s.Attributes is not null);
         Set(MergedIntoBit, s.MergedInto is not null);
         Set(AnonymousBit, s.Anonymous);
+        Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -239,6 +242,19 @@ internal static class UserStateBinary
             w.Map(attributes);
         }
         w.StringIfSet(s.MergedInto);
+        if (s.PendingDeliveries is { } pending)
+        {
+            w.Count(pending.Count);
+            foreach (var p in pending)
+            {
+                w.Byte((byte)(p.Per is null ? 0 : 1));
+                w.String(p.InterventionId);
+                w.Shared(p.RuleId);
+                w.Shared(p.Channel);
+                w.VarInt(p.DeliverAfter - at);
+                w.StringIfSet(p.Per);
+            }
+        }
         return w;
     }
 
@@ -457,6 +473,20 @@ internal static class UserStateBinary
             s.MergedInto = r.String();
         }
         s.Anonymous = Has(AnonymousBit);
+        if (Has(PendingDeliveriesBit))
+        {
+            var n = r.Count();
+            var pending = new List<PendingDelivery>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var flags = r.Byte();
+                var p = new PendingDelivery { InterventionId = r.String(), RuleId = r.Shared(), Channel = r.Shared() };
+                p.DeliverAfter = at + r.VarInt();
+                p.Per = (flags & 1) != 0 ? r.String() : null;
+                pending.Add(p);
+            }
+            s.PendingDeliveries = pending;
+        }
         r.End();
         return s;
     }
