@@ -272,6 +272,19 @@ public sealed class DeliveryCancellationTests
     }
 
     [Fact]
+    public void Serialize_PendingCartNudge_CostsUnder32Bytes()
+    {
+        DeferredCartNudge();
+        var with = UserStateSerializer.Serialize(_state).Length;
+        var pending = _state.PendingDeliveries;
+        _state.PendingDeliveries = null;
+        var without = UserStateSerializer.Serialize(_state).Length;
+        _state.PendingDeliveries = pending;
+
+        Assert.InRange(with - without, 1, 31); // 28 bytes: flags, a 16-byte id, rule and channel back-references, a time delta, the cart id
+    }
+
+    [Fact]
     public void Load_CancelOn_NormalisedPerRuleAndAbsenceDefaultsToMissing()
     {
         var rules = RuleSetLoader.Load("""
