@@ -217,6 +217,26 @@ public sealed class DeliveryCancellationTests
     }
 
     [Fact]
+    public void MergeAlias_AnonymousPendingCommand_CancelledKeyedToTheAnonymousId()
+    {
+        var anonymous = new UserState();
+        _engine.Apply(anonymous, Parse(new
+        {
+            type = "track", @event = "Product Added", anonymousId = "anon-1", messageId = "m-anon", timestamp = Evening.ToString("O"),
+            properties = new { cartId = "c1" }, context = new { timezone = "Europe/Berlin" },
+        }), Next(), Evening);
+        var command = Assert.Single(_engine.FireDue(anonymous, Evening + TimeSpan.FromMinutes(5)).Interventions);
+        Apply(Evening + TimeSpan.FromMinutes(6), "Signed Up");
+
+        Assert.NotNull(_engine.MergeAlias(_state, anonymous).Tombstone);
+        var result = Apply(Morning - TimeSpan.FromHours(1), "Order Completed", new { cartId = "c1" });
+
+        var cancellation = Assert.Single(result.Cancellations);
+        Assert.Equal((command.InterventionId, "anon-1"), (cancellation.InterventionId, cancellation.UserId));
+        Assert.Equal(command.UserId, cancellation.UserId);
+    }
+
+    [Fact]
     public void FireDue_AfterDeliverAfter_DropsThePendingEntry()
     {
         DeferredCartNudge();
@@ -258,7 +278,7 @@ public sealed class DeliveryCancellationTests
         _state.PendingDeliveries =
         [
             new PendingDelivery { InterventionId = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6b", RuleId = "cart-abandoned", Channel = "push", DeliverAfter = T0.ToUnixTimeMilliseconds() + 3_600_000, Per = "c1" },
-            new PendingDelivery { InterventionId = "x", RuleId = "nudge", Channel = "in_app", DeliverAfter = T0.ToUnixTimeMilliseconds() + 1 },
+            new PendingDelivery { InterventionId = "x", RuleId = "nudge", Channel = "in_app", DeliverAfter = T0.ToUnixTimeMilliseconds() + 1, UserId = "anon-1" },
         ];
         var json = Encoding.UTF8.GetString(UserStateSerializer.ToJson(_state));
 

@@ -73,7 +73,18 @@ public sealed class DeliveryCancellation
             return;
         }
         pending = state.PendingDeliveries ??= [];
-        if (pending.Count >= MaxPending)
+        pending.Add(new PendingDelivery
+        {
+            InterventionId = command.InterventionId, RuleId = rule.Id, Channel = command.Channel,
+            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per,
+        });
+        KeepBound(pending);
+    }
+
+    /// <summary>At most <see cref="MaxPending"/> entries: the ones due soonest go first.</summary>
+    internal static void KeepBound(List<PendingDelivery> pending)
+    {
+        while (pending.Count > MaxPending)
         {
             var soonest = 0;
             for (var i = 1; i < pending.Count; i++)
@@ -82,11 +93,6 @@ public sealed class DeliveryCancellation
             }
             pending.RemoveAt(soonest);
         }
-        pending.Add(new PendingDelivery
-        {
-            InterventionId = command.InterventionId, RuleId = rule.Id, Channel = command.Channel,
-            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per,
-        });
     }
 
     /// <summary>
@@ -164,9 +170,9 @@ public sealed class DeliveryCancellation
     private void Cancel(UserState state, PendingDelivery p, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)
     {
         var variant = state.Interventions?.FindLast(r => r.Id == p.InterventionId)?.Variant ?? "control";
-        result.Cancellations.Add(new InterventionCancellation(p.InterventionId, state.UserId, p.RuleId, reason, now));
+        result.Cancellations.Add(new InterventionCancellation(p.InterventionId, p.UserId ?? state.UserId, p.RuleId, reason, now));
         result.Stats.Add(new StatIncrement(p.RuleId, variant, Outcomes.Cancelled));
-        result.Decisions.Add(new Decision(state.UserId, p.RuleId, _rules.Version, Outcomes.Cancelled, reason, p.InterventionId, now,
+        result.Decisions.Add(new Decision(p.UserId ?? state.UserId, p.RuleId, _rules.Version, Outcomes.Cancelled, reason, p.InterventionId, now,
             new TriggerInfo(cause is null ? "timer" : "event", cause is null ? [] : [cause.MessageId], NoDetails)));
     }
 

@@ -223,7 +223,7 @@ public static class StateBounds
         }
         foreach (var p in s.PendingDeliveries ?? [])
         {
-            n += 1 + Str(p.InterventionId) + Str(p.RuleId) + Str(p.Channel) + N + Str(p.Per);
+            n += 1 + Str(p.InterventionId) + Str(p.RuleId) + Str(p.Channel) + N + Str(p.Per) + Str(p.UserId);
         }
         return n;
     }

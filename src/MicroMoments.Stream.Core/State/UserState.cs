@@ -175,6 +175,9 @@ public sealed class PendingDelivery
 
     /// <summary>The value of the rule's trigger <c>per</c> property the command was for; null when the trigger has none.</summary>
     [JsonPropertyName("p")] public string? Per { get; set; }
+
+    /// <summary>The user the command was sent to, when not the state's own (an anonymous id merged in by an alias).</summary>
+    [JsonPropertyName("u")] public string? UserId { get; set; }
 }
 
 /// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>

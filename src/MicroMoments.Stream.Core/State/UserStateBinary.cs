@@ -247,12 +247,13 @@ internal static class UserStateBinary
             w.Count(pending.Count);
             foreach (var p in pending)
             {
-                w.Byte((byte)(p.Per is null ? 0 : 1));
+                w.Byte((byte)((p.Per is null ? 0 : 1) | (p.UserId is null ? 0 : 2)));
                 w.String(p.InterventionId);
                 w.Shared(p.RuleId);
                 w.Shared(p.Channel);
                 w.VarInt(p.DeliverAfter - at);
                 w.StringIfSet(p.Per);
+                w.StringIfSet(p.UserId);
             }
         }
         return w;
@@ -483,6 +484,7 @@ internal static class UserStateBinary
                 var p = new PendingDelivery { InterventionId = r.String(), RuleId = r.Shared(), Channel = r.Shared() };
                 p.DeliverAfter = at + r.VarInt();
                 p.Per = (flags & 1) != 0 ? r.String() : null;
+                p.UserId = (flags & 2) != 0 ? r.String() : null;
                 pending.Add(p);
             }
             s.PendingDeliveries = pending;
