@@ -107,6 +107,10 @@ public static class RuleSetLoader
         var labels = r.StringMap(root, "labels");
         var features = r.StringList(root, "features");
         var global = ReadPolicy(r, r.Map(root, "policies"));
+        if (global.CancelOn is not null)
+        {
+            r.Error(r.Child(r.Map(root, "policies")!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
+        }
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         if (r.Child(root, "rules") is not YamlSequenceNode seq)
@@ -407,7 +411,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause", "cancelOn");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -439,6 +443,7 @@ public static class RuleSetLoader
             ProgressiveDisclosure = r.Child(p, "progressiveDisclosure") is null ? null : r.Duration(p, "progressiveDisclosure", required: true),
             DismissalPause = ReadPause(r, r.Map(p, "dismissalPause")),
             AutoPause = ReadPause(r, r.Map(p, "autoPause")),
+            CancelOn = r.Child(p, "cancelOn") is null ? null : r.StringList(p, "cancelOn").Select(EventNames.Normalize).Distinct(StringComparer.Ordinal).ToList(),
         };
     }
 

@@ -33,6 +33,11 @@ public sealed class OfflineSimulation
 
     public List<InterventionCommand> Interventions { get; } = [];
 
+    public List<InterventionCancellation> Cancellations { get; } = [];
+
+    /// <summary>Every message for the interventions topic (commands and cancellations) in the order the worker produces them.</summary>
+    public List<OutputMessage> Output { get; } = [];
+
     public List<Decision> Decisions { get; } = [];
 
     /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
@@ -149,6 +154,16 @@ public sealed class OfflineSimulation
 
     private void Collect(Evaluation evaluation)
     {
+        // An evaluation's cancellations withdraw earlier commands: they go out before its own commands, as in the worker.
+        foreach (var x in evaluation.Cancellations)
+        {
+            Output.Add(new OutputMessage(null, x));
+        }
+        foreach (var c in evaluation.Interventions)
+        {
+            Output.Add(new OutputMessage(c, null));
+        }
+        Cancellations.AddRange(evaluation.Cancellations);
         Interventions.AddRange(evaluation.Interventions);
         Decisions.AddRange(evaluation.Decisions);
         foreach (var stat in evaluation.Stats)
@@ -156,6 +171,13 @@ public sealed class OfflineSimulation
             stat.AddTo(Counters);
         }
     }
+}
+
+/// <summary>One message for the interventions topic: a command or a cancellation.</summary>
+public sealed record OutputMessage(InterventionCommand? Command, InterventionCancellation? Cancellation)
+{
+    /// <summary>The CloudEvent JSON the worker produces for it.</summary>
+    public byte[] Encode() => Command is not null ? InterventionCloudEvents.Encode(Command) : Cancellation!.Encode();
 }
 
 /// <summary>A user's timer that made a rule throw at <see cref="DueAt"/>.</summary>
