@@ -132,6 +132,9 @@ public static class UserPage
 
     private static string Time(long ms) => ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "-";
 
-    private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        t.TotalDays >= 1 ? $"{t.TotalDays:0.#} d" : t.TotalHours >= 1 ? $"{t.TotalHours:0.#} h" : t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0} min" : $"{t.TotalSeconds:0} s");
+    private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now"
+        : t.TotalDays >= 1 ? Invariant($"{t.TotalDays:0.#} d") : t.TotalHours >= 1 ? Invariant($"{t.TotalHours:0.#} h")
+        : t.TotalMinutes >= 1 ? Invariant($"{t.TotalMinutes:0} min") : Invariant($"{t.TotalSeconds:0} s");
+
+    private static string Invariant(FormattableString s) => FormattableString.Invariant(s);
 }
