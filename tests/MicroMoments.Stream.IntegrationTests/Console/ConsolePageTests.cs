@@ -108,8 +108,8 @@ public sealed class ConsolePageTests
         Assert.Contains("2 h", doc.QuerySelector("#rules-version")!.TextContent, StringComparison.Ordinal);
         var ping = doc.QuerySelector("#rules tr[data-rule=ping]")!;
         Assert.Contains("some_future_gate", ping.QuerySelector("td.suppressed")!.TextContent, StringComparison.Ordinal);
-        Assert.Contains("30.0% [", ping.TextContent, StringComparison.Ordinal); // click-through (30 + 60) / 300 delivered
-        Assert.Contains("15.0% [", ping.TextContent, StringComparison.Ordinal); // conversion (15 + 30) / 300 sent
+        Assert.Contains("30.0 % [", ping.TextContent, StringComparison.Ordinal); // click-through (30 + 60) / 300 delivered
+        Assert.Contains("15.0 % [", ping.TextContent, StringComparison.Ordinal); // conversion (15 + 30) / 300 sent
         Assert.NotNull(ping.QuerySelector("svg.bar"));
         Assert.Single(doc.QuerySelectorAll("section.experiment[data-rule=ping] svg.whisker"));
         Assert.Empty(doc.QuerySelectorAll("script"));
