@@ -42,9 +42,9 @@ public static class SvgCharts
     /// Dot and whisker per row on one shared axis: a value with its interval, in percentage points, with a line at zero
     /// (no difference from control). Rows whose interval misses zero are drawn solid.
     /// </summary>
-    public static void DotWhisker(Html h, IReadOnlyList<(string Label, double Value, double Low, double High)> rows, int width = 420)
+    public static void DotWhisker(Html h, IReadOnlyList<(string Label, double Value, double Low, double High)> rows, int width = 640)
     {
-        const int rowHeight = 22, labelWidth = 140, pad = 10;
+        const int rowHeight = 22, labelWidth = 160, pad = 10;
         var extent = Math.Max(0.01, rows.Select(r => Math.Max(Math.Abs(r.Low), Math.Abs(r.High))).DefaultIfEmpty(0.01).Max());
         var plot = width - labelWidth - 2 * pad;
         double X(double v) => labelWidth + pad + (v + extent) / (2 * extent) * plot;

@@ -76,7 +76,7 @@ public static class UserPage
                 var due = DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt);
                 var label = idle ? "(inactivity rules)" : t.RuleId;
                 var gone = !idle && rules.Find(t.RuleId) is null ? " (rule no longer loaded)" : "";
-                h.Add($"<tr><td>{label}{gone}</td><td>{due:O}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
+                h.Add($"<tr><td>{label}{gone}</td><td>{due:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -130,7 +130,7 @@ public static class UserPage
 
     private static void Fact(Html h, string name, string value) => h.Add($"<dt>{name}</dt><dd>{value}</dd>");
 
-    private static string Time(long ms) => ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "-";
+    private static string Time(long ms) => ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) : "-";
 
     private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now"
         : t.TotalDays >= 1 ? Invariant($"{t.TotalDays:0.#} d") : t.TotalHours >= 1 ? Invariant($"{t.TotalHours:0.#} h")

@@ -43,18 +43,19 @@ public sealed class ConsoleBrowserTests(KafkaFixture kafka, RedisFixture redis, 
         var dir = Directory.CreateTempSubdirectory("mm-console-").FullName;
         var rulesPath = Path.Combine(dir, "rules.yaml");
         await File.WriteAllTextAsync(rulesPath, Rules);
-        var clock = new FakeTimeProvider(T0.AddMinutes(30));
+        var clock = new FakeTimeProvider(T0);
         using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 2);
         using var commands = streams.Read(streams.Output);
         using var decisions = streams.Read(streams.Decisions);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, clock, new Dictionary<string, string?> { ["MicroMoments:Rules:Path"] = rulesPath });
 
-        // 40 users ping twice (the second is held back by the cooldown) and look for help; then react to what they were sent.
-        const int users = 40;
+        // 80 users over the last 8 minutes ping twice (the second is held back by the cooldown) and look for help; then react
+        // to what they were sent.
+        const int users = 80;
         for (var i = 0; i < users; i++)
         {
             var user = $"user-{i:00}";
-            var at = T0.AddMinutes(i % 25).AddSeconds(i);
+            var at = T0.AddSeconds(-480 + i * 6);
             await streams.ProduceAsync(user, Track(user, "Ping", at));
             await streams.ProduceAsync(user, Track(user, "Help Viewed", at.AddSeconds(2)));
             await streams.ProduceAsync(user, Track(user, "Help Viewed", at.AddSeconds(3)));
@@ -65,17 +66,21 @@ public sealed class ConsoleBrowserTests(KafkaFixture kafka, RedisFixture redis, 
         {
             var user = command.UserId;
             var n = int.Parse(user[^2..], System.Globalization.CultureInfo.InvariantCulture);
-            var at = T0.AddMinutes(n % 25).AddSeconds(n + 10);
+            var at = T0.AddSeconds(-480 + n * 6 + 60);
             var properties = new { interventionId = command.InterventionId, ruleId = command.RuleId };
             await streams.ProduceAsync(user, Track(user, "Intervention Delivered", at, properties));
             if (n % 3 != 2)
             {
                 await streams.ProduceAsync(user, Track(user, n % 3 == 0 ? "Intervention Clicked" : "Intervention Dismissed", at.AddSeconds(1), properties));
             }
-            if (n % 4 == 0 || (command.Variant == "short" && n % 2 == 0))
+            if (command.Variant == "short" && n % 2 == 0)
             {
                 await streams.ProduceAsync(user, Track(user, "Upgraded", at.AddSeconds(2)));
             }
+        }
+        for (var n = 0; n < users; n += 5) // a base rate of conversions in every arm, the holdout's ghosts too
+        {
+            await streams.ProduceAsync($"user-{n:00}", Track($"user-{n:00}", "Upgraded", T0.AddSeconds(-480 + n * 6 + 63)));
         }
         var suppressed = decisions.Records.Select(r => JsonDocument.Parse(r.Message.Value).RootElement)
             .First(d => d.GetProperty("outcome").GetString() == "suppressed" && d.GetProperty("reason").GetString() == "cooldown");
