@@ -36,7 +36,10 @@ public static partial class ConsoleEndpoints
             if (!LoopbackOnly() && string.IsNullOrEmpty(token))
             {
                 LogOff(logger, string.Join(", ", server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
+                return;
             }
+            // Compile the pages' code off the request path: the first view would otherwise pay for it.
+            _ = Task.Run(() => ConsoleWarmUp.Render(app.Services));
         });
 
         var reader = new ConsoleReader(app.Services);
@@ -126,5 +129,30 @@ internal sealed class ConsoleReader(IServiceProvider services)
             _counters = Tuple.Create(now, report);
         }
         return RulesPage.Render(new RulesStatus(engines.Current.Rules, engines.Path, engines.LoadedAt, engines.FailedReloads), report, now);
+    }
+}
+
+/// <summary>Renders each page once from made-up data at start, so the first person to look does not wait for the JIT.</summary>
+internal static class ConsoleWarmUp
+{
+    public static void Render(IServiceProvider services)
+    {
+        var rules = services.GetRequiredService<RuleEngineProvider>().Current.Rules;
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+        var ms = now.ToUnixTimeMilliseconds();
+        var state = new Core.State.UserState
+        {
+            UserId = "warm-up", FirstSeenAt = ms, LastEventAt = ms,
+            Timers = [new Core.State.PendingTimer { Id = "warm-up", DueAt = ms }],
+            Interventions = [new Core.State.InterventionRecord { Id = "warm-up", RuleId = "warm-up", At = ms }],
+            Sent = [new Core.State.SentRecord(ms, "warm-up", "in_app", "warm-up")],
+        };
+        const string decision = """{"userId":"warm-up","ruleId":"warm-up","ruleVersion":"-","outcome":"suppressed","reason":"cooldown","interventionId":"-","at":"2026-01-01T00:00:00.000Z","trigger":{"kind":"event","eventIds":["-"],"details":{}}}""";
+        UserPage.Render("warm-up", [new UserRecord("warm-up", state, [decision])], rules, now);
+        var counters = new Dictionary<string, Dictionary<string, long>>
+        {
+            ["warm-up"] = new() { ["control|matched"] = 2, ["control|emitted"] = 1, ["control|suppressed.cooldown"] = 1, ["short|emitted"] = 1 },
+        };
+        RulesPage.Render(new RulesStatus(rules, "-", now, 0), ResponseReport.Build(counters), now);
     }
 }
