@@ -12,7 +12,16 @@ if [ -z "${MicroMoments__Redis__Configuration:-}" ] && ! command -v redis-server
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null || exit 1
 fi
 
+# The console's browser tests drive Debian's Chromium (never a downloaded one).
+if [ -z "${MICROMOMENTS_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "chromium not found: installing it with apt-get (the console's browser tests run it)"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq || exit 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || exit 1
+fi
+
 results="$(mktemp -d)"
+export MICROMOMENTS_TEST_ARTIFACTS="$results/artifacts" # the console's screenshots
 # A hung test ends its run (named in the output) instead of the CI job.
 hang=(--blame-hang-timeout 10min --blame-hang-dump-type none)
 dotnet test MicroMoments.Stream.sln -c Release "${hang[@]}" \

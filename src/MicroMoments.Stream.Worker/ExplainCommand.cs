@@ -72,7 +72,7 @@ public static class ExplainCommand
         config.ConnectRetry = 1;
         using var redis = await ConnectionMultiplexer.ConnectAsync(config);
         var store = new UserStateStore(redis, options, ResiliencePipeline.Empty, time: time);
-        var found = await store.FindAllAsync(userId, CancellationToken.None);
+        var found = await UserLookup.ReadAsync(store, userId, CancellationToken.None);
         if (found.Count == 0)
         {
             stdout.WriteLine($"user {userId}: no state in Redis (never seen, or expired after {options.StateTtl.TotalDays:F0} days)");
@@ -97,27 +97,20 @@ public static class ExplainCommand
                 + "the producers put this user on several partitions. Each state is kept apart, so caps, cooldowns and history do not hold "
                 + "across them. Key records by user id with the murmur2 partitioner (docs/wire-formats.md, Producing events).");
         }
-        foreach (var (shard, state) in found)
+        foreach (var (shard, state, decisions) in found)
         {
             Write(stdout, userId, shard, state, rules, now);
             stdout.WriteLine("recent decisions (newest first):");
-            foreach (var line in await store.RecentDecisionsAsync(shard, userId, CancellationToken.None))
+            foreach (var d in decisions.Select(DecisionLine.Parse))
             {
-                using var d = JsonDocument.Parse(line);
-                var r = d.RootElement;
-                var reason = r.TryGetProperty("reason", out var re) && re.ValueKind == JsonValueKind.String ? $" ({re.GetString()})" : "";
-                stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}{Delivery(r)}");
+                var reason = d.Reason is null ? "" : $" ({d.Reason})";
+                stdout.WriteLine($"  {d.At}  {d.RuleId,-32} {d.Outcome}{reason}  id {d.InterventionId}{(d.Delivery is null ? "" : "  " + d.Delivery)}");
             }
         }
         return 0;
     }
 
     /// <summary>For a <c>best_time</c> decision: the local hour chosen and why (docs/rules.md, "Send-time optimisation").</summary>
-    private static string Delivery(JsonElement decision) =>
-        decision.TryGetProperty("delivery", out var d) && d.ValueKind == JsonValueKind.Object
-            ? $"  best_time {d.GetProperty("hour").GetInt32():00}:00 local ({d.GetProperty("basis").GetString()}, {d.GetProperty("activeDays").GetInt32()} active hour-days)"
-            : "";
-
     private static void Write(TextWriter o, string userId, string shard, UserState s, RuleSet rules, DateTimeOffset now)
     {
         o.WriteLine($"user {userId} (shard {shard})");
@@ -140,15 +133,9 @@ public static class ExplainCommand
             o.WriteLine($"  {p.RuleId,-32} via {p.Channel} after {DateTimeOffset.FromUnixTimeMilliseconds(p.DeliverAfter):O}{(p.Per is null ? "" : $" for {p.Per}")}  id {p.InterventionId}");
         }
         o.WriteLine("pauses in force:");
-        var nowMs = now.ToUnixTimeMilliseconds();
-        foreach (var (rule, until) in (s.RulePausedUntil ?? []).Where(p => p.Value > nowMs))
+        foreach (var (rule, reason, until) in UserLookup.PausesInForce(s, rules, now))
         {
-            o.WriteLine($"  {rule,-32} dismissal_pause until {DateTimeOffset.FromUnixTimeMilliseconds(until):O}");
-        }
-        if (s.AutoPausedAt > 0 && (rules.Policy.AutoPause ?? rules.Rules.Select(r => r.Policy.AutoPause).FirstOrDefault(p => p is not null)) is { } auto
-            && s.AutoPausedAt + (long)auto.For.TotalMilliseconds > nowMs)
-        {
-            o.WriteLine($"  (all rules)                      auto_pause until {DateTimeOffset.FromUnixTimeMilliseconds(s.AutoPausedAt + (long)auto.For.TotalMilliseconds):O}");
+            o.WriteLine($"  {(rule.Length == 0 ? "(all rules)" : rule),-32} {reason} until {until:O}");
         }
         o.WriteLine("feedback history (newest last):");
         foreach (var r in s.Interventions ?? [])

@@ -66,6 +66,7 @@ public static class WorkerCommands
         builder.AddMicroMomentsStream();
         var app = builder.Build();
         app.MapServiceDefaults();
+        WebConsole.ConsoleEndpoints.MapMicroMomentsConsole(app);
         return (app, infrastructure);
     }
 

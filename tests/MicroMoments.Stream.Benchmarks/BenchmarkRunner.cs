@@ -6,7 +6,7 @@ namespace MicroMoments.Stream.Benchmarks;
 public sealed record BenchmarkOptions(bool Quick, bool Garnet, IReadOnlySet<string> Sections, bool EndToEnd)
 {
     /// <summary>Every section, in the order they run.</summary>
-    public static readonly string[] All = ["first", "core", "throughput", "latency", "ceiling", "rules", "timers", "memory"];
+    public static readonly string[] All = ["first", "core", "throughput", "latency", "ceiling", "rules", "timers", "memory", "console"];
 
     /// <summary>What <c>--quick</c> runs unless <c>--only</c> says otherwise.</summary>
     public static readonly string[] QuickSections = ["first", "core", "throughput", "latency", "ceiling"];
@@ -74,6 +74,10 @@ public static class BenchmarkRunner
         if (o.Runs("memory"))
         {
             await ScaleSections.MemoryAsync(infra, o);
+        }
+        if (o.Runs("console"))
+        {
+            await ConsoleSection.RunAsync(infra);
         }
         Console.WriteLine($"done in {started.Elapsed.TotalSeconds:F0} s");
         double P99At(int rate) => Stats.Median(pipeline?.P99.GetValueOrDefault(rate) ?? []);

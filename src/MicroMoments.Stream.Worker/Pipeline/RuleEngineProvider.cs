@@ -38,8 +38,12 @@ public sealed class RuleEngineProvider
     private readonly EngineOptions _engineOptions;
     private volatile RuleEngine _current;
 
-    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline, IOptions<StateOptions> state)
+    private readonly TimeProvider _time;
+
+    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline, IOptions<StateOptions> state, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        LoadedAt = _time.GetUtcNow();
         _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge, Limits = state.Value.ToLimits() };
         Population = new PopulationBaseline(_engineOptions.Limits.MaxPopulationTasks);
         Path = rules.Value.ResolvedPath;
@@ -84,7 +88,14 @@ public sealed class RuleEngineProvider
     public int FailedReloads => Volatile.Read(ref _failedReloads);
 
     /// <summary>Swaps in a new rule set; state is untouched, so a reload never loses it.</summary>
-    public void Replace(RuleSet rules) => _current = new RuleEngine(rules, _engineOptions, Population);
+    public void Replace(RuleSet rules)
+    {
+        _current = new RuleEngine(rules, _engineOptions, Population);
+        LoadedAt = _time.GetUtcNow();
+    }
+
+    /// <summary>When the current rules were loaded: at start, or by the last reload that changed them.</summary>
+    public DateTimeOffset LoadedAt { get; private set; }
 
     public void ReloadFailed() => Interlocked.Increment(ref _failedReloads);
 }

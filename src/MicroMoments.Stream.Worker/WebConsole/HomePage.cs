@@ -1,0 +1,12 @@
+namespace MicroMoments.Stream.Worker.WebConsole;
+
+/// <summary>The console's front page: find a user, or look at the rules.</summary>
+public static class HomePage
+{
+    public static string Render() => ConsoleLayout.Page("console", null, h =>
+    {
+        h.Add($"<h1>MicroMoments console</h1><p>Read-only views of what the worker decided and why.</p><ul>");
+        h.Add($"<li><strong>A user</strong>: type the user id in the box above. The page shows the user's timeline, each decision with the gate that held it back, commands and their feedback, pending timers and derived values.</li>");
+        h.Add($"<li><a href=\"/console/rules\">The rules</a>: each rule's trigger frequency, outcomes, suppressions by reason, click-through and conversion with intervals, experiment arms against control, and the rules version.</li></ul>");
+    });
+}

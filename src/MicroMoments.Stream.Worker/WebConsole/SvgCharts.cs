@@ -1,0 +1,99 @@
+using System.Globalization;
+
+namespace MicroMoments.Stream.Worker.WebConsole;
+
+/// <summary>Small inline SVG charts: drawn on the server, no script, sized by the numbers alone.</summary>
+public static class SvgCharts
+{
+    /// <summary>The colour of an outcome; an outcome the console does not know yet gets grey and still shows.</summary>
+    public static string Colour(string outcome) => outcome switch
+    {
+        "emitted" => "#2e7d32",
+        "deferred" => "#1565c0",
+        "held_out" => "#8e24aa",
+        "cancelled" => "#6d4c41",
+        "suppressed" => "#e65100",
+        _ => "#757575",
+    };
+
+    private static string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+
+    /// <summary>One horizontal bar split by share, each part titled with its label and count (shown on hover).</summary>
+    public static void StackedBar(Html h, IReadOnlyList<(string Label, string Outcome, long Count)> parts, int width = 220, int height = 14)
+    {
+        var total = parts.Sum(p => p.Count);
+        h.Add($"<svg class=\"bar\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">");
+        h.Add($"<title>{string.Join(", ", parts.Where(p => p.Count > 0).Select(p => $"{p.Label} {p.Count}"))}</title>");
+        if (total == 0)
+        {
+            h.Add($"<rect width=\"{width}\" height=\"{height}\" fill=\"#eeeeee\"/>");
+        }
+        double x = 0;
+        foreach (var (label, outcome, count) in parts.Where(p => p.Count > 0))
+        {
+            var w = (double)count / total * width;
+            h.Add($"<rect x=\"{F(x)}\" width=\"{F(w)}\" height=\"{height}\" fill=\"{Colour(outcome)}\" fill-opacity=\"{(outcome == "suppressed" ? 0.55 + 0.45 * (x / width) : 1):0.##}\"><title>{label}: {count}</title></rect>");
+            x += w;
+        }
+        h.Add($"</svg>");
+    }
+
+    /// <summary>
+    /// Dot and whisker per row on one shared axis: a value with its interval, in percentage points, with a line at zero
+    /// (no difference from control). Rows whose interval misses zero are drawn solid.
+    /// </summary>
+    public static void DotWhisker(Html h, IReadOnlyList<(string Label, double Value, double Low, double High)> rows, int width = 640)
+    {
+        const int rowHeight = 22, labelWidth = 160, pad = 10;
+        var extent = Math.Max(0.01, rows.Select(r => Math.Max(Math.Abs(r.Low), Math.Abs(r.High))).DefaultIfEmpty(0.01).Max());
+        var plot = width - labelWidth - 2 * pad;
+        double X(double v) => labelWidth + pad + (v + extent) / (2 * extent) * plot;
+        var height = rows.Count * rowHeight + 18;
+        h.Add($"<svg class=\"whisker\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">");
+        h.Add($"<line x1=\"{F(X(0))}\" x2=\"{F(X(0))}\" y1=\"0\" y2=\"{height - 16}\" stroke=\"#9e9e9e\" stroke-dasharray=\"3 3\"/>");
+        h.Add($"<text x=\"{F(X(-extent))}\" y=\"{height - 3}\" font-size=\"10\">{-extent * 100:+0.0;-0.0} pt</text>");
+        h.Add($"<text x=\"{F(X(0))}\" y=\"{height - 3}\" font-size=\"10\" text-anchor=\"middle\">0</text>");
+        h.Add($"<text x=\"{F(X(extent))}\" y=\"{height - 3}\" font-size=\"10\" text-anchor=\"end\">{extent * 100:+0.0;-0.0} pt</text>");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (label, value, low, high) = rows[i];
+            var y = i * rowHeight + rowHeight / 2;
+            var clear = low > 0 || high < 0;
+            var colour = clear ? (value > 0 ? "#2e7d32" : "#c62828") : "#616161";
+            h.Add($"<g><title>{label}: {value * 100:+0.0;-0.0} pt [{low * 100:+0.0;-0.0}, {high * 100:+0.0;-0.0}]</title>");
+            h.Add($"<text x=\"0\" y=\"{y + 4}\" font-size=\"11\">{label}</text>");
+            h.Add($"<line x1=\"{F(X(low))}\" x2=\"{F(X(high))}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{colour}\" stroke-width=\"2\"/>");
+            h.Add($"<circle cx=\"{F(X(value))}\" cy=\"{y}\" r=\"4\" fill=\"{(clear ? colour : "#ffffff")}\" stroke=\"{colour}\" stroke-width=\"2\"/></g>");
+        }
+        h.Add($"</svg>");
+    }
+
+    /// <summary>
+    /// The timeline as marks on a time axis, one row per kind, so bursts, gaps and what followed what show at a glance.
+    /// </summary>
+    public static void TimelineStrip(Html h, IReadOnlyList<TimelineEntry> entries, IReadOnlyList<string> kinds, int width = 760)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+        const int rowHeight = 18, labelWidth = 80;
+        var from = entries.Min(e => e.At);
+        var to = entries.Max(e => e.At);
+        var span = Math.Max(1, (to - from).TotalMilliseconds);
+        var plot = width - labelWidth - 10;
+        var height = kinds.Count * rowHeight + 16;
+        h.Add($"<svg class=\"strip\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"><title>timeline from {from:u} to {to:u}</title>");
+        for (var k = 0; k < kinds.Count; k++)
+        {
+            var y = k * rowHeight + rowHeight / 2;
+            h.Add($"<text x=\"0\" y=\"{y + 4}\" font-size=\"11\">{kinds[k]}</text><line x1=\"{labelWidth}\" x2=\"{width - 10}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#eeeeee\"/>");
+            foreach (var e in entries.Where(e => e.Kind == kinds[k]))
+            {
+                var x = labelWidth + (e.At - from).TotalMilliseconds / span * plot;
+                h.Add($"<circle cx=\"{F(x)}\" cy=\"{y}\" r=\"3.5\" class=\"k-{kinds[k]}\"><title>{e.At:u} {e.Title}</title></circle>");
+            }
+        }
+        h.Add($"<text x=\"{labelWidth}\" y=\"{height - 2}\" font-size=\"10\">{from:u}</text><text x=\"{width - 10}\" y=\"{height - 2}\" font-size=\"10\" text-anchor=\"end\">{to:u}</text></svg>");
+    }
+}

@@ -1,0 +1,140 @@
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Rules;
+
+namespace MicroMoments.Stream.Worker.WebConsole;
+
+/// <summary>The user page: why a user did or did not get a nudge, from what <c>explain</c> reads.</summary>
+public static class UserPage
+{
+    private static readonly string[] Kinds = ["event", "decision", "command", "feedback", "timer"];
+
+    public static string Render(string userId, IReadOnlyList<UserRecord> records, RuleSet rules, DateTimeOffset now) =>
+        ConsoleLayout.Page($"user {userId}", userId, h =>
+        {
+            h.Add($"<h1>User <code id=\"user\">{userId}</code></h1>");
+            if (records.Count == 0)
+            {
+                h.Add($"<p class=\"warn\" id=\"not-found\">No state in Redis for this user: never seen, or expired after the state's time to live.</p>");
+                return;
+            }
+            if (records.Count > 1)
+            {
+                h.Add($"<p class=\"warn\">This user has {records.Count} separate states, on shards {string.Join(", ", records.Select(r => r.Shard))}: the producers put the user on several partitions, so caps, cooldowns and history do not hold across them.</p>");
+            }
+            foreach (var record in records)
+            {
+                Shard(h, record, rules, now);
+            }
+        });
+
+    private static void Shard(Html h, UserRecord record, RuleSet rules, DateTimeOffset now)
+    {
+        var s = record.State;
+        var decisions = record.Decisions.Select(DecisionLine.Parse).ToList();
+        h.Add($"<section class=\"shard\" data-shard=\"{record.Shard}\"><h2>Derived values <span class=\"muted\">(shard {record.Shard})</span></h2><dl class=\"facts\" id=\"derived\">");
+        Fact(h, "lifecycle stage", UserProfile.LifecycleStage(s, now));
+        Fact(h, "segment", UserProfile.Segment(s, now));
+        Fact(h, "archetype", UserProfile.Archetype(s, now));
+        Fact(h, "engagement score", UserProfile.EngagementScore(s, now).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Fact(h, "streak", $"{UserProfile.Streak(s, now)} days");
+        Fact(h, "first seen", Time(s.FirstSeenAt));
+        Fact(h, "last event", Time(s.LastEventAt));
+        Fact(h, "last feature", s.LastFeature ?? "-");
+        Fact(h, "device, time zone", $"{s.Device ?? "-"}, {s.Timezone ?? "-"}");
+        Fact(h, "onboarding", s.OnboardingCompleted ? "completed" : s.OnboardingTotal > 0 ? $"step {s.OnboardingStep} of {s.OnboardingTotal}" : "-");
+        h.Add($"</dl>");
+
+        h.Add($"<h2>Decisions: why and why not</h2>");
+        if (decisions.Count == 0)
+        {
+            h.Add($"<p class=\"muted\">No decision kept: no rule matched in the decisions' retention.</p>");
+        }
+        else
+        {
+            h.Add($"<table id=\"decisions\"><thead><tr><th>at</th><th>rule</th><th>outcome</th><th>held back by</th><th>trigger</th><th>rules version</th><th>intervention</th></tr></thead><tbody>");
+            foreach (var d in decisions)
+            {
+                // Treated as open strings: an outcome or reason added later shows as it is.
+                var gate = d.Outcome == Outcomes.Emitted ? "" : d.Reason ?? "";
+                h.Add($"<tr class=\"decision\" data-outcome=\"{d.Outcome}\" data-reason=\"{d.Reason}\"><td>{d.At}</td><td>{d.RuleId}</td><td>{ConsoleLayout.Badge(d.Outcome)}</td>");
+                h.Add($"<td class=\"gate\">{gate}</td><td>{d.TriggerKind}<span class=\"muted\">{(d.EventIds.Count > 0 ? " · " + string.Join(", ", d.EventIds) : "")}</span></td><td>{d.RuleVersion}</td><td><code>{d.InterventionId}</code></td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        h.Add($"<h2>Pending timers</h2>");
+        if (s.Timers is not { Count: > 0 } timers)
+        {
+            h.Add($"<p class=\"muted\">None.</p>");
+        }
+        else
+        {
+            h.Add($"<table id=\"timers\"><thead><tr><th>rule</th><th>due</th><th>in</th><th>armed by</th></tr></thead><tbody>");
+            foreach (var t in timers.OrderBy(t => t.DueAt))
+            {
+                var idle = t.Id == RuleEngine.IdleTimerId;
+                var due = DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt);
+                var label = idle ? "(inactivity rules)" : t.RuleId;
+                var gone = !idle && rules.Find(t.RuleId) is null ? " (rule no longer loaded)" : "";
+                h.Add($"<tr><td>{label}{gone}</td><td>{due:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        var pauses = UserLookup.PausesInForce(s, rules, now);
+        if (pauses.Count > 0)
+        {
+            h.Add($"<h2>Pauses in force</h2><table id=\"pauses\"><thead><tr><th>rule</th><th>why</th><th>until</th></tr></thead><tbody>");
+            foreach (var (rule, reason, until) in pauses)
+            {
+                h.Add($"<tr><td>{(rule.Length == 0 ? "(all rules)" : rule)}</td><td class=\"gate\">{reason}</td><td>{until:O}</td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        h.Add($"<h2>Commands and feedback</h2>");
+        if (s.Interventions is not { Count: > 0 } interventions)
+        {
+            h.Add($"<p class=\"muted\">No command kept.</p>");
+        }
+        else
+        {
+            h.Add($"<table id=\"feedback\"><thead><tr><th>sent</th><th>rule</th><th>variant</th><th>feedback</th><th>intervention</th></tr></thead><tbody>");
+            foreach (var r in Enumerable.Reverse(interventions))
+            {
+                h.Add($"<tr data-status=\"{r.Status}\"><td>{Time(r.At)}</td><td>{r.RuleId}</td><td>{r.Variant}</td><td>{UserTimeline.Feedback(r)}</td><td><code>{r.Id}</code></td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        if (s.Traits is { Count: > 0 } || s.Attributes is { Count: > 0 })
+        {
+            h.Add($"<h2>Traits</h2><table id=\"traits\"><tbody>");
+            foreach (var (k, v) in (s.Traits ?? []).Concat(s.Attributes ?? []))
+            {
+                h.Add($"<tr><th>{k}</th><td>{v}</td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        var timeline = UserTimeline.Build(record, decisions);
+        h.Add($"<h2>Timeline</h2><p class=\"muted\">What the worker keeps of this user, newest first: the events the state still names, decisions, commands, feedback (at the time of the command) and pending timers.</p>");
+        SvgCharts.TimelineStrip(h, timeline, Kinds);
+        h.Add($"<ol class=\"timeline\" id=\"timeline\">");
+        foreach (var e in timeline)
+        {
+            h.Add($"<li class=\"k-{e.Kind}\"><time datetime=\"{e.At:O}\">{e.At:yyyy-MM-dd HH:mm:ss}</time><span class=\"kind\">{e.Kind}</span>{e.Title}<span class=\"muted\">{(e.Detail is null ? "" : " · " + e.Detail)}</span></li>");
+        }
+        h.Add($"</ol></section>");
+    }
+
+    private static void Fact(Html h, string name, string value) => h.Add($"<dt>{name}</dt><dd>{value}</dd>");
+
+    private static string Time(long ms) => ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) : "-";
+
+    private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now"
+        : t.TotalDays >= 1 ? Invariant($"{t.TotalDays:0.#} d") : t.TotalHours >= 1 ? Invariant($"{t.TotalHours:0.#} h")
+        : t.TotalMinutes >= 1 ? Invariant($"{t.TotalMinutes:0} min") : Invariant($"{t.TotalSeconds:0} s");
+
+    private static string Invariant(FormattableString s) => FormattableString.Invariant(s);
+}
