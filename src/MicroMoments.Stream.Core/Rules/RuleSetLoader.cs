@@ -106,7 +106,9 @@ public static class RuleSetLoader
         r.Known(root, "version", "labels", "features", "policies", "rules");
         var labels = r.StringMap(root, "labels");
         var features = r.StringList(root, "features");
-        var global = ReadPolicy(r, r.Map(root, "policies"));
+        var policies = r.Map(root, "policies");
+        var global = ReadPolicy(r, GlobalPolicies.Shared(policies));
+        var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         if (r.Child(root, "rules") is not YamlSequenceNode seq)
@@ -147,7 +149,8 @@ public static class RuleSetLoader
         {
             return null;
         }
-        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features };
+        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features,
+            RateLimits = rateLimits, GlobalControl = globalControl };
     }
 
     private static string ContentHash(string text) =>
