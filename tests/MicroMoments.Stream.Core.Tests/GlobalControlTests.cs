@@ -123,6 +123,14 @@ public sealed class GlobalControlTests
         Assert.Null(ResponseReport.Build(s.Simulation.Counters).Overall);
     }
 
+    [Fact]
+    public void Loader_VariantNamedGlobalControl_Refused()
+    {
+        var ex = Assert.Throws<RuleSetException>(() => Rules("0", experiment: "experiment: { name: e, variants: [ { name: global_control } ] }"));
+
+        Assert.Contains(ex.Errors, e => e.Message.Contains("is reserved", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("-0.1")]

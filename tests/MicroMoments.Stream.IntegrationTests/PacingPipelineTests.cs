@@ -111,6 +111,9 @@ public sealed class PacingPipelineTests(KafkaFixture kafka, RedisFixture redis) 
         Assert.Equal((names.Count - control.Count, control.Count), (overall.GetProperty("sent").GetInt32(), overall.GetProperty("ghosts").GetInt32()));
         Assert.Equal(control.Count, overall.GetProperty("ghostsConverted").GetInt32());
         Assert.True(overall.GetProperty("uplift").GetProperty("pValue").GetDouble() >= 0);
+        using var text = new StringWriter();
+        Assert.Equal(0, await ReportCommand.RunAsync([], config, text, TextWriter.Null));
+        Assert.Contains("Overall uplift", text.ToString(), StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -224,6 +224,12 @@ public static class RuleSetLoader
                     r.Error(v, $"rule '{id}': variant name '{name}' cannot contain '|'");
                     continue;
                 }
+                if (name == Decisions.GlobalControl.Variant)
+                {
+                    // The report reads this variant as the global control group's ghosts, not as commands sent.
+                    r.Error(v, $"rule '{id}': variant name '{name}' is reserved");
+                    continue;
+                }
                 MessageSpec? message = null;
                 if (r.Map(v, "message") is { } msg)
                 {
