@@ -18,14 +18,16 @@ public sealed class RedisRateLedger(IConnectionMultiplexer redis, RedisOptions o
     // ARGV[1]: now (Unix ms), ARGV[2]: how long past its day a hash is kept (ms); then per request: its limit, first and
     // last minute, and the KEYS index of the day hash of its first minute and of the next day (0 when the range stays in
     // one day). Returns the minute granted to each request, or -1.
-    // Minutes a scan found full stay full (counts only grow), so a later request of the batch starting inside a range
-    // an earlier one scanned skips it: a full channel costs one walk per batch, not one per command.
+    // Each minute's count is read once per call and its increments are written once, summed, at the end: a batch costs
+    // an HGET and an HINCRBY per distinct minute, not per command. Minutes a scan found full stay full (counts only
+    // grow), so a later request of the batch starting inside a range an earlier one scanned skips it.
     private const string ReserveScript = """
         local now = tonumber(ARGV[1])
         local keep = tonumber(ARGV[2])
         local result = {}
+        local counts = {}
+        local added = {}
         local full = {}
-        local touched = {}
         local a = 3
         local n = math.floor((#ARGV - 2) / 5)
         for i = 1, n do
@@ -36,41 +38,56 @@ public sealed class RedisRateLedger(IConnectionMultiplexer redis, RedisOptions o
           local k2 = tonumber(ARGV[a + 4])
           a = a + 5
           local day = math.floor(from / 1440)
-          local known = full[k1 .. ':' .. limit]
+          local scanned = k1 .. ':' .. limit
+          local known = full[scanned]
+          local inside = known and from >= known[1] and from <= known[2]
           local m = from
-          if known and from >= known[1] and from <= known[2] then
+          if inside then
             m = known[2]
           end
           local granted = -1
           while m <= last do
-            local key = KEYS[k1]
+            local k = k1
             if math.floor(m / 1440) ~= day then
-              key = KEYS[k2]
+              k = k2
             end
-            local count = tonumber(redis.call('HGET', key, m) or '0')
+            local id = k .. ':' .. m
+            local count = counts[id]
+            if count == nil then
+              count = tonumber(redis.call('HGET', KEYS[k], m) or '0')
+              counts[id] = count
+            end
             if count < limit then
-              redis.call('HINCRBY', key, m, 1)
-              if not touched[key] then
-                touched[key] = math.floor(m / 1440)
+              counts[id] = count + 1
+              local add = added[id]
+              if add == nil then
+                added[id] = {k, m, 1}
+              else
+                add[3] = add[3] + 1
               end
               granted = m
               break
             end
             m = m + 1
           end
-          if known and from >= known[1] and from <= known[2] then
+          if inside then
             known[2] = m
           else
-            full[k1 .. ':' .. limit] = {from, m}
+            full[scanned] = {from, m}
           end
           result[i] = granted
         end
-        for key, d in pairs(touched) do
+        local expire = {}
+        for _, add in pairs(added) do
+          redis.call('HINCRBY', KEYS[add[1]], add[2], add[3])
+          expire[add[1]] = math.floor(add[2] / 1440)
+        end
+        for k, d in pairs(expire) do
           local ttl = (d + 1) * 86400000 - now + keep
           if ttl < keep then
             ttl = keep
           end
-          redis.call('PEXPIRE', key, ttl)
+          redis.call('PEXPIRE', KEYS[k], ttl)
         end
         return result
         """;
