@@ -106,11 +106,17 @@ public static class ExplainCommand
                 using var d = JsonDocument.Parse(line);
                 var r = d.RootElement;
                 var reason = r.TryGetProperty("reason", out var re) && re.ValueKind == JsonValueKind.String ? $" ({re.GetString()})" : "";
-                stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}");
+                stdout.WriteLine($"  {r.GetProperty("at").GetString()}  {r.GetProperty("ruleId").GetString(),-32} {r.GetProperty("outcome").GetString()}{reason}  id {r.GetProperty("interventionId").GetString()}{Delivery(r)}");
             }
         }
         return 0;
     }
+
+    /// <summary>For a <c>best_time</c> decision: the local hour chosen and why (docs/rules.md, "Send-time optimisation").</summary>
+    private static string Delivery(JsonElement decision) =>
+        decision.TryGetProperty("delivery", out var d) && d.ValueKind == JsonValueKind.Object
+            ? $"  best_time {d.GetProperty("hour").GetInt32():00}:00 local ({d.GetProperty("basis").GetString()}, {d.GetProperty("activeDays").GetInt32()} active hour-days)"
+            : "";
 
     private static void Write(TextWriter o, string userId, string shard, UserState s, RuleSet rules, DateTimeOffset now)
     {
@@ -118,6 +124,10 @@ public static class ExplainCommand
         o.WriteLine($"  lifecycle stage {UserProfile.LifecycleStage(s, now)}, segment {UserProfile.Segment(s, now)}, archetype {UserProfile.Archetype(s, now)}");
         o.WriteLine($"  engagement score {UserProfile.EngagementScore(s, now)}, streak {UserProfile.Streak(s, now)} days, last feature {s.LastFeature ?? "-"}");
         o.WriteLine($"  last event {DateTimeOffset.FromUnixTimeMilliseconds(s.LastEventAt):O}, device {s.Device ?? "-"}, time zone {s.Timezone ?? "-"}");
+        var hours = ActiveHours.Counts(s, now);
+        o.WriteLine($"  active hours (local hour: days active in the last 15–30 days) {(hours.Any(c => c > 0)
+            ? string.Join(", ", hours.Select((c, h) => (c, h)).Where(x => x.c > 0).OrderByDescending(x => x.c).ThenBy(x => x.h).Select(x => $"{x.h:00}h: {x.c}"))
+            : "-")}");
         o.WriteLine("pending timers:");
         foreach (var t in s.Timers ?? [])
         {

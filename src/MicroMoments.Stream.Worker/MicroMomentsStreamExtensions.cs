@@ -104,6 +104,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton<TimerIndex>();
         services.AddSingleton<PopulationSync>();
         services.AddSingleton<PipelineStages>();
+        services.AddSingleton<PipelineWarmUp>();
         services.AddHostedService<ClickstreamWorker>();
         services.AddHostedService<RulesReloader>();
         services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);

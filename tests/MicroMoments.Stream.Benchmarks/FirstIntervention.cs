@@ -30,16 +30,8 @@ public static class FirstIntervention
         using var reader = new InterventionReader(infra.Kafka.BootstrapServers, output);
         var started = Stopwatch.StartNew();
         await using var worker = await WorkerUnderTest.StartAsync(infra, section);
-        var health = worker.Services.GetRequiredService<PipelineHealth>();
         var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
-        while (health.Partitions < BenchInfrastructure.Partitions || !reader.Assigned)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"{section}: the worker owns {health.Partitions} partitions, the reader is {(reader.Assigned ? "" : "not ")}assigned");
-            }
-            await Task.Delay(10);
-        }
+        await worker.WaitUntilAssignedAsync(reader, TimeSpan.FromSeconds(60));
         var joined = started.Elapsed;
         // The load producer learns the new topic's leaders now: its first record to an unknown topic waits ~100 ms
         // for metadata, which is the benchmark's cost, not the worker's.

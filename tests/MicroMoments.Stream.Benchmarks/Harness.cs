@@ -355,6 +355,21 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>Waits until the worker owns every partition and <paramref name="reader"/> reads the output topic.</summary>
+    internal async Task WaitUntilAssignedAsync(InterventionReader reader, TimeSpan timeout)
+    {
+        var health = Services.GetRequiredService<Worker.Pipeline.PipelineHealth>();
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (health.Partitions < BenchInfrastructure.Partitions || !reader.Assigned)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"the worker owns {health.Partitions} partitions, the reader is {(reader.Assigned ? "" : "not ")}assigned");
+            }
+            await Task.Delay(10);
+        }
+    }
+
     public async Task WaitForAsync(long count, TimeSpan timeout)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);

@@ -231,14 +231,48 @@ public sealed class CatalogueTests
     [Fact]
     public void FormStarted_NearMiss_EmitsNothing() => Assert.Empty(new Scenario().Track("Form Started", M(0)).Of("form-completed-next-step"));
 
-    // (12) 3 days inactive → re-engagement in 7–9 PM local; the dashboard recap wins when the last feature was the dashboard
+    // (12) 3 days inactive → re-engagement at the user's most active hour of 09:00–21:00 local (deliver: best_time), with a thin
+    // history as the send window allows; the dashboard recap (7–9 PM local) wins when the last feature was the dashboard
     [Fact]
-    public void ThreeDaysInactive_ReEngagementScheduledInto7pmLocal()
+    public void ThreeDaysInactive_ThinHistory_ReEngagementAsTheSendWindowAllows()
     {
         var s = new Scenario().Track("Feature Used", M(0), new { feature = "reports" }).Advance(H(72) + M(1));
         var c = Assert.Single(s.Of("inactive-3-days"));
-        Assert.Equal(new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.Zero), c.DeliverAfter); // 19:00 in Berlin (UTC+1)
-        Assert.Equal((Outcomes.Deferred, Reasons.SendWindow), (s.DecisionsOf("inactive-3-days").Single().Outcome, s.DecisionsOf("inactive-3-days").Single().Reason));
+        Assert.Equal(T0 + H(72), c.DeliverAfter); // 11:00 in Berlin lies inside 09:00–21:00
+        var d = s.DecisionsOf("inactive-3-days").Single();
+        Assert.Equal((Outcomes.Emitted, null, BestTime.ThinHistory), (d.Outcome, d.Reason, d.Delivery!.Basis));
+    }
+
+    [Fact]
+    public void ThreeDaysInactive_EveningHabit_ReEngagementAt8pmLocal()
+    {
+        var s = new Scenario();
+        for (var day = 0; day < BestTime.MinActiveDays; day++)
+        {
+            s.Track("Feature Used", H(24 * day) + H(9.5), new { feature = "reports" }); // 20:30 in Berlin
+        }
+        s.Track("Feature Used", H(24 * 5) + H(1), new { feature = "reports" }).Advance(H(24 * 5 + 1 + 72) + M(1)); // last seen 12:00
+
+        var c = Assert.Single(s.Of("inactive-3-days"));
+        Assert.Equal(new DateTimeOffset(2026, 12, 2, 19, 0, 0, TimeSpan.Zero), c.DeliverAfter); // 20:00 in Berlin (UTC+1)
+        var d = s.DecisionsOf("inactive-3-days").Single();
+        Assert.Equal((Outcomes.Deferred, Reasons.BestTime, 20, BestTime.FromHistory), (d.Outcome, d.Reason, d.Delivery!.Hour, d.Delivery.Basis));
+    }
+
+    [Fact]
+    public void ThreeDaysInactive_ThreeEveningsAndANoon_NearMiss_ThinHistorySendWindow()
+    {
+        var s = new Scenario();
+        for (var day = 0; day < BestTime.MinActiveDays - 2; day++)
+        {
+            s.Track("Feature Used", H(24 * day) + H(9.5), new { feature = "reports" });
+        }
+        s.Track("Feature Used", H(24 * 5) + H(1), new { feature = "reports" }).Advance(H(24 * 5 + 1 + 72) + M(1));
+
+        // Four active hour-days: one short of a history, so the send window decides (12:00 lies inside it).
+        var c = Assert.Single(s.Of("inactive-3-days"));
+        Assert.Equal(T0 + H(24 * 5 + 1 + 72), c.DeliverAfter);
+        Assert.Equal((BestTime.ThinHistory, 4), (s.DecisionsOf("inactive-3-days").Single().Delivery!.Basis, s.DecisionsOf("inactive-3-days").Single().Delivery!.ActiveDays));
     }
 
     [Fact]

@@ -49,6 +49,8 @@ public sealed class UserStateSerializerTests
         ],
         Sent = [new SentRecord(T - 1000, "help-center-demo", "in_app", "conversion"), new SentRecord(T - 2000, "tip", "in_app", "education", true)],
         IndexedDueAt = T + 300_000,
+        ActiveHours = [0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0xF3, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0xFF],
+        ActiveHoursPeriod = 1385,
     };
 
     [Fact]

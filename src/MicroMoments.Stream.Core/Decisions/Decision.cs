@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MicroMoments.Stream.Core.Interventions;
 
 namespace MicroMoments.Stream.Core.Decisions;
@@ -11,7 +12,8 @@ public sealed record Decision(
     string? Reason,
     string? InterventionId,
     DateTimeOffset At,
-    TriggerInfo Trigger);
+    TriggerInfo Trigger,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DeliveryChoice? Delivery = null);
 
 /// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>
 public static class Outcomes
@@ -33,6 +35,7 @@ public static class Reasons
     public const string StaleTrigger = "stale_trigger";
     public const string QuietHours = "quiet_hours";
     public const string SendWindow = "send_window";
+    public const string BestTime = "best_time";
     public const string ProgressiveDisclosure = "progressive_disclosure";
     public const string DismissalPause = "dismissal_pause";
     public const string AutoPause = "auto_pause";

@@ -33,6 +33,15 @@ public static class DecisionJson
             w.WriteString("interventionId"u8, d.InterventionId);
             w.WriteString("at"u8, InterventionCloudEvents.UtcMilliseconds(d.At));
             TriggerDetailsJson.WriteTrigger(w, d.Trigger);
+            if (d.Delivery is { } delivery)
+            {
+                w.WriteStartObject("delivery"u8);
+                w.WriteString("mode"u8, delivery.Mode);
+                w.WriteNumber("hour"u8, delivery.Hour);
+                w.WriteString("basis"u8, delivery.Basis);
+                w.WriteNumber("activeDays"u8, delivery.ActiveDays);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

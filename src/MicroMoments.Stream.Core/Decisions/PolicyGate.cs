@@ -16,8 +16,8 @@ public sealed class PolicyGate
     {
         _rules = rules;
         // Sent records are kept as long as the longest cap window, cooldown or disclosure period can look back.
-        var longest = rules.Rules.SelectMany(r => r.Policy.Caps.Select(c => c.Window).Append(r.Policy.Cooldown ?? TimeSpan.Zero))
-            .Concat(rules.Policy.Caps.Select(c => c.Window))
+        var longest = rules.Rules.SelectMany(r => r.Policy.Caps.Select(c => c.Lookback).Append(r.Policy.Cooldown ?? TimeSpan.Zero))
+            .Concat(rules.Policy.Caps.Select(c => c.Lookback))
             .Append(rules.Policy.ProgressiveDisclosure ?? TimeSpan.Zero)
             .DefaultIfEmpty(TimeSpan.Zero).Max();
         _retentionMs = (long)Math.Max(longest.TotalMilliseconds, TimeSpan.FromDays(1).TotalMilliseconds);
@@ -54,7 +54,7 @@ public sealed class PolicyGate
         }
         foreach (var cap in rule.Policy.Caps)
         {
-            if (Count(sent, cap, nowMs, rule.Id) >= cap.Max)
+            if (Count(sent, cap, now, state.Timezone, rule.Id) >= cap.Max)
             {
                 return cap.Reason;
             }
@@ -62,7 +62,7 @@ public sealed class PolicyGate
         foreach (var cap in _rules.Policy.Caps)
         {
             if ((cap.Channel is null || cap.Channel == channel) && (cap.Category is null || cap.Category == rule.Action.Category)
-                && Count(sent, cap, nowMs, null) >= cap.Max)
+                && Count(sent, cap, now, state.Timezone, null) >= cap.Max)
             {
                 return cap.Reason;
             }
@@ -105,6 +105,24 @@ public sealed class PolicyGate
             }
         }
         return (at, reason);
+    }
+
+    /// <summary>
+    /// For <c>deliver: best_time</c>: the user's best local hour (<see cref="BestTime"/>) among the hours the quiet hours and send
+    /// window allow, then <see cref="Schedule"/> as for any command; with a thin history, <see cref="Schedule"/> alone. Also says
+    /// which hour the command went to and why, for the decision.
+    /// </summary>
+    public (DateTimeOffset? At, string? Reason, DeliveryChoice Choice) ScheduleBestTime(UserState state, Rule rule, DateTimeOffset deliverAfter)
+    {
+        var (hour, best, activeDays) = BestTime.Choose(state, rule.Policy.QuietHours ?? _rules.Policy.QuietHours,
+            rule.Policy.SendWindow ?? _rules.Policy.SendWindow, deliverAfter);
+        var (at, reason) = Schedule(state, rule, best);
+        if (hour is not null && at == best && best != deliverAfter)
+        {
+            reason = Reasons.BestTime;
+        }
+        var localHour = TimeZones.Local(at ?? best, state.Timezone).Hour;
+        return (at, reason, new DeliveryChoice(Reasons.BestTime, localHour, hour is null ? BestTime.ThinHistory : BestTime.FromHistory, activeDays));
     }
 
     /// <summary>An intervention with no click, dismissal or conversion this long after it was sent is unanswered.</summary>
@@ -152,9 +170,14 @@ public sealed class PolicyGate
         state.Sent.Add(new SentRecord(nowMs, rule.Id, channel, rule.Action.Category, rule.Action.Tip ? true : null));
     }
 
-    private static int Count(List<SentRecord> sent, CapSpec cap, long nowMs, string? ruleId) =>
-        sent.Count(s => nowMs - s.At < cap.Window.TotalMilliseconds
+    private static int Count(List<SentRecord> sent, CapSpec cap, DateTimeOffset now, string? zone, string? ruleId)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        // Rolling: the last Window. Calendar days: from local midnight CalendarDays - 1 days before today.
+        var from = cap.CalendarDays > 0 ? TimeZones.StartOfLocalDay(now, zone, cap.CalendarDays - 1) : nowMs - (long)cap.Window.TotalMilliseconds + 1;
+        return sent.Count(s => s.At >= from
             && (ruleId is null || s.RuleId == ruleId)
             && (cap.Channel is null || s.Channel == cap.Channel)
             && (cap.Category is null || s.Category == cap.Category));
+    }
 }

@@ -223,6 +223,11 @@ public sealed class RuleEngine
                 : decided ? Reasons.LowerPriority
                 : _gate.Check(state, c.Rule, channel, now);
             var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
+            DeliveryChoice? delivery = null;
+            if (reason is null && c.Rule.Action.BestTime)
+            {
+                (deliverAt, scheduleReason, delivery) = _gate.ScheduleBestTime(state, c.Rule, now + c.Rule.Action.Delay);
+            }
             if (reason is null && deliverAt is null)
             {
                 reason = scheduleReason; // quiet hours in drop mode
@@ -230,7 +235,7 @@ public sealed class RuleEngine
             if (reason is not null)
             {
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery));
                 continue;
             }
             decided = true;
@@ -254,7 +259,7 @@ public sealed class RuleEngine
             result.Interventions.Add(command);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
-                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger));
+                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery));
         }
     }
 

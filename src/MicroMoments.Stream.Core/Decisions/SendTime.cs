@@ -15,6 +15,10 @@ public static class SendTime
     public static DateTimeOffset NextOutside(DateTimeOffset at, TimeWindow window, string? zone) =>
         Next(at, zone, t => !window.Contains(t), window.To);
 
+    /// <summary>The next local <paramref name="hour"/>:00 after <paramref name="at"/> (later today or tomorrow), resolved as a window boundary.</summary>
+    public static DateTimeOffset NextHour(DateTimeOffset at, int hour, string? zone) =>
+        Next(at, zone, static _ => false, TimeSpan.FromHours(hour));
+
     /// <summary>A boundary in a daylight-saving gap moves forward by the gap; in an overlap it is the later instant (standard time).</summary>
     private static readonly ZoneLocalMappingResolver Resolver = Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnForwardShifted);
 

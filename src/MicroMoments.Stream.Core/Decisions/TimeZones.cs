@@ -60,6 +60,17 @@ public static class TimeZones
         return Instant.FromDateTimeOffset(utc).InZone(Find(zone)).Date.ToDateOnly().DayNumber - EpochDayNumber;
     }
 
+    /// <summary>
+    /// The Unix milliseconds of local midnight <paramref name="daysBack"/> days before the local date at <paramref name="utc"/>
+    /// (or the first moment of that day, where a DST change skips midnight).
+    /// </summary>
+    public static long StartOfLocalDay(DateTimeOffset utc, string? zone, int daysBack)
+    {
+        var tz = Find(zone);
+        var date = Instant.FromDateTimeOffset(utc).InZone(tz).Date.PlusDays(-daysBack);
+        return tz.AtStartOfDay(date).ToInstant().ToUnixTimeMilliseconds();
+    }
+
     private static FrozenDictionary<string, string> BuildKnown()
     {
         var source = TzdbDateTimeZoneSource.Default;

@@ -76,6 +76,7 @@ public static class UserProfile
         {
             state.FirstSeenAt = ts;
         }
+        ActiveHours.Observe(state, e.Timestamp);
         state.LastEventAt = Math.Max(state.LastEventAt, ts);
         ObserveStreak(state, e);
         if (e.Traits.Count > 0)

@@ -89,6 +89,20 @@ public static class Durations
         return true;
     }
 
+    /// <summary>
+    /// The whole number of days a cap's <c>per</c> names in days (<c>1d</c>, <c>7d</c>, <c>P1D</c>): such a cap counts calendar days in
+    /// the user's time zone. Any other form (<c>24h</c>, <c>1.5d</c>, <c>PT24H</c>) is rolling: 0.
+    /// </summary>
+    public static int CalendarDays(string? text)
+    {
+        var t = (text ?? "").AsSpan().Trim();
+        var digits = t.Length > 2 && t[0] is 'P' or 'p' && t[^1] is 'D' or 'd' ? t[1..^1]
+            : t.Length > 1 && t[^1] == 'd' ? t[..^1]
+            : [];
+        return digits.Length is > 0 and <= 3 && !digits.ContainsAnyExceptInRange('0', '9')
+            && int.Parse(digits, CultureInfo.InvariantCulture) is var days and > 0 and <= 366 ? days : 0;
+    }
+
     /// <summary>Formats as ISO-8601, the form used on the wire (<c>"window":"PT10M"</c>).</summary>
     public static string ToIso(TimeSpan value) => XmlConvert.ToString(value);
 }

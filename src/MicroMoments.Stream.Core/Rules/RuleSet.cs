@@ -85,6 +85,9 @@ public sealed class ActionSpec
     /// <summary>A new-feature tip: subject to progressive disclosure in the user's first days.</summary>
     public bool Tip { get; init; }
 
+    /// <summary><c>deliver: best_time</c>: deliver at the user's most active local hour (<see cref="Decisions.BestTime"/>).</summary>
+    public bool BestTime { get; init; }
+
     /// <summary>The channel for a device class; a tablet without its own channel uses the mobile one (apps run on both).</summary>
     public string ChannelFor(string? device) =>
         device is not null && Channels.TryGetValue(device, out var c) ? c
@@ -130,8 +133,14 @@ public sealed record TimeWindow(TimeSpan From, TimeSpan To, bool Drop = false)
 /// <summary>After <see cref="After"/> occurrences, pause for <see cref="For"/>.</summary>
 public sealed record PauseSpec(int After, TimeSpan For);
 
-/// <summary>At most <see cref="Max"/> interventions in any rolling <see cref="Window"/>, optionally only counting one channel or category.</summary>
-public sealed record CapSpec(int Max, TimeSpan Window, string? Channel = null, string? Category = null)
+/// <summary>
+/// At most <see cref="Max"/> interventions in any rolling <see cref="Window"/>, or with <see cref="CalendarDays"/> in the user's
+/// local calendar days (today and the days before it), optionally only counting one channel or category.
+/// </summary>
+public sealed record CapSpec(int Max, TimeSpan Window, string? Channel = null, string? Category = null, int CalendarDays = 0)
 {
+    /// <summary>How far back the cap can count: a calendar day can be 25 hours long, so a day more than its days.</summary>
+    public TimeSpan Lookback => CalendarDays > 0 ? Window + TimeSpan.FromDays(1) : Window;
+
     public string Reason => Window == TimeSpan.FromHours(1) && Channel is null && Category is null ? "hourly_cap" : "window_cap";
 }

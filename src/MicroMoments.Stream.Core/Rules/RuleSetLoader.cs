@@ -339,7 +339,7 @@ public static class RuleSetLoader
             r.Error(owner, $"rule '{id}' needs an 'action'");
             return null;
         }
-        r.Known(a, "moment", "channel", "channels", "priority", "delay", "expires", "message", "intent", "category", "tip");
+        r.Known(a, "moment", "channel", "channels", "priority", "delay", "expires", "message", "intent", "category", "tip", "deliver");
         var moment = r.String(a, "moment");
         if (string.IsNullOrWhiteSpace(moment))
         {
@@ -381,6 +381,11 @@ public static class RuleSetLoader
         {
             r.Error(r.Child(a, "intent")!, $"rule '{id}': intent '{intent}' is not one of {string.Join(", ", Intents)}");
         }
+        var deliver = r.String(a, "deliver") ?? "now";
+        if (deliver is not ("now" or "best_time"))
+        {
+            r.Error(r.Child(a, "deliver")!, $"rule '{id}': deliver '{deliver}' is not one of now, best_time");
+        }
         var priority = r.Int(a, "priority") ?? 50;
         if (priority is < 0 or > 100)
         {
@@ -401,6 +406,7 @@ public static class RuleSetLoader
             Intent = intent,
             Category = r.String(a, "category") ?? moment,
             Tip = r.Bool(a, "tip") ?? false,
+            BestTime = deliver == "best_time",
         };
     }
 
@@ -428,7 +434,8 @@ public static class RuleSetLoader
                     r.Error(c, "a cap needs 'max' of 1 or more");
                     continue;
                 }
-                caps.Add(new CapSpec(max.Value, r.Duration(c, "per", required: true), r.String(c, "channel"), r.String(c, "category")));
+                caps.Add(new CapSpec(max.Value, r.Duration(c, "per", required: true), r.String(c, "channel"), r.String(c, "category"),
+                    Durations.CalendarDays((r.Child(c, "per") as YamlScalarNode)?.Value)));
             }
         }
         return new PolicySpec

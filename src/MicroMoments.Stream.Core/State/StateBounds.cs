@@ -189,6 +189,7 @@ public static class StateBounds
             n += Str(k) + N;
         }
         n += 2L * N * (s.EngagementPoints?.Count ?? 0) + 4L * (s.RecentIds?.Count ?? 0);
+        n += s.ActiveHours is null ? 0 : N + 3 + Decisions.ActiveHours.Hours;
         foreach (var r in s.Interventions ?? [])
         {
             n += 1 + Str(r.Id) + Str(r.RuleId) + Str(r.StoredVariant) + Str(r.Status) + 2 * N;

@@ -65,6 +65,7 @@ public static class UserMerge
                 into.EngagementPoints[day] = into.EngagementPoints.GetValueOrDefault(day) + p;
             }
         }
+        Decisions.ActiveHours.Merge(into, from);
         if (from.LastActiveDay > into.LastActiveDay || (from.LastActiveDay == into.LastActiveDay && from.StreakDays > into.StreakDays))
         {
             (into.LastActiveDay, into.StreakDays) = (from.LastActiveDay, from.StreakDays);

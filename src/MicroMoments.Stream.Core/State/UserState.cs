@@ -114,6 +114,15 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("an")] public bool Anonymous { get; set; }
 
+    /// <summary>
+    /// Active days per local hour for <c>deliver: best_time</c> (<see cref="Decisions.ActiveHours"/>): 24 bytes, the low nibble
+    /// the current 15-day period, the high nibble the one before; null until the first event.
+    /// </summary>
+    [JsonPropertyName("ah")] public byte[]? ActiveHours { get; set; }
+
+    /// <summary>The current period of <see cref="ActiveHours"/>: local days since the epoch / 15.</summary>
+    [JsonPropertyName("ahp")] public int ActiveHoursPeriod { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 }

@@ -21,12 +21,14 @@ internal static class UserStateBinary
         StreakDaysBit = 12, SessionStartedAtBit = 13, LastSessionMsBit = 14, SessionBaselineMsBit = 15, TaskDurationsBit = 16,
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
-        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33;
+        TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33,
+        ActiveHoursBit = 34;
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
+    // Bit 34 (active hours, issue 14) has a payload too, so the same holds for a reader from before it.
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -82,6 +84,7 @@ internal static class UserStateBinary
         Set(AttributesBit, s.Attributes is not null);
         Set(MergedIntoBit, s.MergedInto is not null);
         Set(AnonymousBit, s.Anonymous);
+        Set(ActiveHoursBit, s.ActiveHours is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -239,6 +242,26 @@ internal static class UserStateBinary
             w.Map(attributes);
         }
         w.StringIfSet(s.MergedInto);
+        if (s.ActiveHours is { } hours)
+        {
+            // The period, a 24-bit mask of the hours with a count, then one byte per such hour: most users have a few.
+            w.VarInt(s.ActiveHoursPeriod);
+            var mask = 0;
+            for (var h = 0; h < hours.Length && h < 24; h++)
+            {
+                mask |= hours[h] != 0 ? 1 << h : 0;
+            }
+            w.Byte((byte)mask);
+            w.Byte((byte)(mask >> 8));
+            w.Byte((byte)(mask >> 16));
+            for (var h = 0; h < 24; h++)
+            {
+                if ((mask & (1 << h)) != 0)
+                {
+                    w.Byte(hours[h]);
+                }
+            }
+        }
         return w;
     }
 
@@ -457,6 +480,20 @@ internal static class UserStateBinary
             s.MergedInto = r.String();
         }
         s.Anonymous = Has(AnonymousBit);
+        if (Has(ActiveHoursBit))
+        {
+            s.ActiveHoursPeriod = (int)r.VarInt();
+            var mask = r.Byte() | r.Byte() << 8 | r.Byte() << 16;
+            var hours = new byte[24];
+            for (var h = 0; h < 24; h++)
+            {
+                if ((mask & (1 << h)) != 0)
+                {
+                    hours[h] = r.Byte();
+                }
+            }
+            s.ActiveHours = hours;
+        }
         r.End();
         return s;
     }

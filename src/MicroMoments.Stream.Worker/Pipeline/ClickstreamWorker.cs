@@ -20,6 +20,7 @@ public sealed class ClickstreamWorker(
     PipelineEvents events,
     PopulationSync population,
     RuleEngineProvider engines,
+    PipelineWarmUp warmUp,
     IOptions<KafkaOptions> kafkaOptions,
     IOptions<PipelineOptions> pipelineOptions,
     PipelineHealth health,
@@ -43,6 +44,7 @@ public sealed class ClickstreamWorker(
 
     private async Task RunAsync(CancellationToken ct)
     {
+        await WarmUpAsync(ct);
         var tracker = new AssignmentTracker(stages.Ownership, stages.Cache, _timerChecks, health, telemetry, lifetime) { SettleTimeout = _kafka.SessionTimeout };
         stages.Publish.Initialize();
         using var consumer = new BatchConsumer(_kafka, tracker, logger);
@@ -117,6 +119,19 @@ public sealed class ClickstreamWorker(
                 Log.ShutdownWriteFailed(logger, ex);
             }
             consumer.Close();
+        }
+    }
+
+    private async Task WarmUpAsync(CancellationToken ct)
+    {
+        try
+        {
+            var (took, decisions) = await warmUp.RunAsync(ct);
+            Log.WarmedUp(logger, took.TotalMilliseconds, decisions);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.WarmUpFailed(logger, ex);
         }
     }
 

@@ -32,4 +32,11 @@ internal static partial class Log
     // Debug: anyone can send such an alias, as often as they like; the metric counts them.
     [LoggerMessage(1201, LogLevel.Debug, "Alias {PreviousId} -> {UserId} at {Topic}/{Partition}@{Offset} merged nothing ({Reason}): an alias merges only a state seen solely under an anonymousId and not merged before")]
     public static partial void AliasNotMerged(ILogger logger, string previousId, string userId, string reason, string topic, int partition, long offset);
+
+    [LoggerMessage(1301, LogLevel.Debug, "Batch path warmed up in {Milliseconds:F0} ms ({Decisions} decisions) before joining the group")]
+    public static partial void WarmedUp(ILogger logger, double milliseconds, int decisions);
+
+    // Only a speed-up (and Redis may simply be down at start): the real batches decide for themselves.
+    [LoggerMessage(1302, LogLevel.Information, "The warm-up batch did not finish; the worker goes on without it")]
+    public static partial void WarmUpFailed(ILogger logger, Exception ex);
 }

@@ -75,6 +75,9 @@ public sealed class RuleEngineProvider
 
     public RuleEngine Current => _current;
 
+    /// <summary>An engine of the current rules with population statistics of its own, for work that must not count.</summary>
+    public RuleEngine Detached() => new(_current.Rules, _engineOptions, new PopulationBaseline(_engineOptions.Limits.MaxPopulationTasks));
+
     private int _failedReloads;
 
     /// <summary>Rejected reloads (a broken or unreadable file) since start.</summary>
