@@ -23,25 +23,32 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
     {
         var byShard = new Dictionary<string, List<Outbound>>(StringComparer.Ordinal);
         List<Outbound> Of(string shard) => byShard.TryGetValue(shard, out var list) ? list : byShard[shard] = [];
-        foreach (var (shard, command, parent) in work.Interventions)
+        var cancelled = 0;
+        void CancellationsBefore(int command)
         {
+            // In the order the engine decided them: a user's cancellation never overtakes the command it withdraws.
+            for (; cancelled < work.Cancellations.Count && work.Cancellations[cancelled].Before <= command; cancelled++)
+            {
+                var (shard, cancellation, parent, _) = work.Cancellations[cancelled];
+                Of(shard).Add(Cancellation(cancellation, parent));
+            }
+        }
+        for (var i = 0; i < work.Interventions.Count; i++)
+        {
+            CancellationsBefore(i);
+            var (shard, command, parent) = work.Interventions[i];
             using var activity = source.StartActivity("publish intervention", ActivityKind.Producer, parent);
             activity?.SetTag("messaging.destination.name", _options.OutputTopic);
             activity?.SetTag("micromoments.rule", command.RuleId);
             activity?.SetTag("micromoments.intervention_id", command.InterventionId);
-            var headers = new Headers { { "content-type", CloudEventContentType } };
-            var traceparent = activity?.Id ?? (parent != default ? TraceParent(parent) : null);
-            if (traceparent is not null)
-            {
-                headers.Add("traceparent", Encoding.UTF8.GetBytes(traceparent));
-            }
             Of(shard).Add(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(command.UserId),
                 Value = InterventionCloudEvents.Encode(command),
-                Headers = headers,
+                Headers = Headers(activity, parent),
             }, command.InterventionId, command));
         }
+        CancellationsBefore(int.MaxValue);
         if (!string.IsNullOrEmpty(_options.DecisionTopic))
         {
             foreach (var (shard, decision) in work.Decisions)
@@ -59,6 +66,33 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
                 DeadLetterReason: rejected.Reason));
         }
         return byShard;
+    }
+
+    /// <summary>Keyed and covered by the outbox as a command is: its id is checked on recovery, so it is never produced twice.</summary>
+    private Outbound Cancellation(InterventionCancellation cancellation, ActivityContext parent)
+    {
+        using var activity = source.StartActivity("publish cancellation", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.destination.name", _options.OutputTopic);
+        activity?.SetTag("micromoments.rule", cancellation.RuleId);
+        activity?.SetTag("micromoments.intervention_id", cancellation.InterventionId);
+        return new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
+        {
+            Key = Encoding.UTF8.GetBytes(cancellation.UserId),
+            Value = cancellation.Encode(),
+            Headers = Headers(activity, parent),
+        }, cancellation.Id);
+    }
+
+    /// <summary>The CloudEvent content type and a <c>traceparent</c> under the triggering event's trace.</summary>
+    private static Headers Headers(Activity? activity, ActivityContext parent)
+    {
+        var headers = new Headers { { "content-type", CloudEventContentType } };
+        var traceparent = activity?.Id ?? (parent != default ? TraceParent(parent) : null);
+        if (traceparent is not null)
+        {
+            headers.Add("traceparent", Encoding.UTF8.GetBytes(traceparent));
+        }
+        return headers;
     }
 
     private static string TraceParent(ActivityContext c) =>

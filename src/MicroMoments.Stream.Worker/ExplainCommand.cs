@@ -134,6 +134,11 @@ public static class ExplainCommand
             var label = t.Id == RuleEngine.IdleTimerId ? "(inactivity rules)" : t.RuleId;
             o.WriteLine($"  {label,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(t.Id != RuleEngine.IdleTimerId && rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
         }
+        o.WriteLine("commands awaiting deliverAfter (cancellable):");
+        foreach (var p in s.PendingDeliveries ?? [])
+        {
+            o.WriteLine($"  {p.RuleId,-32} via {p.Channel} after {DateTimeOffset.FromUnixTimeMilliseconds(p.DeliverAfter):O}{(p.Per is null ? "" : $" for {p.Per}")}  id {p.InterventionId}");
+        }
         o.WriteLine("pauses in force:");
         var nowMs = now.ToUnixTimeMilliseconds();
         foreach (var (rule, until) in (s.RulePausedUntil ?? []).Where(p => p.Value > nowMs))

@@ -92,7 +92,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton(sp =>
         {
             var engines = sp.GetRequiredService<RuleEngineProvider>();
-            return new PaceStage(() => engines.Current.Rules, sp.GetRequiredService<IRateLedger>());
+            return new PaceStage(() => engines.Current, sp.GetRequiredService<IRateLedger>());
         });
         services.AddSingleton(sp => new OutboundBuilder(sp.GetRequiredService<IOptions<KafkaOptions>>(), PipelineTelemetry.Source));
         services.AddSingleton(sp => new StatePersister(sp.GetRequiredService<UserStateStore>(), sp.GetRequiredService<ILogger<StatePersister>>(),

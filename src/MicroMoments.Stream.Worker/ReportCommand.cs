@@ -45,12 +45,12 @@ public static class ReportCommand
         static string C(Comparison? c) => c is null ? "-"
             : string.Create(CultureInfo.InvariantCulture, $"{c.Difference * 100:+0.0;-0.0} pt [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}] p={c.PValue:0.000}");
 
-        o.WriteLine("Responses by rule and variant (CTR and dismissals over delivered, conversions over sent; holdout: over ghosts)");
-        o.WriteLine($"{"rule",-32} {"variant",-10} {"matched",8} {"sent",7} {"held",6} {"CTR",7} {"dismiss",8} {"conv",7}  {"conversion vs control",-34} {"conversion vs holdout",-34}");
+        o.WriteLine("Responses by rule and variant (CTR and dismissals over delivered, conversions over sent; holdout: over ghosts; cancel: sent, then withdrawn before deliverAfter)");
+        o.WriteLine($"{"rule",-32} {"variant",-10} {"matched",8} {"sent",7} {"held",6} {"cancel",6} {"CTR",7} {"dismiss",8} {"conv",7}  {"conversion vs control",-34} {"conversion vs holdout",-34}");
         foreach (var v in report.Variants)
         {
             var c = v.Counts;
-            o.WriteLine($"{c.RuleId,-32} {c.Variant,-10} {c.Matched,8} {c.Emitted + c.Deferred,7} {c.HeldOut,6} {P(v.ClickThrough),7} {P(v.DismissalRate),8} {P(v.ConversionRate),7}  {C(v.ConversionVsControl),-34} {C(v.ConversionVsHoldout),-34}");
+            o.WriteLine($"{c.RuleId,-32} {c.Variant,-10} {c.Matched,8} {c.Emitted + c.Deferred,7} {c.HeldOut,6} {c.Cancelled,6} {P(v.ClickThrough),7} {P(v.DismissalRate),8} {P(v.ConversionRate),7}  {C(v.ConversionVsControl),-34} {C(v.ConversionVsHoldout),-34}");
         }
         if (report.Overall is { } u)
         {

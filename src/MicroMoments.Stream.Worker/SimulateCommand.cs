@@ -13,7 +13,7 @@ namespace MicroMoments.Stream.Worker;
 
 /// <summary>
 /// <c>simulate --events &lt;file.ndjson&gt; [--rules &lt;file&gt;] [--until &lt;ISO time&gt; | --drain &lt;ISO duration&gt;] [--decisions &lt;file&gt;]</c>:
-/// offline and deterministic; prints each intervention's CloudEvent JSON, one per line (docs/cli.md).
+/// offline and deterministic; prints each command's and cancellation's CloudEvent JSON, one per line (docs/cli.md).
 /// </summary>
 public static class SimulateCommand
 {
@@ -80,9 +80,9 @@ public static class SimulateCommand
         var (printed, failed) = (0, 0);
         void Flush()
         {
-            for (; printed < simulation.Interventions.Count; printed++)
+            for (; printed < simulation.Output.Count; printed++)
             {
-                stdout.WriteLine(Encoding.UTF8.GetString(InterventionCloudEvents.Encode(simulation.Interventions[printed])));
+                stdout.WriteLine(Encoding.UTF8.GetString(simulation.Output[printed].Encode()));
             }
             for (; failed < simulation.TimerFailures.Count; failed++)
             {

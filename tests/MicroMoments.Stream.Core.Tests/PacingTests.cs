@@ -10,15 +10,14 @@ namespace MicroMoments.Stream.Core.Tests;
 /// <summary><c>policies.rateLimit</c> in <c>simulate</c>'s core: deferred to the next free minute, dropped only past expiresAt.</summary>
 public sealed class PacingTests
 {
-    private static RuleSet Rules(int perMinute, string expires = "1h", string extra = "") => RuleSetLoader.Load($$"""
+    private static RuleSet Rules(int perMinute, string expires = "1h", string policy = "caps: [ { max: 1, per: 1h } ]") => RuleSetLoader.Load($$"""
         policies:
           rateLimit: [ { channel: push, perMinute: {{perMinute}} } ]
         rules:
           - id: ping
             trigger: { kind: event, event: Ping }
             action: { moment: reward, channel: push, expires: {{expires}}, message: { body: x } }
-            policy: { caps: [ { max: 1, per: 1h } ] }
-        {{extra}}
+            policy: { {{policy}} }
         """);
 
     private static readonly TimeSpan HalfMinute = TimeSpan.FromSeconds(30);
@@ -141,6 +140,20 @@ public sealed class PacingTests
         Assert.Equal(Run(none), Run(otherChannel));
     }
 
+    [Theory]
+    [InlineData(29, true)]  // 10:00:59, before the deferred command's 10:01:00
+    [InlineData(30, false)] // 10:01:00, when it is the delivery services'
+    public void Simulate_CancelOnBeforeOrAtTheDeferredMinute_CancelledOnlyBefore(int secondsAfterPing, bool cancelled)
+    {
+        var rules = Rules(perMinute: 1, policy: "caps: [ { max: 1, per: 1h } ], cancelOn: [ Order Completed ]");
+        var s = Pings(rules, users: 2);
+
+        s.Track("Order Completed", HalfMinute + TimeSpan.FromSeconds(secondsAfterPing), user: "p1");
+
+        Assert.Equal(T0 + TimeSpan.FromMinutes(1), s.Of("ping")[1].DeliverAfter);
+        Assert.Equal(cancelled ? [s.Of("ping")[1].InterventionId] : [], s.Simulation.Cancellations.Select(c => c.InterventionId));
+    }
+
     [Fact]
     public void Reserve_InOrder_EachMinuteUpToItsLimit()
     {
@@ -202,7 +215,7 @@ public sealed class PacingTests
     [Fact]
     public void Loader_RateLimitBesideOtherGlobalPolicies_BothRead()
     {
-        var rules = Rules(perMinute: 7, extra: "");
+        var rules = Rules(perMinute: 7);
         var withCaps = RuleSetLoader.Load("""
             policies:
               caps: [ { max: 2, per: 1h } ]

@@ -5,7 +5,8 @@ namespace MicroMoments.Stream.Core.Analytics;
 /// <summary>The counters of one rule and variant.</summary>
 public sealed record VariantCounts(
     string RuleId, string Variant, long Matched, long Emitted, long Deferred, long HeldOut,
-    long Delivered, long Displayed, long Clicked, long Dismissed, long Converted, IReadOnlyDictionary<string, long> Suppressed)
+    long Delivered, long Displayed, long Clicked, long Dismissed, long Converted, IReadOnlyDictionary<string, long> Suppressed,
+    long Cancelled = 0)
 {
     /// <summary>Commands sent (emitted or deferred); for the holdout and the global control group, the ghosts.</summary>
     public long Treated => Variant is "holdout" or GlobalControl.Variant ? HeldOut : Emitted + Deferred;
@@ -106,7 +107,8 @@ public static class ResponseReport
         rule, variant, m.GetValueOrDefault("matched"), m.GetValueOrDefault("emitted"), m.GetValueOrDefault("deferred"), m.GetValueOrDefault("held_out"),
         m.GetValueOrDefault("delivered"), m.GetValueOrDefault("displayed"), m.GetValueOrDefault("clicked"), m.GetValueOrDefault("dismissed"),
         m.GetValueOrDefault("converted"),
-        m.Where(f => f.Key.StartsWith("suppressed.", StringComparison.Ordinal)).ToDictionary(f => f.Key["suppressed.".Length..], f => f.Value, StringComparer.Ordinal));
+        m.Where(f => f.Key.StartsWith("suppressed.", StringComparison.Ordinal)).ToDictionary(f => f.Key["suppressed.".Length..], f => f.Value, StringComparer.Ordinal),
+        m.GetValueOrDefault("cancelled"));
 
     private static double? Rate(long x, long n) => n > 0 ? (double)x / n : null;
 }

@@ -22,6 +22,9 @@ public static class Outcomes
     public const string Suppressed = "suppressed";
     public const string Deferred = "deferred";
     public const string HeldOut = "held_out";
+
+    /// <summary>A command sent earlier was withdrawn before its deliverAfter (reason: <see cref="Interventions.CancelReasons"/>).</summary>
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>The decision reasons (docs/wire-formats.md, "Decisions").</summary>

@@ -13,6 +13,9 @@ public sealed class Evaluation
     public List<InterventionCommand> Interventions { get; } = [];
     public List<Decision> Decisions { get; } = [];
 
+    /// <summary>Commands sent earlier and withdrawn now; they go out before this evaluation's <see cref="Interventions"/>.</summary>
+    public List<InterventionCancellation> Cancellations { get; } = [];
+
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
     public List<StatIncrement> Stats { get; } = [];
 

@@ -31,6 +31,7 @@ public sealed class RuleEngine
     private readonly IdleTimer _idle;
     private readonly EventRuleIndex _index;
     private readonly HashSet<string> _conversionEvents;
+    private readonly DeliveryCancellation _cancellation;
 
     public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
@@ -40,10 +41,14 @@ public sealed class RuleEngine
         Population = population ?? new PopulationBaseline(_options.Limits.MaxPopulationTasks);
         _idle = new IdleTimer(rules.Rules);
         _index = new EventRuleIndex(rules.Rules);
+        _cancellation = new DeliveryCancellation(rules);
         _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
     }
 
     public RuleSet Rules { get; }
+
+    /// <summary>The state bounds this engine keeps (for stages that change a decided user, as pacing does).</summary>
+    public StateLimits Limits => _options.Limits;
 
     /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
     public PopulationBaseline Population { get; }
@@ -106,6 +111,7 @@ public sealed class RuleEngine
         }
         CountCohorts(state, e, result);
 
+        _cancellation.OnEvent(state, e, now, result);
         var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits);
         for (var i = 0; i < rules.Rules.Length; i++)
         {
@@ -120,6 +126,7 @@ public sealed class RuleEngine
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         }
+        _cancellation.AfterDecisions(state, now, e, result);
         Bound(state, result);
         return result;
     }
@@ -197,6 +204,7 @@ public sealed class RuleEngine
             });
             Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result, null);
         }
+        _cancellation.AfterDecisions(state, now, null, result);
         Bound(state, result);
         return result;
     }
@@ -257,6 +265,7 @@ public sealed class RuleEngine
             Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
             EscalationTrigger.Arm(Rules, state, c.Rule, command, now, _options.Limits, result);
             result.Interventions.Add(command);
+            DeliveryCancellation.Track(state, c.Rule, command, now, _options.Limits);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
                 scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery));

@@ -87,7 +87,10 @@ public static class InterventionCloudEvents
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static readonly string SourceText = Source.ToString();
+    internal static readonly string SourceText = Source.ToString();
+
+    /// <summary>The CloudEvent <c>time</c> of a decision made at <paramref name="decidedAt"/>.</summary>
+    internal static string TimeText(DateTimeOffset decidedAt) => CloudEventTime(Truncate(decidedAt));
 
     /// <summary>The SDK's encoding, which <see cref="Encode"/> matches byte for byte.</summary>
     internal static byte[] EncodeWithSdk(InterventionCommand command)

@@ -55,8 +55,11 @@ public static class RatePacing
         return new MinuteRequest(limit.Channel, limit.PerMinute, from, Math.Clamp(last, from, from + MaxScanMinutes - 1));
     }
 
-    /// <summary>Applies the ledger's answers (<paramref name="granted"/>, one per request) to the batch's commands, decisions, counters and users.</summary>
-    public static void Apply(RuleSet rules, BatchWork work, List<(int Index, MinuteRequest Request)> requests, long[] granted)
+    /// <summary>
+    /// Applies the ledger's answers (<paramref name="granted"/>, one per request) to the batch's commands, decisions, counters
+    /// and users. <paramref name="limits"/>: the engine's state bounds (a deferred command becomes a pending delivery).
+    /// </summary>
+    public static void Apply(RuleSet rules, StateLimits limits, BatchWork work, List<(int Index, MinuteRequest Request)> requests, long[] granted)
     {
         Dictionary<string, int>? decisionOf = null;
         List<int>? dropped = null;
@@ -91,13 +94,19 @@ public static class RatePacing
                 {
                     work.Decisions[at] = (shard, decision with { Outcome = Outcomes.Suppressed, Reason = Reasons.RateLimit });
                 }
-                if (work.Dirty.GetValueOrDefault(shard)?.GetValueOrDefault(command.UserId) is { } state)
+                if (UserOf(work, shard, command) is { } state)
                 {
                     Unsend(rules, state, command);
                 }
+                Uncancel(work, shard, command);
                 continue;
             }
-            work.Interventions[index] = (shard, command with { DeliverAfter = DateTimeOffset.FromUnixTimeMilliseconds(minute * MinuteMs) }, parent);
+            var moved = command with { DeliverAfter = DateTimeOffset.FromUnixTimeMilliseconds(minute * MinuteMs) };
+            work.Interventions[index] = (shard, moved, parent);
+            if (UserOf(work, shard, command) is { } user)
+            {
+                Pending(rules, limits, user, command, moved);
+            }
             if (wasEmitted)
             {
                 Count(work, shard, command, "emitted", -1);
@@ -113,8 +122,50 @@ public static class RatePacing
             foreach (var index in dropped.OrderDescending())
             {
                 work.Interventions.RemoveAt(index);
+                // A cancellation goes out before the command its Before names: the same command as before the removal.
+                for (var x = 0; x < work.Cancellations.Count; x++)
+                {
+                    if (work.Cancellations[x].Before > index)
+                    {
+                        work.Cancellations[x] = work.Cancellations[x] with { Before = work.Cancellations[x].Before - 1 };
+                    }
+                }
             }
         }
+    }
+
+    // The user's state as the batch holds it; an alias's command names the anonymous id, whose state may be merged away.
+    private static UserState? UserOf(BatchWork work, string shard, InterventionCommand command) =>
+        work.Dirty.GetValueOrDefault(shard)?.GetValueOrDefault(command.UserId);
+
+    /// <summary>
+    /// A deferred command's pending delivery (for <c>cancelOn</c>) moves with it. One sent to go out at once had none, and
+    /// now waits: it gets one. One that had one and lost it was cancelled (or crowded out) in the meantime: it gets none.
+    /// </summary>
+    private static void Pending(RuleSet rules, StateLimits limits, UserState state, InterventionCommand command, InterventionCommand moved)
+    {
+        if (state.PendingDeliveries?.Find(p => p.InterventionId == command.InterventionId) is { } pending)
+        {
+            pending.DeliverAfter = moved.DeliverAfter.ToUnixTimeMilliseconds();
+        }
+        else if (command.DeliverAfter <= command.DecidedAt && rules.Find(command.RuleId) is { } rule)
+        {
+            DeliveryCancellation.Track(state, rule, moved, command.DecidedAt, limits);
+        }
+    }
+
+    /// <summary>A command never produced is never cancelled: a cancellation of it later in the batch goes, with its decision and count.</summary>
+    private static void Uncancel(BatchWork work, string shard, InterventionCommand command)
+    {
+        for (var x = work.Cancellations.Count - 1; x >= 0; x--)
+        {
+            if (work.Cancellations[x].Cancellation.InterventionId == command.InterventionId)
+            {
+                work.Cancellations.RemoveAt(x);
+                Count(work, shard, command, Outcomes.Cancelled, -1);
+            }
+        }
+        work.Decisions.RemoveAll(d => d.Decision.Outcome == Outcomes.Cancelled && d.Decision.InterventionId == command.InterventionId);
     }
 
     /// <summary>
@@ -131,6 +182,10 @@ public static class RatePacing
             state.Sent!.RemoveAt(sent);
         }
         EscalationTrigger.CancelFor(rules, state, command.InterventionId);
+        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.InterventionId == command.InterventionId) > 0 && pending.Count == 0)
+        {
+            state.PendingDeliveries = null;
+        }
     }
 
     private static void Count(BatchWork work, string shard, InterventionCommand command, string metric, long delta)

@@ -12,6 +12,9 @@ public sealed class BatchWork
     public Dictionary<string, HashSet<string>> NewUsers { get; } = new(StringComparer.Ordinal);
     public List<(string Shard, InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
     public List<(string Shard, Decision Decision)> Decisions { get; } = [];
+
+    /// <summary>Cancellations, each going out just before the command at <c>Before</c> in <see cref="Interventions"/> (or after all).</summary>
+    public List<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> Cancellations { get; } = [];
     public List<RejectedRecord> DeadLetters { get; } = [];
 
     /// <summary>The previous users named by the batch's alias calls, as the load stage found them.</summary>
@@ -78,6 +81,10 @@ public sealed class BatchWork
             {
                 stat.AddTo(rules);
             }
+        }
+        foreach (var x in evaluation.Cancellations)
+        {
+            Cancellations.Add((shard, x, parent, Interventions.Count));
         }
         foreach (var c in evaluation.Interventions)
         {

@@ -121,6 +121,12 @@ public sealed class PolicySpec
 
     /// <summary>Pause all nudges for a user after this many unanswered interventions in a row (filled in by the feedback loop).</summary>
     public PauseSpec? AutoPause { get; init; }
+
+    /// <summary>
+    /// Per rule: events (normalised) that cancel the rule's pending timers and its sent commands not yet due for delivery
+    /// (<see cref="Decisions.DeliveryCancellation"/>). Null: not set (an absence rule then uses its <c>missing</c> event).
+    /// </summary>
+    public IReadOnlyList<string>? CancelOn { get; init; }
 }
 
 /// <summary>A daily window of local time, which may wrap midnight (22:00–08:00); <see cref="Drop"/> drops instead of deferring.</summary>

@@ -108,6 +108,10 @@ public static class RuleSetLoader
         var features = r.StringList(root, "features");
         var policies = r.Map(root, "policies");
         var global = ReadPolicy(r, GlobalPolicies.Shared(policies));
+        if (global.CancelOn is not null)
+        {
+            r.Error(r.Child(policies!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
+        }
         var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -416,7 +420,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause", "cancelOn");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -448,6 +452,7 @@ public static class RuleSetLoader
             ProgressiveDisclosure = r.Child(p, "progressiveDisclosure") is null ? null : r.Duration(p, "progressiveDisclosure", required: true),
             DismissalPause = ReadPause(r, r.Map(p, "dismissalPause")),
             AutoPause = ReadPause(r, r.Map(p, "autoPause")),
+            CancelOn = r.Child(p, "cancelOn") is null ? null : r.StringList(p, "cancelOn").Select(EventNames.Normalize).Distinct(StringComparer.Ordinal).ToList(),
         };
     }
 

@@ -42,6 +42,11 @@ public sealed class OfflineSimulation
 
     public List<InterventionCommand> Interventions { get; } = [];
 
+    public List<InterventionCancellation> Cancellations { get; } = [];
+
+    /// <summary>Every message for the interventions topic (commands and cancellations) in the order the worker produces them.</summary>
+    public List<OutputMessage> Output { get; } = [];
+
     public List<Decision> Decisions { get; } = [];
 
     /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
@@ -163,8 +168,18 @@ public sealed class OfflineSimulation
         work.Add(shard, evaluation, default);
         if (RatePacing.Requests(_engine.Rules, work) is { } requests)
         {
-            RatePacing.Apply(_engine.Rules, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
+            RatePacing.Apply(_engine.Rules, _engine.Limits, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
         }
+        // As Collect: the evaluation's cancellations (all before its commands, Before = 0) go out first.
+        foreach (var x in work.Cancellations)
+        {
+            Output.Add(new OutputMessage(null, x.Cancellation));
+        }
+        foreach (var c in work.Interventions)
+        {
+            Output.Add(new OutputMessage(c.Command, null));
+        }
+        Cancellations.AddRange(work.Cancellations.Select(x => x.Cancellation));
         Interventions.AddRange(work.Interventions.Select(i => i.Command));
         Decisions.AddRange(work.Decisions.Select(d => d.Decision));
         foreach (var (rule, fields) in work.Counters.GetValueOrDefault(shard) ?? [])
@@ -195,6 +210,16 @@ public sealed class OfflineSimulation
             CollectPaced(evaluation, state, _ledger);
             return;
         }
+        // An evaluation's cancellations withdraw earlier commands: they go out before its own commands, as in the worker.
+        foreach (var x in evaluation.Cancellations)
+        {
+            Output.Add(new OutputMessage(null, x));
+        }
+        foreach (var c in evaluation.Interventions)
+        {
+            Output.Add(new OutputMessage(c, null));
+        }
+        Cancellations.AddRange(evaluation.Cancellations);
         Interventions.AddRange(evaluation.Interventions);
         Decisions.AddRange(evaluation.Decisions);
         foreach (var stat in evaluation.Stats)
@@ -202,6 +227,13 @@ public sealed class OfflineSimulation
             stat.AddTo(Counters);
         }
     }
+}
+
+/// <summary>One message for the interventions topic: a command or a cancellation.</summary>
+public sealed record OutputMessage(InterventionCommand? Command, InterventionCancellation? Cancellation)
+{
+    /// <summary>The CloudEvent JSON the worker produces for it.</summary>
+    public byte[] Encode() => Command is not null ? InterventionCloudEvents.Encode(Command) : Cancellation!.Encode();
 }
 
 /// <summary>A user's timer that made a rule throw at <see cref="DueAt"/>.</summary>

@@ -222,6 +222,10 @@ public static class StateBounds
         {
             n += 1 + N + Str(x.RuleId) + Str(x.Channel) + Str(x.Category);
         }
+        foreach (var p in s.PendingDeliveries ?? [])
+        {
+            n += 1 + Str(p.InterventionId) + Str(p.RuleId) + Str(p.Channel) + N + Str(p.Per) + Str(p.UserId);
+        }
         return n;
     }
 }

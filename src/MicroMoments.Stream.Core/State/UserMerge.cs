@@ -120,6 +120,16 @@ public static class UserMerge
         {
             into.Sent = [.. sent.Concat(into.Sent ?? []).OrderBy(x => x.At)];
         }
+        foreach (var p in from.PendingDeliveries ?? [])
+        {
+            // Still cancellable by the merged user's events, but keyed and addressed as the command was: to the anonymous id.
+            p.UserId ??= from.UserId;
+            (into.PendingDeliveries ??= []).Add(p);
+        }
+        if (into.PendingDeliveries is { } pending)
+        {
+            DeliveryCancellation.KeepBound(pending);
+        }
         return new UserState
         {
             UserId = from.UserId,

@@ -123,6 +123,12 @@ public sealed class UserState
     /// <summary>The current period of <see cref="ActiveHours"/>: local days since the epoch / 15.</summary>
     [JsonPropertyName("ahp")] public int ActiveHoursPeriod { get; set; }
 
+    /// <summary>
+    /// Commands sent whose <c>deliverAfter</c> is still ahead, so a <c>cancelOn</c> event or a pause can withdraw them
+    /// (<see cref="Decisions.DeliveryCancellation"/>); dropped once cancelled or once that time has passed.
+    /// </summary>
+    [JsonPropertyName("pd")] public List<PendingDelivery>? PendingDeliveries { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 }
@@ -166,6 +172,21 @@ public sealed class PendingTimer
     [JsonPropertyName("due")] public long DueAt { get; set; }
     [JsonPropertyName("by")] public string ArmedBy { get; set; } = "";
     [JsonPropertyName("d")] public Dictionary<string, string>? Details { get; set; }
+}
+
+/// <summary>A sent command not yet due for delivery: what a cancellation needs to name it and to match a <c>cancelOn</c> event.</summary>
+public sealed class PendingDelivery
+{
+    [JsonPropertyName("id")] public string InterventionId { get; set; } = "";
+    [JsonPropertyName("r")] public string RuleId { get; set; } = "";
+    [JsonPropertyName("c")] public string Channel { get; set; } = "";
+    [JsonPropertyName("da")] public long DeliverAfter { get; set; }
+
+    /// <summary>The value of the rule's trigger <c>per</c> property the command was for; null when the trigger has none.</summary>
+    [JsonPropertyName("p")] public string? Per { get; set; }
+
+    /// <summary>The user the command was sent to, when not the state's own (an anonymous id merged in by an alias).</summary>
+    [JsonPropertyName("u")] public string? UserId { get; set; }
 }
 
 /// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>

@@ -22,13 +22,14 @@ internal static class UserStateBinary
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
         TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33,
-        ActiveHoursBit = 34;
+        ActiveHoursBit = 34, PendingDeliveriesBit = 35;
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
-    // Bit 34 (active hours, issue 14) has a payload too, so the same holds for a reader from before it.
+    // Bits 34 (active hours) and 35 (pending deliveries, issue 14) have payloads too, so the same holds for a reader
+    // from before them.
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -85,6 +86,7 @@ internal static class UserStateBinary
         Set(MergedIntoBit, s.MergedInto is not null);
         Set(AnonymousBit, s.Anonymous);
         Set(ActiveHoursBit, s.ActiveHours is not null);
+        Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -260,6 +262,20 @@ internal static class UserStateBinary
                 {
                     w.Byte(hours[h]);
                 }
+            }
+        }
+        if (s.PendingDeliveries is { } pending)
+        {
+            w.Count(pending.Count);
+            foreach (var p in pending)
+            {
+                w.Byte((byte)((p.Per is null ? 0 : 1) | (p.UserId is null ? 0 : 2)));
+                w.String(p.InterventionId);
+                w.Shared(p.RuleId);
+                w.Shared(p.Channel);
+                w.VarInt(p.DeliverAfter - at);
+                w.StringIfSet(p.Per);
+                w.StringIfSet(p.UserId);
             }
         }
         return w;
@@ -493,6 +509,21 @@ internal static class UserStateBinary
                 }
             }
             s.ActiveHours = hours;
+        }
+        if (Has(PendingDeliveriesBit))
+        {
+            var n = r.Count();
+            var pending = new List<PendingDelivery>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var flags = r.Byte();
+                var p = new PendingDelivery { InterventionId = r.String(), RuleId = r.Shared(), Channel = r.Shared() };
+                p.DeliverAfter = at + r.VarInt();
+                p.Per = (flags & 1) != 0 ? r.String() : null;
+                p.UserId = (flags & 2) != 0 ? r.String() : null;
+                pending.Add(p);
+            }
+            s.PendingDeliveries = pending;
         }
         r.End();
         return s;

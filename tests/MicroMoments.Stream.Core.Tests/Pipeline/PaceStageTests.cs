@@ -51,15 +51,17 @@ public sealed class PaceStageTests
         }
     }
 
-    private static BatchWork Decided(RuleSet rules, int users)
+    private static BatchWork Decided(RuleEngine engine, int users) =>
+        Decided(engine, Enumerable.Range(0, users).Select(i => Record($"u-{i}", "Ping", T0, i)).ToList());
+
+    private static BatchWork Decided(RuleEngine engine, List<SourceRecord> records)
     {
-        var engine = new RuleEngine(rules);
         var cache = new UserStateCache(1000);
         var work = new BatchWork();
         var events = new RecordingEvents();
         var parsed = new ParseStage(new Events.ClickEventParser(new Events.ParserLimits()), ShardOf, events)
-            .Parse(Enumerable.Range(0, users).Select(i => Record($"u-{i}", "Ping", T0, i)).ToList(), work, T0);
-        foreach (var p in parsed)
+            .Parse(records, work, T0);
+        foreach (var p in parsed.DistinctBy(p => p.Event.UserId))
         {
             cache.Set(p.Shard, new UserState { UserId = p.Event.UserId });
         }
@@ -70,11 +72,11 @@ public sealed class PaceStageTests
     [Fact]
     public async Task PaceAsync_NoRateLimit_NoLedgerCall()
     {
-        var rules = Rules("");
-        var work = Decided(rules, users: 5);
+        var engine = new RuleEngine(Rules(""));
+        var work = Decided(engine, users: 5);
         var ledger = new CountingLedger();
 
-        await new PaceStage(() => rules, ledger).PaceAsync(work, new RetryingGate(), T0, default);
+        await new PaceStage(() => engine, ledger).PaceAsync(work, new RetryingGate(), T0, default);
 
         Assert.Equal(0, ledger.Calls);
         Assert.All(work.Interventions, i => Assert.Equal(T0, i.Command.DeliverAfter));
@@ -83,11 +85,11 @@ public sealed class PaceStageTests
     [Fact]
     public async Task PaceAsync_OverTheLimit_OneLedgerCallForTheBatch()
     {
-        var rules = Rules("policies: { rateLimit: [ { channel: push, perMinute: 2 } ] }");
-        var work = Decided(rules, users: 5);
+        var engine = new RuleEngine(Rules("policies: { rateLimit: [ { channel: push, perMinute: 2 } ] }"));
+        var work = Decided(engine, users: 5);
         var ledger = new CountingLedger();
 
-        await new PaceStage(() => rules, ledger).PaceAsync(work, new RetryingGate(), T0, default);
+        await new PaceStage(() => engine, ledger).PaceAsync(work, new RetryingGate(), T0, default);
 
         Assert.Equal(1, ledger.Calls);
         Assert.Equal([T0, T0, T0.AddMinutes(1), T0.AddMinutes(1), T0.AddMinutes(2)], work.Interventions.Select(i => i.Command.DeliverAfter));
@@ -96,13 +98,37 @@ public sealed class PaceStageTests
     }
 
     [Fact]
+    public async Task PaceAsync_CommandCancelledLaterInTheBatchThenDropped_NoCancellationForIt()
+    {
+        // Delivery 10 s after the decision, expiry 50 s after that: the second command's next free minute starts at its expiry.
+        var engine = new RuleEngine(RuleSetLoader.Load("""
+            policies: { rateLimit: [ { channel: push, perMinute: 1 } ] }
+            rules:
+              - id: ping
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: push, delay: 10s, expires: 50s, message: { body: hi } }
+                policy: { cancelOn: [ Order Completed ] }
+            """));
+        var work = Decided(engine, [Record("u-0", "Ping", T0, 0), Record("u-1", "Ping", T0, 1), Record("u-1", "Order Completed", T0.AddSeconds(5), 2)]);
+        Assert.Single(work.Cancellations); // the engine withdrew u-1's command, still pending
+
+        await new PaceStage(() => engine, new CountingLedger()).PaceAsync(work, new RetryingGate(), T0, default);
+
+        Assert.Equal("u-0", Assert.Single(work.Interventions).Command.UserId);
+        Assert.Empty(work.Cancellations);
+        Assert.DoesNotContain(work.Decisions, d => d.Decision.Outcome == Outcomes.Cancelled);
+        Assert.Contains(work.Decisions, d => d.Decision is { UserId: "u-1", Outcome: Outcomes.Suppressed, Reason: Reasons.RateLimit });
+        Assert.DoesNotContain("control|cancelled", work.Counters.Values.SelectMany(r => r.Values).SelectMany(f => f.Keys));
+    }
+
+    [Fact]
     public async Task PaceAsync_ReplyLostAndRetried_OnlyDefersMoreNeverOverTheLimit()
     {
-        var rules = Rules("policies: { rateLimit: [ { channel: push, perMinute: 2 } ] }");
-        var work = Decided(rules, users: 5);
+        var engine = new RuleEngine(Rules("policies: { rateLimit: [ { channel: push, perMinute: 2 } ] }"));
+        var work = Decided(engine, users: 5);
         var ledger = new CountingLedger { LoseReplies = 1 };
 
-        await new PaceStage(() => rules, ledger).PaceAsync(work, new RetryingGate(), T0, default);
+        await new PaceStage(() => engine, ledger).PaceAsync(work, new RetryingGate(), T0, default);
 
         var minute = T0.ToUnixTimeMilliseconds() / 60_000;
         Assert.Equal(2, ledger.Calls);
