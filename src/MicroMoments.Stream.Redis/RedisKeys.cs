@@ -92,6 +92,13 @@ public sealed class RedisKeys(string prefix)
     /// </summary>
     public RedisKey UserIndex(string userId) => $"{prefix}idx:{userId}";
 
+    /// <summary>
+    /// One channel's delivery counts of one UTC day under <c>policies.rateLimit</c>, shared by every instance: field = minute
+    /// since the Unix epoch → commands counted for it. Every channel's days carry the one hash tag "rate", so a batch's pacing
+    /// is one script in one slot. <paramref name="day"/> counts days since 1970-01-01; the hash expires a day after its day ends.
+    /// </summary>
+    public RedisKey RateLimit(string channel, long day) => $"{prefix}{{rate}}:{channel}:{day}";
+
     /// <summary>Set of every shard ever acquired, so <c>explain</c> can look for a user in each of them without scanning the keyspace.</summary>
     public RedisKey Shards => $"{prefix}shards";
 

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
@@ -85,6 +86,13 @@ public static class MicroMomentsStreamExtensions
         {
             var engines = sp.GetRequiredService<RuleEngineProvider>();
             return new DecideStage(() => engines.Current, sp.GetRequiredService<UserStateCache>(), sp.GetRequiredService<IPipelineEvents>());
+        });
+        services.AddSingleton<IRateLedger>(sp => new RedisRateLedger(sp.GetRequiredService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<IOptions<RedisOptions>>().Value, sp.GetRequiredService<Polly.ResiliencePipeline>(), sp.GetRequiredService<RedisTelemetry>()));
+        services.AddSingleton(sp =>
+        {
+            var engines = sp.GetRequiredService<RuleEngineProvider>();
+            return new PaceStage(() => engines.Current, sp.GetRequiredService<IRateLedger>());
         });
         services.AddSingleton(sp => new OutboundBuilder(sp.GetRequiredService<IOptions<KafkaOptions>>(), PipelineTelemetry.Source));
         services.AddSingleton(sp => new StatePersister(sp.GetRequiredService<UserStateStore>(), sp.GetRequiredService<ILogger<StatePersister>>(),

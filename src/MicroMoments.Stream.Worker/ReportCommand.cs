@@ -52,6 +52,14 @@ public static class ReportCommand
             var c = v.Counts;
             o.WriteLine($"{c.RuleId,-32} {c.Variant,-10} {c.Matched,8} {c.Emitted + c.Deferred,7} {c.HeldOut,6} {c.Cancelled,6} {P(v.ClickThrough),7} {P(v.DismissalRate),8} {P(v.ConversionRate),7}  {C(v.ConversionVsControl),-34} {C(v.ConversionVsHoldout),-34}");
         }
+        if (report.Overall is { } u)
+        {
+            o.WriteLine();
+            o.WriteLine("Overall uplift: treated users' commands against the global control group's ghosts (conversions over sent / over ghosts)");
+            o.WriteLine($"{"treated",-10} {u.Sent,8} sent {u.SentConverted,7} converted {P(u.TreatedRate),7}");
+            o.WriteLine($"{"control",-10} {u.Ghosts,8} ghosts {u.GhostsConverted,5} converted {P(u.ControlRate),7}");
+            o.WriteLine($"{"uplift",-10} {C(u.Uplift)}");
+        }
         o.WriteLine();
         o.WriteLine("Trigger frequency (triage)");
         o.WriteLine($"{"rule",-32} {"matched",8} {"share",7} {"sent",7} {"suppressed",10}");

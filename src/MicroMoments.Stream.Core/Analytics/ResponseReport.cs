@@ -1,3 +1,5 @@
+using MicroMoments.Stream.Core.Decisions;
+
 namespace MicroMoments.Stream.Core.Analytics;
 
 /// <summary>The counters of one rule and variant.</summary>
@@ -6,8 +8,8 @@ public sealed record VariantCounts(
     long Delivered, long Displayed, long Clicked, long Dismissed, long Converted, IReadOnlyDictionary<string, long> Suppressed,
     long Cancelled = 0)
 {
-    /// <summary>Commands sent (emitted or deferred); for the holdout, the ghosts.</summary>
-    public long Treated => Variant == "holdout" ? HeldOut : Emitted + Deferred;
+    /// <summary>Commands sent (emitted or deferred); for the holdout and the global control group, the ghosts.</summary>
+    public long Treated => Variant is "holdout" or GlobalControl.Variant ? HeldOut : Emitted + Deferred;
 
     /// <summary>What the user could react to: delivered when delivery services report it, else sent.</summary>
     public long Exposed => Delivered > 0 ? Delivered : Emitted + Deferred;
@@ -24,8 +26,16 @@ public sealed record TriggerFrequency(string RuleId, long Matched, double Share,
 /// <summary>Week-1 retention of the users who signed up on one day.</summary>
 public sealed record CohortRetention(string Day, long SignedUp, long RetainedWeek1, double? Rate);
 
-/// <summary>The <c>report</c> command's content.</summary>
-public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, IReadOnlyList<CohortRetention> Cohorts);
+/// <summary>
+/// The overall uplift of the global control group (<c>policies.globalControl</c>): the conversion of every command sent
+/// to treated users against that of the control users' ghosts, summed over the rules that have control ghosts.
+/// </summary>
+public sealed record OverallUplift(long Sent, long SentConverted, long Ghosts, long GhostsConverted, double? TreatedRate, double? ControlRate,
+    Comparison? Uplift);
+
+/// <summary>The <c>report</c> command's content; <see cref="Overall"/> is null without a global control group.</summary>
+public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, IReadOnlyList<CohortRetention> Cohorts,
+    OverallUplift? Overall = null);
 
 /// <summary>Builds the report from the analytics counters (rule id, "" for cohorts → "variant|metric" → count).</summary>
 public static class ResponseReport
@@ -44,7 +54,7 @@ public static class ResponseReport
             {
                 variants.Add(new VariantReport(c,
                     Rate(c.Clicked, c.Exposed), Rate(c.Dismissed, c.Exposed), Rate(c.Converted, c.Treated),
-                    c == control || control is null || c.Variant == "holdout" ? null : ProportionTest.Compare(c.Clicked, c.Exposed, control.Clicked, control.Exposed, "control"),
+                    c == control || control is null || c.Variant is "holdout" or GlobalControl.Variant ? null : ProportionTest.Compare(c.Clicked, c.Exposed, control.Clicked, control.Exposed, "control"),
                     c == control || control is null ? null : ProportionTest.Compare(c.Converted, c.Treated, control.Converted, control.Treated, "control"),
                     c == holdout || holdout is null ? null : ProportionTest.Compare(c.Converted, c.Treated, holdout.Converted, holdout.Treated, "holdout")));
             }
@@ -62,7 +72,35 @@ public static class ResponseReport
             var retained = cohorts.GetValueOrDefault($"{d}|retained_w1");
             return new CohortRetention(d, signedUp, retained, Rate(retained, signedUp));
         }).ToList();
-        return new Report(variants, triggers, retention);
+        return new Report(variants, triggers, retention, Overall(variants));
+    }
+
+    /// <summary>
+    /// Treated: the commands of every variant but the rule holdouts', of the rules with control ghosts (a rule the control
+    /// group never reached has nothing to compare with). Null when no rule has control ghosts.
+    /// </summary>
+    private static OverallUplift? Overall(List<VariantReport> variants)
+    {
+        var controlled = variants.Where(v => v.Counts.Variant == GlobalControl.Variant && v.Counts.HeldOut > 0)
+            .Select(v => v.Counts.RuleId).ToHashSet(StringComparer.Ordinal);
+        if (controlled.Count == 0)
+        {
+            return null;
+        }
+        long sent = 0, sentConverted = 0, ghosts = 0, ghostsConverted = 0;
+        foreach (var c in variants.Select(v => v.Counts).Where(c => controlled.Contains(c.RuleId)))
+        {
+            if (c.Variant == GlobalControl.Variant)
+            {
+                (ghosts, ghostsConverted) = (ghosts + c.HeldOut, ghostsConverted + c.Converted);
+            }
+            else if (c.Variant != "holdout")
+            {
+                (sent, sentConverted) = (sent + c.Treated, sentConverted + c.Converted);
+            }
+        }
+        return new OverallUplift(sent, sentConverted, ghosts, ghostsConverted, Rate(sentConverted, sent), Rate(ghostsConverted, ghosts),
+            ProportionTest.Compare(sentConverted, sent, ghostsConverted, ghosts, GlobalControl.Variant));
     }
 
     private static VariantCounts Counts(string rule, string variant, Dictionary<string, long> m) => new(

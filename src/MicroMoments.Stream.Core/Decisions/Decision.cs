@@ -43,5 +43,7 @@ public static class Reasons
     public const string DismissalPause = "dismissal_pause";
     public const string AutoPause = "auto_pause";
     public const string Holdout = "holdout";
+    public const string GlobalControl = "global_control";
+    public const string RateLimit = "rate_limit";
     public const string Duplicate = "duplicate";
 }

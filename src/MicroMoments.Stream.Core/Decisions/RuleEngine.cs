@@ -47,6 +47,9 @@ public sealed class RuleEngine
 
     public RuleSet Rules { get; }
 
+    /// <summary>The state bounds this engine keeps (for stages that change a decided user, as pacing does).</summary>
+    public StateLimits Limits => _options.Limits;
+
     /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
     public PopulationBaseline Population { get; }
 
@@ -215,12 +218,14 @@ public sealed class RuleEngine
         }
         var stale = _options.CheckStaleness && now - triggerAt > _options.MaxTriggerAge;
         var decided = false;
+        var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
         foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
         {
             var trigger = new TriggerInfo(c.Kind, c.EventIds, c.Details);
             var id = InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey);
             var channel = c.Rule.Action.ChannelFor(state.Device);
-            var (variant, variantSpec) = c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
+            var (variant, variantSpec) = control ? (GlobalControl.Variant, null)
+                : c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
             var reason = stale ? Reasons.StaleTrigger
                 : decided ? Reasons.LowerPriority
@@ -242,12 +247,17 @@ public sealed class RuleEngine
                 continue;
             }
             decided = true;
-            if (variant == ExperimentAssignment.HoldoutVariant)
+            if (variant == ExperimentAssignment.HoldoutVariant || control)
             {
                 // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
                 Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
+                if (control)
+                {
+                    // Caps and cooldowns count a control user's ghosts as sends, so the group gets the ghosts of exactly what a treated user would get.
+                    _gate.Record(state, c.Rule, channel, now);
+                }
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger));
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);

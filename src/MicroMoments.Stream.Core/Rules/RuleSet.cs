@@ -14,6 +14,12 @@ public sealed class RuleSet
     /// <summary>The product's features, in the order to suggest them (<c>{{state.unusedFeature}}</c>).</summary>
     public IReadOnlyList<string> Features { get; init; } = [];
 
+    /// <summary><c>policies.rateLimit</c>: per-channel commands per minute of delivery, shared by every instance (docs/rules.md, "Pacing").</summary>
+    public IReadOnlyList<RateLimitSpec> RateLimits { get; init; } = [];
+
+    /// <summary><c>policies.globalControl</c>: the share of users held out of every rule (docs/rules.md, "Global control group").</summary>
+    public double GlobalControl { get; init; }
+
     private Dictionary<string, Rule>? _byId;
 
     private Dictionary<string, Rule> ById => _byId ??= Rules.ToDictionary(r => r.Id, StringComparer.Ordinal);

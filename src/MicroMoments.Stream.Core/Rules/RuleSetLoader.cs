@@ -106,11 +106,13 @@ public static class RuleSetLoader
         r.Known(root, "version", "labels", "features", "policies", "rules");
         var labels = r.StringMap(root, "labels");
         var features = r.StringList(root, "features");
-        var global = ReadPolicy(r, r.Map(root, "policies"));
+        var policies = r.Map(root, "policies");
+        var global = ReadPolicy(r, GlobalPolicies.Shared(policies));
         if (global.CancelOn is not null)
         {
-            r.Error(r.Child(r.Map(root, "policies")!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
+            r.Error(r.Child(policies!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
         }
+        var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         if (r.Child(root, "rules") is not YamlSequenceNode seq)
@@ -151,7 +153,8 @@ public static class RuleSetLoader
         {
             return null;
         }
-        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features };
+        return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features,
+            RateLimits = rateLimits, GlobalControl = globalControl };
     }
 
     private static string ContentHash(string text) =>
@@ -223,6 +226,12 @@ public static class RuleSetLoader
                 {
                     // The analytics counters name a field "<rule>|<variant>|<metric>": a '|' here would credit another rule.
                     r.Error(v, $"rule '{id}': variant name '{name}' cannot contain '|'");
+                    continue;
+                }
+                if (name == Decisions.GlobalControl.Variant)
+                {
+                    // The report reads this variant as the global control group's ghosts, not as commands sent.
+                    r.Error(v, $"rule '{id}': variant name '{name}' is reserved");
                     continue;
                 }
                 MessageSpec? message = null;

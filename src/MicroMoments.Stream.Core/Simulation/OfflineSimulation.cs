@@ -2,6 +2,8 @@ using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Pacing;
+using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -19,8 +21,15 @@ public sealed class OfflineSimulation
     private readonly PriorityQueue<string, (long Due, string User)> _timers = new(Comparer<(long Due, string User)>.Create(
         (a, b) => a.Due != b.Due ? a.Due.CompareTo(b.Due) : string.CompareOrdinal(a.User, b.User)));
 
-    public OfflineSimulation(RuleSet rules) =>
+    public OfflineSimulation(RuleSet rules)
+    {
         _engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
+        _ledger = rules.RateLimits.Count > 0 ? new InMemoryRateLedger() : null;
+    }
+
+    /// <summary>The rate limits' minute counters (<c>policies.rateLimit</c>), as the worker's instances share them in Redis.</summary>
+    private readonly InMemoryRateLedger? _ledger;
+    private long _ledgerTrimmedAt;
 
     /// <summary>
     /// The virtual clock: the latest event or timer time seen, so the file's own timeline. No future-skew check: a
@@ -78,7 +87,7 @@ public sealed class OfflineSimulation
         try
         {
             var evaluation = _engine.Apply(state, e, record, Clock);
-            Collect(evaluation);
+            Collect(evaluation, state);
             if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId)
             {
                 if (!_users.TryGetValue(previous, out var anonymous))
@@ -124,7 +133,7 @@ public sealed class OfflineSimulation
             }
             try
             {
-                Collect(_engine.FireDue(state, Clock));
+                Collect(_engine.FireDue(state, Clock), state);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -144,6 +153,48 @@ public sealed class OfflineSimulation
     public void AdvanceBy(TimeSpan drain) =>
         AdvanceTo(drain > DateTimeOffset.MaxValue - Clock ? DateTimeOffset.MaxValue : Clock + drain);
 
+    /// <summary>The worker's pace stage on one user's evaluation: a batch of one, against the in-memory ledger.</summary>
+    private void CollectPaced(Evaluation evaluation, UserState state, InMemoryRateLedger ledger)
+    {
+        const string shard = "";
+        var minute = Clock.ToUnixTimeMilliseconds() / RatePacing.MinuteMs;
+        if (minute - _ledgerTrimmedAt >= 60)
+        {
+            ledger.ForgetBefore(minute); // no command is delivered before the clock: its past minutes are asked for no more
+            _ledgerTrimmedAt = minute;
+        }
+        var work = new BatchWork();
+        work.MarkDirty(shard, state);
+        work.Add(shard, evaluation, default);
+        if (RatePacing.Requests(_engine.Rules, work) is { } requests)
+        {
+            RatePacing.Apply(_engine.Rules, _engine.Limits, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
+        }
+        // As Collect: the evaluation's cancellations (all before its commands, Before = 0) go out first.
+        foreach (var x in work.Cancellations)
+        {
+            Output.Add(new OutputMessage(null, x.Cancellation));
+        }
+        foreach (var c in work.Interventions)
+        {
+            Output.Add(new OutputMessage(c.Command, null));
+        }
+        Cancellations.AddRange(work.Cancellations.Select(x => x.Cancellation));
+        Interventions.AddRange(work.Interventions.Select(i => i.Command));
+        Decisions.AddRange(work.Decisions.Select(d => d.Decision));
+        foreach (var (rule, fields) in work.Counters.GetValueOrDefault(shard) ?? [])
+        {
+            if (!Counters.TryGetValue(rule, out var into))
+            {
+                Counters[rule] = into = new Dictionary<string, long>(StringComparer.Ordinal);
+            }
+            foreach (var (field, n) in fields)
+            {
+                into[field] = into.GetValueOrDefault(field) + n;
+            }
+        }
+    }
+
     private void Schedule(UserState state)
     {
         if (state.NextDueAt is { } due)
@@ -152,8 +203,13 @@ public sealed class OfflineSimulation
         }
     }
 
-    private void Collect(Evaluation evaluation)
+    private void Collect(Evaluation evaluation, UserState state)
     {
+        if (_ledger is not null && evaluation.Interventions.Count > 0)
+        {
+            CollectPaced(evaluation, state, _ledger);
+            return;
+        }
         // An evaluation's cancellations withdraw earlier commands: they go out before its own commands, as in the worker.
         foreach (var x in evaluation.Cancellations)
         {

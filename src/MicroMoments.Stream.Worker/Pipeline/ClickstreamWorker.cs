@@ -162,6 +162,7 @@ public sealed class ClickstreamWorker(
             await ownership.AcquireAsync(await stages.Load.LoadAliasedAsync(parsed, ownership.Owns, work, ct), ct);
         }, ct);
         stages.Decide.Apply(parsed, work, time.GetUtcNow());
+        await stages.Pace.PaceAsync(work, run.Redis, time.GetUtcNow(), ct);
         var commit = Prepare(work, BatchPositions.Of(batch));
         await run.Commits.CompleteAsync(ct);
         run.Commits.Start(commit);
@@ -205,6 +206,7 @@ public sealed class ClickstreamWorker(
         {
             stages.Decide.FireTimers(shard, users, work, now);
         }
+        await stages.Pace.PaceAsync(work, run.Redis, now, ct);
         // The same way out as a batch, with no offsets; completed before the next batch is consumed.
         run.Commits.Start(Prepare(work, BatchPositions.None));
         await run.Commits.CompleteAsync(ct);

@@ -13,6 +13,7 @@ public sealed record PipelineStages(
     ParseStage Parse,
     LoadStage Load,
     DecideStage Decide,
+    PaceStage Pace,
     OutboundBuilder Outbound,
     StatePersister Persist,
     CommandPublisher Publish,
