@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MicroMoments.Stream.Core.Interventions;
 
 namespace MicroMoments.Stream.Core.Decisions;
@@ -11,7 +12,12 @@ public sealed record Decision(
     string? Reason,
     string? InterventionId,
     DateTimeOffset At,
-    TriggerInfo Trigger);
+    TriggerInfo Trigger)
+{
+    /// <summary>The experiment arm the user is in, for a rule with an experiment; absent otherwise (the control).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Variant { get; init; }
+}
 
 /// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>
 public static class Outcomes

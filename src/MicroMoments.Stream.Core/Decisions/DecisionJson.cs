@@ -33,6 +33,10 @@ public static class DecisionJson
             w.WriteString("interventionId"u8, d.InterventionId);
             w.WriteString("at"u8, InterventionCloudEvents.UtcMilliseconds(d.At));
             TriggerDetailsJson.WriteTrigger(w, d.Trigger);
+            if (d.Variant is not null)
+            {
+                w.WriteString("variant"u8, d.Variant);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

@@ -217,6 +217,7 @@ public sealed class RuleEngine
             var channel = c.Rule.Action.ChannelFor(state.Device);
             var (variant, variantSpec) = c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
+            var arm = c.Rule.Experiment is null ? null : variant; // on the audit record, so the offline report splits by arm
             var reason = stale ? Reasons.StaleTrigger
                 : decided ? Reasons.LowerPriority
                 : _gate.Check(state, c.Rule, channel, now);
@@ -228,7 +229,7 @@ public sealed class RuleEngine
             if (reason is not null)
             {
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger) { Variant = arm });
                 continue;
             }
             decided = true;
@@ -237,7 +238,7 @@ public sealed class RuleEngine
                 // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
                 Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, Reasons.Holdout, id, now, trigger) { Variant = arm });
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
@@ -247,7 +248,7 @@ public sealed class RuleEngine
             result.Interventions.Add(command);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
-                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger));
+                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger) { Variant = arm });
         }
     }
 
@@ -293,7 +294,7 @@ public sealed class RuleEngine
                 if (record.Converted != true)
                 {
                     record.Converted = true;
-                    result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                    Responded(state, record, "converted", e.Timestamp, result);
                 }
                 return true;
             case "dismissed":
@@ -301,8 +302,15 @@ public sealed class RuleEngine
                 break;
         }
         record.Status = kind;
-        result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, kind));
+        Responded(state, record, kind, e.Timestamp, result);
         return true;
+    }
+
+    /// <summary>Counts a response to an intervention (or ghost), and records it for the decisions file.</summary>
+    private static void Responded(UserState state, InterventionRecord record, string kind, DateTimeOffset at, Evaluation result)
+    {
+        result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, kind));
+        result.Feedback.Add(new FeedbackRecord(state.UserId, record.RuleId, record.Variant, kind, record.Id, at));
     }
 
     /// <summary>A rule's conversion event within its window converts the intervention, or the held-out ghost.</summary>
@@ -314,7 +322,7 @@ public sealed class RuleEngine
                 && Rules.Find(record.RuleId)?.Conversion?.Event == e.Key)
             {
                 record.Converted = true;
-                result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                Responded(state, record, "converted", e.Timestamp, result);
                 EscalationTrigger.CancelFor(Rules, state, record.Id);
             }
         }

@@ -35,6 +35,9 @@ public sealed class OfflineSimulation
 
     public List<Decision> Decisions { get; } = [];
 
+    /// <summary>The responses the engine counted (delivered, clicked, …, converted), in the order it counted them.</summary>
+    public List<FeedbackRecord> Feedback { get; } = [];
+
     /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
     public Dictionary<string, Dictionary<string, long>> Counters { get; } = new(StringComparer.Ordinal);
 
@@ -151,6 +154,7 @@ public sealed class OfflineSimulation
     {
         Interventions.AddRange(evaluation.Interventions);
         Decisions.AddRange(evaluation.Decisions);
+        Feedback.AddRange(evaluation.Feedback);
         foreach (var stat in evaluation.Stats)
         {
             stat.AddTo(Counters);
