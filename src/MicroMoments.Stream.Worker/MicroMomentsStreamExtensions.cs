@@ -105,6 +105,7 @@ public static class MicroMomentsStreamExtensions
         {
             services.AddHostedService<DemoClickstream>();
             services.AddHostedService<InterventionConsolePrinter>();
+            services.AddHostedService<DemoDeliveryService>();
         }
         return builder;
     }
