@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.IntegrationTests.Infrastructure;
+using MicroMoments.Stream.Kafka;
+using MicroMoments.Stream.Worker;
+using MicroMoments.Stream.Worker.Demo;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using static MicroMoments.Stream.IntegrationTests.TestEvents;
+
+namespace MicroMoments.Stream.IntegrationTests;
+
+/// <summary>The demo's stand-in delivery service: its plan, its timing and cancellations, and the closed loop on a real worker.</summary>
+[Collection(InfraCollection.Name)]
+public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
+{
+    private static byte[] Command(string id, DateTimeOffset decided, TimeSpan delay, TimeSpan? expiry = null, string rule = "r", string variant = "control") =>
+        InterventionCloudEvents.Encode(new InterventionCommand
+        {
+            InterventionId = id, UserId = $"user-{id}", RuleId = rule, RuleVersion = "v", Moment = "reward", Channel = "in_app", Priority = 50,
+            Message = new InterventionMessage("t", "b", null), DeliverAfter = decided + delay, ExpiresAt = decided + delay + (expiry ?? TimeSpan.FromHours(1)),
+            Trigger = new TriggerInfo("event", [], new Dictionary<string, object>()), User = new UserSummary("explorer", "newcomer", null, null),
+            Intent = "know", Variant = variant, DecidedAt = decided,
+        });
+
+    private static string FirstDeliveredId(int from = 0) =>
+        Enumerable.Range(from, 100).Select(i => $"i-{i}").First(id => DeliveryPlan.For(id, "r", "control").Count >= 3);
+
+    [Fact]
+    public void Plan_TenThousandCommands_PlausibleSharesAndReproducible()
+    {
+        var plans = Enumerable.Range(0, 10_000).Select(i => DeliveryPlan.For($"id-{i}", "r", "control")).ToList();
+        double Share(string e) => plans.Count(p => p.Any(s => s.Event == e)) / 10_000.0;
+
+        Assert.InRange(Share("Intervention Delivered"), 0.94, 0.96);
+        Assert.InRange(Share("Intervention Displayed"), 0.69, 0.71);
+        Assert.InRange(Share("Intervention Clicked"), DeliveryPlan.ClickShare("r", "control") - 0.015, DeliveryPlan.ClickShare("r", "control") + 0.015);
+        Assert.InRange(Share("Intervention Dismissed"), 0.09, 0.11);
+        Assert.InRange(Share("Intervention Converted"), 0.01, Share("Intervention Clicked") / 2);
+        Assert.Equal(plans[42], DeliveryPlan.For("id-42", "r", "control"));
+        Assert.NotEqual(DeliveryPlan.ClickShare("r", "control"), DeliveryPlan.ClickShare("r", "bold"));
+    }
+
+    [Fact]
+    public void Receive_DeferredCommand_NothingBeforeDeliverAfterThenItsFeedback()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var service = new DemoDeliveryService(Options.Create(new KafkaOptions()), clock);
+        var id = FirstDeliveredId();
+
+        service.Receive(Command(id, T0, TimeSpan.FromHours(9)));
+
+        Assert.Empty(service.TakeDue(T0.AddHours(9)));
+        var due = service.TakeDue(T0.AddHours(9).AddMinutes(1));
+        Assert.Equal(DeliveryPlan.For(id, "r", "control").Select(s => s.Event), due.Select(d => d.Feedback.Event));
+        Assert.All(due, d => Assert.True(d.At > T0.AddHours(9)));
+        var json = JsonDocument.Parse(DemoDeliveryService.Feedback(due[0].Feedback, due[0].At)).RootElement;
+        Assert.Equal(("track", "Intervention Delivered", $"user-{id}"), (json.GetProperty("type").GetString(), json.GetProperty("event").GetString(), json.GetProperty("userId").GetString()));
+        Assert.Equal((id, "r"), (json.GetProperty("properties").GetProperty("interventionId").GetString(), json.GetProperty("properties").GetProperty("ruleId").GetString()));
+    }
+
+    [Fact]
+    public void Receive_CancelledBeforeDelivery_NothingReported()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var service = new DemoDeliveryService(Options.Create(new KafkaOptions()), clock);
+        var (cancelled, kept) = (FirstDeliveredId(), FirstDeliveredId(50));
+        service.Receive(Command(cancelled, T0, TimeSpan.FromMinutes(30)));
+        service.Receive(Command(kept, T0, TimeSpan.FromMinutes(30)));
+
+        service.Receive(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            specversion = "1.0", type = DemoDeliveryService.CancelledType, source = "micromoments-stream", id = $"{cancelled}:cancelled",
+            data = new { interventionId = cancelled, userId = $"user-{cancelled}", ruleId = "r", reason = "cancel_on" },
+        })));
+
+        var due = service.TakeDue(T0.AddHours(1));
+        Assert.NotEmpty(due);
+        Assert.All(due, d => Assert.Equal(kept, d.Feedback.InterventionId));
+    }
+
+    [Fact]
+    public void Receive_ExpiresBeforeItsResponses_OnlyWhatFitsIsReported()
+    {
+        var service = new DemoDeliveryService(Options.Create(new KafkaOptions()), new FakeTimeProvider(T0));
+        var id = FirstDeliveredId();
+
+        service.Receive(Command(id, T0, TimeSpan.Zero, expiry: TimeSpan.FromSeconds(1.5)));
+
+        Assert.Equal(["Intervention Delivered"], service.TakeDue(T0.AddHours(1)).Select(d => d.Feedback.Event));
+    }
+
+    [Fact]
+    public async Task Demo_RunsForAWhile_TheReportShowsClicks()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, new FakeTimeProvider(T0), new Dictionary<string, string?>
+        {
+            ["MicroMoments:Demo:Enabled"] = "true",
+            ["MicroMoments:Demo:WaveInterval"] = "00:00:02",
+        }, b => b.Services.AddSingleton(TimeProvider.System)); // the demo paces its waves in real time
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+        }).Build();
+
+        JsonElement variants = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            using var stdout = new StringWriter();
+            await ReportCommand.RunAsync(["--json"], config, stdout, TextWriter.Null);
+            variants = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("variants").Clone();
+            return variants.EnumerateArray().Sum(v => v.GetProperty("counts").GetProperty("clicked").GetInt32()) > 0;
+        }, TimeSpan.FromSeconds(120), "a click counted in the report");
+
+        Assert.Contains(variants.EnumerateArray(), v => v.GetProperty("clickThrough").ValueKind == JsonValueKind.Number && v.GetProperty("clickThrough").GetDouble() > 0);
+        Assert.Contains(variants.EnumerateArray(), v => v.GetProperty("counts").GetProperty("delivered").GetInt32() > 0);
+    }
+}
