@@ -31,13 +31,7 @@ public sealed class BackTestCommandTests : IDisposable
         return path;
     }
 
-    private static (int Exit, string Out, string Err) Simulate(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = SimulateCommand.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Simulate(params string[] args) => CommandLineTests.Simulate(args);
 
     private static async Task<(int Exit, string Out, string Err)> ReportAsync(params string[] args)
     {

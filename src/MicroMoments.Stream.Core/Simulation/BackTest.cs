@@ -31,7 +31,7 @@ public sealed record BackTestResult(IReadOnlyList<RuleDelta> Rules, int ChangedU
 /// </summary>
 public static class BackTest
 {
-    /// <summary>Rows every rule shows, zero or not; then suppression reasons and any other outcome, by name.</summary>
+    /// <summary>Rows every rule shows, zero or not; suppression reasons go under <c>suppressed</c>, any other outcome at the end, by name.</summary>
     private static readonly string[] Fixed = ["matched", Outcomes.Emitted, Outcomes.Deferred, Outcomes.Suppressed, Outcomes.HeldOut];
 
     public static BackTestResult Compare(IReadOnlyList<string> rulesA, IReadOnlyList<Decision> a, IReadOnlyList<string> rulesB, IReadOnlyList<Decision> b, int listed = 20)
@@ -47,8 +47,10 @@ public static class BackTest
         {
             var ma = countsA.GetValueOrDefault(id) ?? [];
             var mb = countsB.GetValueOrDefault(id) ?? [];
-            var extra = ma.Keys.Concat(mb.Keys).Except(Fixed, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-            var metrics = Fixed.Concat(extra).Select(m => new MetricDelta(m, ma.GetValueOrDefault(m), mb.GetValueOrDefault(m))).ToList();
+            var extra = ma.Keys.Concat(mb.Keys).Except(Fixed, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var reasons = extra.Where(m => m.StartsWith(ReasonPrefix, StringComparison.Ordinal));
+            var order = Fixed.SelectMany(m => m == Outcomes.Suppressed ? reasons.Prepend(m) : [m]).Concat(extra.Where(m => !m.StartsWith(ReasonPrefix, StringComparison.Ordinal)));
+            var metrics = order.Select(m => new MetricDelta(m, ma.GetValueOrDefault(m), mb.GetValueOrDefault(m))).ToList();
             var presence = inA.Contains(id) == inB.Contains(id) ? "both" : inB.Contains(id) ? "added" : "removed";
             return new RuleDelta(id, presence, metrics);
         }).ToList();
@@ -71,7 +73,7 @@ public static class BackTest
                 if (metric.StartsWith(SuppressedPrefix, StringComparison.Ordinal))
                 {
                     metrics[Outcomes.Suppressed] = metrics.GetValueOrDefault(Outcomes.Suppressed) + n;
-                    metric = $"{Outcomes.Suppressed}: {metric[SuppressedPrefix.Length..]}";
+                    metric = ReasonPrefix + metric[SuppressedPrefix.Length..];
                 }
                 metrics[metric] = metrics.GetValueOrDefault(metric) + n;
             }
@@ -79,6 +81,7 @@ public static class BackTest
         }, StringComparer.Ordinal);
 
     private const string SuppressedPrefix = Outcomes.Suppressed + ".";
+    private const string ReasonPrefix = Outcomes.Suppressed + ": ";
 
     private static List<ChangedUser> Changed(IReadOnlyList<Decision> a, IReadOnlyList<Decision> b)
     {
