@@ -1,6 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using MicroMoments.Stream.Core.Analytics;
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Simulation;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Worker;
@@ -27,12 +31,12 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
         });
 
     private static string FirstDeliveredId(int from = 0) =>
-        Enumerable.Range(from, 100).Select(i => $"i-{i}").First(id => DeliveryPlan.For(id, "r", "control").Count >= 3);
+        Enumerable.Range(from, 100).Select(i => $"i-{i}").First(id => DeliveryPlan.For(id, $"user-{id}", "r", "control").Count >= 3);
 
     [Fact]
     public void Plan_TenThousandCommands_PlausibleSharesAndReproducible()
     {
-        var plans = Enumerable.Range(0, 10_000).Select(i => DeliveryPlan.For($"id-{i}", "r", "control")).ToList();
+        var plans = Enumerable.Range(0, 10_000).Select(i => DeliveryPlan.For($"id-{i}", "u", "r", "control")).ToList();
         double Share(string e) => plans.Count(p => p.Any(s => s.Event == e)) / 10_000.0;
 
         Assert.InRange(Share("Intervention Delivered"), 0.94, 0.96);
@@ -40,7 +44,7 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
         Assert.InRange(Share("Intervention Clicked"), DeliveryPlan.ClickShare("r", "control") - 0.015, DeliveryPlan.ClickShare("r", "control") + 0.015);
         Assert.InRange(Share("Intervention Dismissed"), 0.09, 0.11);
         Assert.InRange(Share("Intervention Converted"), 0.01, Share("Intervention Clicked") / 2);
-        Assert.Equal(plans[42], DeliveryPlan.For("id-42", "r", "control"));
+        Assert.Equal(plans[42], DeliveryPlan.For("id-42", "u", "r", "control"));
         Assert.NotEqual(DeliveryPlan.ClickShare("r", "control"), DeliveryPlan.ClickShare("r", "bold"));
     }
 
@@ -55,7 +59,7 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
 
         Assert.Empty(service.TakeDue(T0.AddHours(9)));
         var due = service.TakeDue(T0.AddHours(9).AddMinutes(1));
-        Assert.Equal(DeliveryPlan.For(id, "r", "control").Select(s => s.Event), due.Select(d => d.Feedback.Event));
+        Assert.Equal(DeliveryPlan.For(id, $"user-{id}", "r", "control").Select(s => s.Event), due.Select(d => d.Feedback.Event));
         Assert.All(due, d => Assert.True(d.At > T0.AddHours(9)));
         var json = JsonDocument.Parse(DemoDeliveryService.Feedback(due[0].Feedback, due[0].At)).RootElement;
         Assert.Equal(("track", "Intervention Delivered", $"user-{id}"), (json.GetProperty("type").GetString(), json.GetProperty("event").GetString(), json.GetProperty("userId").GetString()));
@@ -94,7 +98,45 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
     }
 
     [Fact]
-    public async Task Demo_RunsForAWhile_TheReportShowsClicks()
+    public void Demo_WavesWithTheServicesFeedbackOffline_ExperimentArmsAndClicks()
+    {
+        var sim = new OfflineSimulation(RuleSetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml")));
+        var service = new DemoDeliveryService(Options.Create(new KafkaOptions()), new FakeTimeProvider(T0));
+        var line = 0L;
+        var sent = 0;
+        void Feed(string json) => Assert.True(sim.Feed(json, ++line).IsValid);
+        void Deliver(DateTimeOffset until)
+        {
+            for (; sent < sim.Interventions.Count; sent++)
+            {
+                service.Receive(InterventionCloudEvents.Encode(sim.Interventions[sent]));
+            }
+            foreach (var (feedback, at) in service.TakeDue(until))
+            {
+                Feed(DemoDeliveryService.Feedback(feedback, at));
+            }
+        }
+        for (var wave = 1; wave <= 10; wave++)
+        {
+            var start = T0.AddSeconds(20 * wave);
+            foreach (var e in Personas.Wave(wave, start).OrderBy(e => e.SendAfter))
+            {
+                Deliver(start + e.SendAfter);
+                Feed(e.Body.ToJsonString());
+            }
+            Deliver(start.AddSeconds(19));
+        }
+
+        var report = ResponseReport.Build(sim.Counters);
+        // simulate checks no staleness, so here the skeptic's back-dated sign-up does trigger an inactivity nudge,
+        // which takes the hourly cap's third slot: the dismissal pause is checked on the live demo below.
+        Assert.Equal(2, sim.Feedback.Count(f => f.UserId == Personas.Skeptic && f.Feedback == "dismissed"));
+        Assert.Superset(new HashSet<string> { "control", "short" }, report.Variants.Where(v => v.Counts.RuleId == "help-center-demo").Select(v => v.Counts.Variant).ToHashSet());
+        Assert.Contains(report.Variants, v => v.ClickThrough > 0);
+    }
+
+    [Fact]
+    public async Task Demo_RunsForAWhile_TheReportShowsClicksArmsAndAPause()
     {
         using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
         await using var worker = await WorkerHarness.StartAsync(streams, redis, new FakeTimeProvider(T0), new Dictionary<string, string?>
@@ -114,10 +156,13 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
             using var stdout = new StringWriter();
             await ReportCommand.RunAsync(["--json"], config, stdout, TextWriter.Null);
             variants = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("variants").Clone();
-            return variants.EnumerateArray().Sum(v => v.GetProperty("counts").GetProperty("clicked").GetInt32()) > 0;
-        }, TimeSpan.FromSeconds(120), "a click counted in the report");
+            return variants.EnumerateArray().Sum(v => v.GetProperty("counts").GetProperty("clicked").GetInt32()) > 0
+                && variants.EnumerateArray().Any(v => v.GetProperty("counts").GetProperty("suppressed").TryGetProperty(Reasons.DismissalPause, out _));
+        }, TimeSpan.FromSeconds(120), "a click and a dismissal pause counted in the report");
 
         Assert.Contains(variants.EnumerateArray(), v => v.GetProperty("clickThrough").ValueKind == JsonValueKind.Number && v.GetProperty("clickThrough").GetDouble() > 0);
         Assert.Contains(variants.EnumerateArray(), v => v.GetProperty("counts").GetProperty("delivered").GetInt32() > 0);
+        Assert.Contains(variants.EnumerateArray(), v => v.GetProperty("counts").GetProperty("ruleId").GetString() == "help-center-demo"
+            && v.GetProperty("counts").GetProperty("variant").GetString() != "control");
     }
 }

@@ -8,7 +8,7 @@ namespace MicroMoments.Stream.Worker.Demo;
 /// What the demo's stand-in delivery service reports for one command, and how long after its delivery time:
 /// a hash of the intervention id decides, so a run is reproducible. Of all commands about 95 % are delivered and
 /// 70 % displayed; 15–30 % are clicked (the share depends on the rule and variant, so experiment arms differ),
-/// 10 % dismissed, and a third of the clicks convert.
+/// 10 % dismissed, and a third of the clicks convert. <see cref="Personas.Skeptic"/> dismisses everything.
 /// </summary>
 public static class DeliveryPlan
 {
@@ -20,8 +20,13 @@ public static class DeliveryPlan
     /// <summary>One feedback event: its name (<c>Intervention Clicked</c>, …) and its delay after the delivery time.</summary>
     public sealed record Step(string Event, TimeSpan After);
 
-    public static IReadOnlyList<Step> For(string interventionId, string ruleId, string variant)
+    public static IReadOnlyList<Step> For(string interventionId, string userId, string ruleId, string variant)
     {
+        if (userId == Personas.Skeptic)
+        {
+            return [new("Intervention Delivered", TimeSpan.FromSeconds(1)), new("Intervention Displayed", TimeSpan.FromSeconds(2)),
+                new("Intervention Dismissed", TimeSpan.FromSeconds(3))];
+        }
         double U(string salt) => Uniform($"{interventionId}\n{salt}");
         var steps = new List<Step>();
         if (U("delivered") >= Delivered)

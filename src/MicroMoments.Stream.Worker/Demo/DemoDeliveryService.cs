@@ -86,7 +86,7 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
                 var now = time.GetUtcNow();
                 var deliverAt = Time(data, "deliverAfter") is { } after && after > now ? after : now;
                 var expiresAt = Time(data, "expiresAt") ?? DateTimeOffset.MaxValue;
-                foreach (var step in DeliveryPlan.For(id, rule, String(data, "variant") ?? "control"))
+                foreach (var step in DeliveryPlan.For(id, user, rule, String(data, "variant") ?? "control"))
                 {
                     if (deliverAt + step.After <= expiresAt)
                     {
