@@ -113,6 +113,7 @@ public static class MicroMomentsStreamExtensions
         {
             services.AddHostedService<DemoClickstream>();
             services.AddHostedService<InterventionConsolePrinter>();
+            services.AddHostedService<DemoDeliveryService>();
         }
         return builder;
     }

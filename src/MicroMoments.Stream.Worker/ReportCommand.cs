@@ -11,7 +11,8 @@ namespace MicroMoments.Stream.Worker;
 /// <summary>
 /// <c>report [--json]</c>: per rule and variant the click-through, dismissal and conversion rates with a
 /// two-proportion z-test and 95 % interval against control and holdout; how often each rule triggers;
-/// week-1 retention by sign-up day. Read from the analytics counters in Redis.
+/// week-1 retention by sign-up day. Read from the analytics counters in Redis, or with <c>--decisions &lt;file&gt;</c>
+/// folded from a decisions file (<see cref="AuditLog"/>): one report builder, <see cref="ResponseReport"/>, for both.
 /// </summary>
 public static class ReportCommand
 {
@@ -19,16 +20,16 @@ public static class ReportCommand
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr)
     {
-        var options = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
-        if (options.IsEmbedded)
+        var options = SimulationRun.Options(args, "--json");
+        var counters = options.TryGetValue("--decisions", out var path)
+            ? ReadDecisions(path, stderr)
+            : await ReadRedisAsync(configuration, stderr);
+        if (counters is null)
         {
-            stderr.WriteLine("report reads from Redis: set MicroMoments__Redis__Configuration");
             return 2;
         }
-        using var redis = await ConnectionMultiplexer.ConnectAsync(options.Configuration!);
-        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
-        var report = ResponseReport.Build(await store.ReadCountersAsync(CancellationToken.None));
-        if (args.Contains("--json"))
+        var report = ResponseReport.Build(counters);
+        if (options.ContainsKey("--json"))
         {
             stdout.WriteLine(JsonSerializer.Serialize(report, Json));
         }
@@ -37,6 +38,40 @@ public static class ReportCommand
             Write(report, stdout);
         }
         return 0;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, Dictionary<string, long>>?> ReadRedisAsync(IConfiguration configuration, TextWriter stderr)
+    {
+        var options = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
+        if (options.IsEmbedded)
+        {
+            stderr.WriteLine("report reads from Redis: set MicroMoments__Redis__Configuration (or give --decisions <file>)");
+            return null;
+        }
+        using var redis = await ConnectionMultiplexer.ConnectAsync(options.Configuration!);
+        var store = new UserStateStore(redis, options, ResiliencePipeline.Empty);
+        return await store.ReadCountersAsync(CancellationToken.None);
+    }
+
+    /// <summary>The counters a decisions file adds up to; a line that is no record is reported with its number and skipped.</summary>
+    private static Dictionary<string, Dictionary<string, long>>? ReadDecisions(string path, TextWriter stderr)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"report: cannot read --decisions {path}: {ex.Message}");
+            return null;
+        }
+        var log = AuditLog.Read(lines);
+        foreach (var (line, error) in log.Rejected)
+        {
+            stderr.WriteLine($"line {line}: not a decision or feedback record: {error}");
+        }
+        return log.Counters();
     }
 
     public static void Write(Report report, TextWriter o)
@@ -73,6 +108,10 @@ public static class ReportCommand
         foreach (var r in report.Cohorts)
         {
             o.WriteLine($"{r.Day,-12} {r.SignedUp,7} {r.RetainedWeek1,9} {P(r.Rate),7}");
+        }
+        if (report.Cohorts.Count == 0)
+        {
+            o.WriteLine("(no sign-ups counted; a decisions file holds none)");
         }
     }
 }

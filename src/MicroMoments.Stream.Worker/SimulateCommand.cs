@@ -1,11 +1,7 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Xml;
-using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
-using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Simulation;
 using MicroMoments.Stream.Worker.Pipeline;
 
@@ -14,51 +10,26 @@ namespace MicroMoments.Stream.Worker;
 /// <summary>
 /// <c>simulate --events &lt;file.ndjson&gt; [--rules &lt;file&gt;] [--until &lt;ISO time&gt; | --drain &lt;ISO duration&gt;] [--decisions &lt;file&gt;]</c>:
 /// offline and deterministic; prints each command's and cancellation's CloudEvent JSON, one per line (docs/cli.md).
+/// With <c>--compare &lt;rules-a&gt; &lt;rules-b&gt;</c>: a back-test (<see cref="SimulateCompareCommand"/>).
 /// </summary>
 public static class SimulateCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var options = Options(args);
+        if (Array.IndexOf(args, SimulateCompareCommand.Flag) is var compare and >= 0)
+        {
+            return SimulateCompareCommand.Run(args, compare, stdout, stderr);
+        }
+        var options = SimulationRun.Options(args);
         if (!options.TryGetValue("--events", out var eventsPath))
         {
             stderr.WriteLine("simulate: --events <file.ndjson> is required");
             return 2;
         }
-        DateTimeOffset? until = null;
-        TimeSpan drain;
-        try
+        if (!SimulationRun.TryEnd(options, stderr, out var until, out var drain)
+            || SimulationRun.Read(eventsPath, stderr) is not { } events
+            || SimulationRun.LoadRules(options.GetValueOrDefault("--rules") ?? RulesOptions.DefaultPath, stderr) is not { } rules)
         {
-            // Checked before the run, not found wrong after it.
-            until = options.TryGetValue("--until", out var u)
-                ? DateTimeOffset.Parse(u, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
-                : null;
-            drain = XmlConvert.ToTimeSpan(options.GetValueOrDefault("--drain") ?? "P7D");
-        }
-        catch (Exception ex) when (ex is FormatException or OverflowException)
-        {
-            stderr.WriteLine($"simulate: --until takes an ISO-8601 time and --drain an ISO-8601 duration (P7D): {ex.Message}");
-            return 2;
-        }
-        RuleSet rules;
-        byte[] events;
-        try
-        {
-            // Bytes, not text: a line that is not valid UTF-8 is refused as the worker refuses such a record, not decoded to U+FFFD.
-            events = File.ReadAllBytes(eventsPath);
-            rules = RuleSetLoader.LoadFile(options.GetValueOrDefault("--rules") ?? RulesOptions.DefaultPath);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"simulate: {ex.Message}");
-            return 2;
-        }
-        catch (RuleSetException ex)
-        {
-            foreach (var e in ex.Errors)
-            {
-                stderr.WriteLine($"simulate: rules line {e.Line}: {e.Message}");
-            }
             return 2;
         }
         StreamWriter? decisions = null;
@@ -76,9 +47,8 @@ public static class SimulateCommand
         }
         using var decisionsWriter = decisions;
 
-        var simulation = new OfflineSimulation(rules);
         var (printed, failed) = (0, 0);
-        void Flush()
+        void Flush(OfflineSimulation simulation)
         {
             for (; printed < simulation.Output.Count; printed++)
             {
@@ -90,33 +60,8 @@ public static class SimulateCommand
                 stderr.WriteLine($"timer of user {f.UserId} due {f.DueAt:O}: {RejectReasons.RuleError}: {f.Error}");
             }
         }
-        var source = Path.GetFileName(eventsPath);
-        foreach (var line in NdjsonLines.Read(events))
-        {
-            var result = simulation.Feed(line.Bytes, line.Number, source);
-            if (!result.IsValid)
-            {
-                stderr.WriteLine($"line {line.Number}: {result.Reason}: {result.Error}");
-            }
-            Flush();
-        }
-        if (until is { } end)
-        {
-            simulation.AdvanceTo(end);
-        }
-        else
-        {
-            simulation.AdvanceBy(drain);
-        }
-        Flush();
-        if (simulation.AliasesNotMerged > 0)
-        {
-            stderr.WriteLine($"simulate: {simulation.AliasesNotMerged} alias calls merged nothing: their previousId was seen under a userId, or was merged already (an alias links an anonymousId)");
-        }
-        if (simulation.UnknownTimezones > 0)
-        {
-            stderr.WriteLine($"simulate: {simulation.UnknownTimezones} events named a time zone the tz database {TimeZones.DatabaseVersion} does not know; taken as none (UTC)");
-        }
+        var simulation = SimulationRun.Run(rules, events, Path.GetFileName(eventsPath), until, drain, stderr, Flush);
+        SimulationRun.Notes(simulation, stderr);
 
         if (decisionsWriter is not null)
         {
@@ -124,17 +69,12 @@ public static class SimulateCommand
             {
                 decisionsWriter.WriteLine(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions));
             }
+            // After the decisions: the responses the engine counted, so `report --decisions` has the rates.
+            foreach (var f in simulation.Feedback)
+            {
+                decisionsWriter.WriteLine(JsonSerializer.Serialize(f, InterventionCloudEvents.DataOptions));
+            }
         }
         return 0;
-    }
-
-    private static Dictionary<string, string> Options(string[] args)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            result[args[i]] = args[i + 1];
-        }
-        return result;
     }
 }

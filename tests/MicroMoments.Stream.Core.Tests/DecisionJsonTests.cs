@@ -18,6 +18,7 @@ public sealed class DecisionJsonTests
             new TriggerInfo("event", ["m\n1"], new Dictionary<string, object> { ["emoji"] = "😀", ["ctl"] = "\u0001" })),
         new Decision("u", "r", "v", Outcomes.Deferred, Reasons.QuietHours, "id", At,
             new TriggerInfo("event", ["m"], new Dictionary<string, object> { ["list"] = new[] { 1, 2 } })),
+        new Decision("u", "r", "v", Outcomes.Emitted, null, "id", At, new TriggerInfo("event", ["m"], new Dictionary<string, object>())) { Variant = "bold" },
     ];
 
     [Theory]

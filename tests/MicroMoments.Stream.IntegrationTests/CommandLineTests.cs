@@ -26,7 +26,7 @@ public sealed class CommandLineTests : IDisposable
         return path;
     }
 
-    private static (int Exit, string Out, string Err) Simulate(params string[] args)
+    internal static (int Exit, string Out, string Err) Simulate(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();

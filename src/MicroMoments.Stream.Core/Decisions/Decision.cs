@@ -13,7 +13,12 @@ public sealed record Decision(
     string? InterventionId,
     DateTimeOffset At,
     TriggerInfo Trigger,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DeliveryChoice? Delivery = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DeliveryChoice? Delivery = null)
+{
+    /// <summary>The experiment arm the user is in, for a rule with an experiment (or <c>global_control</c>); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Variant { get; init; }
+}
 
 /// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>
 public static class Outcomes

@@ -42,6 +42,10 @@ public static class DecisionJson
                 w.WriteNumber("activeDays"u8, delivery.ActiveDays);
                 w.WriteEndObject();
             }
+            if (d.Variant is not null)
+            {
+                w.WriteString("variant"u8, d.Variant);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

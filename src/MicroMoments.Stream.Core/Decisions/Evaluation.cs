@@ -19,6 +19,9 @@ public sealed class Evaluation
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
     public List<StatIncrement> Stats { get; } = [];
 
+    /// <summary>Responses counted in <see cref="Stats"/> (delivered, displayed, clicked, dismissed, converted), per intervention.</summary>
+    public List<FeedbackRecord> Feedback { get; } = [];
+
     /// <summary>Feedback that named an intervention this user was never sent: counted and ignored.</summary>
     public int ForeignFeedback { get; set; }
 

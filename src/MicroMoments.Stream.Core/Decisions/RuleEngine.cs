@@ -227,6 +227,8 @@ public sealed class RuleEngine
             var (variant, variantSpec) = control ? (GlobalControl.Variant, null)
                 : c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
+            // On the audit record, so the offline report splits by arm and finds the global control group.
+            var arm = control || c.Rule.Experiment is not null ? variant : null;
             var reason = stale ? Reasons.StaleTrigger
                 : decided ? Reasons.LowerPriority
                 : _gate.Check(state, c.Rule, channel, now);
@@ -243,7 +245,7 @@ public sealed class RuleEngine
             if (reason is not null)
             {
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery) { Variant = arm });
                 continue;
             }
             decided = true;
@@ -257,7 +259,7 @@ public sealed class RuleEngine
                     _gate.Record(state, c.Rule, channel, now);
                 }
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger) { Variant = arm });
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
@@ -268,7 +270,7 @@ public sealed class RuleEngine
             DeliveryCancellation.Track(state, c.Rule, command, now, _options.Limits);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
-                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery));
+                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery) { Variant = arm });
         }
     }
 
@@ -314,7 +316,7 @@ public sealed class RuleEngine
                 if (record.Converted != true)
                 {
                     record.Converted = true;
-                    result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                    Responded(state, record, "converted", e.Timestamp, result);
                 }
                 return true;
             case "dismissed":
@@ -322,8 +324,15 @@ public sealed class RuleEngine
                 break;
         }
         record.Status = kind;
-        result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, kind));
+        Responded(state, record, kind, e.Timestamp, result);
         return true;
+    }
+
+    /// <summary>Counts a response to an intervention (or ghost), and records it for the decisions file.</summary>
+    private static void Responded(UserState state, InterventionRecord record, string kind, DateTimeOffset at, Evaluation result)
+    {
+        result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, kind));
+        result.Feedback.Add(new FeedbackRecord(state.UserId, record.RuleId, record.Variant, kind, record.Id, at));
     }
 
     /// <summary>A rule's conversion event within its window converts the intervention, or the held-out ghost.</summary>
@@ -335,7 +344,7 @@ public sealed class RuleEngine
                 && Rules.Find(record.RuleId)?.Conversion?.Event == e.Key)
             {
                 record.Converted = true;
-                result.Stats.Add(new StatIncrement(record.RuleId, record.Variant, "converted"));
+                Responded(state, record, "converted", e.Timestamp, result);
                 EscalationTrigger.CancelFor(Rules, state, record.Id);
             }
         }

@@ -49,6 +49,9 @@ public sealed class OfflineSimulation
 
     public List<Decision> Decisions { get; } = [];
 
+    /// <summary>The responses the engine counted (delivered, clicked, …, converted), in the order it counted them.</summary>
+    public List<FeedbackRecord> Feedback { get; } = [];
+
     /// <summary>Analytics counters as the worker keeps them in Redis: rule id ("" = cohorts) → "variant|metric" → count.</summary>
     public Dictionary<string, Dictionary<string, long>> Counters { get; } = new(StringComparer.Ordinal);
 
@@ -222,6 +225,7 @@ public sealed class OfflineSimulation
         Cancellations.AddRange(evaluation.Cancellations);
         Interventions.AddRange(evaluation.Interventions);
         Decisions.AddRange(evaluation.Decisions);
+        Feedback.AddRange(evaluation.Feedback);
         foreach (var stat in evaluation.Stats)
         {
             stat.AddTo(Counters);

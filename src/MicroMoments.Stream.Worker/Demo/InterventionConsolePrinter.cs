@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Kafka;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace MicroMoments.Stream.Worker.Demo;
 
-/// <summary>Reads the intervention topic and prints each command as one readable line on stdout.</summary>
+/// <summary>Reads the intervention topic and prints each command and cancellation as one readable line on stdout.</summary>
 public sealed class InterventionConsolePrinter(IOptions<KafkaOptions> kafka) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -26,13 +27,35 @@ public sealed class InterventionConsolePrinter(IOptions<KafkaOptions> kafka) : B
             {
                 if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r)
                 {
-                    Console.Out.WriteLine(Format(InterventionCloudEvents.Decode(r.Message.Value)));
+                    Console.Out.WriteLine(Format(r.Message.Value));
                 }
             }
         }
         finally
         {
             consumer.Close();
+        }
+    }
+
+    /// <summary>A command, or a cancellation (which withdraws a command printed earlier), as one line.</summary>
+    public static string Format(byte[] value)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(value);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("type", out var type) && type.ValueEquals(InterventionCancellation.EventType))
+            {
+                var data = root.GetProperty("data");
+                var at = root.TryGetProperty("time", out var t) && t.TryGetDateTimeOffset(out var time) ? time : default;
+                return $"{at:HH:mm:ss}  {data.GetProperty("userId").GetString(),-15} cancelled: {data.GetProperty("interventionId").GetString()} " +
+                    $"({data.GetProperty("reason").GetString()})  [{data.GetProperty("ruleId").GetString()}]";
+            }
+            return Format(InterventionCloudEvents.Decode(value));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or ArgumentException)
+        {
+            return $"(a record the printer cannot read: {ex.Message})";
         }
     }
 

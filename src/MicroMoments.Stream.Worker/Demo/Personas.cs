@@ -11,6 +11,12 @@ public static class Personas
     /// <summary>One scripted event: when (relative to the wave start) and the JSON body.</summary>
     public sealed record ScriptedEvent(TimeSpan SendAfter, JsonObject Body);
 
+    /// <summary>A long-time user who dismisses every nudge (the demo's delivery service knows them): the same user every wave.</summary>
+    public const string Skeptic = "u-skeptic";
+
+    /// <summary>The waves the skeptic appears in: enough for a third dismissal and the pause after it.</summary>
+    public const int SkepticWaves = 6;
+
     public static IEnumerable<ScriptedEvent> Wave(int wave, DateTimeOffset start)
     {
         var newcomer = $"u-newcomer-{wave}";
@@ -48,6 +54,26 @@ public static class Personas
         // Someone who gives up on the company description, and someone who shares a report.
         yield return At(6, Track($"u-forms-{wave}", "Form Field Abandoned", start.AddSeconds(6), "desktop", ("form", "profile"), ("field", "Company Description")));
         yield return At(7, Track($"u-sharer-{wave}", "Content Shared", start.AddSeconds(7), "mobile", ("contentId", "report-42")));
+
+        // Someone who read the help center and left it: the demo offer, in an experiment (control, short, holdout).
+        yield return At(2, Track($"u-help-{wave}", "Help Center Viewed", start.AddSeconds(-60), "desktop", ("article", "getting-started")));
+        yield return At(2, Track($"u-help-{wave}", "Help Center Exited", start.AddSeconds(2), "desktop", ("article", "getting-started")));
+
+        // The skeptic, a user for a month: a fourth use of a new feature each wave unlocks its tooltip; the third
+        // dismissal of it pauses that rule for them (dismissal_pause).
+        if (wave <= SkepticWaves)
+        {
+            if (wave == 1)
+            {
+                // Signed up a month ago, so no newcomer's one-tip-a-day limit; the inactivity this back-dated sign-up
+                // leaves is older than MaxTriggerAge when its timer fires, so it triggers nothing (stale_trigger).
+                yield return At(0, Track(Skeptic, "Signed Up", start.AddDays(-30), "desktop"));
+            }
+            for (var i = 0; i < 4; i++)
+            {
+                yield return At(3, Track(Skeptic, "Feature Used", start.AddSeconds(3), "desktop", ("feature", $"feature-{wave}")));
+            }
+        }
     }
 
     private static ScriptedEvent At(double seconds, JsonObject body) => new(TimeSpan.FromSeconds(seconds), body);

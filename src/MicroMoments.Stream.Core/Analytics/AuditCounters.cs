@@ -1,0 +1,49 @@
+using MicroMoments.Stream.Core.Decisions;
+
+namespace MicroMoments.Stream.Core.Analytics;
+
+/// <summary>
+/// Folds audit records (decisions and feedback) into the analytics counters the worker keeps in Redis
+/// (rule id → "variant|metric" → count), so <see cref="ResponseReport.Build"/> makes the same report from a
+/// decisions file as from Redis. Outcomes and reasons are open strings: one this code has never heard of
+/// becomes a counter of its own name.
+/// </summary>
+public static class AuditCounters
+{
+    /// <summary>The one outcome that follows up an earlier match instead of being one: it is not counted as matched.</summary>
+    public const string Cancelled = "cancelled";
+
+    public static Dictionary<string, Dictionary<string, long>> From(IEnumerable<Decision> decisions, IEnumerable<FeedbackRecord> feedback)
+    {
+        var counters = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var d in decisions)
+        {
+            Add(counters, d);
+        }
+        foreach (var f in feedback)
+        {
+            Add(counters, f);
+        }
+        return counters;
+    }
+
+    /// <summary>The counter a decision adds to besides <c>matched</c>: its outcome, or <c>suppressed.&lt;reason&gt;</c>.</summary>
+    public static string Metric(Decision d) =>
+        d.Outcome == Outcomes.Suppressed ? $"{Outcomes.Suppressed}.{d.Reason}" : d.Outcome;
+
+    /// <summary>Whether a decision is a rule matching (every outcome but a cancellation of an earlier one).</summary>
+    public static bool IsMatch(Decision d) => d.Outcome != Cancelled;
+
+    public static void Add(Dictionary<string, Dictionary<string, long>> counters, Decision d)
+    {
+        var variant = d.Variant ?? "control";
+        if (IsMatch(d))
+        {
+            new StatIncrement(d.RuleId, variant, "matched").AddTo(counters);
+        }
+        new StatIncrement(d.RuleId, variant, Metric(d)).AddTo(counters);
+    }
+
+    public static void Add(Dictionary<string, Dictionary<string, long>> counters, FeedbackRecord f) =>
+        new StatIncrement(f.RuleId, f.Variant, f.Feedback).AddTo(counters);
+}

@@ -1,0 +1,117 @@
+using MicroMoments.Stream.Core.Analytics;
+using MicroMoments.Stream.Core.Decisions;
+
+namespace MicroMoments.Stream.Core.Simulation;
+
+/// <summary>One counter of a rule in run a and run b (<c>matched</c>, <c>emitted</c>, <c>suppressed: cooldown</c>, …).</summary>
+public sealed record MetricDelta(string Metric, long A, long B)
+{
+    public long Difference => B - A;
+}
+
+/// <summary>A rule's counters in both runs. <see cref="Presence"/>: <c>both</c>, <c>added</c> (only in b) or <c>removed</c> (only in a).</summary>
+public sealed record RuleDelta(string RuleId, string Presence, IReadOnlyList<MetricDelta> Metrics);
+
+/// <summary>What a decision was, for the before/after view of a changed user.</summary>
+public sealed record DecisionSummary(string RuleId, string Outcome, string? Reason, DateTimeOffset At)
+{
+    public static DecisionSummary Of(Decision d) => new(d.RuleId, d.Outcome, d.Reason, d.At);
+}
+
+/// <summary>A user whose decisions differ: the first decision that differs, in run a (before) and run b (after); null when that run had none.</summary>
+public sealed record ChangedUser(string UserId, DecisionSummary? Before, DecisionSummary? After);
+
+/// <summary>The result of <c>simulate --compare</c>: per-rule deltas, how many users changed, the first of them.</summary>
+public sealed record BackTestResult(IReadOnlyList<RuleDelta> Rules, int ChangedUserCount, IReadOnlyList<ChangedUser> ChangedUsers);
+
+/// <summary>
+/// Compares the decisions of two runs over the same events (<c>simulate --compare</c>). Pure: the runs are the caller's.
+/// A user changed when their sequence of (rule, outcome, reason) differs; users are listed by the time of their
+/// first difference, then by id, so the list is stable.
+/// </summary>
+public static class BackTest
+{
+    /// <summary>Rows every rule shows, zero or not; suppression reasons go under <c>suppressed</c>, any other outcome at the end, by name.</summary>
+    private static readonly string[] Fixed = ["matched", Outcomes.Emitted, Outcomes.Deferred, Outcomes.Suppressed, Outcomes.HeldOut];
+
+    public static BackTestResult Compare(IReadOnlyList<string> rulesA, IReadOnlyList<Decision> a, IReadOnlyList<string> rulesB, IReadOnlyList<Decision> b, int listed = 20)
+    {
+        var countsA = Count(a);
+        var countsB = Count(b);
+        var inA = rulesA.ToHashSet(StringComparer.Ordinal);
+        var inB = rulesB.ToHashSet(StringComparer.Ordinal);
+        // File order of a, then what b adds, then rules that only the decisions name (a rule file reloaded mid-run).
+        var ids = rulesA.Concat(rulesB).Concat(countsA.Keys.Order(StringComparer.Ordinal)).Concat(countsB.Keys.Order(StringComparer.Ordinal))
+            .Distinct(StringComparer.Ordinal);
+        var rules = ids.Select(id =>
+        {
+            var ma = countsA.GetValueOrDefault(id) ?? [];
+            var mb = countsB.GetValueOrDefault(id) ?? [];
+            var extra = ma.Keys.Concat(mb.Keys).Except(Fixed, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var reasons = extra.Where(m => m.StartsWith(ReasonPrefix, StringComparison.Ordinal));
+            var order = Fixed.SelectMany(m => m == Outcomes.Suppressed ? reasons.Prepend(m) : [m]).Concat(extra.Where(m => !m.StartsWith(ReasonPrefix, StringComparison.Ordinal)));
+            var metrics = order.Select(m => new MetricDelta(m, ma.GetValueOrDefault(m), mb.GetValueOrDefault(m))).ToList();
+            var presence = inA.Contains(id) == inB.Contains(id) ? "both" : inB.Contains(id) ? "added" : "removed";
+            return new RuleDelta(id, presence, metrics);
+        }).ToList();
+
+        var changed = Changed(a, b);
+        return new BackTestResult(rules, changed.Count, changed.Take(listed).ToList());
+    }
+
+    /// <summary>
+    /// rule → metric → count over all variants, from the same counters the report uses; a suppression counts as
+    /// <c>suppressed</c> and as <c>suppressed: &lt;reason&gt;</c>.
+    /// </summary>
+    private static Dictionary<string, Dictionary<string, long>> Count(IEnumerable<Decision> decisions) =>
+        AuditCounters.From(decisions, []).ToDictionary(r => r.Key, r =>
+        {
+            var metrics = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (field, n) in r.Value)
+            {
+                var metric = field[(field.IndexOf('|', StringComparison.Ordinal) + 1)..];
+                if (metric.StartsWith(SuppressedPrefix, StringComparison.Ordinal))
+                {
+                    metrics[Outcomes.Suppressed] = metrics.GetValueOrDefault(Outcomes.Suppressed) + n;
+                    metric = ReasonPrefix + metric[SuppressedPrefix.Length..];
+                }
+                metrics[metric] = metrics.GetValueOrDefault(metric) + n;
+            }
+            return metrics;
+        }, StringComparer.Ordinal);
+
+    private const string SuppressedPrefix = Outcomes.Suppressed + ".";
+    private const string ReasonPrefix = Outcomes.Suppressed + ": ";
+
+    private static List<ChangedUser> Changed(IReadOnlyList<Decision> a, IReadOnlyList<Decision> b)
+    {
+        var byUserA = a.ToLookup(d => d.UserId, StringComparer.Ordinal);
+        var byUserB = b.ToLookup(d => d.UserId, StringComparer.Ordinal);
+        var users = byUserA.Select(g => g.Key).Concat(byUserB.Select(g => g.Key)).Distinct(StringComparer.Ordinal);
+        var changed = new List<ChangedUser>();
+        foreach (var user in users)
+        {
+            var da = byUserA[user].ToList();
+            var db = byUserB[user].ToList();
+            var i = 0;
+            while (i < da.Count && i < db.Count && Same(da[i], db[i]))
+            {
+                i++;
+            }
+            if (i < da.Count || i < db.Count)
+            {
+                changed.Add(new ChangedUser(user, i < da.Count ? DecisionSummary.Of(da[i]) : null, i < db.Count ? DecisionSummary.Of(db[i]) : null));
+            }
+        }
+        return changed
+            .OrderBy(c => Min(c.Before?.At, c.After?.At))
+            .ThenBy(c => c.UserId, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static bool Same(Decision x, Decision y) =>
+        x.RuleId == y.RuleId && x.Outcome == y.Outcome && x.Reason == y.Reason;
+
+    private static DateTimeOffset Min(DateTimeOffset? x, DateTimeOffset? y) =>
+        x is { } p && y is { } q ? (p < q ? p : q) : x ?? y ?? DateTimeOffset.MaxValue;
+}
