@@ -57,6 +57,23 @@ public sealed class BackTestCommandTests : IDisposable
     }
 
     [Fact]
+    public void Compare_TheReadmeExample_RunsAndShowsTheTighterCaps()
+    {
+        string Repo(string path) => Path.Combine(DeploymentConfigTests.Root, path);
+
+        var (exit, stdout, stderr) = Simulate("--compare", Repo("src/MicroMoments.Stream.Worker/Rules/default.rules.yaml"),
+            Repo("docs/examples/tighter-caps.rules.yaml"), "--events", Repo("docs/examples/events.ndjson"));
+
+        Assert.Equal(0, exit);
+        Assert.Empty(stderr);
+        var capped = stdout.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(w => w is ["suppressed:", "hourly_cap", _, _, _]).ToList();
+        Assert.NotEmpty(capped);
+        Assert.All(capped, w => Assert.True(int.Parse(w[3], System.Globalization.CultureInfo.InvariantCulture) > int.Parse(w[2], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Matches(@"Users whose outcome changed: [1-9]", stdout);
+    }
+
+    [Fact]
     public void Compare_IdenticalFiles_NoDifferenceNoChangedUsers()
     {
         var rules = File("a.yaml", Rules(2));
@@ -128,7 +145,7 @@ public sealed class BackTestCommandTests : IDisposable
         Assert.Equal(0, text.Exit);
         Assert.Contains("line 19: not a decision or feedback record", text.Err, StringComparison.Ordinal); // after 5 decisions and 13 feedback records
         var row = text.Out.Split('\n').Single(l => l.StartsWith("ping ", StringComparison.Ordinal) && l.Contains("control", StringComparison.Ordinal));
-        Assert.Equal(["ping", "control", "5", "5", "0", "40.0", "%", "20.0", "%", "20.0", "%", "-", "-"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["ping", "control", "5", "5", "0", "0", "40.0", "%", "20.0", "%", "20.0", "%", "-", "-"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         var counts = JsonDocument.Parse(json.Out).RootElement.GetProperty("variants")[0].GetProperty("counts");
         Assert.Equal((5, 5, 4, 2, 1, 1), (counts.GetProperty("emitted").GetInt32(), counts.GetProperty("delivered").GetInt32(), counts.GetProperty("displayed").GetInt32(),
             counts.GetProperty("clicked").GetInt32(), counts.GetProperty("dismissed").GetInt32(), counts.GetProperty("converted").GetInt32()));

@@ -13,7 +13,7 @@ namespace MicroMoments.Stream.IntegrationTests;
 /// <summary>What can be checked of the deployment material without a Docker engine or a cluster.</summary>
 public sealed partial class DeploymentConfigTests
 {
-    private static readonly string Root = FindRoot();
+    internal static readonly string Root = FindRoot();
 
     private static string FindRoot()
     {
