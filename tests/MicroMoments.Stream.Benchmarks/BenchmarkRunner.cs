@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace MicroMoments.Stream.Benchmarks;
 
@@ -56,7 +57,17 @@ public static class BenchmarkRunner
         if (o.Runs("core"))
         {
             Console.WriteLine("core: the worker's stages on one thread, no I/O (thread CPU time, per stage the best round after a warm-up):");
-            CoreCost.Run(infra, "default catalogue", o.Quick ? 50_000 : 200_000, rounds: o.Quick ? 3 : 5).Print();
+            var catalogue = CoreCost.Run(infra, "default catalogue", o.Quick ? 50_000 : 200_000, rounds: o.Quick ? 3 : 5);
+            catalogue.Print();
+            // Issue 14's features: the catalogue has best_time and the cart's cancelOn (its missing event); the first
+            // run takes best_time out, the second adds every global delivery-time policy.
+            var events = o.Quick ? 50_000 : 200_000;
+            var without = CoreCost.Run(infra, "catalogue without best_time", events, rounds: o.Quick ? 3 : 5, rulesPath: DeliveryTimeRules(all: false));
+            without.Print();
+            var delivery = CoreCost.Run(infra, "catalogue + rate limits, global control 5 %, calendar-day cap", events, rounds: o.Quick ? 3 : 5,
+                rulesPath: DeliveryTimeRules(all: true));
+            delivery.Print();
+            Console.WriteLine(Stats.Invariant($"  delivery-time features: {catalogue.TotalNanos / without.TotalNanos:F2}× (catalogue) and {delivery.TotalNanos / without.TotalNanos:F2}× (all on) the CPU per event without best_time; state {catalogue.StateBytes - without.StateBytes:+0;-0} B and {delivery.StateBytes - without.StateBytes:+0;-0} B per user"));
         }
         PipelineResults? pipeline = null;
         if (o.Runs("throughput") || o.Runs("latency") || o.Runs("ceiling"))
@@ -86,5 +97,26 @@ public static class BenchmarkRunner
         // The last line keeps its form; each figure is the median of the rounds.
         Console.WriteLine(Stats.Invariant($"events_per_s={Stats.Median(pipeline?.EventsPerSecond ?? []):F0} ceiling_ratio={Stats.Median(pipeline?.Ratios ?? []):F2} p99_ms={P99At(10_000):F1}"));
         return 0;
+    }
+
+    /// <summary>
+    /// The default rules in a temporary file: with every delivery-time policy on (docs/rules.md), or with its
+    /// best_time rule delivering as soon as the policies allow.
+    /// </summary>
+    private static string DeliveryTimeRules(bool all)
+    {
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
+        var changed = all
+            ? text.Replace("policies:\n  caps:", "policies:\n  rateLimit: [{ channel: push, perMinute: 2000 }, { channel: in_app, perMinute: 5000 }]\n  globalControl: 0.05\n  caps:", StringComparison.Ordinal)
+                .Replace("{ max: 8, per: 24h }", "{ max: 8, per: 1d }", StringComparison.Ordinal)
+            : Regex.Replace(text, @"\n\s*deliver: best_time[^\n]*", "");
+        if (changed == text || (all && !changed.Contains("per: 1d", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException("the default rules changed shape: update DeliveryTimeRules");
+        }
+        text = changed;
+        var path = Path.Combine(Path.GetTempPath(), $"mm-bench-delivery-{all}-{Environment.ProcessId}.yaml");
+        File.WriteAllText(path, text);
+        return path;
     }
 }
