@@ -46,11 +46,15 @@ public sealed class DeliveryCancellation
     /// Notes a command just sent whose <c>deliverAfter</c> is ahead of <paramref name="now"/>. Whatever moves a command's
     /// <c>deliverAfter</c> later (a rate limit) calls this again with the moved command: the entry is updated, not added twice.
     /// </summary>
-    public static void Track(UserState state, Rule rule, InterventionCommand command, DateTimeOffset now, StateLimits limits)
+    /// <remarks>
+    /// <paramref name="paced"/>: the command's channel has a rate limit, so pacing may still move it later; it is noted even
+    /// when due now (<see cref="PendingDelivery.AwaitingPace"/>), so the rest of the batch can cancel it.
+    /// </remarks>
+    public static void Track(UserState state, Rule rule, InterventionCommand command, DateTimeOffset now, StateLimits limits, bool paced = false)
     {
         var pending = state.PendingDeliveries;
         var at = pending?.FindIndex(p => p.InterventionId == command.InterventionId) ?? -1;
-        if (command.DeliverAfter <= now)
+        if (command.DeliverAfter <= now && !paced)
         {
             if (at >= 0)
             {
@@ -76,7 +80,7 @@ public sealed class DeliveryCancellation
         pending.Add(new PendingDelivery
         {
             InterventionId = command.InterventionId, RuleId = rule.Id, Channel = command.Channel,
-            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per,
+            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per, AwaitingPace = paced,
         });
         KeepBound(pending);
     }
@@ -172,8 +176,12 @@ public sealed class DeliveryCancellation
         var variant = state.Interventions?.FindLast(r => r.Id == p.InterventionId)?.Variant ?? "control";
         result.Cancellations.Add(new InterventionCancellation(p.InterventionId, p.UserId ?? state.UserId, p.RuleId, reason, now));
         result.Stats.Add(new StatIncrement(p.RuleId, variant, Outcomes.Cancelled));
+        // The arm as the command's decision named it, so the offline report books the cancellation where the live one does.
         result.Decisions.Add(new Decision(p.UserId ?? state.UserId, p.RuleId, _rules.Version, Outcomes.Cancelled, reason, p.InterventionId, now,
-            new TriggerInfo(cause is null ? "timer" : "event", cause is null ? [] : [cause.MessageId], NoDetails)));
+            new TriggerInfo(cause is null ? "timer" : "event", cause is null ? [] : [cause.MessageId], NoDetails))
+        {
+            Variant = variant == GlobalControl.Variant || _rules.Find(p.RuleId)?.Experiment is not null ? variant : null,
+        });
     }
 
     /// <summary>The rule's own timers (an absence trigger's with the same <c>per</c> value only); never the shared inactivity timer.</summary>
@@ -196,7 +204,7 @@ public sealed class DeliveryCancellation
     /// <summary>Drops the entries whose <c>deliverAfter</c> has come: those commands are the delivery services' now.</summary>
     private static void Prune(UserState state, long nowMs)
     {
-        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.DeliverAfter <= nowMs) > 0 && pending.Count == 0)
+        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.DeliverAfter <= nowMs && !p.AwaitingPace) > 0 && pending.Count == 0)
         {
             state.PendingDeliveries = null;
         }

@@ -57,18 +57,20 @@ public static class RatePacing
 
     /// <summary>
     /// Applies the ledger's answers (<paramref name="granted"/>, one per request) to the batch's commands, decisions, counters
-    /// and users. <paramref name="limits"/>: the engine's state bounds (a deferred command becomes a pending delivery).
+    /// and users.
     /// </summary>
-    public static void Apply(RuleSet rules, StateLimits limits, BatchWork work, List<(int Index, MinuteRequest Request)> requests, long[] granted)
+    public static void Apply(RuleSet rules, BatchWork work, List<(int Index, MinuteRequest Request)> requests, long[] granted)
     {
         Dictionary<string, int>? decisionOf = null;
         List<int>? dropped = null;
+        HashSet<string>? uncancelled = null;
         for (var k = 0; k < requests.Count; k++)
         {
             var (index, request) = requests[k];
             var minute = granted[k];
             if (minute == request.FromMinute)
             {
+                Settled(work, index, ref uncancelled);
                 continue;
             }
             if (decisionOf is null)
@@ -98,14 +100,19 @@ public static class RatePacing
                 {
                     Unsend(rules, state, command);
                 }
-                Uncancel(work, shard, command);
+                Uncancel(work, shard, command, ref uncancelled);
                 continue;
             }
             var moved = command with { DeliverAfter = DateTimeOffset.FromUnixTimeMilliseconds(minute * MinuteMs) };
             work.Interventions[index] = (shard, moved, parent);
             if (UserOf(work, shard, command) is { } user)
             {
-                Pending(rules, limits, user, command, moved);
+                Pending(user, command, moved);
+            }
+            // A cancellation from later in the batch stands only if it came before the command's new time.
+            if (work.Cancellations.Exists(x => x.Cancellation.InterventionId == command.InterventionId && x.Cancellation.DecidedAt >= moved.DeliverAfter))
+            {
+                Uncancel(work, shard, command, ref uncancelled);
             }
             if (wasEmitted)
             {
@@ -116,6 +123,12 @@ public static class RatePacing
             {
                 work.Decisions[at] = (shard, decision with { Outcome = Outcomes.Deferred, Reason = Reasons.RateLimit });
             }
+        }
+        SettleLeftovers(work);
+        // Only now: the decisions' positions (decisionOf) hold until the loop ends.
+        if (uncancelled is not null)
+        {
+            work.Decisions.RemoveAll(d => d.Decision is { Outcome: Outcomes.Cancelled, InterventionId: { } id } && uncancelled.Contains(id));
         }
         if (dropped is not null)
         {
@@ -142,20 +155,72 @@ public static class RatePacing
     /// A deferred command's pending delivery (for <c>cancelOn</c>) moves with it. One sent to go out at once had none, and
     /// now waits: it gets one. One that had one and lost it was cancelled (or crowded out) in the meantime: it gets none.
     /// </summary>
-    private static void Pending(RuleSet rules, StateLimits limits, UserState state, InterventionCommand command, InterventionCommand moved)
+    private static void Pending(UserState state, InterventionCommand command, InterventionCommand moved)
     {
         if (state.PendingDeliveries?.Find(p => p.InterventionId == command.InterventionId) is { } pending)
         {
             pending.DeliverAfter = moved.DeliverAfter.ToUnixTimeMilliseconds();
+            pending.AwaitingPace = false;
         }
-        else if (command.DeliverAfter <= command.DecidedAt && rules.Find(command.RuleId) is { } rule)
+        // No entry: a cancellation later in the batch took it (a command due at once was noted as awaiting its pace, by
+        // RuleEngine), or the per value was too long to keep; either way there is nothing to note again.
+    }
+
+    /// <summary>Clears what no pacing settled (the rules changed between deciding and pacing): those entries are plain pending deliveries.</summary>
+    public static void SettleLeftovers(BatchWork work)
+    {
+        foreach (var users in work.Dirty.Values)
         {
-            DeliveryCancellation.Track(state, rule, moved, command.DecidedAt, limits);
+            foreach (var state in users.Values)
+            {
+                if (state.PendingDeliveries is { } pending)
+                {
+                    foreach (var p in pending)
+                    {
+                        p.AwaitingPace = false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A command that keeps its own minute: one due at once was noted as awaiting its pace, so the rest of the batch could
+    /// cancel it; it goes out now after all, so that note goes, and so does a cancellation of it (its deliverAfter was
+    /// never ahead). One deferred for other reasons (quiet hours) keeps its entry, now settled.
+    /// </summary>
+    private static void Settled(BatchWork work, int index, ref HashSet<string>? uncancelled)
+    {
+        var (shard, command, _) = work.Interventions[index];
+        if (UserOf(work, shard, command) is not { PendingDeliveries: { } pending } state)
+        {
+            if (command.DeliverAfter <= command.DecidedAt)
+            {
+                Uncancel(work, shard, command, ref uncancelled);
+            }
+            return;
+        }
+        var at = pending.FindIndex(p => p.InterventionId == command.InterventionId);
+        if (at >= 0 && pending[at].AwaitingPace && pending[at].DeliverAfter <= command.DecidedAt.ToUnixTimeMilliseconds())
+        {
+            pending.RemoveAt(at);
+            if (pending.Count == 0)
+            {
+                state.PendingDeliveries = null;
+            }
+        }
+        else if (at >= 0)
+        {
+            pending[at].AwaitingPace = false;
+        }
+        if (at < 0 && command.DeliverAfter <= command.DecidedAt)
+        {
+            Uncancel(work, shard, command, ref uncancelled);
         }
     }
 
     /// <summary>A command never produced is never cancelled: a cancellation of it later in the batch goes, with its decision and count.</summary>
-    private static void Uncancel(BatchWork work, string shard, InterventionCommand command)
+    private static void Uncancel(BatchWork work, string shard, InterventionCommand command, ref HashSet<string>? uncancelled)
     {
         for (var x = work.Cancellations.Count - 1; x >= 0; x--)
         {
@@ -163,9 +228,9 @@ public static class RatePacing
             {
                 work.Cancellations.RemoveAt(x);
                 Count(work, shard, command, Outcomes.Cancelled, -1);
+                (uncancelled ??= new HashSet<string>(StringComparer.Ordinal)).Add(command.InterventionId);
             }
         }
-        work.Decisions.RemoveAll(d => d.Decision.Outcome == Outcomes.Cancelled && d.Decision.InterventionId == command.InterventionId);
     }
 
     /// <summary>

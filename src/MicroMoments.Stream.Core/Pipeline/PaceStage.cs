@@ -18,11 +18,12 @@ public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger)
         var current = engine();
         if (RatePacing.Requests(current.Rules, work) is not { } requests)
         {
+            RatePacing.SettleLeftovers(work);
             return;
         }
         var asked = requests.ConvertAll(r => r.Request);
         long[] granted = [];
         await gate.RunAsync(async () => granted = await ledger.ReserveAsync(asked, now, ct), ct);
-        RatePacing.Apply(current.Rules, current.Limits, work, requests, granted);
+        RatePacing.Apply(current.Rules, work, requests, granted);
     }
 }

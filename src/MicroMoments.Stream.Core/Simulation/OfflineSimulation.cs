@@ -171,7 +171,11 @@ public sealed class OfflineSimulation
         work.Add(shard, evaluation, default);
         if (RatePacing.Requests(_engine.Rules, work) is { } requests)
         {
-            RatePacing.Apply(_engine.Rules, _engine.Limits, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
+            RatePacing.Apply(_engine.Rules, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
+        }
+        else
+        {
+            RatePacing.SettleLeftovers(work);
         }
         // As Collect: the evaluation's cancellations (all before its commands, Before = 0) go out first.
         foreach (var x in work.Cancellations)
@@ -185,6 +189,7 @@ public sealed class OfflineSimulation
         Cancellations.AddRange(work.Cancellations.Select(x => x.Cancellation));
         Interventions.AddRange(work.Interventions.Select(i => i.Command));
         Decisions.AddRange(work.Decisions.Select(d => d.Decision));
+        Feedback.AddRange(evaluation.Feedback);
         foreach (var (rule, fields) in work.Counters.GetValueOrDefault(shard) ?? [])
         {
             if (!Counters.TryGetValue(rule, out var into))

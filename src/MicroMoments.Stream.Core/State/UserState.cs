@@ -187,6 +187,13 @@ public sealed class PendingDelivery
 
     /// <summary>The user the command was sent to, when not the state's own (an anonymous id merged in by an alias).</summary>
     [JsonPropertyName("u")] public string? UserId { get; set; }
+
+    /// <summary>
+    /// Sent on a rate-limited channel and not yet paced: its minute is settled after the batch is decided, so until then a
+    /// <c>cancelOn</c> event or a pause later in the batch treats it as not yet delivered. Never stored: pacing clears it
+    /// (keeping the entry when the command was deferred, dropping it when it goes out at once).
+    /// </summary>
+    [JsonIgnore] public bool AwaitingPace { get; set; }
 }
 
 /// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>

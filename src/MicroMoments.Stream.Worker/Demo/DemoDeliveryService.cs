@@ -25,6 +25,9 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
     private readonly PriorityQueue<Pending, DateTimeOffset> _due = new();
     private readonly HashSet<string> _cancelled = new(StringComparer.Ordinal);
 
+    // Feedback still queued per intervention: a cancellation is remembered only while some is, so nothing grows.
+    private readonly Dictionary<string, int> _queued = new(StringComparer.Ordinal);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
@@ -65,7 +68,8 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
         JsonElement root;
         try
         {
-            root = JsonDocument.Parse(value).RootElement;
+            using var doc = JsonDocument.Parse(value);
+            root = doc.RootElement.Clone();
         }
         catch (JsonException)
         {
@@ -79,7 +83,10 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
         switch (String(root, "type"))
         {
             case InterventionCancellation.EventType:
-                _cancelled.Add(id);
+                if (_queued.ContainsKey(id))
+                {
+                    _cancelled.Add(id);
+                }
                 return;
             case InterventionCloudEvents.EventType:
                 var now = time.GetUtcNow();
@@ -90,6 +97,7 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
                     if (deliverAt + step.After <= expiresAt)
                     {
                         _due.Enqueue(new Pending(id, user, rule, String(data, "variant") ?? "control", step.Event), deliverAt + step.After);
+                        _queued[id] = _queued.GetValueOrDefault(id) + 1;
                     }
                 }
                 return;
@@ -107,10 +115,11 @@ public sealed class DemoDeliveryService(IOptions<KafkaOptions> kafka, TimeProvid
             {
                 due.Add((p, at));
             }
-        }
-        if (_due.Count == 0)
-        {
-            _cancelled.Clear(); // nothing left they could stop
+            if (--_queued[p.InterventionId] == 0)
+            {
+                _queued.Remove(p.InterventionId);
+                _cancelled.Remove(p.InterventionId); // nothing left it could stop
+            }
         }
         return due;
     }

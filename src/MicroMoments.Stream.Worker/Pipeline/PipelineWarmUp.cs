@@ -8,6 +8,8 @@ using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
 using Microsoft.Extensions.Options;
+using Polly;
+using StackExchange.Redis;
 
 namespace MicroMoments.Stream.Worker.Pipeline;
 
@@ -20,9 +22,12 @@ namespace MicroMoments.Stream.Worker.Pipeline;
 /// Nothing leaves the process and nothing shared is touched: the stages here are throwaway copies with their own
 /// cache, engine (<see cref="RuleEngineProvider.Detached"/>), activity source and a silent event sink, so no metric, statistic or cached user sees these events.
 /// </remarks>
-public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider engines, ClickEventParser parser, IUserStateReader reader,
-    UserStateStore store, IOptions<KafkaOptions> kafka)
+public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider engines, ClickEventParser parser, IConnectionMultiplexer redis,
+    IOptions<RedisOptions> redisOptions, IOptions<KafkaOptions> kafka)
 {
+    // Its own store: no retries, no circuit breaker and no Redis metrics of the worker's are touched by these calls.
+    private readonly UserStateStore _store = new(redis, redisOptions.Value, ResiliencePipeline.Empty);
+
     private const string Topic = "warm-up";
     private const int Users = 16;
     private const long RefusedEpoch = 0;
@@ -46,7 +51,7 @@ public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider eng
         var parsed = parse.Parse(Records(now), work, now);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        await new LoadStage(cache, reader).LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, timeout.Token);
+        await new LoadStage(cache, new UserStateReader(_store)).LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, timeout.Token);
         decide.Apply(parsed, work, now);
         // Its own activity source, which nothing listens to: no spans for these commands.
         using var activities = new ActivitySource(Topic);
@@ -63,7 +68,7 @@ public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider eng
         foreach (var write in state.Writes)
         {
             // No new users: those would be written to the user index before the script runs.
-            if (await store.WriteAsync(write with { NewUsers = [] }, timeout.Token))
+            if (await _store.WriteAsync(write with { NewUsers = [] }, timeout.Token))
             {
                 throw new InvalidOperationException($"the warm-up save to {write.Shard} was not refused");
             }
@@ -72,9 +77,9 @@ public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider eng
         var shards = state.Writes.Select(w => w.Shard).ToList();
         foreach (var shard in shards)
         {
-            _ = await store.ReadOutboxAsync(shard, timeout.Token);
+            _ = await _store.ReadOutboxAsync(shard, timeout.Token);
         }
-        _ = await store.DueUsersAsync(shards, now.ToUnixTimeMilliseconds(), 1, timeout.Token);
+        _ = await _store.DueUsersAsync(shards, now.ToUnixTimeMilliseconds(), 1, timeout.Token);
         return (Stopwatch.GetElapsedTime(started), work.Decisions.Count);
     }
 

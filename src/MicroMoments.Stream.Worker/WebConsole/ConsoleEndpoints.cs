@@ -70,9 +70,9 @@ public static partial class ConsoleEndpoints
                 {
                     HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps, Path = Prefix,
                 });
-                var rest = http.Request.Query.Where(q => q.Key != ConsoleAccess.QueryName).Select(q => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(q.Value.ToString())}");
+                var rest = http.Request.Query.Where(q => !string.Equals(q.Key, ConsoleAccess.QueryName, StringComparison.OrdinalIgnoreCase)).Select(q => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(q.Value.ToString())}");
                 var query = string.Join('&', rest);
-                return Results.Redirect(http.Request.PathBase + http.Request.Path + (query.Length > 0 ? "?" + query : ""));
+                return Results.Redirect(http.Request.PathBase.ToUriComponent() + http.Request.Path.ToUriComponent() + (query.Length > 0 ? "?" + query : ""));
             }
             try
             {

@@ -12,7 +12,7 @@ public static class ConsoleLayout
         table{border-collapse:collapse;background:#fff;margin:.3em 0}th,td{border-bottom:1px solid #e0e0e0;padding:.25em .6em;text-align:left;vertical-align:top}
         th{background:#eceff1;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
         .badge{display:inline-block;padding:0 .45em;border-radius:.6em;color:#fff;font-size:.85em}
-        .o-emitted{background:#2e7d32}.o-deferred{background:#1565c0}.o-held_out{background:#8e24aa}.o-suppressed{background:#e65100}.o-other{background:#757575}
+        .o-emitted{background:#2e7d32}.o-deferred{background:#1565c0}.o-held_out{background:#8e24aa}.o-suppressed{background:#e65100}.o-cancelled{background:#6d4c41}.o-other{background:#757575}
         .gate{font-weight:600;color:#bf360c}.muted{color:#757575}.warn{background:#fff3e0;border-left:4px solid #e65100;padding:.4em .8em}
         dl.facts{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;background:#fff;padding:.6em 1em;margin:0}dl.facts dt{color:#616161}dl.facts dd{margin:0;font-weight:600}
         .k-event{fill:#607d8b}.k-decision{fill:#e65100}.k-command{fill:#2e7d32}.k-feedback{fill:#1565c0}.k-timer{fill:#8e24aa}
@@ -36,7 +36,7 @@ public static class ConsoleLayout
     /// <summary>An outcome as a coloured badge; its CSS class is only ever one of a fixed set.</summary>
     public static Markup Badge(string outcome)
     {
-        var css = outcome is "emitted" or "deferred" or "held_out" or "suppressed" ? outcome : "other";
+        var css = outcome is "emitted" or "deferred" or "held_out" or "suppressed" or "cancelled" ? outcome : "other";
         return new Markup($"<span class=\"badge o-{css}\">{Html.Text(outcome)}</span>");
     }
 }

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Rules;
 
@@ -36,7 +37,8 @@ public static class RulesPage
             long Sum(Func<VariantCounts, long> f) => counts.Sum(f);
             var suppressed = counts.SelectMany(c => c.Suppressed).GroupBy(s => s.Key, StringComparer.Ordinal)
                 .Select(g => (Reason: g.Key, Count: g.Sum(x => x.Value))).OrderByDescending(s => s.Count).ThenBy(s => s.Reason, StringComparer.Ordinal).ToList();
-            var treated = counts.Where(c => c.Variant != "holdout").ToList();
+            // As the report: the rule's holdout and the global control group's ghosts are not treated.
+            var treated = counts.Where(c => c.Variant is not (ExperimentAssignment.HoldoutVariant or GlobalControl.Variant)).ToList();
             var ctr = RateInterval.Of(treated.Sum(c => c.Clicked), treated.Sum(c => c.Exposed));
             var conversion = RateInterval.Of(treated.Sum(c => c.Converted), treated.Sum(c => c.Emitted + c.Deferred));
             h.Add($"<tr data-rule=\"{id}\"><td>{id}{(rule is null ? " (not loaded)" : "")}</td><td>{rule?.Trigger.Info.Name}</td><td class=\"n\">{t?.Matched ?? 0}</td><td class=\"n\">{Percent(t?.Share)}</td><td>");

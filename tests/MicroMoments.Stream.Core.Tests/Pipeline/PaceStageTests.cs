@@ -137,4 +137,49 @@ public sealed class PaceStageTests
         Assert.Equal([T0.AddMinutes(2), T0.AddMinutes(3), T0.AddMinutes(3), T0.AddMinutes(4), T0.AddMinutes(4)], work.Interventions.Select(i => i.Command.DeliverAfter));
         Assert.All(Enumerable.Range(0, 6), m => Assert.True(ledger.Memory.CountOf("push", minute + m) <= 2));
     }
+
+    private static RuleSet CancellableRules(string expires) => RuleSetLoader.Load($$"""
+        policies: { rateLimit: [{ channel: push, perMinute: 1 }] }
+        rules:
+          - id: ping
+            trigger: { kind: event, event: Ping }
+            action: { moment: reward, channel: push, expires: {{expires}}, message: { body: hi } }
+            policy: { cancelOn: [Pong] }
+        """);
+
+    [Fact]
+    public async Task PaceAsync_CancelOnLaterInTheBatch_CancelsTheDeferredCommandNotTheOneSentAtOnce()
+    {
+        var engine = new RuleEngine(CancellableRules("1h"));
+        var work = Decided(engine, [Record("u-0", "Ping", T0, 0), Record("u-1", "Ping", T0, 1),
+            Record("u-0", "Pong", T0.AddSeconds(10), 2), Record("u-1", "Pong", T0.AddSeconds(10), 3)]);
+
+        await new PaceStage(() => engine, new CountingLedger()).PaceAsync(work, new RetryingGate(), T0, default);
+
+        var deferred = Assert.Single(work.Interventions, i => i.Command.UserId == "u-1").Command;
+        Assert.True(deferred.DeliverAfter > T0); // the minute's one send went to u-0
+        var cancelled = Assert.Single(work.Cancellations).Cancellation;
+        Assert.Equal(deferred.InterventionId, cancelled.InterventionId); // u-0's went out at once: nothing to withdraw
+        Assert.Equal(["u-1"], work.Decisions.Where(d => d.Decision.Outcome == Outcomes.Cancelled).Select(d => d.Decision.UserId));
+        Assert.All(work.Dirty.Values.SelectMany(u => u.Values), s => Assert.Null(s.PendingDeliveries));
+    }
+
+    [Fact]
+    public async Task PaceAsync_DroppedCommandWithACancellationBeforeAnotherDrop_EachDecisionKeepsItsOwnOutcome()
+    {
+        // One send a minute, and commands expire within it: u-1's and u-2's are dropped. u-1's cancellation, decided
+        // between them, goes with its command; u-2's decision must still be the one marked suppressed.
+        var engine = new RuleEngine(CancellableRules("30s"));
+        var work = Decided(engine, [Record("u-0", "Ping", T0, 0), Record("u-1", "Ping", T0, 1),
+            Record("u-1", "Pong", T0.AddSeconds(1), 2), Record("u-2", "Ping", T0.AddSeconds(2), 3)]);
+
+        await new PaceStage(() => engine, new CountingLedger()).PaceAsync(work, new RetryingGate(), T0, default);
+
+        var outcomes = work.Decisions.Where(d => d.Decision.RuleId == "ping").ToDictionary(d => d.Decision.UserId, d => (d.Decision.Outcome, d.Decision.Reason));
+        Assert.Equal((Outcomes.Emitted, (string?)null), outcomes["u-0"]);
+        Assert.Equal((Outcomes.Suppressed, Reasons.RateLimit), outcomes["u-1"]);
+        Assert.Equal((Outcomes.Suppressed, Reasons.RateLimit), outcomes["u-2"]);
+        Assert.Equal(["u-0"], work.Interventions.Select(i => i.Command.UserId));
+        Assert.Empty(work.Cancellations);
+    }
 }
