@@ -57,7 +57,7 @@ public static class UserPage
                 // Treated as open strings: an outcome or reason added later shows as it is.
                 var gate = d.Outcome == Outcomes.Emitted ? "" : d.Reason ?? "";
                 h.Add($"<tr class=\"decision\" data-outcome=\"{d.Outcome}\" data-reason=\"{d.Reason}\"><td>{d.At}</td><td>{d.RuleId}</td><td>{ConsoleLayout.Badge(d.Outcome)}</td>");
-                h.Add($"<td class=\"gate\">{gate}</td><td>{d.TriggerKind}<span class=\"muted\">{(d.EventIds.Count > 0 ? " · " + string.Join(", ", d.EventIds) : "")}</span></td><td>{d.RuleVersion}</td><td><code>{d.InterventionId}</code></td></tr>");
+                h.Add($"<td class=\"gate\">{gate}<span class=\"muted\">{(d.Delivery is null ? "" : " · " + d.Delivery)}</span></td><td>{d.TriggerKind}<span class=\"muted\">{(d.EventIds.Count > 0 ? " · " + string.Join(", ", d.EventIds) : "")}</span></td><td>{d.RuleVersion}</td><td><code>{d.InterventionId}</code></td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -77,6 +77,20 @@ public static class UserPage
                 var label = idle ? "(inactivity rules)" : t.RuleId;
                 var gone = !idle && rules.Find(t.RuleId) is null ? " (rule no longer loaded)" : "";
                 h.Add($"<tr><td>{label}{gone}</td><td>{due:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        // Commands already sent whose deliverAfter is ahead: what a cancelOn event or a pause would still withdraw.
+        if (s.PendingDeliveries is { Count: > 0 } waiting)
+        {
+            h.Add($"<h2>Sent, waiting for their delivery time</h2><table id=\"pending-deliveries\"><thead><tr><th>rule</th><th>deliver after</th><th>in</th><th>withdrawn by</th><th>intervention</th></tr></thead><tbody>");
+            foreach (var p in waiting.OrderBy(p => p.DeliverAfter))
+            {
+                var at = DateTimeOffset.FromUnixTimeMilliseconds(p.DeliverAfter);
+                var cancelOn = rules.Find(p.RuleId) is { } rule ? string.Join(", ", DeliveryCancellation.CancelOn(rule)) : "";
+                var withdrawnBy = (cancelOn.Length > 0 ? cancelOn + (p.Per is null ? "" : $" ({p.Per})") + ", " : "") + "a pause";
+                h.Add($"<tr><td>{p.RuleId}</td><td>{at:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(at - now)}</td><td>{withdrawnBy}</td><td><code>{p.InterventionId}</code></td></tr>");
             }
             h.Add($"</tbody></table>");
         }

@@ -59,6 +59,29 @@ public sealed class ConsolePageTests
     }
 
     [Fact]
+    public void UserPage_CommandWaitingForItsTimeAndABestTimeChoice_ListedWithWhatWouldWithdrawIt()
+    {
+        var rules = RuleSetLoader.Load("""
+            version: page-test
+            rules:
+              - id: cart
+                trigger: { kind: absence, event: Product Added, missing: Order Completed, within: 5m, per: cartId }
+                action: { moment: conversion, channel: push, message: { body: back } }
+            """);
+        var state = State("u-1");
+        state.PendingDeliveries = [new PendingDelivery { InterventionId = "iv-wait", RuleId = "cart", Channel = "push", DeliverAfter = Now.AddHours(7).ToUnixTimeMilliseconds(), Per = "<b>c-1</b>" }];
+        var decision = Decision("cart", "deferred", "best_time").Replace("\"trigger\"", "\"delivery\":{\"mode\":\"best_time\",\"hour\":20,\"basis\":\"history\",\"activeDays\":6},\"trigger\"", StringComparison.Ordinal);
+
+        var doc = new HtmlParser().ParseDocument(UserPage.Render("u-1", [new UserRecord("clickstream:0", state, [decision])], rules, Now));
+
+        var row = Assert.Single(doc.QuerySelectorAll("#pending-deliveries tbody tr"));
+        Assert.Contains("order completed (<b>c-1</b>), a pause", row.TextContent, StringComparison.Ordinal);
+        Assert.Contains("7 h", row.TextContent, StringComparison.Ordinal);
+        Assert.Empty(doc.QuerySelectorAll("#pending-deliveries b"));
+        Assert.Contains("best_time 20:00 local (history, 6 active hour-days)", doc.QuerySelector("#decisions td.gate")!.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UserPage_MarkupInIdsTraitsAndDecisions_ShowsAsTextAndInjectsNoElement()
     {
         var user = "\"><img src=x onerror=alert(1)>" + Script;
