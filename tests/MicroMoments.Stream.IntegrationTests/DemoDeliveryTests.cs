@@ -102,6 +102,20 @@ public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)
     }
 
     [Fact]
+    public void Personas_AtEveryHourOfTheDay_LiveWhereItIsDaytime()
+    {
+        for (var hour = 0; hour < 24; hour++)
+        {
+            var start = new DateTimeOffset(2026, 7, 1, hour, 30, 0, TimeSpan.Zero);
+            var zone = Personas.DaytimeZone(start);
+
+            Assert.InRange(TimeZones.Local(start, zone).Hour, 10, 18);
+            Assert.All(Personas.Wave(1, start), e => Assert.Equal(zone, e.Body["context"]!["timezone"]!.GetValue<string>()));
+        }
+        Assert.Equal("Europe/Berlin", Personas.DaytimeZone(T0)); // 11:00 there: the README's example
+    }
+
+    [Fact]
     public void Receive_ExpiresBeforeItsResponses_OnlyWhatFitsIsReported()
     {
         var service = new DemoDeliveryService(Options.Create(new KafkaOptions()), new FakeTimeProvider(T0));

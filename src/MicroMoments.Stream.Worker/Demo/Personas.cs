@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MicroMoments.Stream.Core.Decisions;
 
 namespace MicroMoments.Stream.Worker.Demo;
 
@@ -17,7 +18,33 @@ public static class Personas
     /// <summary>The waves the skeptic appears in: enough for a third dismissal and the pause after it.</summary>
     public const int SkepticWaves = 6;
 
+    /// <summary>Where the demo's users live: Berlin first, then zones whose offsets leave no 9-hour gap around the clock.</summary>
+    private static readonly string[] Zones =
+    [
+        "Europe/Berlin", "Europe/London", "Asia/Dubai", "Asia/Kolkata", "Asia/Bangkok", "Asia/Singapore", "Asia/Tokyo",
+        "Australia/Sydney", "Pacific/Auckland", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles",
+        "America/Denver", "America/Chicago", "America/New_York", "America/Sao_Paulo",
+    ];
+
+    /// <summary>
+    /// The first of <see cref="Zones"/> where it is between 10:00 and 19:00 at <paramref name="at"/>: the demo's nudges then go
+    /// out at once, its delivery service answers within seconds, and the report and console fill at any hour. Quiet hours
+    /// and send windows still apply; they just do not hold every nudge until the morning.
+    /// </summary>
+    public static string DaytimeZone(DateTimeOffset at) =>
+        Zones.FirstOrDefault(z => TimeZones.Local(at, z).Hour is >= 10 and < 19) ?? Zones[0];
+
     public static IEnumerable<ScriptedEvent> Wave(int wave, DateTimeOffset start)
+    {
+        var zone = DaytimeZone(start);
+        foreach (var e in WaveEvents(wave, start))
+        {
+            e.Body["context"]!["timezone"] = zone;
+            yield return e;
+        }
+    }
+
+    private static IEnumerable<ScriptedEvent> WaveEvents(int wave, DateTimeOffset start)
     {
         var newcomer = $"u-newcomer-{wave}";
         var failer = $"u-setup-{wave}";
