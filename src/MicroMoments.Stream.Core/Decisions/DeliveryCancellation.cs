@@ -210,7 +210,8 @@ public sealed class DeliveryCancellation
         }
     }
 
-    private static void Remove(UserState state, int at)
+    /// <summary>Drops the entry at <paramref name="at"/>, and the list with its last entry.</summary>
+    internal static void Remove(UserState state, int at)
     {
         state.PendingDeliveries!.RemoveAt(at);
         if (state.PendingDeliveries.Count == 0)

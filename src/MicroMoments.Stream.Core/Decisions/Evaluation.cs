@@ -38,14 +38,25 @@ public sealed class Evaluation
 /// <summary>One analytics counter increment. Rule "" with a cohort day as variant is a cohort counter.</summary>
 public readonly record struct StatIncrement(string RuleId, string Variant, string Metric)
 {
-    /// <summary>Adds one to this counter in <paramref name="counters"/>: rule id → "variant|metric" → count, the layout kept in Redis.</summary>
-    public void AddTo(Dictionary<string, Dictionary<string, long>> counters)
+    /// <summary>
+    /// Adds <paramref name="delta"/> (one, or a correction such as -1) to this counter in <paramref name="counters"/>: rule id →
+    /// "variant|metric" → count, the layout kept in Redis. A field that comes to zero goes: no zero field for the store to write.
+    /// </summary>
+    public void AddTo(Dictionary<string, Dictionary<string, long>> counters, long delta = 1)
     {
         if (!counters.TryGetValue(RuleId, out var fields))
         {
             counters[RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
         }
         var field = $"{Variant}|{Metric}";
-        fields[field] = fields.GetValueOrDefault(field) + 1;
+        var value = fields.GetValueOrDefault(field) + delta;
+        if (value == 0)
+        {
+            fields.Remove(field);
+        }
+        else
+        {
+            fields[field] = value;
+        }
     }
 }

@@ -192,7 +192,9 @@ public static class RatePacing
     private static void Settled(BatchWork work, int index, ref HashSet<string>? uncancelled)
     {
         var (shard, command, _) = work.Interventions[index];
-        if (UserOf(work, shard, command) is not { PendingDeliveries: { } pending } state)
+        var state = UserOf(work, shard, command);
+        var at = state?.PendingDeliveries?.FindIndex(p => p.InterventionId == command.InterventionId) ?? -1;
+        if (at < 0)
         {
             if (command.DeliverAfter <= command.DecidedAt)
             {
@@ -200,22 +202,14 @@ public static class RatePacing
             }
             return;
         }
-        var at = pending.FindIndex(p => p.InterventionId == command.InterventionId);
-        if (at >= 0 && pending[at].AwaitingPace && pending[at].DeliverAfter <= command.DecidedAt.ToUnixTimeMilliseconds())
+        var entry = state!.PendingDeliveries![at];
+        if (entry.AwaitingPace && entry.DeliverAfter <= command.DecidedAt.ToUnixTimeMilliseconds())
         {
-            pending.RemoveAt(at);
-            if (pending.Count == 0)
-            {
-                state.PendingDeliveries = null;
-            }
+            DeliveryCancellation.Remove(state, at);
         }
-        else if (at >= 0)
+        else
         {
-            pending[at].AwaitingPace = false;
-        }
-        if (at < 0 && command.DeliverAfter <= command.DecidedAt)
-        {
-            Uncancel(work, shard, command, ref uncancelled);
+            entry.AwaitingPace = false;
         }
     }
 
@@ -253,25 +247,6 @@ public static class RatePacing
         }
     }
 
-    private static void Count(BatchWork work, string shard, InterventionCommand command, string metric, long delta)
-    {
-        if (!work.Counters.TryGetValue(shard, out var byRule))
-        {
-            work.Counters[shard] = byRule = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-        }
-        if (!byRule.TryGetValue(command.RuleId, out var fields))
-        {
-            byRule[command.RuleId] = fields = new Dictionary<string, long>(StringComparer.Ordinal);
-        }
-        var field = $"{command.Variant}|{metric}";
-        var value = fields.GetValueOrDefault(field) + delta;
-        if (value == 0)
-        {
-            fields.Remove(field); // an emitted that became deferred: no zero field for the store to write
-        }
-        else
-        {
-            fields[field] = value;
-        }
-    }
+    private static void Count(BatchWork work, string shard, InterventionCommand command, string metric, long delta) =>
+        new StatIncrement(command.RuleId, command.Variant, metric).AddTo(work.CountersOf(shard), delta);
 }

@@ -73,10 +73,7 @@ public sealed class BatchWork
         }
         if (evaluation.Stats.Count > 0)
         {
-            if (!Counters.TryGetValue(shard, out var rules))
-            {
-                Counters[shard] = rules = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-            }
+            var rules = CountersOf(shard);
             foreach (var stat in evaluation.Stats)
             {
                 stat.AddTo(rules);
@@ -94,5 +91,15 @@ public sealed class BatchWork
         {
             Decisions.Add((shard, d));
         }
+    }
+
+    /// <summary>The shard's analytics counters (rule id → "variant|metric" → count), created on first use.</summary>
+    public Dictionary<string, Dictionary<string, long>> CountersOf(string shard)
+    {
+        if (!Counters.TryGetValue(shard, out var rules))
+        {
+            Counters[shard] = rules = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        }
+        return rules;
     }
 }
