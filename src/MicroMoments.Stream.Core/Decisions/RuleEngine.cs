@@ -12,19 +12,6 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// </summary>
 public sealed class RuleEngine
 {
-    /// <summary>True when a <c>policies.rateLimit</c> names the channel: its commands' minute is settled after deciding.</summary>
-    private bool IsPaced(string channel)
-    {
-        foreach (var limit in Rules.RateLimits)
-        {
-            if (limit.Channel == channel)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static readonly HashSet<string> Responses = new(StringComparer.Ordinal)
     {
         "intervention clicked", "intervention dismissed", "intervention converted",
@@ -280,7 +267,7 @@ public sealed class RuleEngine
             Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
             EscalationTrigger.Arm(Rules, state, c.Rule, command, now, _options.Limits, result);
             result.Interventions.Add(command);
-            DeliveryCancellation.Track(state, c.Rule, command, now, _options.Limits, paced: IsPaced(command.Channel));
+            DeliveryCancellation.Track(state, c.Rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
                 scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery) { Variant = arm });

@@ -34,13 +34,9 @@ public static class RatePacing
         for (var i = 0; i < work.Interventions.Count; i++)
         {
             var command = work.Interventions[i].Command;
-            foreach (var limit in rules.RateLimits)
+            if (rules.RateLimitOf(command.Channel) is { } limit)
             {
-                if (limit.Channel == command.Channel)
-                {
-                    (requests ??= []).Add((i, Request(limit, command)));
-                    break;
-                }
+                (requests ??= []).Add((i, Request(limit, command)));
             }
         }
         return requests;

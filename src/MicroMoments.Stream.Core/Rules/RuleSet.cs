@@ -17,6 +17,19 @@ public sealed class RuleSet
     /// <summary><c>policies.rateLimit</c>: per-channel commands per minute of delivery, shared by every instance (docs/rules.md, "Pacing").</summary>
     public IReadOnlyList<RateLimitSpec> RateLimits { get; init; } = [];
 
+    /// <summary>The rate limit of <paramref name="channel"/>, or null when it has none.</summary>
+    public RateLimitSpec? RateLimitOf(string channel)
+    {
+        foreach (var limit in RateLimits)
+        {
+            if (limit.Channel == channel)
+            {
+                return limit;
+            }
+        }
+        return null;
+    }
+
     /// <summary><c>policies.globalControl</c>: the share of users held out of every rule (docs/rules.md, "Global control group").</summary>
     public double GlobalControl { get; init; }
 
