@@ -12,6 +12,12 @@ public sealed class RedisKeys(string prefix)
     public RedisKey User(string shard, string userId) => $"{prefix}{{{shard}}}:u:{userId}";
 
     /// <summary>
+    /// The raw bytes of a user's state that could not be read, kept for a person to look at (<see cref="RedisOptions.QuarantineTtl"/>)
+    /// while the user starts fresh under <see cref="User"/>. In the shard's slot, beside the key it came from.
+    /// </summary>
+    public RedisKey Quarantine(string shard, string userId) => $"{prefix}{{{shard}}}:quarantine:{userId}";
+
+    /// <summary>
     /// One day of the shard's decisions, for <c>explain</c>: field = user id, value = that user's newest decisions of the day
     /// (at most 50, JSON lines, newest first). <paramref name="day"/> counts days since 1970-01-01 (UTC).
     /// </summary>

@@ -21,6 +21,10 @@ public sealed class RedisOptions
     [Range(typeof(TimeSpan), "00:10:00", "3650.00:00:00")]
     public TimeSpan PopulationTtl { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>How long the raw bytes of a user state that could not be read are kept under its quarantine key (<see cref="RedisKeys.Quarantine"/>).</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
+    public TimeSpan QuarantineTtl { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Quick retries of a failed Redis call before the loop pauses consumption and keeps retrying with backoff.</summary>
     [Range(1, 20)]
     public int RetryAttempts { get; set; } = 3;

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using Polly;
 using StackExchange.Redis;
@@ -16,23 +17,67 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 
     public RedisKeys Keys => _keys;
 
-    /// <summary>Loads the given users of one shard in one pipelined round trip; absent users are missing from the result.</summary>
-    public async Task<Dictionary<string, UserState>> LoadAsync(string shard, IReadOnlyCollection<string> userIds, CancellationToken ct)
+    /// <summary>
+    /// Loads the given users of one shard in one pipelined round trip; absent users are missing from the result. A value that
+    /// cannot be read is copied to its quarantine key (one more round trip, only then) and returned as unreadable.
+    /// </summary>
+    public async Task<StateLoad> LoadAsync(string shard, IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
         var keys = userIds.Select(u => _keys.User(shard, u)).ToArray();
         var values = await Timed("load", async () => await resilience.ExecuteAsync(
             async _ => await redis.GetDatabase().StringGetAsync(keys), ct));
         var result = new Dictionary<string, UserState>(userIds.Count, StringComparer.Ordinal);
+        List<UnreadableState>? unreadable = null;
         var i = 0;
         foreach (var userId in userIds)
         {
             var v = values[i++];
-            if (v.HasValue)
+            if (!v.HasValue)
             {
-                result[userId] = UserStateSerializer.Deserialize((byte[])v!);
+                continue;
+            }
+            var bytes = (byte[])v!;
+            try
+            {
+                result[userId] = UserStateSerializer.Read(bytes, userId);
+            }
+            catch (UnreadableStateException ex)
+            {
+                (unreadable ??= []).Add(new UnreadableState(shard, userId, keys[i - 1]!, _keys.Quarantine(shard, userId)!, bytes, ex.Message, _time.GetUtcNow()));
             }
         }
-        return result;
+        if (unreadable is null)
+        {
+            return StateLoad.Of(result);
+        }
+        await QuarantineAsync(unreadable, ct);
+        return new StateLoad(result, unreadable);
+    }
+
+    /// <summary>
+    /// Keeps unreadable states' bytes under their quarantine keys before the batch overwrites them with fresh states. Plain SETs
+    /// outside the fenced write: an instance that lost the shard can only write the same bytes again, and a later quarantine
+    /// of the same user replaces an older one.
+    /// </summary>
+    private Task QuarantineAsync(List<UnreadableState> unreadable, CancellationToken ct) =>
+        Timed("quarantine", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            await Task.WhenAll(unreadable.Select(u => db.StringSetAsync(u.QuarantineKey, u.Raw, options.QuarantineTtl)));
+            return true;
+        }, ct));
+
+    /// <summary>Why a stored value cannot be read as <paramref name="userId"/>'s state, or null when it can (for <c>explain</c> and the console).</summary>
+    private static (UserState? State, string? Error) TryRead(RedisValue value, string userId)
+    {
+        try
+        {
+            return (UserStateSerializer.Read((byte[])value!, userId), null);
+        }
+        catch (UnreadableStateException ex)
+        {
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>How many recent decisions are kept per user for <c>explain</c>.</summary>
@@ -526,9 +571,10 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 
     /// <summary>
     /// Every state the user has, in any shard: the index names one, but producers that partition differently leave
-    /// states in several. Looks in each registered shard (one GET per partition, pipelined), the index's shard first.
+    /// states in several. Looks in each registered shard (one GET per partition, pipelined), the index's shard first. A value
+    /// that cannot be read (or a key of another Redis type) is listed as unreadable, with where its bytes are or will be kept.
     /// </summary>
-    public async Task<List<(string Shard, UserState State)>> FindAllAsync(string userId, CancellationToken ct)
+    public async Task<List<FoundState>> FindAllAsync(string userId, CancellationToken ct)
     {
         var db = redis.GetDatabase();
         var indexed = (string?)await db.StringGetAsync(_keys.UserIndex(userId));
@@ -539,21 +585,40 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             shards.Insert(0, indexed);
         }
         var batch = db.CreateBatch();
-        var reads = shards.Select(s => batch.StringGetAsync(_keys.User(s, userId))).ToArray();
+        var reads = shards.Select(s => (Value: batch.StringGetAsync(_keys.User(s, userId)), Quarantined: batch.KeyTimeToLiveAsync(_keys.Quarantine(s, userId)))).ToArray();
         batch.Execute();
-        var values = await Task.WhenAll(reads).WaitAsync(ct);
-        var found = new List<(string Shard, UserState State)>();
+        var found = new List<FoundState>();
         for (var i = 0; i < shards.Count; i++)
         {
-            if (values[i].HasValue)
+            RedisValue value;
+            string? error = null;
+            try
             {
-                found.Add((shards[i], UserStateSerializer.Deserialize((byte[])values[i]!)));
+                value = await reads[i].Value.WaitAsync(ct);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+            {
+                (value, error) = (RedisValue.Null, "the key holds another Redis type, not a string");
+            }
+            var kept = await reads[i].Quarantined.WaitAsync(ct);
+            if (value.HasValue)
+            {
+                (var state, error) = TryRead(value, userId);
+                if (state is not null)
+                {
+                    found.Add(new FoundState(shards[i], state, null, kept));
+                    continue;
+                }
+            }
+            if (error is not null || kept is not null)
+            {
+                found.Add(new FoundState(shards[i], null, new StateUnreadable(_keys.Quarantine(shards[i], userId)!, error, kept), kept));
             }
         }
         return found;
     }
 
-    /// <summary>Finds a user's state wherever its shard is, for <c>explain</c>.</summary>
+    /// <summary>Finds a user's state in the shard the index names; throws <see cref="UnreadableStateException"/> for a value that cannot be read.</summary>
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)
     {
         var db = redis.GetDatabase();
@@ -563,8 +628,30 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             return null;
         }
         var value = await db.StringGetAsync(_keys.User(shard!, userId));
-        return value.HasValue ? (shard!, UserStateSerializer.Deserialize((byte[])value!)) : null;
+        return value.HasValue ? (shard!, UserStateSerializer.Read((byte[])value!, userId)) : null;
     }
+}
+
+/// <summary>
+/// One shard's state of a user as <c>explain</c> and the console find it: <see cref="State"/>, or why there is none that can be
+/// read (<see cref="Unreadable"/>); <see cref="QuarantineExpiresIn"/> is set while bytes of an earlier unreadable state are kept.
+/// </summary>
+public sealed record FoundState(string Shard, UserState? State, StateUnreadable? Unreadable, TimeSpan? QuarantineExpiresIn);
+
+/// <summary>
+/// A state that cannot be read: <see cref="Error"/> is null when the stored value is fine again (the worker started the user
+/// fresh) and only the quarantined bytes remain, kept for <see cref="KeptFor"/> more.
+/// </summary>
+public sealed record StateUnreadable(string QuarantineKey, string? Error, TimeSpan? KeptFor)
+{
+    /// <summary>"state unreadable (quarantined at …)" as <c>explain</c> and the console say it.</summary>
+    public string Describe(DateTimeOffset now) => Error is null
+        ? $"an earlier state was unreadable (quarantined at {QuarantineKey}{Until(now)})"
+        : KeptFor is null
+            ? $"state unreadable ({Error}); the worker quarantines it at {QuarantineKey} when it next loads the user, and starts the user fresh"
+            : $"state unreadable (quarantined at {QuarantineKey}{Until(now)}): {Error}";
+
+    private string Until(DateTimeOffset now) => KeptFor is { } k ? $", kept until {now + k:yyyy-MM-dd HH:mm} UTC" : "";
 }
 
 /// <summary>One shard's users and outbox, serialised and ready to write in one script call.</summary>

@@ -97,9 +97,22 @@ public static class ExplainCommand
                 + "the producers put this user on several partitions. Each state is kept apart, so caps, cooldowns and history do not hold "
                 + "across them. Key records by user id with the murmur2 partitioner (docs/wire-formats.md, Producing events).");
         }
-        foreach (var (shard, state, decisions) in found)
+        foreach (var (shard, state, decisions, unreadable) in found)
         {
-            Write(stdout, userId, shard, state, rules, now);
+            if (unreadable is { Error: not null })
+            {
+                // Nothing to derive from: the worker starts this user fresh; the decisions below are still theirs.
+                stdout.WriteLine($"user {userId} (shard {shard})");
+                stdout.WriteLine($"  {unreadable.Describe(now)}");
+            }
+            else
+            {
+                if (unreadable is not null)
+                {
+                    stdout.WriteLine($"  note: {unreadable.Describe(now)}");
+                }
+                Write(stdout, userId, shard, state, rules, now);
+            }
             stdout.WriteLine("recent decisions (newest first):");
             foreach (var d in decisions.Select(DecisionLine.Parse))
             {

@@ -5,8 +5,11 @@ using MicroMoments.Stream.Redis;
 
 namespace MicroMoments.Stream.Worker;
 
-/// <summary>What Redis holds about a user in one shard: the state and the recent decisions (stored JSON, newest first).</summary>
-public sealed record UserRecord(string Shard, UserState State, IReadOnlyList<string> Decisions);
+/// <summary>
+/// What Redis holds about a user in one shard: the state and the recent decisions (stored JSON, newest first). When the stored
+/// state cannot be read, <see cref="Unreadable"/> says so and <see cref="State"/> is the fresh one the worker starts from.
+/// </summary>
+public sealed record UserRecord(string Shard, UserState State, IReadOnlyList<string> Decisions, StateUnreadable? Unreadable = null);
 
 /// <summary>One stored decision line, read leniently: outcome and reason stay open strings, so new ones show as they are.</summary>
 public sealed record DecisionLine(string At, string RuleId, string? RuleVersion, string Outcome, string? Reason, string? InterventionId,
@@ -46,7 +49,7 @@ public static class UserLookup
     {
         var found = await store.FindAllAsync(userId, ct);
         var decisions = await Task.WhenAll(found.Select(f => store.RecentDecisionsAsync(f.Shard, userId, ct)));
-        return found.Select((f, i) => new UserRecord(f.Shard, f.State, decisions[i])).ToList();
+        return found.Select((f, i) => new UserRecord(f.Shard, f.State ?? new UserState { UserId = userId }, decisions[i], f.Unreadable)).ToList();
     }
 
     /// <summary>The pauses in force now: per rule after dismissals, and for all rules ("" as rule) after unanswered nudges.</summary>

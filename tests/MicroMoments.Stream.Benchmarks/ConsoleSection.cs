@@ -45,7 +45,7 @@ public static class ConsoleSection
 
         var store = worker.Services.GetRequiredService<UserStateStore>();
         var found = await store.FindAllAsync(User, default);
-        var stateBytes = found.Sum(f => UserStateSerializer.Serialize(f.State).Length);
+        var stateBytes = found.Where(f => f.State is not null).Sum(f => UserStateSerializer.Serialize(f.State!).Length);
         var decisions = (await Task.WhenAll(found.Select(f => store.RecentDecisionsAsync(f.Shard, User, default)))).Sum(d => d.Length);
         var address = new Uri(worker.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         using var http = new HttpClient { BaseAddress = address };

@@ -85,7 +85,7 @@ public sealed class FaultTests(KafkaFixture kafka, RedisFixture redis, ITestOutp
         var wrong = new List<string>();
         foreach (var shard in partitions.GroupBy(p => p.Value, p => p.Key))
         {
-            var states = await worker.Store.LoadAsync(RedisKeys.Shard(streams.Input, shard.Key), shard.ToList(), default);
+            var states = (await worker.Store.LoadAsync(RedisKeys.Shard(streams.Input, shard.Key), shard.ToList(), default)).Found;
             wrong.AddRange(shard.Where(u => states.GetValueOrDefault(u)?.FeatureCounts?.GetValueOrDefault("f") != good / users)
                 .Select(u => $"{u}: {states.GetValueOrDefault(u)?.FeatureCounts?.GetValueOrDefault("f")}").Take(5));
         }

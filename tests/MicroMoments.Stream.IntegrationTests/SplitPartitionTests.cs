@@ -95,7 +95,7 @@ public sealed class SplitPartitionTests(KafkaFixture kafka, RedisFixture redis)
 
         Assert.Equal([("u", a)], splits);
         Assert.Equal(a, await store.ShardOfAsync("u", default));
-        Assert.Equal([(a, 2L), (b, 3L)], (await store.FindAllAsync("u", default)).Select(f => (f.Shard, f.State.LastEventAt)));
+        Assert.Equal([(a, 2L), (b, 3L)], (await store.FindAllAsync("u", default)).Select(f => (f.Shard, f.State!.LastEventAt)));
     }
 
     [Fact]

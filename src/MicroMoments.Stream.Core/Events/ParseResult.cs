@@ -13,6 +13,9 @@ public static class RejectReasons
 
     /// <summary>The body names no user and the record key, which would name one, is not valid UTF-8.</summary>
     public const string InvalidKey = "invalid_key";
+
+    /// <summary>Not a record: a user's stored state that cannot be read, quarantined (the dead letter's value is its bytes).</summary>
+    public const string StateUnreadable = "state_unreadable";
 }
 
 /// <summary>The outcome of parsing one record: an event, or a reason and message for the dead letter.</summary>

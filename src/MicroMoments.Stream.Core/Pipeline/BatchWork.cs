@@ -38,6 +38,21 @@ public sealed class BatchWork
         return rejected;
     }
 
+    /// <summary>The stored states this batch could not read: each user started fresh, and each went to the dead letters.</summary>
+    public List<UnreadableState> Quarantined { get; } = [];
+
+    /// <summary>Dead-letters an unreadable state as <c>state_unreadable</c>: a record of the user's partition, with no offset.</summary>
+    public void Quarantine(UnreadableState bad)
+    {
+        Quarantined.Add(bad);
+        var colon = bad.Shard.LastIndexOf(':');
+        var (topic, partition) = colon > 0 && int.TryParse(bad.Shard.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var p)
+            ? (bad.Shard[..colon], p) : (bad.Shard, -1);
+        var source = new SourceRecord(topic, partition, -1, bad.At.UtcDateTime, System.Text.Encoding.UTF8.GetBytes(bad.UserId), bad.Raw);
+        DeadLetters.Add(new RejectedRecord(bad.Shard, source, Events.RejectReasons.StateUnreadable,
+            $"the state under {bad.Key} cannot be read ({bad.Error}); its bytes are kept under {bad.QuarantineKey} and the user starts fresh"));
+    }
+
     public int ForeignFeedback { get; set; }
 
     /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>

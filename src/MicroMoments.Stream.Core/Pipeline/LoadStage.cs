@@ -28,21 +28,38 @@ public sealed class LoadStage(UserStateCache cache, IUserStateReader reader)
             return;
         }
         var loads = missing.Select(async m => (Shard: m.Key, Ids: m.Value, Found: await reader.LoadAsync(m.Key, m.Value, ct))).ToList();
-        foreach (var (shard, ids, found) in await Task.WhenAll(loads))
+        foreach (var (shard, ids, load) in await Task.WhenAll(loads))
         {
+            foreach (var bad in load.Unreadable)
+            {
+                StartFresh(bad, work);
+            }
             foreach (var id in ids)
             {
-                if (found.TryGetValue(id, out var state))
+                if (load.Found.TryGetValue(id, out var state))
                 {
                     cache.Set(shard, state);
                 }
-                else
+                else if (!cache.TryGet(shard, id, out _))
                 {
                     cache.Set(shard, new UserState { UserId = id });
                     work.MarkNew(shard, id);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A user whose stored state cannot be read starts fresh: dead-lettered as <c>state_unreadable</c> (the reader has kept the
+    /// bytes under the quarantine key), and saved with the batch even if nothing else changes, so the fresh state replaces the
+    /// bad value and its timer-index entry is re-scored; otherwise the timer loop would find the user due on every check.
+    /// </summary>
+    private void StartFresh(UnreadableState bad, BatchWork work)
+    {
+        var fresh = new UserState { UserId = bad.UserId, ReindexTimers = true };
+        cache.Set(bad.Shard, fresh);
+        work.MarkDirty(bad.Shard, fresh);
+        work.Quarantine(bad);
     }
 
     /// <summary>
@@ -66,13 +83,24 @@ public sealed class LoadStage(UserStateCache cache, IUserStateReader reader)
                 aliases.Found(previous, cachedShard, cached, owned: true);
                 continue;
             }
-            if (await reader.ShardOfAsync(previous, ct) is not { } shard
-                || (await reader.LoadAsync(shard, [previous], ct)).GetValueOrDefault(previous) is not { } state)
+            if (await reader.ShardOfAsync(previous, ct) is not { } shard)
             {
                 aliases.NotFound(previous);
                 continue;
             }
             var owned = owns(shard);
+            var load = await reader.LoadAsync(shard, [previous], ct);
+            if (load.Found.GetValueOrDefault(previous) is not { } state)
+            {
+                // Nothing readable to merge. An unreadable previous user on a shard of ours is quarantined like any other;
+                // on another instance's shard it is left to that owner, which quarantines it when it next loads the user.
+                foreach (var bad in load.Unreadable.Where(_ => owned))
+                {
+                    StartFresh(bad, work);
+                }
+                aliases.NotFound(previous);
+                continue;
+            }
             if (owned)
             {
                 cache.Set(shard, state);

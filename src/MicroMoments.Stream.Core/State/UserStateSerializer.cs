@@ -19,10 +19,44 @@ public static class UserStateSerializer
     public static byte[] Serialize(UserState state) =>
         WriteFormat == UserStateFormat.Json ? ToJson(state) : UserStateBinary.Serialize(state);
 
-    public static UserState Deserialize(ReadOnlySpan<byte> data) =>
-        data.Length > 0 && data[0] == UserStateBinary.Version1
-            ? UserStateBinary.Deserialize(data)
-            : JsonSerializer.Deserialize(data, UserStateJsonContext.Default.UserState) ?? throw new JsonException("user state is null");
+    /// <summary>Reads a stored state; throws only <see cref="UnreadableStateException"/>, whatever the bytes.</summary>
+    public static UserState Deserialize(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0)
+        {
+            throw new UnreadableStateException("the state is empty");
+        }
+        try
+        {
+            return data[0] == UserStateBinary.Version1
+                ? UserStateBinary.Deserialize(data)
+                : data[0] is (byte)'{' or (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0xEF // JSON, perhaps after a BOM
+                    ? JsonSerializer.Deserialize(data, UserStateJsonContext.Default.UserState) ?? throw new UnreadableStateException("the state is JSON null")
+                    : throw new UnreadableStateException($"unknown state format (first byte 0x{data[0]:x2})");
+        }
+        catch (Exception ex) when (ex is not UnreadableStateException)
+        {
+            // Any failure here is the bytes' fault, not the process's: an invalid count or length can even ask for an array
+            // larger than memory (OutOfMemoryException, OverflowException), which says nothing about the heap.
+            throw new UnreadableStateException($"{ex.GetType().Name}: {FirstLine(ex.Message)}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="userId"/>'s stored state and checks it is whole and theirs (<see cref="UserStateCheck"/>); throws
+    /// only <see cref="UnreadableStateException"/>.
+    /// </summary>
+    public static UserState Read(ReadOnlySpan<byte> data, string userId)
+    {
+        var state = Deserialize(data);
+        return UserStateCheck.Problem(state, userId) is { } problem ? throw new UnreadableStateException(problem) : state;
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.Length > 300 ? line[..300] : line;
+    }
 
     /// <summary>The readable form (the JSON that earlier versions stored), for <c>explain</c>.</summary>
     public static byte[] ToJson(UserState state) =>

@@ -53,6 +53,11 @@ public sealed class PipelineEvents(PipelineTelemetry telemetry, ILogger<Pipeline
     /// <summary>A batch's analytics and decisions, counted whether or not anything is produced.</summary>
     public void Report(BatchWork work)
     {
+        foreach (var bad in work.Quarantined)
+        {
+            telemetry.StateQuarantined();
+            Log.StateQuarantined(logger, bad.UserId, bad.Key, bad.QuarantineKey, bad.Error);
+        }
         telemetry.RuleOutcomes(work);
         foreach (var (_, decision) in work.Decisions)
         {

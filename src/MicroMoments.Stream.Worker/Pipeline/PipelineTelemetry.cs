@@ -30,6 +30,7 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _aliasMerges;
     private readonly Counter<long> _unknownTimezones;
     private readonly Counter<long> _splitUsers;
+    private readonly Counter<long> _quarantined;
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
@@ -67,6 +68,8 @@ public sealed class PipelineTelemetry
         _unknownTimezones = meter.CreateCounter<long>("micromoments.stream.events.unknown_timezone", "{event}", "Events naming a time zone the embedded tz database does not know (taken as none: UTC).");
         _splitUsers = meter.CreateCounter<long>("micromoments.stream.users.split_partitions", "{user}",
             "Users found with state on two partitions (the producers partition them differently), each counted once while remembered.");
+        _quarantined = meter.CreateCounter<long>("micromoments.stream.state.quarantined", "{user}",
+            "Users whose stored state could not be read: its bytes kept under the quarantine key, dead-lettered state_unreadable, the user started fresh.");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
         _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
             "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
@@ -116,6 +119,8 @@ public sealed class PipelineTelemetry
     public void Alias(string outcome) => _aliasMerges.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void SplitUser() => _splitUsers.Add(1);
+
+    public void StateQuarantined() => _quarantined.Add(1);
 
     public void UnknownTimezone(long n) => _unknownTimezones.Add(n);
 

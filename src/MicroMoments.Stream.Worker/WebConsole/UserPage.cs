@@ -31,7 +31,12 @@ public static class UserPage
     {
         var s = record.State;
         var decisions = record.Decisions.Select(DecisionLine.Parse).ToList();
-        h.Add($"<section class=\"shard\" data-shard=\"{record.Shard}\"><h2>Derived values <span class=\"muted\">(shard {record.Shard})</span></h2><dl class=\"facts\" id=\"derived\">");
+        h.Add($"<section class=\"shard\" data-shard=\"{record.Shard}\">");
+        if (record.Unreadable is { } unreadable)
+        {
+            h.Add($"<p class=\"warn\" id=\"state-unreadable\">{unreadable.Describe(now)}</p>");
+        }
+        h.Add($"<h2>Derived values <span class=\"muted\">(shard {record.Shard})</span></h2><dl class=\"facts\" id=\"derived\">");
         Fact(h, "lifecycle stage", UserProfile.LifecycleStage(s, now));
         Fact(h, "segment", UserProfile.Segment(s, now));
         Fact(h, "archetype", UserProfile.Archetype(s, now));

@@ -57,10 +57,16 @@ internal sealed class InMemoryStateReader : IUserStateReader
     public Dictionary<(string Shard, string UserId), UserState> States { get; } = [];
     public List<(string Shard, string[] UserIds)> Loads { get; } = [];
 
-    public Task<Dictionary<string, UserState>> LoadAsync(string shard, IReadOnlyCollection<string> userIds, CancellationToken ct)
+    /// <summary>Stored bytes that fail to read, as a store would report them: (shard, user) → raw value.</summary>
+    public Dictionary<(string Shard, string UserId), byte[]> Unreadable { get; } = [];
+
+    public Task<StateLoad> LoadAsync(string shard, IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
         Loads.Add((shard, userIds.ToArray()));
-        return Task.FromResult(userIds.Where(u => States.ContainsKey((shard, u))).ToDictionary(u => u, u => States[(shard, u)], StringComparer.Ordinal));
+        var found = userIds.Where(u => States.ContainsKey((shard, u))).ToDictionary(u => u, u => States[(shard, u)], StringComparer.Ordinal);
+        var bad = userIds.Where(u => Unreadable.ContainsKey((shard, u)))
+            .Select(u => new UnreadableState(shard, u, $"u:{u}", $"q:{u}", Unreadable[(shard, u)], "unreadable", DateTimeOffset.UnixEpoch)).ToList();
+        return Task.FromResult(new StateLoad(found, bad));
     }
 
     public Task<string?> ShardOfAsync(string userId, CancellationToken ct) =>
