@@ -120,11 +120,12 @@ public sealed class UserStateSerializerTests
     }
 
     [Fact]
-    public void Deserialize_TruncatedValue_ThrowsInvalidData()
+    public void Deserialize_TruncatedValue_ThrowsUnreadableState()
     {
         var binary = UserStateSerializer.Serialize(Full());
 
-        Assert.Throws<InvalidDataException>(() => UserStateSerializer.Deserialize(binary.AsSpan(0, binary.Length - 1)));
+        var ex = Assert.Throws<UnreadableStateException>(() => UserStateSerializer.Deserialize(binary.AsSpan(0, binary.Length - 1)));
+        Assert.IsType<InvalidDataException>(ex.InnerException);
     }
 }
 

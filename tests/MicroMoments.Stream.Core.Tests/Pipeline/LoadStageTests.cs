@@ -68,4 +68,23 @@ public sealed class LoadStageTests
 
     private static List<ParsedRecord> Parse(params SourceRecord[] records) =>
         new ParseStage(new ClickEventParser(new ParserLimits()), ShardOf, new RecordingEvents()).Parse(records, new BatchWork(), T0).ToList();
+
+    [Fact]
+    public async Task LoadAsync_UnreadableState_UserStartsFreshIsSavedAndDeadLettered()
+    {
+        _reader.States[("s:0", "good")] = new UserState { UserId = "good", LastEventAt = 7 };
+        _reader.Unreadable[("s:0", "bad")] = "GARBAGE"u8.ToArray();
+        var work = new BatchWork();
+
+        await Stage().LoadAsync([("s:0", "good"), ("s:0", "bad")], work, CancellationToken.None);
+
+        Assert.True(_cache.TryGet("s:0", "bad", out var fresh) && fresh.LastEventAt == 0 && fresh.ReindexTimers);
+        Assert.Same(fresh, work.Dirty["s:0"]["bad"]);
+        Assert.True(_cache.TryGet("s:0", "good", out var good) && good.LastEventAt == 7);
+        var dead = Assert.Single(work.DeadLetters);
+        Assert.Equal(("state_unreadable", "s", 0, -1L), (dead.Reason, dead.Record.Topic, dead.Record.Partition, dead.Record.Offset));
+        Assert.Equal("GARBAGE"u8.ToArray(), dead.Record.Value);
+        Assert.Equal("bad", Assert.Single(work.Quarantined).UserId);
+        Assert.False(work.NewUsers.TryGetValue("s:0", out var added) && added.Contains("bad"));
+    }
 }
