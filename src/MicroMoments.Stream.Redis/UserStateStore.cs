@@ -32,7 +32,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         foreach (var userId in userIds)
         {
             var v = values[i++];
-            if (!v.HasValue)
+            if (v.IsNull)
             {
                 continue;
             }

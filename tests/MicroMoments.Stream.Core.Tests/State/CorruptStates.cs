@@ -12,7 +12,7 @@ public static class CorruptStates
     /// <summary>Name → the stored bytes for <paramref name="userId"/>.</summary>
     public static IReadOnlyList<(string Name, byte[] Value)> For(string userId)
     {
-        var valid = UserStateBinary.Serialize(new UserState
+        var valid = UserStateSerializer.Serialize(new UserState
         {
             UserId = userId,
             LastEventAt = 1_795_000_000_000,
