@@ -3,7 +3,7 @@ using MicroMoments.Stream.Fuzz;
 namespace MicroMoments.Stream.Core.Tests;
 
 /// <summary>
-/// Replays every seed of the fuzz corpus (tests/MicroMoments.Stream.Fuzz/corpus) through both fuzz targets' code,
+/// Replays every seed of the fuzz corpus (tests/MicroMoments.Stream.Fuzz/corpus) through the fuzz targets' code,
 /// so the corpus, and every crash the fuzzer saves into it, is a regression suite: no exception, no hang.
 /// </summary>
 public sealed class FuzzCorpusTests
@@ -15,6 +15,8 @@ public sealed class FuzzCorpusTests
 
     public static TheoryData<string> Rules() => Seeds("rules");
 
+    public static TheoryData<string> States() => Seeds("state");
+
     [Theory]
     [MemberData(nameof(Events))]
     public void Corpus_EventsSeed_ParsedAndAppliedWithoutErrorOrHang(string seed) => Replay(seed);
@@ -23,18 +25,26 @@ public sealed class FuzzCorpusTests
     [MemberData(nameof(Rules))]
     public void Corpus_RulesSeed_LoadedOrRefusedWithoutErrorOrHang(string seed) => Replay(seed);
 
+    [Theory]
+    [MemberData(nameof(States))]
+    public void Corpus_StateSeed_ReadOrUnreadableWithoutOtherError(string seed) => Replay(seed);
+
     private static void Replay(string seed)
     {
         var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "corpus", seed));
         var run = Task.Run(() =>
         {
-            if (seed.StartsWith("rules/", StringComparison.Ordinal))
+            switch (seed[..seed.IndexOf('/', StringComparison.Ordinal)])
             {
-                FuzzTargets.Rules(bytes);
-            }
-            else
-            {
-                FuzzTargets.Events(bytes);
+                case "rules":
+                    FuzzTargets.Rules(bytes);
+                    break;
+                case "state":
+                    FuzzTargets.State(bytes);
+                    break;
+                default:
+                    FuzzTargets.Events(bytes);
+                    break;
             }
         });
         Assert.True(run.Wait(Deadline), $"{seed} took longer than {Deadline.TotalSeconds} s");

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Rules;
@@ -78,6 +79,64 @@ public static class FuzzTargets
             return; // the documented refusals: a list of errors with line numbers, or a file over the size limit
         }
         Simulate(rules, Lines(Encoding.UTF8.GetBytes(string.Join('\n', Script))));
+    }
+
+    private static readonly Lazy<RuleEngine> StateEngine = new(() => new RuleEngine(DefaultRules.Value, new EngineOptions { CheckStaleness = false }));
+
+    /// <summary>
+    /// A stored user state, read as the worker loads it: either the one typed "unreadable state" error, or a state that
+    /// serialises again, reads back, and takes an event and a timer check through the default rules without an exception.
+    /// </summary>
+    public static void State(ReadOnlySpan<byte> input)
+    {
+        UserState state;
+        try
+        {
+            state = UserStateSerializer.Read(input, "f-1");
+        }
+        catch (UnreadableStateException)
+        {
+            return; // the documented outcome: quarantined, the user starts fresh
+        }
+        _ = UserStateSerializer.Read(UserStateSerializer.Serialize(state), "f-1");
+        _ = UserStateSerializer.Read(UserStateSerializer.ToJson(state), "f-1");
+        var now = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
+        var parsed = new ClickEventParser(new ParserLimits()).Parse(Encoding.UTF8.GetBytes(Script[5]), null, new RecordSource("fuzz", 0, 1, now), now);
+        _ = StateEngine.Value.Apply(state, parsed.Event!, new RecordSource("fuzz", 0, 1, now), now);
+        _ = StateEngine.Value.FireDue(state, now.AddDays(3));
+    }
+
+    /// <summary>The state target's seeds (file name → bytes): a rich and a new state as binary and JSON, and each corrupt form.</summary>
+    public static IEnumerable<(string Name, byte[] Bytes)> StateSeeds()
+    {
+        const long t = 1_795_000_000_000;
+        var rich = new UserState
+        {
+            UserId = "f-1", LastEventAt = t, FirstSeenAt = t - 86_400_000, Device = "mobile", Timezone = "Europe/Berlin",
+            Watermarks = new(StringComparer.Ordinal) { ["clickstream/3"] = 12 },
+            Traits = new(StringComparer.Ordinal) { ["name"] = "Ada" },
+            FeatureCounts = new(StringComparer.Ordinal) { ["dashboard"] = 3 },
+            EngagementPoints = new() { [20_700] = 25 },
+            TaskDurations = new(StringComparer.Ordinal) { ["t"] = 9000 },
+            Interventions = [new InterventionRecord { Id = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6b", RuleId = "help-center-demo", Variant = "short", At = t - 1000, Status = "clicked", ConvertUntil = t + 1000 }],
+            Dismissals = new(StringComparer.Ordinal) { ["r1"] = 2 },
+            RulePausedUntil = new(StringComparer.Ordinal) { ["r1"] = t + 3_600_000 },
+            RecentIds = [1, 2],
+            Windows = new(StringComparer.Ordinal) { ["setup-task-failing|t"] = [new WindowHit(t - 5000, "m1")] },
+            Timers = [new PendingTimer { Id = "cart-abandoned|c1", OwnRuleId = "cart-abandoned", DueAt = t + 300_000, ArmedBy = "m2", Details = new(StringComparer.Ordinal) { ["cartId"] = "c1" } }],
+            Sent = [new SentRecord(t - 1000, "help-center-demo", "in_app", "conversion")],
+            ActiveHours = new byte[24],
+            PendingDeliveries = [new PendingDelivery { InterventionId = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6c", RuleId = "cart-abandoned", Channel = "push", DeliverAfter = t + 60_000, Per = "c1" }],
+        };
+        var fresh = new UserState { UserId = "f-1" };
+        yield return ("valid-rich.bin", UserStateSerializer.Serialize(rich));
+        yield return ("valid-rich.json", UserStateSerializer.ToJson(rich));
+        yield return ("valid-new.bin", UserStateSerializer.Serialize(fresh));
+        yield return ("valid-new.json", UserStateSerializer.ToJson(fresh));
+        foreach (var (name, value) in Core.Tests.CorruptStates.For("f-1"))
+        {
+            yield return ($"corrupt-{name}", value);
+        }
     }
 
     /// <summary>The lines of <paramref name="file"/> as <c>simulate</c> feeds them, up to line <paramref name="maxLines"/>.</summary>

@@ -1,15 +1,25 @@
 using MicroMoments.Stream.Fuzz;
 using SharpFuzz;
 
-// Usage: MicroMoments.Stream.Fuzz <events|rules> [--libfuzzer | --replay <file>...]
+// Usage: MicroMoments.Stream.Fuzz <events|rules|state> [--libfuzzer | --replay <file>...]
 // Without a flag it serves afl-fuzz (SharpFuzz's out-of-process mode survives a stack overflow and reports it as a crash).
-if (args.Length == 0 || (args[0] != "events" && args[0] != "rules"))
+if (args.Length == 0 || args[0] is not ("events" or "rules" or "state"))
 {
-    Console.Error.WriteLine("usage: MicroMoments.Stream.Fuzz <events|rules> [--libfuzzer | --replay <file>...]");
+    Console.Error.WriteLine("usage: MicroMoments.Stream.Fuzz <events|rules|state> [--libfuzzer | --replay <file>...]");
     return 2;
 }
-var rules = args[0] == "rules";
+var target = args[0];
 
+if (args.Length > 2 && args[0] == "state" && args[1] == "--seeds")
+{
+    // Writes the state target's seeds: readable states in both stored forms, and every corrupt form of CorruptStates.
+    Directory.CreateDirectory(args[2]);
+    foreach (var (name, bytes) in FuzzTargets.StateSeeds())
+    {
+        File.WriteAllBytes(Path.Combine(args[2], name), bytes);
+    }
+    return 0;
+}
 if (args.Length > 1 && args[1] == "--replay")
 {
     var failed = 0;
@@ -43,12 +53,16 @@ return 0;
 
 void Run(ReadOnlySpan<byte> input)
 {
-    if (rules)
+    switch (target)
     {
-        FuzzTargets.Rules(input);
-    }
-    else
-    {
-        FuzzTargets.Events(input);
+        case "rules":
+            FuzzTargets.Rules(input);
+            break;
+        case "state":
+            FuzzTargets.State(input);
+            break;
+        default:
+            FuzzTargets.Events(input);
+            break;
     }
 }

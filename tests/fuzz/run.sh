@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the two targets of issue 11 with SharpFuzz and afl++ (Debian package afl++).
-#   tests/fuzz/run.sh [seconds per target, at most 60; default 60] [target ...; default: events rules]
+# Bounded fuzzing of the three targets (events, rules, stored user state) with SharpFuzz and afl++ (Debian package afl++).
+#   tests/fuzz/run.sh [seconds per target, at most 60; default 60] [target ...; default: events rules state]
 # Builds tests/MicroMoments.Stream.Fuzz, instruments MicroMoments.Stream.Core and YamlDotNet with the sharpfuzz tool
 # (.config/dotnet-tools.json), seeds afl-fuzz with tests/MicroMoments.Stream.Fuzz/corpus/<target>/ and prints, per
 # target, the executions, crashes and hangs, then each crash replayed with its exception. Findings stay in
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-60}
 shift || true
-targets=("${@:-events rules}")
+targets=("${@:-events rules state}")
 read -r -a targets <<< "${targets[*]}"
 if (( seconds > 60 )); then
   echo "fuzz: at most 60 s per target" >&2
