@@ -22,13 +22,46 @@ public static class UserStateCheck
         {
             return $"active hours hold {s.ActiveHours.Length} hours, not 24";
         }
-        return NullIn(s.Traits, "traits") ?? NullIn(s.Attributes, "attributes")
+        return Times(s) ?? Days(s)
+            ?? NullIn(s.Traits, "traits") ?? NullIn(s.Attributes, "attributes")
             ?? Find(s.Interventions, "interventions", i => i.Id is null || i.RuleId is null)
             ?? Find(s.Windows?.Values, "windows", hits => hits is null || hits.Exists(h => h is null || h.EventId is null))
             ?? Find(s.Timers, "timers", t => t.Id is null || t.ArmedBy is null || (t.Details?.ContainsValue(null!) ?? false))
             ?? Find(s.Sent, "sent interventions", x => x.RuleId is null || x.Channel is null || x.Category is null)
             ?? Find(s.PendingDeliveries, "pending deliveries", p => p.InterventionId is null || p.RuleId is null || p.Channel is null);
     }
+
+    // Every time the state holds is one the parser could have accepted (event times from 1900 to 9000; due times a rule's
+    // longest delay beyond): a value far outside makes DateTimeOffset throw deep in a rule (found by the state fuzz target).
+    private static readonly long MinTime = Events.ClickEventParser.MinTimestamp.ToUnixTimeMilliseconds();
+    private static readonly long MaxTime = Events.ClickEventParser.MaxTimestamp.AddYears(100).ToUnixTimeMilliseconds();
+    private const long MaxDuration = 100L * 366 * 86_400_000;
+
+    private static bool IsTime(long ms) => ms == 0 || (ms >= MinTime && ms <= MaxTime);
+
+    private static bool IsDuration(long ms) => ms >= -MaxDuration && ms <= MaxDuration;
+
+    private static string? Times(UserState s)
+    {
+        bool ok = IsTime(s.LastEventAt) && IsTime(s.FirstSeenAt) && IsTime(s.SignedUpAt ?? 0) && IsTime(s.SessionStartedAt)
+            && IsTime(s.AutoPausedAt) && IsTime(s.IndexedDueAt ?? 0) && IsDuration(s.LastSessionMs) && IsDuration(s.SessionBaselineMs)
+            && (s.TaskDurations?.Values.All(IsDuration) ?? true)
+            && (s.RulePausedUntil?.Values.All(IsTime) ?? true)
+            && (s.Interventions?.TrueForAll(i => i is null || (IsTime(i.At) && IsTime(i.ConvertUntil ?? 0))) ?? true)
+            && (s.Windows?.Values.All(w => w is null || w.TrueForAll(h => h is null || IsTime(h.At))) ?? true)
+            && (s.Timers?.TrueForAll(t => t is null || IsTime(t.DueAt)) ?? true)
+            && (s.Sent?.TrueForAll(x => x is null || IsTime(x.At)) ?? true)
+            && (s.PendingDeliveries?.TrueForAll(p => p is null || IsTime(p.DeliverAfter)) ?? true);
+        return ok ? null : "the state holds a time outside 1900 to 9100";
+    }
+
+    private static readonly int MinDay = (int)(MinTime / 86_400_000) - 1, MaxDay = (int)(MaxTime / 86_400_000) + 1;
+
+    private static bool IsDay(int day) => day == 0 || (day >= MinDay && day <= MaxDay);
+
+    private static string? Days(UserState s) =>
+        IsDay(s.LastActiveDay) && (s.EngagementPoints?.Keys.All(IsDay) ?? true) && s.ActiveHoursPeriod >= MinDay / 15 - 1 && s.ActiveHoursPeriod <= MaxDay / 15 + 1
+            ? null : "the state holds a day outside 1900 to 9100";
 
     private static string? NullIn(OrderedDictionary<string, string>? map, string what) =>
         map is not null && map.ContainsValue(null!) ? $"{what} hold a null value" : null;
