@@ -190,6 +190,28 @@ public sealed class FeedbackCountingTests
     }
 
     [Fact]
+    public void Apply_ClickOnTheSixteenthLatestIntervention_Counts()
+    {
+        var sent = Enumerable.Range(0, 16).Select(_ => Send()).ToList();
+
+        var result = Apply("Intervention Clicked", About(sent[0]));
+
+        Assert.Equal(0, result.ForeignFeedback);
+        Assert.Contains(result.Stats, s => s.Metric == "clicked");
+    }
+
+    [Fact]
+    public void Apply_ClickOnAnInterventionNoLongerRemembered_IsForeign()
+    {
+        var sent = Enumerable.Range(0, 17).Select(_ => Send()).ToList();
+
+        var result = Apply("Intervention Clicked", About(sent[0]));
+
+        Assert.Equal(1, result.ForeignFeedback);
+        Assert.Empty(result.Interventions);
+    }
+
+    [Fact]
     public void Apply_ForgedClickOnTheShortcutGuide_SendsNoNextShortcut()
     {
         var s = new Scenario().Track("Task Completed", TimeSpan.FromMinutes(0), new { task = "t", durationMs = 10000 })

@@ -280,8 +280,15 @@ public sealed class RuleEngine
         }
     }
 
-    internal const int RememberedInterventions = 6;
-    private static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
+    /// <summary>
+    /// Feedback naming an intervention no longer remembered is foreign (docs/guarantees.md, "Feedback counting"), so keep at least
+    /// two days of the default catalogue's daily limit (8 per 24 h): a late click on an early nudge of a busy day still counts.
+    /// About 30 bytes each.
+    /// </summary>
+    internal const int RememberedInterventions = 16;
+
+    /// <summary>How long an intervention is remembered after its trigger (longer while its conversion window is open).</summary>
+    internal static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
 
     /// <summary>Keeps the intervention (or ghost) for feedback and conversions, timed from its trigger: a lagging worker decides later than the user acted.</summary>
     private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset triggerAt, bool ghost)
