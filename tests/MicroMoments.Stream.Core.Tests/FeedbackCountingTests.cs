@@ -62,6 +62,7 @@ public sealed class FeedbackCountingTests
         }
 
         Assert.Equal((1, 1), (Count(results, "delivered"), Count(results, "clicked")));
+        Assert.Equal(3, results.Sum(r => r.RepeatedFeedback));
         Assert.Equal(["delivered", "clicked"], results.SelectMany(r => r.Feedback).Select(f => f.Feedback));
         Assert.All(results, r => Assert.Equal(0, r.ForeignFeedback));
     }

@@ -366,6 +366,7 @@ public sealed class RuleEngine
         var kind = FeedbackKindNames.Parse(name);
         if (record.HasCounted(kind))
         {
+            result.RepeatedFeedback++;
             return new FeedbackOutcome(FeedbackVerdict.Repeat);
         }
         if (kind == FeedbackKinds.Converted)
