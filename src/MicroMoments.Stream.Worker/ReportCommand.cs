@@ -80,7 +80,7 @@ public static class ReportCommand
         static string C(Comparison? c) => c is null ? "-"
             : string.Create(CultureInfo.InvariantCulture, $"{c.Difference * 100:+0.0;-0.0} pt [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}] p={c.PValue:0.000}");
 
-        o.WriteLine("Responses by rule and variant (CTR and dismissals over delivered, conversions over sent; holdout: over ghosts; cancel: sent, then withdrawn before deliverAfter)");
+        o.WriteLine("Responses by rule and variant (each intervention's click, dismissal and conversion counted once; CTR and dismissals over delivered, conversions over sent; holdout: over ghosts; cancel: sent, then withdrawn before deliverAfter)");
         o.WriteLine($"{"rule",-32} {"variant",-10} {"matched",8} {"sent",7} {"held",6} {"cancel",6} {"CTR",7} {"dismiss",8} {"conv",7}  {"conversion vs control",-34} {"conversion vs holdout",-34}");
         foreach (var v in report.Variants)
         {

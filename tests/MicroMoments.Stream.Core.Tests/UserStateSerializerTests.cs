@@ -33,7 +33,7 @@ public sealed class UserStateSerializerTests
         OnboardingCompleted = true,
         Interventions =
         [
-            new InterventionRecord { Id = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6b", RuleId = "help-center-demo", Variant = "short", At = T - 1000, Status = "clicked", Converted = true, ConvertUntil = T + 604_800_000, Ghost = null },
+            new InterventionRecord { Id = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6b", RuleId = "help-center-demo", Variant = "short", At = T - 1000, Status = "clicked", Converted = true, ConvertUntil = T + 604_800_000, Ghost = null, Counted = FeedbackKinds.Delivered | FeedbackKinds.Clicked },
             new InterventionRecord { Id = "0B7E3F9A-8D1C-8E2F-9A3B-1C2D3E4F5A6C", RuleId = "help-center-demo", At = T - 500, Converted = false, Ghost = true },
         ],
         Dismissals = new(StringComparer.Ordinal) { ["help-center-demo"] = 2 },

@@ -20,9 +20,15 @@ public static class AuditCounters
         {
             Add(counters, d);
         }
+        // Once per (intervention, type), as the worker counts: a file written before it did, or put together from several
+        // runs, may repeat a click, and a rate over repeats reads 133 % where one click in three was made.
+        var counted = new HashSet<(string InterventionId, string Feedback)>();
         foreach (var f in feedback)
         {
-            Add(counters, f);
+            if (f.InterventionId.Length == 0 || counted.Add((f.InterventionId, f.Feedback)))
+            {
+                Add(counters, f);
+            }
         }
         return counters;
     }

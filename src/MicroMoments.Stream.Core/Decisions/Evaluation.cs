@@ -25,6 +25,9 @@ public sealed class Evaluation
     /// <summary>Feedback that named an intervention this user was never sent: counted and ignored.</summary>
     public int ForeignFeedback { get; set; }
 
+    /// <summary>Feedback of a type already counted for its intervention (a double tap): in no counter, changes nothing.</summary>
+    public int RepeatedFeedback { get; set; }
+
     /// <summary>Values not kept (over a state bound, or an implausible duration); the event applied otherwise.</summary>
     public int IgnoredValues { get; set; }
 

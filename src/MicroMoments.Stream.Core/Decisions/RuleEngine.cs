@@ -76,8 +76,14 @@ public sealed class RuleEngine
         var result = new Evaluation();
         if (DeliveryReports.Contains(e.Key))
         {
-            RecordFeedback(state, e, result);
-            return ApplyDeliveryReport(state, e, now, result);
+            return RecordFeedback(state, e, result).Applies ? ApplyDeliveryReport(state, e, now, result) : result;
+        }
+        var response = Responses.Contains(e.Key) ? RecordFeedback(state, e, result) : default;
+        if (response.Verdict is FeedbackVerdict.Foreign or FeedbackVerdict.Repeat)
+        {
+            // Nothing the user did to anything of ours: no activity, no trigger, no cancellation. Else a forged click would
+            // arm a follow-up, and a double tap would fire one twice.
+            return result;
         }
 
         // Only the rules this event's name can concern, in file order (the order timers are armed in).
@@ -101,9 +107,9 @@ public sealed class RuleEngine
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
         var ts = e.Timestamp.ToUnixTimeMilliseconds();
-        if (Responses.Contains(e.Key) && RecordFeedback(state, e, result))
+        if (response.Applies)
         {
-            EscalationTrigger.CancelOnResponse(Rules, state, e);
+            EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);
         }
         if (_conversionEvents.Contains(e.Key))
         {
@@ -274,8 +280,15 @@ public sealed class RuleEngine
         }
     }
 
-    internal const int RememberedInterventions = 6;
-    private static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
+    /// <summary>
+    /// Feedback naming an intervention no longer remembered is foreign (docs/guarantees.md, "Feedback counting"), so keep at least
+    /// two days of the default catalogue's daily limit (8 per 24 h): a late click on an early nudge of a busy day still counts.
+    /// About 30 bytes each.
+    /// </summary>
+    internal const int RememberedInterventions = 16;
+
+    /// <summary>How long an intervention is remembered after its trigger (longer while its conversion window is open).</summary>
+    internal static readonly TimeSpan RecordRetention = TimeSpan.FromDays(7);
 
     /// <summary>Keeps the intervention (or ghost) for feedback and conversions, timed from its trigger: a lagging worker decides later than the user acted.</summary>
     private static void Remember(UserState state, Rule rule, string id, string variant, DateTimeOffset triggerAt, bool ghost)
@@ -296,36 +309,81 @@ public sealed class RuleEngine
         }
     }
 
+    /// <summary>What a delivery report or response was to the engine (<see cref="RecordFeedback"/>).</summary>
+    private enum FeedbackVerdict
+    {
+        /// <summary>Not feedback.</summary>
+        None,
+
+        /// <summary>The first of its type for an intervention this user was sent: counted.</summary>
+        Counted,
+
+        /// <summary>A type already counted for that intervention (a double tap, a repeated report): changes nothing.</summary>
+        Repeat,
+
+        /// <summary>Names only a rule this user was sent an intervention of: a response to that rule, counted in no rate.</summary>
+        RuleOnly,
+
+        /// <summary>Names an intervention (or rule) this user was never sent, or no longer remembers: counted as foreign, changes nothing.</summary>
+        Foreign,
+    }
+
+    /// <summary>A feedback verdict and, when it applies, the rule (and intervention) it answers.</summary>
+    private readonly record struct FeedbackOutcome(FeedbackVerdict Verdict, string? RuleId = null, string? InterventionId = null)
+    {
+        /// <summary>The feedback answers something this user was sent: its responses stop escalations and it may fire rules.</summary>
+        public bool Applies => Verdict is FeedbackVerdict.Counted or FeedbackVerdict.RuleOnly;
+    }
+
     /// <summary>
-    /// Applies a delivery report or response to the intervention it names. Returns false for an id this
-    /// user was never sent (foreign or expired): counted, and otherwise ignored.
+    /// Applies a delivery report or response to the intervention it names, once per (intervention, type): a repeat counts
+    /// nothing, so every rate, the dismissal pause and the decisions file see one click however many taps were reported.
+    /// An id this user was never sent (or a ghost's, or one paired with another rule's id) is foreign: counted, and otherwise
+    /// ignored. Feedback naming only a <c>ruleId</c> keeps its documented meaning (docs/rules.md): a response to that rule,
+    /// when this user was sent an intervention of it.
     /// </summary>
-    private bool RecordFeedback(UserState state, ClickEvent e, Evaluation result)
+    private FeedbackOutcome RecordFeedback(UserState state, ClickEvent e, Evaluation result)
     {
         var id = e.Property("interventionId");
-        var record = id is null ? null : state.Interventions?.FirstOrDefault(r => r.Id == id && r.Ghost != true);
-        if (record is null)
+        var ruleId = e.Property("ruleId");
+        if (string.IsNullOrEmpty(id))
+        {
+            // No intervention to count it once for, so no rate counts it; the rule still has to be one this user got.
+            if (!string.IsNullOrEmpty(ruleId) && state.Interventions?.Exists(r => r.RuleId == ruleId && r.Ghost != true) == true)
+            {
+                return new FeedbackOutcome(FeedbackVerdict.RuleOnly, ruleId);
+            }
+            result.ForeignFeedback++;
+            return new FeedbackOutcome(FeedbackVerdict.Foreign);
+        }
+        var record = state.Interventions?.Find(r => r.Id == id && r.Ghost != true);
+        if (record is null || (!string.IsNullOrEmpty(ruleId) && ruleId != record.RuleId))
         {
             result.ForeignFeedback++;
-            return false;
+            return new FeedbackOutcome(FeedbackVerdict.Foreign);
         }
-        var kind = e.Key["intervention ".Length..];
-        switch (kind)
+        var name = e.Key["intervention ".Length..];
+        var kind = FeedbackKindNames.Parse(name);
+        if (record.HasCounted(kind))
         {
-            case "converted":
-                if (record.Converted != true)
-                {
-                    record.Converted = true;
-                    Responded(state, record, "converted", e.Timestamp, result);
-                }
-                return true;
-            case "dismissed":
-                _gate.Dismissed(state, Rules.Find(record.RuleId), record.RuleId, e.Timestamp.ToUnixTimeMilliseconds());
-                break;
+            result.RepeatedFeedback++;
+            return new FeedbackOutcome(FeedbackVerdict.Repeat);
         }
-        record.Status = kind;
-        Responded(state, record, kind, e.Timestamp, result);
-        return true;
+        if (kind == FeedbackKinds.Converted)
+        {
+            record.Converted = true;
+        }
+        else
+        {
+            record.Counted |= kind;
+            record.Status = name;
+            if (kind == FeedbackKinds.Dismissed)
+            {
+                _gate.Dismissed(state, Rules.Find(record.RuleId), record.RuleId, e.Timestamp.ToUnixTimeMilliseconds());
+            }
+        }
+        Responded(state, record, name, e.Timestamp, result);
+        return new FeedbackOutcome(FeedbackVerdict.Counted, record.RuleId, record.Id);
     }
 
     /// <summary>Counts a response to an intervention (or ghost), and records it for the decisions file.</summary>

@@ -55,6 +55,8 @@ public sealed class BatchWork
 
     public int ForeignFeedback { get; set; }
 
+    public int RepeatedFeedback { get; set; }
+
     /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>
     public (int Ignored, int Evicted, int Trimmed) Bounded { get; set; }
 
@@ -82,6 +84,7 @@ public sealed class BatchWork
     public void Add(string shard, Evaluation evaluation, ActivityContext parent)
     {
         ForeignFeedback += evaluation.ForeignFeedback;
+        RepeatedFeedback += evaluation.RepeatedFeedback;
         if (evaluation.IgnoredValues + evaluation.Evicted + evaluation.Trimmed > 0)
         {
             Bounded = (Bounded.Ignored + evaluation.IgnoredValues, Bounded.Evicted + evaluation.Evicted, Bounded.Trimmed + evaluation.Trimmed);

@@ -192,7 +192,7 @@ public static class StateBounds
         n += s.ActiveHours is null ? 0 : N + 3 + Decisions.ActiveHours.Hours;
         foreach (var r in s.Interventions ?? [])
         {
-            n += 1 + Str(r.Id) + Str(r.RuleId) + Str(r.StoredVariant) + Str(r.Status) + 2 * N;
+            n += 2 + Str(r.Id) + Str(r.RuleId) + Str(r.StoredVariant) + Str(r.Status) + 2 * N;
         }
         foreach (var (k, _) in s.Dismissals ?? [])
         {

@@ -149,6 +149,16 @@ public sealed class InterventionRecord
 
     [JsonPropertyName("cv")] public bool? Converted { get; set; }
 
+    /// <summary>
+    /// The feedback types already counted for this intervention (<see cref="Converted"/> keeps the conversion). A record written
+    /// before these flags existed has none: its <see cref="Status"/> and <see cref="Converted"/> stand in (<see cref="HasCounted"/>).
+    /// </summary>
+    [JsonPropertyName("f")] public FeedbackKinds Counted { get; set; }
+
+    /// <summary>Whether feedback of type <paramref name="kind"/> was counted for this intervention already.</summary>
+    public bool HasCounted(FeedbackKinds kind) =>
+        kind == FeedbackKinds.Converted ? Converted == true : ((Counted | FeedbackKindNames.Parse(Status)) & kind) != 0;
+
     /// <summary>A conversion event until this time (Unix ms) is attributed to this intervention.</summary>
     [JsonPropertyName("cu")] public long? ConvertUntil { get; set; }
 

@@ -29,7 +29,8 @@ internal static class UserStateBinary
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
     // Bits 34 (active hours) and 35 (pending deliveries, issue 14) have payloads too, so the same holds for a reader
-    // from before them.
+    // from before them. Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
+    // without it, as every earlier version wrote, reads as none counted.
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -155,7 +156,7 @@ internal static class UserStateBinary
             {
                 var variant = r.StoredVariant;
                 w.Byte((byte)((variant is null ? 0 : 1) | (r.Status is null ? 0 : 2) | (r.Converted is null ? 0 : 4) | (r.Converted == true ? 8 : 0)
-                    | (r.ConvertUntil is null ? 0 : 16) | (r.Ghost is null ? 0 : 32) | (r.Ghost == true ? 64 : 0)));
+                    | (r.ConvertUntil is null ? 0 : 16) | (r.Ghost is null ? 0 : 32) | (r.Ghost == true ? 64 : 0) | (r.Counted == 0 ? 0 : 128)));
                 w.String(r.Id);
                 w.Shared(r.RuleId);
                 w.SharedIfSet(variant);
@@ -164,6 +165,10 @@ internal static class UserStateBinary
                 if (r.ConvertUntil is { } until)
                 {
                     w.VarInt(until - at);
+                }
+                if (r.Counted != 0)
+                {
+                    w.Byte((byte)r.Counted);
                 }
             }
         }
@@ -402,6 +407,7 @@ internal static class UserStateBinary
                 record.Converted = (flags & 4) != 0 ? (flags & 8) != 0 : null;
                 record.ConvertUntil = (flags & 16) != 0 ? at + r.VarInt() : null;
                 record.Ghost = (flags & 32) != 0 ? (flags & 64) != 0 : null;
+                record.Counted = (flags & 128) != 0 ? (FeedbackKinds)r.Byte() : FeedbackKinds.None;
                 records.Add(record);
             }
             s.Interventions = records;

@@ -24,6 +24,7 @@ public sealed class PipelineTelemetry
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _ruleOutcomes;
     private readonly Counter<long> _foreignFeedback;
+    private readonly Counter<long> _repeatedFeedback;
     private readonly Counter<long> _stateBounds;
     private readonly Counter<long> _populationSyncFailures;
     private readonly Counter<long> _timerErrors;
@@ -71,6 +72,8 @@ public sealed class PipelineTelemetry
         _quarantined = meter.CreateCounter<long>("micromoments.stream.state.quarantined", "{user}",
             "Users whose stored state could not be read: its bytes kept under the quarantine key, dead-lettered state_unreadable, the user started fresh.");
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
+        _repeatedFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.repeated", "{event}",
+            "Feedback of a type already counted for its intervention, such as a double tap (counted once, the repeat ignored).");
         _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
             "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
         meter.CreateObservableCounter("micromoments.stream.population.refused", () => engines.Population.Refused, "{vote}",
@@ -143,6 +146,10 @@ public sealed class PipelineTelemetry
         if (work.ForeignFeedback > 0)
         {
             _foreignFeedback.Add(work.ForeignFeedback);
+        }
+        if (work.RepeatedFeedback > 0)
+        {
+            _repeatedFeedback.Add(work.RepeatedFeedback);
         }
         var (ignored, evicted, trimmed) = work.Bounded;
         foreach (var (action, n) in new[] { ("ignored", ignored), ("evicted", evicted), ("trimmed", trimmed) })

@@ -27,7 +27,7 @@ public static class RulesPage
         var byRule = report.Variants.GroupBy(v => v.Counts.RuleId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         // Loaded rules first, in file order; then rules that only the counters still know (removed or renamed since).
         var ids = rules.Rules.Select(r => r.Id).Concat(report.Triggers.Select(t => t.RuleId).Where(id => rules.Find(id) is null)).ToList();
-        h.Add($"<h2>Health by rule</h2><p class=\"muted\">Counted since the counters began, over every instance. Click-through and dismissals over delivered (over sent while no delivery is reported), conversions over sent; 95 % Wilson intervals.</p>");
+        h.Add($"<h2>Health by rule</h2><p class=\"muted\">Counted since the counters began, over every instance. A click, dismissal or conversion counts once per intervention, however often it was reported. Click-through and dismissals over delivered (over sent while no delivery is reported), conversions over sent; 95 % Wilson intervals.</p>");
         h.Add($"<table id=\"rules\"><thead><tr><th>rule</th><th>trigger</th><th>matched</th><th>share</th><th>outcomes</th><th>emitted</th><th>deferred</th><th>held out</th><th>suppressed by reason</th><th>click-through</th><th>conversion</th></tr></thead><tbody>");
         foreach (var id in ids)
         {

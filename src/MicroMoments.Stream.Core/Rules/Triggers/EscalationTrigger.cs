@@ -1,5 +1,4 @@
 using MicroMoments.Stream.Core.Decisions;
-using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.State;
 using YamlDotNet.RepresentationModel;
@@ -68,20 +67,21 @@ public sealed class EscalationTrigger : TriggerSpec
         }
     }
 
-    /// <summary>A response to an intervention (click, dismissal, conversion event) stops its escalation.</summary>
-    internal static void CancelOnResponse(RuleSet rules, UserState state, ClickEvent e)
+    /// <summary>
+    /// A response (click, dismissal, conversion event) stops the escalations of the rule it answers, and those the intervention
+    /// it names armed. The caller passes the rule of the intervention the response names, never the event's own <c>ruleId</c>:
+    /// feedback this user was never sent stops nothing.
+    /// </summary>
+    internal static void CancelOnResponse(RuleSet rules, UserState state, string ruleId, string? interventionId)
     {
         if (state.Timers is null)
         {
             return;
         }
-        var ruleId = e.Property("ruleId");
-        var interventionId = e.Property("interventionId");
         foreach (var timer in state.Timers.ToList())
         {
             if (rules.Find(timer.RuleId)?.Trigger.Kind == TriggerKind.Escalation
-                && ((ruleId is not null && timer.Details?.GetValueOrDefault("ruleId") == ruleId)
-                    || (interventionId is not null && timer.ArmedBy == interventionId)))
+                && (timer.Details?.GetValueOrDefault("ruleId") == ruleId || (interventionId is not null && timer.ArmedBy == interventionId)))
             {
                 Timers.Cancel(state, timer.Id);
             }
