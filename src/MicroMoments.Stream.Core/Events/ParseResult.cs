@@ -13,6 +13,9 @@ public static class RejectReasons
 
     /// <summary>The body names no user and the record key, which would name one, is not valid UTF-8.</summary>
     public const string InvalidKey = "invalid_key";
+
+    /// <summary>The user id (or an alias's <c>previousId</c>) is longer than <see cref="ParserLimits.MaxUserIdBytes"/>.</summary>
+    public const string UserIdTooLong = "user_id_too_long";
 }
 
 /// <summary>The outcome of parsing one record: an event, or a reason and message for the dead letter.</summary>
