@@ -58,7 +58,7 @@ public static class DeadLetters
     public static Message<byte[]?, byte[]?> Create(SourceRecord source, string reason, string message)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var own = Own(reason, message, source.Topic, source.Partition, source.Offset, source.Timestamp);
+        var own = Own(reason, message, source.Topic, source.Partition, source.Offset, source.Timestamp.ToString("O", CultureInfo.InvariantCulture));
         return Fit(source.Key, source.Value, own, Inbound((source.Headers ?? []).Select(h => (h.Key, h.Value ?? []))), MaxBytes);
     }
 
@@ -69,7 +69,7 @@ public static class DeadLetters
     public static Message<byte[]?, byte[]?> ForRefused(string topic, Message<byte[]?, byte[]?> refused, string reason, string message, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(refused);
-        var own = Own(reason, message, topic, -1, -1, at);
+        var own = Own(reason, message, topic, -1, -1, at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         return Fit(refused.Key, refused.Value, own, Inbound(Pairs(refused.Headers)), MaxBytes);
     }
 
@@ -100,14 +100,14 @@ public static class DeadLetters
 
     private static bool IsOwn(string name) => name.StartsWith("mm.", StringComparison.OrdinalIgnoreCase);
 
-    private static List<(string Name, byte[] Value)> Own(string reason, string message, string topic, int partition, long offset, DateTimeOffset timestamp) =>
+    private static List<(string Name, byte[] Value)> Own(string reason, string message, string topic, int partition, long offset, string timestamp) =>
     [
         (ReasonHeader, Encoding.UTF8.GetBytes(reason)),
         (MessageHeader, Encoding.UTF8.GetBytes(message.Length > 2000 ? message[..2000] : message)),
         (TopicHeader, Encoding.UTF8.GetBytes(topic)),
         (PartitionHeader, Number(partition)),
         (OffsetHeader, Number(offset)),
-        (TimestampHeader, Encoding.UTF8.GetBytes(timestamp.ToString("O", CultureInfo.InvariantCulture))),
+        (TimestampHeader, Encoding.UTF8.GetBytes(timestamp)),
     ];
 
     /// <summary>The original headers, after the worker's: <c>mm.*</c> ones renamed <c>inbound.mm.*</c>.</summary>
