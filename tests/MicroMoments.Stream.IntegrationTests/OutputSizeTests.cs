@@ -64,8 +64,11 @@ public sealed class OutputSizeTests(KafkaFixture kafka, RedisFixture redis) : ID
         await streams.ProduceAsync("u-next", Track("u-next", "Content Shared", T0.AddSeconds(1)));
 
         Assert.Equal("u-next", UserOf(Assert.Single(await output.WaitForAsync(1, TimeSpan.FromSeconds(60)))));
-        var dead = Assert.Single(await deadLetters.WaitForAsync(1, TimeSpan.FromSeconds(30)));
-        Assert.Equal(ProduceRefusals.CommandTooLarge, Reason(dead));
+        // The decision record carries the same trigger details: refused as well, and dead-lettered with its own reason.
+        var refused = (await deadLetters.WaitForAsync(2, TimeSpan.FromSeconds(30))).ToDictionary(Reason);
+        Assert.Equal([ProduceRefusals.CommandTooLarge, ProduceRefusals.DecisionTooLarge], refused.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(streams.Decisions, DeadLetters.Header(refused[ProduceRefusals.DecisionTooLarge].Message.Headers, DeadLetters.TopicHeader));
+        var dead = refused[ProduceRefusals.CommandTooLarge];
         Assert.Equal(streams.Output, DeadLetters.Header(dead.Message.Headers, DeadLetters.TopicHeader));
         Assert.Equal("u-big", Encoding.UTF8.GetString(dead.Message.Key!));
         // The dead letter itself was over that broker's limit too: it went out with its headers only.
