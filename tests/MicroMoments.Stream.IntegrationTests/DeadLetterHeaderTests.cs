@@ -46,6 +46,38 @@ public sealed class DeadLetterHeaderTests(KafkaFixture kafka, RedisFixture redis
     }
 
     [Fact]
+    public void Create_KeyAndHeadersOverTheLimit_HeadersLeftOutKeyCutAndBothSaid()
+    {
+        var source = new SourceRecord("clickstream", 0, 1, At, new byte[2_000_000], "{}"u8.ToArray(),
+            [new("a", "1"u8.ToArray()), new("b", "2"u8.ToArray()), new("mm.error.reason", "spoofed"u8.ToArray())]);
+
+        var dead = DeadLetters.Create(source, RejectReasons.Oversized, "record is 2000002 bytes");
+
+        Assert.True(dead.Key!.Length + dead.Value!.Length + dead.Headers.Sum(h => h.Key.Length + h.GetValueBytes().Length) <= DeadLetters.MaxBytes);
+        Assert.Equal(RejectReasons.Oversized, First(dead.Headers, DeadLetters.ReasonHeader));
+        Assert.Equal("2000000", First(dead.Headers, DeadLetters.KeyTruncatedHeader));
+        Assert.Equal("3", First(dead.Headers, DeadLetters.HeadersDroppedHeader));
+        Assert.Equal("{}"u8.ToArray(), dead.Value);
+    }
+
+    [Fact]
+    public void Minimal_DeadLetterRefusedInTurn_WorkersHeadersAndTheOriginalLengthKept()
+    {
+        var value = new byte[3_000_000];
+        var cut = DeadLetters.Create(new SourceRecord("clickstream", 0, 9, At, "u-1"u8.ToArray(), value, [new("app", "web"u8.ToArray())]),
+            RejectReasons.Oversized, "too big");
+
+        var minimal = DeadLetters.Minimal(cut);
+
+        Assert.Empty(minimal.Value!);
+        Assert.Equal("3000000", First(minimal.Headers, DeadLetters.TruncatedHeader));
+        Assert.Single(minimal.Headers, h => h.Key == DeadLetters.TruncatedHeader);
+        Assert.Equal((RejectReasons.Oversized, "9", "web"),
+            (First(minimal.Headers, DeadLetters.ReasonHeader), First(minimal.Headers, DeadLetters.OffsetHeader), First(minimal.Headers, "app")));
+        Assert.Equal("u-1"u8.ToArray(), minimal.Key);
+    }
+
+    [Fact]
     public async Task SpoofedReasonHeader_DeadLetteredByTheWorker_FirstReasonIsTheWorkers()
     {
         using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
