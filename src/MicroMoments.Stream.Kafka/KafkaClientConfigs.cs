@@ -7,10 +7,14 @@ namespace MicroMoments.Stream.Kafka;
 public static class KafkaClientConfigs
 {
     /// <summary>
-    /// What the worker's own producer may send: the dead-letter topic carries an oversized record byte for byte,
-    /// so this is above the contract's 1 MiB; <see cref="DeadLetters.MaxValueBytes"/> keeps copies below it.
+    /// What the worker's own producer may send: a stock broker's 1 MiB, so a message the broker would refuse is
+    /// refused by the client first, the same way on every broker. Commands stay within
+    /// <see cref="Core.Interventions.CommandSizeBudget"/> and dead letters within <see cref="DeadLetters.MaxBytes"/>, below it.
     /// </summary>
-    public const int WorkerMessageMaxBytes = 8 * 1024 * 1024;
+    public const int WorkerMessageMaxBytes = 1024 * 1024;
+
+    /// <summary>Above the contract's 1 MiB record limit, so an oversized inbound record reaches the dead-letter path.</summary>
+    public const int ConsumerMessageMaxBytes = 8 * 1024 * 1024;
 
     /// <summary>
     /// Cooperative-sticky so a rebalance only moves the partitions that change owner; offsets are stored by
@@ -34,8 +38,7 @@ public static class KafkaClientConfigs
         FetchWaitMaxMs = 10,
         FetchMaxBytes = 50 * 1024 * 1024,
         MaxPartitionFetchBytes = 10 * 1024 * 1024,
-        // Above the contract's 1 MiB record limit so an oversized record reaches the dead-letter path.
-        MessageMaxBytes = WorkerMessageMaxBytes,
+        MessageMaxBytes = ConsumerMessageMaxBytes,
     }, o);
 
     /// <summary>

@@ -34,4 +34,13 @@ internal static partial class KafkaLog
 
     [LoggerMessage(41, LogLevel.Warning, "Could not read the committed offsets of newly assigned partitions ({Reason}); a skip before their first record would go unnoticed")]
     public static partial void GapTrackingDegraded(ILogger logger, string reason);
+
+    [LoggerMessage(1401, LogLevel.Error, "Kafka refused a message for {Topic} (intervention {InterventionId}, value {Bytes} bytes): {Error}; dead-lettered as {Reason}, and the worker goes on")]
+    public static partial void Refused(ILogger logger, string topic, string interventionId, int bytes, string error, string reason);
+
+    [LoggerMessage(1402, LogLevel.Warning, "Kafka refused a dead letter ({Reason}) for {Topic}: {Error}; sent again with its headers only")]
+    public static partial void DeadLetterCut(ILogger logger, string topic, string reason, string error);
+
+    [LoggerMessage(1403, LogLevel.Error, "Kafka refused a dead letter ({Reason}, from {SourceTopic} offset {SourceOffset}) for {Topic} even with its headers only: {Error}; it is dropped")]
+    public static partial void DeadLetterDropped(ILogger logger, string topic, string reason, string sourceTopic, string sourceOffset, string error);
 }

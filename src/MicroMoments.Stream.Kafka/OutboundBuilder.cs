@@ -30,7 +30,7 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
             for (; cancelled < work.Cancellations.Count && work.Cancellations[cancelled].Before <= command; cancelled++)
             {
                 var (shard, cancellation, parent, _) = work.Cancellations[cancelled];
-                Of(shard).Add(Cancellation(cancellation, parent));
+                Of(shard).Add(WithinBudget(Cancellation(cancellation, parent), cancellation.DecidedAt));
             }
         }
         for (var i = 0; i < work.Interventions.Count; i++)
@@ -41,12 +41,12 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
             activity?.SetTag("messaging.destination.name", _options.OutputTopic);
             activity?.SetTag("micromoments.rule", command.RuleId);
             activity?.SetTag("micromoments.intervention_id", command.InterventionId);
-            Of(shard).Add(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
+            Of(shard).Add(WithinBudget(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(command.UserId),
                 Value = InterventionCloudEvents.Encode(command),
                 Headers = Headers(activity, parent),
-            }, command.InterventionId, command));
+            }, command.InterventionId, command), command.DecidedAt));
         }
         CancellationsBefore(int.MaxValue);
         if (!string.IsNullOrEmpty(_options.DecisionTopic))
@@ -66,6 +66,22 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
                 DeadLetterReason: rejected.Reason));
         }
         return byShard;
+    }
+
+    /// <summary>
+    /// The message, or its dead letter (<see cref="ProduceRefusals.CommandTooLarge"/>) when its value is over
+    /// <see cref="CommandSizeBudget.MaxValueBytes"/> even after the encoder cut what it may: only the ids it must keep
+    /// (a user id from before the id limit, in a timer) can make it so. Decided here, not by the broker's limit, so
+    /// every broker sees the same commands.
+    /// </summary>
+    private Outbound WithinBudget(Outbound message, DateTimeOffset decidedAt)
+    {
+        var length = message.Message.Value?.Length ?? 0;
+        return length <= CommandSizeBudget.MaxValueBytes
+            ? message
+            : new Outbound(_options.DeadLetterTopic, DeadLetters.ForRefused(message.Topic, message.Message, ProduceRefusals.CommandTooLarge,
+                $"the value is {length} bytes; the budget is {CommandSizeBudget.MaxValueBytes}", decidedAt), null,
+                DeadLetterReason: ProduceRefusals.CommandTooLarge);
     }
 
     /// <summary>Keyed and covered by the outbox as a command is: its id is checked on recovery, so it is never produced twice.</summary>

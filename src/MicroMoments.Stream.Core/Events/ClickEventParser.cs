@@ -111,6 +111,14 @@ public sealed class ClickEventParser(ParserLimits limits)
             return ParseResult.Reject(RejectReasons.InvalidEvent, "an alias needs a non-empty 'previousId'");
         }
 
+        // The id is the Kafka key of every command and is repeated in its subject and data: a 400,000-character id
+        // made a 1.2 MB command that the broker refused. Checked before anything is kept under it.
+        if ((TooLong(userId) ?? (type == "alias" ? TooLong(f.PreviousId) : null)) is { } length)
+        {
+            return ParseResult.Reject(RejectReasons.UserIdTooLong,
+                $"a user id is {length} UTF-8 bytes; the limit is {Limits.MaxUserIdBytes}");
+        }
+
         var properties = f.Properties;
         string? device = null, timezone = f.Timezone, locale = f.Locale, viewName = null;
         if (f.Context is { } ctx)
@@ -226,6 +234,18 @@ public sealed class ClickEventParser(ParserLimits limits)
             Locale = locale,
             ViewName = viewName,
         });
+    }
+
+    /// <summary>The UTF-8 length of an id over <see cref="ParserLimits.MaxUserIdBytes"/>, else null.</summary>
+    private int? TooLong(string? id)
+    {
+        // A char is at most 3 UTF-8 bytes (a surrogate pair is 4 for 2), so short ids need no count.
+        if (id is null || id.Length * 3 <= Limits.MaxUserIdBytes)
+        {
+            return null;
+        }
+        var bytes = Encoding.UTF8.GetByteCount(id);
+        return bytes > Limits.MaxUserIdBytes ? bytes : null;
     }
 
     /// <summary>
@@ -607,5 +627,13 @@ public sealed record ParserLimits
     public const int DefaultMaxRecordBytes = 1024 * 1024;
 
     public int MaxRecordBytes { get; init; } = DefaultMaxRecordBytes;
+
+    /// <summary>
+    /// The longest user id (and alias <c>previousId</c>) in UTF-8 bytes; a longer one is dead-lettered
+    /// <see cref="RejectReasons.UserIdTooLong"/>, so a command (which carries the id three times) stays within its budget.
+    /// </summary>
+    public const int DefaultMaxUserIdBytes = 512;
+
+    public int MaxUserIdBytes { get; init; } = DefaultMaxUserIdBytes;
     public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromMinutes(5);
 }

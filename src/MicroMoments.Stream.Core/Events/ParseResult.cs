@@ -14,6 +14,9 @@ public static class RejectReasons
     /// <summary>The body names no user and the record key, which would name one, is not valid UTF-8.</summary>
     public const string InvalidKey = "invalid_key";
 
+    /// <summary>The user id (or an alias's <c>previousId</c>) is longer than <see cref="ParserLimits.MaxUserIdBytes"/>.</summary>
+    public const string UserIdTooLong = "user_id_too_long";
+
     /// <summary>Not a record: a user's stored state that cannot be read, quarantined (the dead letter's value is its bytes).</summary>
     public const string StateUnreadable = "state_unreadable";
 }

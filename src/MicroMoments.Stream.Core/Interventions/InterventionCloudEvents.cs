@@ -24,10 +24,22 @@ public static class InterventionCloudEvents
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>
-    /// The structured-mode CloudEvent, written directly: the same bytes as the SDK's <see cref="JsonEventFormatter"/>
-    /// (which is the fallback for trigger details of other types), at a tenth of its time and allocations.
+    /// The structured-mode CloudEvent, within <see cref="CommandSizeBudget.MaxValueBytes"/> unless the command's ids alone
+    /// exceed it: text copied from events is cut to fit (<see cref="CommandSizeBudget.Fit"/>).
     /// </summary>
     public static byte[] Encode(InterventionCommand command)
+    {
+        var value = EncodeWhole(command);
+        return value.Length <= CommandSizeBudget.MaxValueBytes
+            ? value
+            : EncodeWhole(CommandSizeBudget.Fit(command, c => EncodeWhole(c).Length));
+    }
+
+    /// <summary>
+    /// Every field as it is, written directly: the same bytes as the SDK's <see cref="JsonEventFormatter"/>
+    /// (which is the fallback for trigger details of other types), at a tenth of its time and allocations.
+    /// </summary>
+    private static byte[] EncodeWhole(InterventionCommand command)
     {
         if (!TriggerDetailsJson.Writable(command.Trigger.Details))
         {

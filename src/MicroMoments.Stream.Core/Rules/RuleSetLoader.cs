@@ -36,24 +36,17 @@ public static class RuleSetLoader
     public static RuleSet LoadFile(string path, RulesFileLimits? limits = null) => Load(ReadFile(path, limits), limits);
 
     /// <summary>
-    /// Reads a rules file, refusing a directory or a file over <see cref="RulesFileLimits.MaxBytes"/> (by default) before reading it.
+    /// Reads a rules file, refusing anything but a regular file (a directory, a FIFO, a device: <see cref="RegularFile"/>)
+    /// and a file over <see cref="RulesFileLimits.MaxBytes"/> (by default) before reading it, and never blocking on one.
     /// Every failure is an <see cref="IOException"/> whose message names the path.
     /// </summary>
     public static string ReadFile(string path, RulesFileLimits? limits = null)
     {
-        var maxBytes = (limits ?? RulesFileLimits.Default).MaxBytes;
-        if (Directory.Exists(path))
-        {
-            throw new IOException($"{path} is a directory, not a rules file");
-        }
         try
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (file.Length > maxBytes)
-            {
-                throw new IOException($"{path} is {file.Length} bytes; a rules file may have at most {maxBytes}");
-            }
-            return ReadText(file, path, limits);
+            var bytes = RegularFile.ReadAllBytes(path, (limits ?? RulesFileLimits.Default).MaxBytes);
+            using var stream = new MemoryStream(bytes, writable: false);
+            return ReadText(stream, path, limits);
         }
         catch (UnauthorizedAccessException ex)
         {

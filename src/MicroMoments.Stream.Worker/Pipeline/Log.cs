@@ -40,6 +40,6 @@ internal static partial class Log
     [LoggerMessage(1302, LogLevel.Information, "The warm-up batch did not finish; the worker goes on without it")]
     public static partial void WarmUpFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(1401, LogLevel.Error, "The state of user {UserId} under {Key} cannot be read ({Error}); its bytes are kept under {QuarantineKey}, it is dead-lettered state_unreadable and the user starts fresh")]
+    [LoggerMessage(1501, LogLevel.Error, "The state of user {UserId} under {Key} cannot be read ({Error}); its bytes are kept under {QuarantineKey}, it is dead-lettered state_unreadable and the user starts fresh")]
     public static partial void StateQuarantined(ILogger logger, string userId, string key, string quarantineKey, string error);
 }
