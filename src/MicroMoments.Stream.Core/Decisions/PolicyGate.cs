@@ -138,7 +138,7 @@ public sealed class PolicyGate
             {
                 continue;
             }
-            if (r.Converted == true || r.Status is "clicked" or "dismissed")
+            if (r.Converted == true || r.HasCounted(FeedbackKinds.Clicked | FeedbackKinds.Dismissed))
             {
                 break;
             }

@@ -376,7 +376,12 @@ public sealed class RuleEngine
         else
         {
             record.Counted |= kind;
-            record.Status = name;
+            if (!record.HasCounted(FeedbackKinds.Clicked | FeedbackKinds.Dismissed) || kind is FeedbackKinds.Clicked or FeedbackKinds.Dismissed)
+            {
+                // A late delivery report after a click must not make the intervention read as unanswered (auto-pause) or
+                // show as only delivered: the status keeps the user's response once there is one.
+                record.Status = name;
+            }
             if (kind == FeedbackKinds.Dismissed)
             {
                 _gate.Dismissed(state, Rules.Find(record.RuleId), record.RuleId, e.Timestamp.ToUnixTimeMilliseconds());

@@ -442,7 +442,7 @@ internal static class UserStateBinary
             for (var i = 0; i < n; i++)
             {
                 var key = r.String();
-                var count = (int)r.VarUInt() - 1;
+                var count = r.Count() - 1; // bounded by the bytes left, like every count: 0 is a null list
                 if (count < 0)
                 {
                     windows[key] = null!;

@@ -34,10 +34,10 @@ public static class UserStateSerializer
                     ? JsonSerializer.Deserialize(data, UserStateJsonContext.Default.UserState) ?? throw new UnreadableStateException("the state is JSON null")
                     : throw new UnreadableStateException($"unknown state format (first byte 0x{data[0]:x2})");
         }
-        catch (Exception ex) when (ex is not UnreadableStateException)
+        catch (Exception ex) when (ex is not (UnreadableStateException or OutOfMemoryException))
         {
-            // Any failure here is the bytes' fault, not the process's: an invalid count or length can even ask for an array
-            // larger than memory (OutOfMemoryException, OverflowException), which says nothing about the heap.
+            // Any other failure here is the bytes' fault. Every count is bounded by the bytes left, so running out of memory
+            // is the process's, not the value's: the batch fails and is retried rather than a good state being quarantined.
             throw new UnreadableStateException($"{ex.GetType().Name}: {FirstLine(ex.Message)}", ex);
         }
     }
