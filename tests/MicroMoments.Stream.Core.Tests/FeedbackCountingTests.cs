@@ -77,7 +77,8 @@ public sealed class FeedbackCountingTests
 
         var record = Assert.Single(_state.Interventions!, r => r.Id == sent.InterventionId);
         Assert.Equal("clicked", record.Status);
-        Assert.Equal(0, PolicyGate.UnansweredInARow(_state, (_at + TimeSpan.FromDays(3)).ToUnixTimeMilliseconds()));
+        // Only the follow-up the click sent is unanswered; the clicked intervention ends the run (it made 2 before).
+        Assert.Equal(1, PolicyGate.UnansweredInARow(_state, (_at + TimeSpan.FromDays(3)).ToUnixTimeMilliseconds()));
     }
 
     [Fact]
