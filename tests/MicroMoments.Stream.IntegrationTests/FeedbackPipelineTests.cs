@@ -46,15 +46,10 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
             TimeSpan.FromSeconds(30), "a dismissal_pause decision");
         Assert.Equal(3, output.Records.Count);
 
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
-            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
-        }).Build();
-        using var explained = new StringWriter();
-        Assert.Equal(0, await ExplainCommand.RunAsync(["--user", "u-d"], config, explained, TextWriter.Null, _clock));
-        Assert.Contains("dismissal_pause until", explained.ToString(), StringComparison.Ordinal);
-        Assert.Contains("dismissed", explained.ToString(), StringComparison.Ordinal);
+        var config = ReadConfig(streams);
+        var explained = await ExplainAsync(config, "u-d");
+        Assert.Contains("dismissal_pause until", explained, StringComparison.Ordinal);
+        Assert.Contains("dismissed", explained, StringComparison.Ordinal);
 
         using var stdout = new StringWriter();
         Assert.Equal(0, await ReportCommand.RunAsync(["--json"], config, stdout, TextWriter.Null));
@@ -98,14 +93,8 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
             TimeSpan.FromSeconds(30), "the rule never dismissed paused as well");
         Assert.Equal(3, output.Records.Count);
 
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
-            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
-        }).Build();
-        using var explained = new StringWriter();
-        Assert.Equal(0, await ExplainCommand.RunAsync(["--user", "u-du"], config, explained, TextWriter.Null, _clock));
-        Assert.Matches(@"\(all rules\)\s+dismissal_pause until 2026-12-01T10:00:21", explained.ToString());
+        var explained = await ExplainAsync(ReadConfig(streams), "u-du");
+        Assert.Matches(@"\(all rules\)\s+dismissal_pause until 2026-12-01T10:00:21", explained);
     }
 
     [Fact]
@@ -180,6 +169,20 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
         Assert.Equal(ByUser(outputA).OrderBy(x => x.Key), ByUser(outputB).OrderBy(x => x.Key));
         Assert.Contains(ByUser(outputA).Values, v => v.Item1 == "short");
         Assert.Contains(ByUser(outputA).Values, v => v.Item1 == "control");
+    }
+
+    /// <summary>What <c>explain</c> and <c>report</c> need to read this test's keys in Redis.</summary>
+    private IConfiguration ReadConfig(TestStreams streams) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+        ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+    }).Build();
+
+    private async Task<string> ExplainAsync(IConfiguration config, string user)
+    {
+        using var explained = new StringWriter();
+        Assert.Equal(0, await ExplainCommand.RunAsync(["--user", user], config, explained, TextWriter.Null, _clock));
+        return explained.ToString();
     }
 
     private static string ExperimentAssignmentFor(string user) =>
