@@ -10,7 +10,7 @@ public sealed class RuleSetLoaderTests
     {
         var set = RuleSetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
-        Assert.Equal("2026-11-29.1", set.Version);
+        Assert.Equal("2026-12-07.1", set.Version);
         Assert.Equal(Enum.GetValues<TriggerKind>().Order(), set.Rules.Select(r => r.Trigger.Kind).Distinct().Order());
         Assert.Contains(new CapSpec(3, TimeSpan.FromHours(1)), set.Policy.Caps);
         Assert.Contains(new CapSpec(2, TimeSpan.FromHours(48), Category: "re_engagement"), set.Policy.Caps);

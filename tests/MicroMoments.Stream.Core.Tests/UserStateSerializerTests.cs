@@ -39,6 +39,8 @@ public sealed class UserStateSerializerTests
         Dismissals = new(StringComparer.Ordinal) { ["help-center-demo"] = 2 },
         RulePausedUntil = new(StringComparer.Ordinal) { ["cart-abandoned"] = T + 3_600_000 },
         AutoPausedAt = T - 10,
+        UserDismissals = 2,
+        UserPausedUntil = T + 604_800_000,
         RetainedWeek1 = true,
         RecentIds = [int.MinValue, -1, 0, 1, int.MaxValue],
         Windows = new(StringComparer.Ordinal) { ["setup-task-failing|a"] = [new WindowHit(T - 5000, "m1"), new WindowHit(T, "m2")], ["empty"] = [] },

@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Rules.Triggers;
 using MicroMoments.Stream.Core.State;
@@ -9,7 +10,7 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// <summary>
 /// Delivery validation (docs/rules.md, "Cancelling pending commands"): a command sent with its <c>deliverAfter</c> still ahead
 /// is withdrawn when its reason goes away first — one of its rule's <c>cancelOn</c> events arrives (with the same trigger
-/// <c>per</c> value, when the trigger has one), or the user becomes paused for the rule. The <c>cancelOn</c> events also
+/// <c>per</c> value, when the trigger has one), or the user becomes paused for the rule (a user-wide pause pauses every rule). The <c>cancelOn</c> events also
 /// cancel the rule's pending timers. The commands in question are kept in <see cref="UserState.PendingDeliveries"/>.
 /// </summary>
 public sealed class DeliveryCancellation
@@ -168,7 +169,7 @@ public sealed class DeliveryCancellation
         {
             return CancelReasons.AutoPause;
         }
-        return state.RulePausedUntil?.GetValueOrDefault(ruleId) > nowMs ? CancelReasons.DismissalPause : null;
+        return DismissalPausePolicy.PausedUntil(state, ruleId, nowMs) is not null ? CancelReasons.DismissalPause : null;
     }
 
     private void Cancel(UserState state, PendingDelivery p, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -40,7 +41,7 @@ public sealed class PolicyGate
                 return Reasons.AutoPause;
             }
         }
-        if (state.RulePausedUntil?.GetValueOrDefault(rule.Id) > nowMs)
+        if (DismissalPausePolicy.PausedUntil(state, rule.Id, nowMs) is not null)
         {
             return Reasons.DismissalPause;
         }
@@ -150,17 +151,9 @@ public sealed class PolicyGate
         return count;
     }
 
-    /// <summary>After a dismissal: pauses the rule for the user once the dismissals reach the configured count.</summary>
-    public void Dismissed(UserState state, Rule? rule, string ruleId, long atMs)
-    {
-        state.Dismissals ??= new Dictionary<string, int>(StringComparer.Ordinal);
-        var count = state.Dismissals[ruleId] = state.Dismissals.GetValueOrDefault(ruleId) + 1;
-        if ((rule?.Policy.DismissalPause ?? _rules.Policy.DismissalPause) is { } pause && count >= pause.After)
-        {
-            (state.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[ruleId] = atMs + (long)pause.For.TotalMilliseconds;
-            state.Dismissals.Remove(ruleId);
-        }
-    }
+    /// <summary>After a dismissal: counts it under the dismissal pause that applies to the rule (<see cref="DismissalPausePolicy"/>).</summary>
+    public void Dismissed(UserState state, Rule? rule, string ruleId, long atMs) =>
+        DismissalPausePolicy.Dismissed(state, rule?.Policy.DismissalPause ?? _rules.Policy.DismissalPause, ruleId, atMs);
 
     public void Record(UserState state, Rule rule, string channel, DateTimeOffset now)
     {

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules.Triggers;
 
 namespace MicroMoments.Stream.Core.Rules;
@@ -129,8 +130,8 @@ public sealed class PolicySpec
     /// <summary>Global: at most one tip per this period in the user's first days (<see cref="Decisions.UserProfile.NewcomerPeriod"/>).</summary>
     public TimeSpan? ProgressiveDisclosure { get; init; }
 
-    /// <summary>Pause a rule for a user after this many dismissals (filled in by the feedback loop).</summary>
-    public PauseSpec? DismissalPause { get; init; }
+    /// <summary>Pause a rule, or with <c>scope: user</c> every rule, for a user after this many dismissals (<see cref="DismissalPausePolicy"/>).</summary>
+    public DismissalPauseSpec? DismissalPause { get; init; }
 
     /// <summary>Pause all nudges for a user after this many unanswered interventions in a row (filled in by the feedback loop).</summary>
     public PauseSpec? AutoPause { get; init; }

@@ -4,6 +4,7 @@ using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules.Triggers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -413,7 +414,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause", "cancelOn");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", DismissalPausePolicy.Key, "autoPause", "cancelOn");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -443,7 +444,7 @@ public static class RuleSetLoader
             QuietHours = ReadWindow(r, r.Map(p, "quietHours")),
             SendWindow = ReadWindow(r, r.Map(p, "sendWindow")),
             ProgressiveDisclosure = r.Child(p, "progressiveDisclosure") is null ? null : r.Duration(p, "progressiveDisclosure", required: true),
-            DismissalPause = ReadPause(r, r.Map(p, "dismissalPause")),
+            DismissalPause = DismissalPausePolicy.Read(r, r.Map(p, DismissalPausePolicy.Key)),
             AutoPause = ReadPause(r, r.Map(p, "autoPause")),
             CancelOn = r.Child(p, "cancelOn") is null ? null : r.StringList(p, "cancelOn").Select(EventNames.Normalize).Distinct(StringComparer.Ordinal).ToList(),
         };

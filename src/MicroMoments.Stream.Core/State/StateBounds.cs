@@ -166,7 +166,7 @@ public static class StateBounds
     {
         const int N = 10, H = 5;
         static long Str(string? x) => x is null ? 0 : 3L * x.Length + H;
-        long n = 16 + 31 * N + Str(s.UserId) + Str(s.Device) + Str(s.Timezone) + Str(s.LastFeature);
+        long n = 16 + 33 * N + Str(s.UserId) + Str(s.Device) + Str(s.Timezone) + Str(s.LastFeature);
         foreach (var (k, _) in s.Watermarks ?? [])
         {
             n += Str(k) + N;

@@ -97,6 +97,8 @@ public static class UserMerge
             (into.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[rule] = Math.Max(into.RulePausedUntil.GetValueOrDefault(rule), until);
         }
         into.AutoPausedAt = Math.Max(into.AutoPausedAt, from.AutoPausedAt);
+        into.UserDismissals += from.UserDismissals;
+        into.UserPausedUntil = Math.Max(into.UserPausedUntil, from.UserPausedUntil);
         into.RetainedWeek1 |= from.RetainedWeek1;
         if (from.RecentIds is { } ids)
         {

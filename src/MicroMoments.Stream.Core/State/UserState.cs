@@ -56,6 +56,12 @@ public sealed class UserState
     /// <summary>Rules paused for this user after repeated dismissals: rule id → until (Unix ms).</summary>
     [JsonPropertyName("rp")] public Dictionary<string, long>? RulePausedUntil { get; set; }
 
+    /// <summary>Dismissals of rules under a <c>scope: user</c> dismissal pause, across rules, since the last user-wide pause.</summary>
+    [JsonPropertyName("ud")] public int UserDismissals { get; set; }
+
+    /// <summary>Every rule is paused for this user until then (Unix ms) after repeated dismissals (<c>scope: user</c>); 0: never.</summary>
+    [JsonPropertyName("up")] public long UserPausedUntil { get; set; }
+
     /// <summary>When all nudges were last paused for this user (Unix ms) after too many unanswered in a row; 0: never.</summary>
     [JsonPropertyName("ap")] public long AutoPausedAt { get; set; }
 

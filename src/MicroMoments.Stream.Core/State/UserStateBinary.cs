@@ -22,14 +22,16 @@ internal static class UserStateBinary
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
         TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33,
-        ActiveHoursBit = 34, PendingDeliveriesBit = 35;
+        ActiveHoursBit = 34, PendingDeliveriesBit = 35, UserDismissalsBit = 36, UserPausedUntilBit = 37;
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
     // Bits 34 (active hours) and 35 (pending deliveries, issue 14) have payloads too, so the same holds for a reader
-    // from before them. Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
+    // from before them. Bits 36 and 37 (the user-wide dismissal count and pause, dismissalPause scope: user, issue 19) have
+    // payloads as well: a rollback to a reader from before them needs StateFormat=Json while any user has either (a JSON
+    // reader skips the unknown "ud" and "up"). Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
     // without it, as every earlier version wrote, reads as none counted.
 
     [ThreadStatic] private static Writer? t_writer;
@@ -88,6 +90,8 @@ internal static class UserStateBinary
         Set(AnonymousBit, s.Anonymous);
         Set(ActiveHoursBit, s.ActiveHours is not null);
         Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
+        Set(UserDismissalsBit, s.UserDismissals != 0);
+        Set(UserPausedUntilBit, s.UserPausedUntil != 0);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -282,6 +286,11 @@ internal static class UserStateBinary
                 w.StringIfSet(p.Per);
                 w.StringIfSet(p.UserId);
             }
+        }
+        w.VarIntIfSet(s.UserDismissals);
+        if (s.UserPausedUntil != 0)
+        {
+            w.VarInt(s.UserPausedUntil - at);
         }
         return w;
     }
@@ -530,6 +539,14 @@ internal static class UserStateBinary
                 pending.Add(p);
             }
             s.PendingDeliveries = pending;
+        }
+        if (Has(UserDismissalsBit))
+        {
+            s.UserDismissals = (int)r.VarInt();
+        }
+        if (Has(UserPausedUntilBit))
+        {
+            s.UserPausedUntil = at + r.VarInt();
         }
         r.End();
         return s;

@@ -44,7 +44,7 @@ public static class UserStateCheck
     private static string? Times(UserState s)
     {
         bool ok = IsTime(s.LastEventAt) && IsTime(s.FirstSeenAt) && IsTime(s.SignedUpAt ?? 0) && IsTime(s.SessionStartedAt)
-            && IsTime(s.AutoPausedAt) && IsTime(s.IndexedDueAt ?? 0) && IsDuration(s.LastSessionMs) && IsDuration(s.SessionBaselineMs)
+            && IsTime(s.AutoPausedAt) && IsTime(s.UserPausedUntil) && IsTime(s.IndexedDueAt ?? 0) && IsDuration(s.LastSessionMs) && IsDuration(s.SessionBaselineMs)
             && (s.TaskDurations?.Values.All(IsDuration) ?? true)
             && (s.RulePausedUntil?.Values.All(IsTime) ?? true)
             && (s.Interventions?.TrueForAll(i => i is null || (IsTime(i.At) && IsTime(i.ConvertUntil ?? 0))) ?? true)
