@@ -1,0 +1,39 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 14, dismissal pauses: dismissals per rule since its last pause, and the rules paused with their end.</summary>
+internal sealed class DismissalPausesSection : IStateSection
+{
+    private const int HasDismissals = 1, HasPaused = 2;
+
+    public int Id => 14;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.Dismissals is null && s.RulePausedUntil is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.Dismissals is null ? 0 : HasDismissals) | (s.RulePausedUntil is null ? 0 : HasPaused)));
+        if (s.Dismissals is { } dismissals)
+        {
+            w.Map(dismissals, shared: true);
+        }
+        if (s.RulePausedUntil is { } paused)
+        {
+            w.Map(paused, shared: true, minus: w.Base);
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        if ((flags & HasDismissals) != 0)
+        {
+            s.Dismissals = r.StringMap(static (ref StateReader x) => (int)x.VarInt(), shared: true);
+        }
+        if ((flags & HasPaused) != 0)
+        {
+            s.RulePausedUntil = r.StringMap(static (ref StateReader x) => x.Time(), shared: true);
+        }
+    }
+}
