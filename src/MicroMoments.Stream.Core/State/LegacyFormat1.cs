@@ -6,6 +6,8 @@ namespace MicroMoments.Stream.Core.State;
 /// (most are minutes away from it, so 2–4 bytes instead of 13 JSON digits); a string seen before in the same
 /// value is a one-byte back-reference (rule ids recur in windows, timers, sent and intervention records) and a
 /// lower-case UUID takes 16 bytes. Defaults are left out exactly as in the JSON form, so both read back equal.
+/// Replaced by the container (<see cref="StateContainer"/>): still read, and written only with <c>StateFormat=Binary</c>,
+/// for versions before the container. It can go once <c>StateTtl</c> has passed since the last release that wrote it.
 /// </summary>
 internal static class LegacyFormat1
 {
