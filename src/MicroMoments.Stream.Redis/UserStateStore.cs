@@ -230,7 +230,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         {
             keys[u + i] = _keys.User(shard, user.UserId);
             args[a + n + i] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[a + i] = UserStateSerializer.Serialize(user);
+            args[a + i] = UserStateSerializer.Serialize(user, options.StateFormat);
             args[a + 2 * n + i] = user.UserId;
             i++;
         }

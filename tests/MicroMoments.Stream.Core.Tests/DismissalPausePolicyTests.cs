@@ -194,7 +194,7 @@ public sealed class DismissalPausePolicyTests
     public void Deserialize_StateWrittenBeforeUserScope_NoUserWidePause()
     {
         // Format 1 as earlier versions wrote it for user "a" (version, field bits: the user id only, the id), and JSON.
-        byte[] old = [UserStateBinary.Version1, 0x01, 0x04, (byte)'a'];
+        byte[] old = [LegacyFormat1.Version1, 0x01, 0x04, (byte)'a'];
 
         var binary = UserStateSerializer.Deserialize(old);
         var json = UserStateSerializer.Deserialize("""{"u":"a","wm":{},"dm":{"ping":2}}"""u8);

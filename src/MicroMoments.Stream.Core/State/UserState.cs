@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
-/// Everything the rules know about one user. Stored in Redis as one compact binary value (<see cref="UserStateSerializer"/>);
+/// Everything the rules know about one user. Stored in Redis as one compact binary value of sections (<see cref="UserStateSerializer"/>);
 /// the JSON form earlier versions stored (still read, and printed by <c>explain</c>) has short property names.
 /// Times are Unix milliseconds.
 /// </summary>
@@ -137,6 +137,32 @@ public sealed class UserState
 
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
+
+    /// <summary>
+    /// Sections of the stored value that a newer version wrote and this one does not know, asking to be kept: written back
+    /// unchanged in the binary container, so a rolling upgrade or a rollback loses none of the newer version's state. Not in
+    /// the JSON form.
+    /// </summary>
+    [JsonIgnore] public KeptSections? UnknownSections { get; set; }
+}
+
+/// <summary>
+/// Sections of a stored value this version does not know, kept to be written back byte for byte (<see cref="UserState.UnknownSections"/>),
+/// with the time base and name table of the value they came in, which their times and names may refer to.
+/// </summary>
+public sealed class KeptSections
+{
+    /// <summary>The header's time base when they were read.</summary>
+    public long TimeBase { get; init; }
+
+    /// <summary>The header's name table when they were read.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+
+    /// <summary>Each section's key (its id shifted left by one, the keep bit set) and payload, in id order.</summary>
+    public List<(int Key, byte[] Payload)> Sections { get; init; } = [];
+
+    /// <summary>The bytes they take when written: keys, lengths and payloads.</summary>
+    public int Bytes => Sections.Sum(x => 10 + x.Payload.Length);
 }
 
 /// <summary>An intervention the user was sent (or, with <see cref="Ghost"/>, would have been sent) and what became of it.</summary>
