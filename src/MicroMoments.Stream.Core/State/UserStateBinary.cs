@@ -22,7 +22,7 @@ internal static class UserStateBinary
         FastCompletionsBit = 17, OnboardingStepBit = 18, OnboardingTotalBit = 19, OnboardingCompletedBit = 20, InterventionsBit = 21,
         DismissalsBit = 22, RulePausedUntilBit = 23, AutoPausedAtBit = 24, RetainedWeek1Bit = 25, RecentIdsBit = 26, WindowsBit = 27,
         TimersBit = 28, SentBit = 29, IndexedDueAtBit = 30, AttributesBit = 31, MergedIntoBit = 32, AnonymousBit = 33,
-        ActiveHoursBit = 34, PendingDeliveriesBit = 35;
+        ActiveHoursBit = 34, PendingDeliveriesBit = 35, WaitingBit = 36, UnservedCrossingsBit = 37;
 
     // Bits 31-33 came with location, group and alias (issue 12). A reader from before them ignores a bit it does not
     // know but cannot skip its payload, so it throws "bytes after the user state" on a value with attributes or a
@@ -31,6 +31,8 @@ internal static class UserStateBinary
     // Bits 34 (active hours) and 35 (pending deliveries, issue 14) have payloads too, so the same holds for a reader
     // from before them. Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
     // without it, as every earlier version wrote, reads as none counted.
+    // Bits 36 (waiting deliveries) and 37 (unserved crossings, issue 19) have payloads too. The waiting entries are written as
+    // their JSON: only blocked users hold any (at most 8), and the section codec of issue 19 will give them a binary form.
 
     [ThreadStatic] private static Writer? t_writer;
 
@@ -88,6 +90,8 @@ internal static class UserStateBinary
         Set(AnonymousBit, s.Anonymous);
         Set(ActiveHoursBit, s.ActiveHours is not null);
         Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
+        Set(WaitingBit, s.Waiting is not null);
+        Set(UnservedCrossingsBit, s.UnservedCrossings is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -281,6 +285,18 @@ internal static class UserStateBinary
                 w.VarInt(p.DeliverAfter - at);
                 w.StringIfSet(p.Per);
                 w.StringIfSet(p.UserId);
+            }
+        }
+        if (s.Waiting is { } waiting)
+        {
+            w.String(System.Text.Json.JsonSerializer.Serialize(waiting, UserStateJsonContext.Default.ListWaitingDelivery));
+        }
+        if (s.UnservedCrossings is { } crossings)
+        {
+            w.Count(crossings.Count);
+            foreach (var c in crossings)
+            {
+                w.String(c);
             }
         }
         return w;
@@ -530,6 +546,21 @@ internal static class UserStateBinary
                 pending.Add(p);
             }
             s.PendingDeliveries = pending;
+        }
+        if (Has(WaitingBit))
+        {
+            s.Waiting = System.Text.Json.JsonSerializer.Deserialize(r.String(), UserStateJsonContext.Default.ListWaitingDelivery)
+                ?? throw new InvalidDataException("the waiting deliveries are JSON null");
+        }
+        if (Has(UnservedCrossingsBit))
+        {
+            var n = r.Count();
+            var crossings = new List<string>(n);
+            for (var i = 0; i < n; i++)
+            {
+                crossings.Add(r.String());
+            }
+            s.UnservedCrossings = crossings;
         }
         r.End();
         return s;
