@@ -208,7 +208,7 @@ public sealed class CatalogueTests
     }
 
     [Fact]
-    public void NewcomerSecondTipWithin24Hours_SuppressedByProgressiveDisclosure()
+    public void NewcomerSecondTipWithin24Hours_ExpiresBlockedByProgressiveDisclosure()
     {
         var s = new Scenario().Track("Signed Up", M(0));
         foreach (var feature in new[] { "reports", "automations" })
@@ -219,7 +219,8 @@ public sealed class CatalogueTests
             }
         }
         Assert.Single(s.Of("feature-advanced-tooltip"));
-        Assert.Equal(Reasons.ProgressiveDisclosure, s.DecisionsOf("feature-advanced-tooltip").Last().Reason);
+        var last = s.DecisionsOf("feature-advanced-tooltip").Last();
+        Assert.Equal((Reasons.Expired, Reasons.ProgressiveDisclosure), (last.Reason, last.Blocked));
     }
 
     // (11) form completed → a hint for the next step

@@ -64,6 +64,37 @@ public sealed class RuleSetLoaderTests
         Assert.Contains(ex.Errors, e => e.Line == 7 && e.Message.Contains("unknown key 'colour'", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("drop", BlockedAction.Drop)]
+    [InlineData("defer", BlockedAction.Defer)]
+    public void Load_OnBlocked_ReadPerRule(string value, BlockedAction expected) =>
+        Assert.Equal(expected, RuleSetLoader.Load($$"""
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Ping }
+                action: { moment: m, channel: in_app, message: { body: hi } }
+                policy: { onBlocked: {{value}} }
+            """).Rules[0].Policy.OnBlocked);
+
+    [Fact]
+    public void Load_OnBlockedUnknownOrGlobal_ErrorsWithLineNumbers()
+    {
+        const string yaml = """
+            policies:
+              onBlocked: drop
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Ping }
+                action: { moment: m, channel: in_app, message: { body: hi } }
+                policy: { onBlocked: later }
+            """;
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(yaml));
+
+        Assert.Contains(ex.Errors, e => e.Line == 2 && e.Message.Contains("per-rule policy (policy.onBlocked)", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Line == 7 && e.Message.Contains("'onBlocked' is 'defer' or 'drop'", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_BrokenYaml_ReportsLine()
     {

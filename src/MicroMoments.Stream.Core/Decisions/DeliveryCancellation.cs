@@ -11,7 +11,8 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// Delivery validation (docs/rules.md, "Cancelling pending commands"): a command sent with its <c>deliverAfter</c> still ahead
 /// is withdrawn when its reason goes away first — one of its rule's <c>cancelOn</c> events arrives (with the same trigger
 /// <c>per</c> value, when the trigger has one), or the user becomes paused for the rule (a user-wide pause pauses every rule). The <c>cancelOn</c> events also
-/// cancel the rule's pending timers. The commands in question are kept in <see cref="UserState.PendingDeliveries"/>.
+/// cancel the rule's pending timers and withdraw its waiting candidates (<see cref="DeliverySchedule"/>), which end
+/// <c>suppressed</c> without a message. The commands in question are kept in <see cref="UserState.PendingDeliveries"/>.
 /// </summary>
 public sealed class DeliveryCancellation
 {
@@ -116,6 +117,11 @@ public sealed class DeliveryCancellation
             var per = PerOf(rule);
             var value = per is null ? null : e.Property(per) ?? "";
             CancelTimers(state, rule, value);
+            foreach (var w in DeliverySchedule.TakeCancelled(state, rule.Id, value))
+            {
+                // Never produced, so nothing to cancel downstream: suppressed with the cancellation's reason, and no message.
+                DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, CancelReasons.CancelOn(e.Key), now, result);
+            }
             var pending = state.PendingDeliveries;
             for (var i = 0; pending is not null && i < pending.Count;)
             {
@@ -160,7 +166,7 @@ public sealed class DeliveryCancellation
         }
     }
 
-    /// <summary>The pause the user is under for the rule now, as <see cref="PolicyGate.Check"/> would find it, or null.</summary>
+    /// <summary>The pause the user is under for the rule now, as <see cref="PolicyGate.CheckDrop"/> would find it, or null.</summary>
     private string? PauseReason(UserState state, string ruleId, long nowMs)
     {
         var rule = _rules.Find(ruleId);

@@ -141,6 +141,19 @@ public sealed class PolicySpec
     /// (<see cref="Decisions.DeliveryCancellation"/>). Null: not set (an absence rule then uses its <c>missing</c> event).
     /// </summary>
     public IReadOnlyList<string>? CancelOn { get; init; }
+
+    /// <summary>
+    /// Per rule: what a cap, progressive disclosure or a lower-priority collision does to a candidate (docs/rules.md, "Deferral").
+    /// Null: not set, which is <see cref="BlockedAction.Defer"/>.
+    /// </summary>
+    public BlockedAction? OnBlocked { get; init; }
+}
+
+/// <summary><c>policy.onBlocked</c>: a blocked candidate waits for the earliest allowed slot (defer), or is suppressed (drop).</summary>
+public enum BlockedAction
+{
+    Defer,
+    Drop,
 }
 
 /// <summary>A daily window of local time, which may wrap midnight (22:00–08:00); <see cref="Drop"/> drops instead of deferring.</summary>

@@ -106,6 +106,10 @@ public static class RuleSetLoader
         {
             r.Error(r.Child(policies!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
         }
+        if (global.OnBlocked is not null)
+        {
+            r.Error(r.Child(policies!, "onBlocked")!, "'onBlocked' is a per-rule policy (policy.onBlocked), not a global one");
+        }
         var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -414,7 +418,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", DismissalPausePolicy.Key, "autoPause", "cancelOn");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", DismissalPausePolicy.Key, "autoPause", "cancelOn", "onBlocked");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -447,7 +451,26 @@ public static class RuleSetLoader
             DismissalPause = DismissalPausePolicy.Read(r, r.Map(p, DismissalPausePolicy.Key)),
             AutoPause = ReadPause(r, r.Map(p, "autoPause")),
             CancelOn = r.Child(p, "cancelOn") is null ? null : r.StringList(p, "cancelOn").Select(EventNames.Normalize).Distinct(StringComparer.Ordinal).ToList(),
+            OnBlocked = ReadOnBlocked(r, p),
         };
+    }
+
+    private static BlockedAction? ReadOnBlocked(NodeReader r, YamlMappingNode p)
+    {
+        if (r.Child(p, "onBlocked") is not { } node)
+        {
+            return null;
+        }
+        switch (r.String(p, "onBlocked"))
+        {
+            case "defer":
+                return BlockedAction.Defer;
+            case "drop":
+                return BlockedAction.Drop;
+            default:
+                r.Error(node, "'onBlocked' is 'defer' or 'drop'");
+                return null;
+        }
     }
 
     private static TimeWindow? ReadWindow(NodeReader r, YamlMappingNode? w)

@@ -241,6 +241,19 @@ public static class StateBounds
         {
             n += 1 + Str(p.InterventionId) + Str(p.RuleId) + Str(p.Channel) + N + Str(p.Per) + Str(p.UserId);
         }
+        foreach (var w in s.Waiting ?? [])
+        {
+            // Written as JSON: about 20 bytes of names and punctuation per field.
+            n += 400 + Str(w.Title) + Str(w.Body) + Str(w.ActionLabel) + Str(w.ActionUrl) + Str(w.Per) + Str(w.UserId);
+            foreach (var (k, v) in w.Details ?? [])
+            {
+                n += 6 + Str(k) + Str(v);
+            }
+        }
+        foreach (var c in s.UnservedCrossings ?? [])
+        {
+            n += Str(c);
+        }
         return n;
     }
 }

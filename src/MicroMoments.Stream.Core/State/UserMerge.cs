@@ -132,6 +132,7 @@ public static class UserMerge
         {
             DeliveryCancellation.KeepBound(pending);
         }
+        DeliverySchedule.Merge(into, from);
         return new UserState
         {
             UserId = from.UserId,

@@ -79,22 +79,23 @@ public sealed class UserState
     /// <summary>Interventions emitted, kept as long as the longest cap or cooldown needs them.</summary>
     [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
 
-    /// <summary>The earliest timer due time (Unix ms), or null.</summary>
+    /// <summary>The earliest timer due time or waiting delivery's slot (Unix ms), or null.</summary>
     [JsonIgnore]
     public long? NextDueAt
     {
         get
         {
-            if (Timers is not { Count: > 0 } timers)
-            {
-                return null;
-            }
             var next = long.MaxValue;
-            foreach (var t in timers)
+            foreach (var t in Timers ?? [])
             {
                 next = Math.Min(next, t.DueAt);
             }
-            return next;
+            // A waiting delivery wakes the user at its slot, as a timer does.
+            foreach (var w in Waiting ?? [])
+            {
+                next = Math.Min(next, w.Slot);
+            }
+            return next == long.MaxValue ? null : next;
         }
     }
 
@@ -134,6 +135,18 @@ public sealed class UserState
     /// (<see cref="Decisions.DeliveryCancellation"/>); dropped once cancelled or once that time has passed.
     /// </summary>
     [JsonPropertyName("pd")] public List<PendingDelivery>? PendingDeliveries { get; set; }
+
+    /// <summary>
+    /// The schedule's waiting entries (<see cref="Decisions.DeliverySchedule"/>): candidates blocked by a count limit or a
+    /// collision, unproduced until their slot; at most one per rule and <see cref="Decisions.DeliverySchedule.MaxWaiting"/> in all.
+    /// </summary>
+    [JsonPropertyName("wt")] public List<WaitingDelivery>? Waiting { get; set; }
+
+    /// <summary>
+    /// Threshold crossings (rule id, or rule id and feature) whose candidate expired or was dropped as blocked: the rule fires
+    /// again at the next qualifying event while the metric still holds (<see cref="Decisions.DeliverySchedule"/>).
+    /// </summary>
+    [JsonPropertyName("uc")] public List<string>? UnservedCrossings { get; set; }
 
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
@@ -238,7 +251,10 @@ public sealed class PendingDelivery
     [JsonIgnore] public bool AwaitingPace { get; set; }
 }
 
-/// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>
+/// <summary>
+/// An intervention that was produced (or a global control ghost), for caps, cooldowns and progressive disclosure: <see cref="At"/>
+/// is its delivery time (the command's <c>deliverAfter</c>), since caps count what the user receives when they receive it.
+/// </summary>
 public sealed record SentRecord(
     [property: JsonPropertyName("t")] long At,
     [property: JsonPropertyName("r")] string RuleId,
@@ -250,4 +266,5 @@ public sealed record SentRecord(
 // Defaults (0, false, null) are not written: they read back the same and most users have many of them.
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(UserState))]
+[JsonSerializable(typeof(List<WaitingDelivery>))]
 public sealed partial class UserStateJsonContext : JsonSerializerContext;

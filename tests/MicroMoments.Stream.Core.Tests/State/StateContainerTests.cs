@@ -55,12 +55,14 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The state as format 1 keeps it: frozen before the container, it leaves out the fields that came after (the user-wide dismissal pause).</summary>
+    /// <summary>The state as format 1 keeps it: frozen before the container, it leaves out the fields that came after (the user-wide dismissal pause, the waiting candidates, the unserved crossings).</summary>
     internal static string Format1Json(UserState state)
     {
         var copy = UserStateSerializer.Deserialize(UserStateSerializer.ToJson(state));
         copy.UserDismissals = 0;
         copy.UserPausedUntil = 0;
+        copy.Waiting = null;
+        copy.UnservedCrossings = null;
         return Encoding.UTF8.GetString(UserStateSerializer.ToJson(copy));
     }
 

@@ -24,6 +24,8 @@ internal static class StateSections
         new AutoPauseSection(),
         new SentLogSection(),
         new DeliveryScheduleSection(),
+        new WaitingSection(),
+        new UnservedCrossingsSection(),
     ];
 
     private static readonly IStateSection?[] ById = Index();
