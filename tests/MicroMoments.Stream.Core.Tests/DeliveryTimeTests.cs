@@ -188,4 +188,28 @@ public sealed class DeliveryTimeTests
         Assert.Equal((Scenario.T0 + H(1)).ToUnixTimeMilliseconds(), read.NextDueAt);
         Assert.Equal(JsonSerializer.Serialize(state.Waiting), JsonSerializer.Serialize(read.Waiting));
     }
+
+    [Fact]
+    public void Waiting_WrittenInFormat1Mode_KeptAsJsonAndStillWakes()
+    {
+        var s = new Scenario(Pings()).Track("Ping", M(0)).Track("Ping", M(10), new { n = "x" });
+        var state = s.Simulation.Users["u1"];
+
+        var written = State.UserStateSerializer.Serialize(state, State.UserStateFormat.Binary);
+        var read = State.UserStateSerializer.Deserialize(written);
+
+        Assert.Equal((byte)'{', written[0]); // format 1 has no place for it: JSON, which every version reads
+        Assert.Equal(JsonSerializer.Serialize(state.Waiting), JsonSerializer.Serialize(read.Waiting));
+    }
+
+    [Fact]
+    public void Waiting_EventSizedMessage_KeptCutInTheState()
+    {
+        var s = new Scenario(Pings()).Track("Ping", M(0)).Track("Ping", M(10), new { n = new string('x', 100_000) });
+
+        var waiting = Assert.Single(s.Simulation.Users["u1"].Waiting!);
+
+        Assert.InRange(waiting.Body.Length, 1, 2000);
+        Assert.EndsWith(Interventions.CommandSizeBudget.Marker, waiting.Body, StringComparison.Ordinal);
+    }
 }

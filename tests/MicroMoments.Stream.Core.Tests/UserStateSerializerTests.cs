@@ -136,13 +136,12 @@ public sealed class UserStateSerializerTests
     [InlineData(UserStateFormat.Json, (byte)'{')]
     public void Serialize_NamedFormat_WritesThatFormatAndReadsBack(UserStateFormat format, byte first)
     {
-        var state = Full();
+        var state = format == UserStateFormat.Binary ? StateContainerTests.Format1Fields(Full()) : Full();
 
         var written = UserStateSerializer.Serialize(state, format);
 
         Assert.Equal(first, written[0]);
-        var expected = format == UserStateFormat.Binary ? StateContainerTests.Format1Json(state) : Encoding.UTF8.GetString(UserStateSerializer.ToJson(state));
-        Assert.Equal(expected, Encoding.UTF8.GetString(UserStateSerializer.ToJson(UserStateSerializer.Deserialize(written))));
+        Assert.Equal(Encoding.UTF8.GetString(UserStateSerializer.ToJson(state)), Encoding.UTF8.GetString(UserStateSerializer.ToJson(UserStateSerializer.Deserialize(written))));
     }
 
     [Fact]

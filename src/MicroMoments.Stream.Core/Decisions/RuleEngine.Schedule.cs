@@ -18,6 +18,10 @@ public sealed partial class RuleEngine
         if (DeliveryCancellation.PerOf(c.Rule) is { } property)
         {
             per = pending.Trigger.Details.TryGetValue(property, out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "";
+            if (per.Length > _options.Limits.MaxStringLength)
+            {
+                per = null; // as DeliveryCancellation.Track: a value that long is not kept, so only the rule's cancelOn matches
+            }
         }
         var entry = new WaitingDelivery
         {
@@ -25,7 +29,8 @@ public sealed partial class RuleEngine
             Slot = pending.DeliverAfter.ToUnixTimeMilliseconds(), ExpiresAt = pending.ExpiresAt.ToUnixTimeMilliseconds(), Blocked = blocked,
             TriggerAt = triggerAt.ToUnixTimeMilliseconds(), TriggerKind = pending.Trigger.Kind, EventIds = [.. pending.Trigger.EventIds],
             Details = pending.Trigger.Details.Count == 0 ? null : TriggerDetails.Store(pending.Trigger.Details, _options.Limits, result),
-            Title = pending.Message.Title, Body = pending.Message.Body, ActionLabel = pending.Message.Action?.Label, ActionUrl = pending.Message.Action?.Url,
+            Title = Kept(pending.Message.Title), Body = Kept(pending.Message.Body), ActionLabel = Kept(pending.Message.Action?.Label),
+            ActionUrl = Kept(pending.Message.Action?.Url),
             Variant = pending.Variant == "control" ? null : pending.Variant, Intent = pending.Intent, Per = per, Crossing = c.Crossing,
         };
         if (DeliverySchedule.Add(state, entry) is { } leaving)
@@ -33,6 +38,16 @@ public sealed partial class RuleEngine
             DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
         }
     }
+
+    /// <summary>
+    /// The most of a rendered message text a waiting entry keeps: <c>{{event.*}}</c> placeholders can fill a message with an
+    /// event's text, and the entry lives in the user's state until its slot. Cut with the command budget's marker.
+    /// </summary>
+    private const int MaxWaitingText = 2000;
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    private static string? Kept(string? text) =>
+        text is { Length: > MaxWaitingText } ? text[..(MaxWaitingText - CommandSizeBudget.Marker.Length)] + CommandSizeBudget.Marker : text;
 
     /// <summary>A newer decided candidate of a rule replaces the rule's waiting one (at most one waits per rule and user).</summary>
     private void Supersede(UserState state, string ruleId, DateTimeOffset now, Evaluation result)

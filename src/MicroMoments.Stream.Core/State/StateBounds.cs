@@ -243,11 +243,17 @@ public static class StateBounds
         }
         foreach (var w in s.Waiting ?? [])
         {
-            // Written as JSON: about 20 bytes of names and punctuation per field.
-            n += 400 + Str(w.Title) + Str(w.Body) + Str(w.ActionLabel) + Str(w.ActionUrl) + Str(w.Per) + Str(w.UserId);
+            // Written as JSON: about 20 bytes of names and punctuation per field, and up to 6 bytes a character (\uXXXX).
+            static long Json(string? x) => x is null ? 0 : 6L * x.Length + 2;
+            n += 400 + Json(w.Title) + Json(w.Body) + Json(w.ActionLabel) + Json(w.ActionUrl) + Json(w.Per) + Json(w.UserId) + Json(w.InterventionId)
+                + Json(w.RuleId) + Json(w.Channel) + Json(w.Blocked) + Json(w.TriggerKind) + Json(w.Intent) + Json(w.Variant) + Json(w.Crossing);
+            foreach (var id in w.EventIds)
+            {
+                n += 1 + Json(id);
+            }
             foreach (var (k, v) in w.Details ?? [])
             {
-                n += 6 + Str(k) + Str(v);
+                n += 6 + Json(k) + Json(v);
             }
         }
         foreach (var c in s.UnservedCrossings ?? [])

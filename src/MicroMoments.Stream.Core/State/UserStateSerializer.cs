@@ -14,9 +14,15 @@ public static class UserStateSerializer
     public static byte[] Serialize(UserState state, UserStateFormat format = UserStateFormat.Container) => format switch
     {
         UserStateFormat.Json => ToJson(state),
-        UserStateFormat.Binary => LegacyFormat1.Serialize(state),
+        // Format 1 is frozen before the container's later fields: a state that holds one is written as JSON instead, which
+        // every version reads (ignoring what it does not know), so a waiting candidate or a user-wide pause is not lost while
+        // a rolling upgrade from a version before the container runs with StateFormat=Binary.
+        UserStateFormat.Binary => HasContainerOnlyFields(state) ? ToJson(state) : LegacyFormat1.Serialize(state),
         _ => StateContainer.Serialize(state),
     };
+
+    private static bool HasContainerOnlyFields(UserState s) =>
+        s.Waiting is not null || s.UnservedCrossings is not null || s.UserDismissals != 0 || s.UserPausedUntil != 0;
 
     /// <summary>Reads a stored state; throws only <see cref="UnreadableStateException"/>, whatever the bytes.</summary>
     public static UserState Deserialize(ReadOnlySpan<byte> data)
