@@ -129,6 +129,9 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("pd")] public List<PendingDelivery>? PendingDeliveries { get; set; }
 
+    /// <summary>What answering in event time needs (<see cref="EventTimeState"/>); null when nothing.</summary>
+    [JsonPropertyName("et")] public EventTimeState? EventTime { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 }

@@ -11,7 +11,7 @@ namespace MicroMoments.Stream.Core.State;
 /// value is a one-byte back-reference (rule ids recur in windows, timers, sent and intervention records) and a
 /// lower-case UUID takes 16 bytes. Defaults are left out exactly as in the JSON form, so both read back equal.
 /// </summary>
-internal static class UserStateBinary
+internal static partial class UserStateBinary
 {
     public const byte Version1 = 1;
 
@@ -88,6 +88,7 @@ internal static class UserStateBinary
         Set(AnonymousBit, s.Anonymous);
         Set(ActiveHoursBit, s.ActiveHours is not null);
         Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
+        Set(EventTimeBit, s.EventTime is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -282,6 +283,10 @@ internal static class UserStateBinary
                 w.StringIfSet(p.Per);
                 w.StringIfSet(p.UserId);
             }
+        }
+        if (s.EventTime is { } eventTime)
+        {
+            WriteEventTime(w, eventTime, at);
         }
         return w;
     }
@@ -530,6 +535,10 @@ internal static class UserStateBinary
                 pending.Add(p);
             }
             s.PendingDeliveries = pending;
+        }
+        if (Has(EventTimeBit))
+        {
+            s.EventTime = ReadEventTime(ref r, at);
         }
         r.End();
         return s;
