@@ -309,7 +309,38 @@ public sealed class EventTimeTests
         UserProfile.Observe(back, TestEvents.Track("u1", "Other", day, id: "m1"), eventTime: true);
 
         Assert.Equal(5, back.StreakDays);
-        Assert.Equal(0b11111u, back.EventTime!.ActiveDays);
+        Assert.Null(back.EventTime); // one run: the streak stands for it
+    }
+
+    [Fact]
+    public void EventTimeState_ActiveEveryDay_KeepsNothing()
+    {
+        var s = new Scenario();
+        for (var d = 0; d < 40; d++)
+        {
+            s.Track("Feature Used", D(d), new { feature = "reports" });
+        }
+
+        Assert.Equal(40, s.Simulation.Users["u1"].StreakDays);
+        Assert.Null(s.Simulation.Users["u1"].EventTime);
+    }
+
+    [Fact]
+    public void EventTimeState_DaysWithAGap_KeepsTheSetInAFewBytes()
+    {
+        var s = new Scenario();
+        foreach (var d in new[] { 0, 1, 2, 4 })
+        {
+            s.Track("Feature Used", D(d), new { feature = "reports" });
+        }
+        var state = s.Simulation.Users["u1"];
+        var with = UserStateBinary.Serialize(state).Length;
+        var days = state.EventTime!.ActiveDays;
+        state.EventTime = null;
+        var without = UserStateBinary.Serialize(state).Length;
+
+        Assert.Equal(0b11101u, days); // bit i: i days before the latest (day 4); day 3 is the gap
+        Assert.InRange(with - without, 1, 4);
     }
 
     internal sealed record Outcome(OfflineSimulation Sim, List<(string RuleId, string InterventionId)> Effective);

@@ -372,11 +372,11 @@ public static class UserProfile
         {
             return; // a late event from a day the set no longer holds does not rewrite the streak
         }
-        // A state from before the set: its streak stands for the days it covers.
+        // 0 (a state from before the set, or a set that is just the current run): the streak stands for the days it covers.
         var days = state.EventTime?.ActiveDays ?? 0;
         if (days == 0 && last != 0)
         {
-            days = state.StreakDays >= 32 ? uint.MaxValue : (1u << Math.Max(1, state.StreakDays)) - 1;
+            days = RunOnly(Math.Max(1, state.StreakDays));
         }
         if (day < last)
         {
@@ -390,11 +390,21 @@ public static class UserProfile
             state.StreakDays = day == last + 1 ? state.StreakDays + 1 : 1;
             state.LastActiveDay = day;
         }
-        if (fillEarlier || state.EventTime is not null)
+        // Kept only when it says more than the streak: most users' days are one run, and cost nothing.
+        var stored = days == RunOnly(state.StreakDays) ? 0 : days;
+        if (stored != 0 && (fillEarlier || state.EventTime is not null))
         {
-            (state.EventTime ??= new EventTimeState()).ActiveDays = days;
+            (state.EventTime ??= new EventTimeState()).ActiveDays = stored;
+        }
+        else if (state.EventTime is { } et)
+        {
+            et.ActiveDays = 0;
+            state.EventTime = et.IsEmpty ? null : et;
         }
     }
+
+    /// <summary>The day set of a streak of <paramref name="streak"/> days and no earlier activity.</summary>
+    private static uint RunOnly(int streak) => streak >= 32 ? uint.MaxValue : (1u << streak) - 1;
 
     private static int StableHash(string s)
     {

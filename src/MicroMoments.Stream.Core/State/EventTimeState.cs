@@ -4,7 +4,8 @@ namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
 /// What a user's state keeps so that events out of order by up to <c>policies.allowedLateness</c> give the commands of
-/// timestamp order (docs/rules.md, "Allowed lateness"). Small by construction: a 32-day mask, and entries kept only while
+/// timestamp order (docs/rules.md, "Allowed lateness"). Small by construction: a 32-day mask (only when the active days are
+/// more than one run), and entries kept only while
 /// they are within the lateness of the user's latest event. Null (nothing stored) for a user who needs none of it.
 /// </summary>
 public sealed class EventTimeState
@@ -17,7 +18,8 @@ public sealed class EventTimeState
 
     /// <summary>
     /// The user's active days as a set: bit i set when local day <see cref="UserState.LastActiveDay"/> − i had activity.
-    /// 0 for a state written before the set existed: <see cref="UserState.StreakDays"/> then stands for it.
+    /// 0 when the set is just the current run, or for a state written before the set existed: <see cref="UserState.StreakDays"/>
+    /// then stands for it, so a user whose active days are one run keeps nothing here.
     /// </summary>
     [JsonPropertyName("d")] public uint ActiveDays { get; set; }
 
