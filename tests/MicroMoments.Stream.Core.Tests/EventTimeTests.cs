@@ -71,25 +71,29 @@ public sealed class EventTimeTests
     }
 
     // The second finding: a day-5 event at 23:58 (Berlin) arrives after day 6's 00:01.
-    [Fact]
-    public void Day5EventArrivesAfterDay6_StreakCelebrated()
+    /// <summary>Day 5 at 23:58 in Berlin (T0 is 11:00 there); day 6 starts 2 minutes later.</summary>
+    private static readonly TimeSpan Day5At2358 = D(4) + TimeSpan.FromHours(12) + M(58);
+
+    /// <summary>Active on days 1–4, then the day-5 event at 23:58 and day 6's at 00:01, in the order given.</summary>
+    private static Scenario StreakJourney(RuleSet? rules, params TimeSpan[] last)
     {
-        var day5At2358 = D(4) + TimeSpan.FromHours(12) + M(58); // T0 is 11:00 in Berlin
-        var s = new Scenario();
+        var s = new Scenario(rules);
         for (var d = 0; d < 4; d++)
         {
             s.Track("Feature Used", D(d), new { feature = "reports" });
         }
-        s.Track("Feature Used", day5At2358 + M(3), new { feature = "reports" })
-            .Track("Feature Used", day5At2358, new { feature = "reports" });
-
-        var inOrder = new Scenario();
-        for (var d = 0; d < 4; d++)
+        foreach (var at in last)
         {
-            inOrder.Track("Feature Used", D(d), new { feature = "reports" });
+            s.Track("Feature Used", at, new { feature = "reports" });
         }
-        inOrder.Track("Feature Used", day5At2358, new { feature = "reports" })
-            .Track("Feature Used", day5At2358 + M(3), new { feature = "reports" });
+        return s;
+    }
+
+    [Fact]
+    public void Day5EventArrivesAfterDay6_StreakCelebrated()
+    {
+        var s = StreakJourney(null, Day5At2358 + M(3), Day5At2358);
+        var inOrder = StreakJourney(null, Day5At2358, Day5At2358 + M(3));
 
         var celebration = Assert.Single(s.Of("streak-5-days"));
         Assert.Equal(Assert.Single(inOrder.Of("streak-5-days")).InterventionId, celebration.InterventionId);
@@ -97,19 +101,8 @@ public sealed class EventTimeTests
     }
 
     [Fact]
-    public void Day5EventArrivesAfterDay6_LatenessZero_StreakBrokenAsInArrivalOrder()
-    {
-        var day5At2358 = D(4) + TimeSpan.FromHours(12) + M(58);
-        var s = new Scenario(DefaultsInArrivalOrder);
-        for (var d = 0; d < 4; d++)
-        {
-            s.Track("Feature Used", D(d), new { feature = "reports" });
-        }
-        s.Track("Feature Used", day5At2358 + M(3), new { feature = "reports" })
-            .Track("Feature Used", day5At2358, new { feature = "reports" });
-
-        Assert.Empty(s.Of("streak-5-days"));
-    }
+    public void Day5EventArrivesAfterDay6_LatenessZero_StreakBrokenAsInArrivalOrder() =>
+        Assert.Empty(StreakJourney(DefaultsInArrivalOrder, Day5At2358 + M(3), Day5At2358).Of("streak-5-days"));
 
     // One per trigger kind, with a small rule set of its own and a delay, so that a command decided before a reordered
     // event arrived can still be withdrawn.
