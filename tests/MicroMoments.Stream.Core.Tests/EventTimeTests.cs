@@ -173,6 +173,20 @@ public sealed class EventTimeTests
     }
 
     [Fact]
+    public void Inactivity_EventStampedWithinTheStretchArrivesAfterItFired_CommandWithdrawnAsInTimestampOrder()
+    {
+        var rules = RuleSetLoader.Load(Header + Rule("r", "{ kind: inactivity, after: 3m }"));
+
+        // The clock passes the idle due time (3 min) with x, before e, stamped at 2 min, arrives.
+        var run = Run(rules, [Track("a", "Other", 0), Track("x", "Other", 4), Track("e", "Other", 2)]);
+        var sorted = Run(rules, [Track("a", "Other", 0), Track("e", "Other", 2), Track("x", "Other", 4)]);
+
+        Assert.Equal(CancelReasons.LateEvent, Assert.Single(run.Sim.Cancellations).Reason);
+        Assert.Single(run.Effective);
+        Assert.Equal(sorted.Effective, run.Effective);
+    }
+
+    [Fact]
     public void Streak_Reordered_SameKeyAsTimestampOrder()
     {
         var rules = RuleSetLoader.Load(Header + Rule("r", "{ kind: streak, days: 2 }"));

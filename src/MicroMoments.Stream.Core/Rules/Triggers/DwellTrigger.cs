@@ -45,7 +45,7 @@ public sealed class DwellTrigger : TriggerSpec
 
     /// <summary>
     /// An event stamped before the user's latest: it ends only a dwell whose view was stamped before it, and a command such a
-    /// dwell already sent is withdrawn while its <c>deliverAfter</c> is ahead. A reordered view arms nothing: the latest event
+    /// dwell already sent is withdrawn while its <c>deliverAfter</c> is ahead (<see cref="TriggerSpec.WithdrawEndedStretch"/>). A reordered view arms nothing: the latest event
     /// is stamped after it, so it either ended the dwell or came after the dwell was due, and which one only the events in
     /// between could tell (none is kept): no nudge rather than a wrong one.
     /// </summary>
@@ -56,14 +56,7 @@ public sealed class DwellTrigger : TriggerSpec
         {
             Timers.Cancel(on.State, rule.Id);
         }
-        foreach (var p in on.State.PendingDeliveries ?? [])
-        {
-            if (p.RuleId == rule.Id && on.State.Interventions?.FindLast(r => r.Id == p.InterventionId) is { } sent
-                && sent.At - DurationMs < ts && ts <= sent.At)
-            {
-                on.Retract(rule.Id, p.InterventionId);
-            }
-        }
+        WithdrawEndedStretch(rule, ref on);
     }
 
     /// <summary>Staying on a page is navigation.</summary>
