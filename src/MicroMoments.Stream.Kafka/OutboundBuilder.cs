@@ -41,12 +41,17 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
             activity?.SetTag("messaging.destination.name", _options.OutputTopic);
             activity?.SetTag("micromoments.rule", command.RuleId);
             activity?.SetTag("micromoments.intervention_id", command.InterventionId);
-            Of(shard).Add(WithinBudget(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
+            var outbound = WithinBudget(new Outbound(_options.OutputTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(command.UserId),
                 Value = InterventionCloudEvents.Encode(command),
                 Headers = Headers(activity, parent),
-            }, command.InterventionId, command), command.DecidedAt));
+            }, command.InterventionId, command), command.DecidedAt);
+            if (outbound.DeadLetterReason is not null)
+            {
+                NotSent(work, shard, command.InterventionId);
+            }
+            Of(shard).Add(outbound);
         }
         CancellationsBefore(int.MaxValue);
         if (!string.IsNullOrEmpty(_options.DecisionTopic))
@@ -82,6 +87,22 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
             : new Outbound(_options.DeadLetterTopic, DeadLetters.ForRefused(message.Topic, message.Message, ProduceRefusals.CommandTooLarge,
                 $"the value is {length} bytes; the budget is {CommandSizeBudget.MaxValueBytes}", decidedAt), null,
                 DeadLetterReason: ProduceRefusals.CommandTooLarge);
+    }
+
+    /// <summary>
+    /// A command dead-lettered here was never sent: its pending delivery goes from the user's state (built before the state is
+    /// serialised), so no later <c>cancelOn</c> event or pause withdraws it with a cancellation.
+    /// </summary>
+    private static void NotSent(BatchWork work, string shard, string interventionId)
+    {
+        foreach (var state in work.Dirty.GetValueOrDefault(shard)?.Values ?? Enumerable.Empty<Core.State.UserState>())
+        {
+            state.PendingDeliveries?.RemoveAll(p => p.InterventionId == interventionId);
+            if (state.PendingDeliveries is { Count: 0 })
+            {
+                state.PendingDeliveries = null;
+            }
+        }
     }
 
     /// <summary>Keyed and covered by the outbox as a command is: its id is checked on recovery, so it is never produced twice.</summary>

@@ -29,8 +29,12 @@ public sealed class RedisOptions
     [Range(1, 20)]
     public int RetryAttempts { get; set; } = 3;
 
-    /// <summary>How user state is written (both are read): Json while instances of a version before the binary format may still run.</summary>
-    public Core.State.UserStateFormat StateFormat { get; set; } = Core.State.UserStateFormat.Binary;
+    /// <summary>
+    /// How user state is written (every form is read): the container by default; <c>Binary</c> (format 1) or <c>Json</c> while
+    /// instances of a version before the container may still run (docs/guarantees.md, "Upgrades and rollbacks").
+    /// </summary>
+    [EnumDataType(typeof(Core.State.UserStateFormat))]
+    public Core.State.UserStateFormat StateFormat { get; set; } = Core.State.UserStateFormat.Container;
 
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Configuration);
 }

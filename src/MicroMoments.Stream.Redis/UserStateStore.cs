@@ -230,7 +230,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
         {
             keys[u + i] = _keys.User(shard, user.UserId);
             args[a + n + i] = IndexUpdate(user); // before serialising: it records the new index score in the state
-            args[a + i] = UserStateSerializer.Serialize(user);
+            args[a + i] = UserStateSerializer.Serialize(user, options.StateFormat);
             args[a + 2 * n + i] = user.UserId;
             i++;
         }
@@ -454,14 +454,31 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             gets[i] = batch.StringGetAsync(_keys.UserIndex(users[i]));
         }
         batch.Execute();
-        await Task.WhenAll(sets.Cast<Task>().Concat(gets));
+        await Task.WhenAll(sets);
+        try
+        {
+            await Task.WhenAll(gets);
+        }
+        catch (RedisServerException ex) when (IsWrongType(ex))
+        {
+            // An index entry of another Redis type (a hand-made key, say): handled per user below.
+        }
         List<(string UserId, string Other)>? others = null;
-        List<int>? renew = null, missed = null;
+        List<int>? renew = null, missed = null, replace = null;
         for (var i = 0; i < users.Length; i++)
         {
             if (sets[i].Result)
             {
                 continue; // set now: nothing named another shard
+            }
+            if (gets[i].IsFaulted)
+            {
+                if (gets[i].Exception!.InnerException is RedisServerException wrong && IsWrongType(wrong))
+                {
+                    (replace ??= []).Add(i); // a pointer that cannot be read is none: this shard's replaces it
+                    continue;
+                }
+                await gets[i]; // any other error fails the write, as before
             }
             if (gets[i].Result.IsNull)
             {
@@ -477,11 +494,12 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 (others ??= []).Add((users[i], (string)gets[i].Result!));
             }
         }
-        if (renew is not null || missed is not null)
+        if (renew is not null || missed is not null || replace is not null)
         {
             var again = db.CreateBatch();
             var expiries = (renew ?? []).Select(i => (Task)again.KeyExpireAsync(_keys.UserIndex(users[i]), ttl))
-                .Concat((missed ?? []).Select(i => (Task)again.StringSetAsync(_keys.UserIndex(users[i]), shard, ttl, When.NotExists))).ToArray();
+                .Concat((missed ?? []).Select(i => (Task)again.StringSetAsync(_keys.UserIndex(users[i]), shard, ttl, When.NotExists)))
+                .Concat((replace ?? []).Select(i => (Task)again.StringSetAsync(_keys.UserIndex(users[i]), shard, ttl))).ToArray();
             again.Execute();
             await Task.WhenAll(expiries);
         }
@@ -566,8 +584,28 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
 
     /// <summary>The shard that holds a user's state, from the user index; null for a user never saved.</summary>
     public async Task<string?> ShardOfAsync(string userId, CancellationToken ct) =>
-        (string?)await Timed("index", async () => await resilience.ExecuteAsync(
-            async _ => await redis.GetDatabase().StringGetAsync(_keys.UserIndex(userId)), ct));
+        await Timed("index", async () => await resilience.ExecuteAsync(
+            async _ => await IndexedShardAsync(redis.GetDatabase(), userId), ct));
+
+    /// <summary>
+    /// The user index's shard for a user; null when there is none, or when the key holds another Redis type: a pointer that
+    /// cannot be read is no pointer (the next save of a new user replaces it), never an error that would fail the batch.
+    /// </summary>
+    private async Task<string?> IndexedShardAsync(IDatabaseAsync db, string userId)
+    {
+        try
+        {
+            return (string?)await db.StringGetAsync(_keys.UserIndex(userId));
+        }
+        catch (RedisServerException ex) when (IsWrongType(ex))
+        {
+            return null;
+        }
+    }
+
+    private const string WrongTypeKey = StateUnreadable.WrongTypeKeyError;
+
+    private static bool IsWrongType(RedisServerException ex) => ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
 
     /// <summary>
     /// Every state the user has, in any shard: the index names one, but producers that partition differently leave
@@ -577,7 +615,7 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<List<FoundState>> FindAllAsync(string userId, CancellationToken ct)
     {
         var db = redis.GetDatabase();
-        var indexed = (string?)await db.StringGetAsync(_keys.UserIndex(userId));
+        var indexed = await IndexedShardAsync(db, userId);
         var shards = (await db.SetMembersAsync(_keys.Shards)).Select(s => (string)s!).Order(StringComparer.Ordinal).ToList();
         if (indexed is not null)
         {
@@ -596,9 +634,9 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
             {
                 value = await reads[i].Value.WaitAsync(ct);
             }
-            catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+            catch (RedisServerException ex) when (IsWrongType(ex))
             {
-                (value, error) = (RedisValue.Null, "the key holds another Redis type, not a string");
+                (value, error) = (RedisValue.Null, WrongTypeKey);
             }
             var kept = await reads[i].Quarantined.WaitAsync(ct);
             if (value.HasValue)
@@ -606,13 +644,14 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 (var state, error) = TryRead(value, userId);
                 if (state is not null)
                 {
-                    found.Add(new FoundState(shards[i], state, null, kept));
+                    // Readable again (the worker started the user fresh): still say where the earlier bytes are kept.
+                    found.Add(new FoundState(shards[i], state, kept is null ? null : new StateUnreadable(_keys.Quarantine(shards[i], userId)!, null, kept)));
                     continue;
                 }
             }
             if (error is not null || kept is not null)
             {
-                found.Add(new FoundState(shards[i], null, new StateUnreadable(_keys.Quarantine(shards[i], userId)!, error, kept), kept));
+                found.Add(new FoundState(shards[i], null, new StateUnreadable(_keys.Quarantine(shards[i], userId)!, error, kept)));
             }
         }
         return found;
@@ -622,21 +661,20 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
     public async Task<(string Shard, UserState State)?> FindAsync(string userId, CancellationToken ct)
     {
         var db = redis.GetDatabase();
-        var shard = await db.StringGetAsync(_keys.UserIndex(userId));
-        if (!shard.HasValue)
+        if (await IndexedShardAsync(db, userId) is not { } shard)
         {
             return null;
         }
-        var value = await db.StringGetAsync(_keys.User(shard!, userId));
-        return value.HasValue ? (shard!, UserStateSerializer.Read((byte[])value!, userId)) : null;
+        var value = await db.StringGetAsync(_keys.User(shard, userId));
+        return value.HasValue ? (shard, UserStateSerializer.Read((byte[])value!, userId)) : null;
     }
 }
 
 /// <summary>
 /// One shard's state of a user as <c>explain</c> and the console find it: <see cref="State"/>, or why there is none that can be
-/// read (<see cref="Unreadable"/>); <see cref="QuarantineExpiresIn"/> is set while bytes of an earlier unreadable state are kept.
+/// read (<see cref="Unreadable"/>, also set beside a readable state while the bytes of an earlier unreadable one are kept).
 /// </summary>
-public sealed record FoundState(string Shard, UserState? State, StateUnreadable? Unreadable, TimeSpan? QuarantineExpiresIn);
+public sealed record FoundState(string Shard, UserState? State, StateUnreadable? Unreadable);
 
 /// <summary>
 /// A state that cannot be read: <see cref="Error"/> is null when the stored value is fine again (the worker started the user
@@ -648,8 +686,12 @@ public sealed record StateUnreadable(string QuarantineKey, string? Error, TimeSp
     public string Describe(DateTimeOffset now) => Error is null
         ? $"an earlier state was unreadable (quarantined at {QuarantineKey}{Until(now)})"
         : KeptFor is null
-            ? $"state unreadable ({Error}); the worker quarantines it at {QuarantineKey} when it next loads the user, and starts the user fresh"
+            ? Error == WrongTypeKeyError
+                ? $"state unreadable ({Error}); the worker reads it as no state and replaces it when it next saves the user (there are no state bytes to quarantine)"
+                : $"state unreadable ({Error}); the worker quarantines it at {QuarantineKey} when it next loads the user, and starts the user fresh"
             : $"state unreadable (quarantined at {QuarantineKey}{Until(now)}): {Error}";
+
+    internal const string WrongTypeKeyError = "the key holds another Redis type, not a string";
 
     private string Until(DateTimeOffset now) => KeptFor is { } k ? $", kept until {now + k:yyyy-MM-dd HH:mm} UTC" : "";
 }

@@ -59,8 +59,6 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
-            // The serializer is static (the store calls it directly); the store is created once, before any write.
-            UserStateSerializer.WriteFormat = o.StateFormat;
             return new UserStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), o, sp.GetRequiredService<Polly.ResiliencePipeline>(),
                 sp.GetRequiredService<RedisTelemetry>(), sp.GetRequiredService<TimeProvider>());
         });

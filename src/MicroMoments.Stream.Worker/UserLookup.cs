@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Redis;
@@ -52,16 +53,23 @@ public static class UserLookup
         return found.Select((f, i) => new UserRecord(f.Shard, f.State ?? new UserState { UserId = userId }, decisions[i], f.Unreadable)).ToList();
     }
 
-    /// <summary>The pauses in force now: per rule after dismissals, and for all rules ("" as rule) after unanswered nudges.</summary>
+    /// <summary>
+    /// The pauses in force now: per rule after dismissals, and for all rules ("" as rule) after dismissals under a
+    /// <c>scope: user</c> dismissal pause or after unanswered nudges.
+    /// </summary>
     public static List<(string RuleId, string Reason, DateTimeOffset Until)> PausesInForce(UserState s, RuleSet rules, DateTimeOffset now)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var pauses = (s.RulePausedUntil ?? []).Where(p => p.Value > nowMs)
-            .Select(p => (p.Key, "dismissal_pause", DateTimeOffset.FromUnixTimeMilliseconds(p.Value))).ToList();
+            .Select(p => (p.Key, Reasons.DismissalPause, DateTimeOffset.FromUnixTimeMilliseconds(p.Value))).ToList();
+        if (s.UserPausedUntil > nowMs)
+        {
+            pauses.Add(("", Reasons.DismissalPause, DateTimeOffset.FromUnixTimeMilliseconds(s.UserPausedUntil)));
+        }
         if (s.AutoPausedAt > 0 && (rules.Policy.AutoPause ?? rules.Rules.Select(r => r.Policy.AutoPause).FirstOrDefault(p => p is not null)) is { } auto
             && s.AutoPausedAt + (long)auto.For.TotalMilliseconds > nowMs)
         {
-            pauses.Add(("", "auto_pause", DateTimeOffset.FromUnixTimeMilliseconds(s.AutoPausedAt + (long)auto.For.TotalMilliseconds)));
+            pauses.Add(("", Reasons.AutoPause, DateTimeOffset.FromUnixTimeMilliseconds(s.AutoPausedAt + (long)auto.For.TotalMilliseconds)));
         }
         return pauses;
     }

@@ -22,6 +22,7 @@ public sealed class BackTestTests
             action: { moment: reward, channel: toast, message: { body: pong } }
             experiment: { name: ping-copy, holdout: 0.2, variants: [ { name: control }, { name: bold, message: { body: PONG } } ] }
             conversion: { event: Order Completed, within: 24h }
+            policy: { onBlocked: drop }
         {{extraRule}}
         """);
 

@@ -267,7 +267,7 @@ public sealed class BestTimeTests
     [Fact]
     public void Deserialize_StateWrittenBeforeActiveHours_ReadsWithNoHistory()
     {
-        byte[] old = [UserStateBinary.Version1, 0x01, 0x04, (byte)'a'];
+        byte[] old = [LegacyFormat1.Version1, 0x01, 0x04, (byte)'a'];
 
         var state = UserStateSerializer.Deserialize(old);
 

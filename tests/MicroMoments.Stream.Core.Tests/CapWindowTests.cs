@@ -3,7 +3,10 @@ using MicroMoments.Stream.Core.Rules;
 
 namespace MicroMoments.Stream.Core.Tests;
 
-/// <summary>Cap windows: <c>per: 1d</c> is the calendar day in the user's time zone, <c>per: 24h</c> the last 24 hours.</summary>
+/// <summary>
+/// Cap windows: <c>per: 1d</c> is the calendar day in the user's time zone, <c>per: 24h</c> the last 24 hours. The rule drops when
+/// capped (<c>onBlocked: drop</c>), so each outcome shows the window alone (deferral: <see cref="DeliveryTimeTests"/>).
+/// </summary>
 public sealed class CapWindowTests
 {
     private static string Rules(string per, int max = 1) => $$"""
@@ -12,7 +15,7 @@ public sealed class CapWindowTests
           - id: ping
             trigger: { kind: event, event: Ping }
             action: { moment: m, channel: in_app, message: { body: hi } }
-            policy: { caps: [ { max: {{max}}, per: {{per}} } ] }
+            policy: { caps: [ { max: {{max}}, per: {{per}} } ], onBlocked: drop }
         """;
 
     private static string Outcomes(LocalStory s) => string.Join(",", s.DecisionsOf("ping").Select(d => d.Reason ?? d.Outcome));

@@ -208,7 +208,7 @@ public sealed class CatalogueTests
     }
 
     [Fact]
-    public void NewcomerSecondTipWithin24Hours_SuppressedByProgressiveDisclosure()
+    public void NewcomerSecondTipWithin24Hours_ExpiresBlockedByProgressiveDisclosure()
     {
         var s = new Scenario().Track("Signed Up", M(0));
         foreach (var feature in new[] { "reports", "automations" })
@@ -219,7 +219,8 @@ public sealed class CatalogueTests
             }
         }
         Assert.Single(s.Of("feature-advanced-tooltip"));
-        Assert.Equal(Reasons.ProgressiveDisclosure, s.DecisionsOf("feature-advanced-tooltip").Last().Reason);
+        var last = s.DecisionsOf("feature-advanced-tooltip").Last();
+        Assert.Equal((Reasons.Expired, Reasons.ProgressiveDisclosure), (last.Reason, last.Blocked));
     }
 
     // (11) form completed → a hint for the next step
@@ -423,6 +424,40 @@ public sealed class CatalogueTests
         var c = Assert.Single(s.Of("content-shared-reward"));
         Assert.Equal(new DateTimeOffset(2026, 11, 25, 6, 0, 0, TimeSpan.Zero), c.DeliverAfter);
         Assert.Equal(Reasons.QuietHours, s.DecisionsOf("content-shared-reward").Single().Reason);
+    }
+
+    // (seed) a user who dismisses prompts more than twice: every rule pauses for them for 7 days
+    private static Scenario DismissEach(params (string Event, string RuleId)[] nudges)
+    {
+        var s = new Scenario();
+        foreach (var ((name, rule), i) in nudges.Select((n, i) => (n, i)))
+        {
+            s.Track(name, H(2 * i));
+            s.Track("Intervention Dismissed", H(2 * i) + M(1), new { interventionId = Assert.Single(s.Of(rule)).InterventionId, ruleId = rule });
+        }
+        return s;
+    }
+
+    [Fact]
+    public void ThirdNudgeDismissed_EveryRulePausedForSevenDays()
+    {
+        var s = DismissEach(("Content Shared", "content-shared-reward"), ("Form Completed", "form-completed-next-step"), ("Setup Completed", "setup-completed-next"));
+
+        s.Track("Configuration Skipped", H(6), new { feature = "data-visualization" });
+        s.Track("Configuration Skipped", H(4) + D(7) + M(1), new { feature = "data-visualization" });
+
+        Assert.Equal(Reasons.DismissalPause, s.DecisionsOf("data-visualization-skipped")[0].Reason);
+        Assert.Equal(Outcomes.Emitted, s.DecisionsOf("data-visualization-skipped")[1].Outcome);
+    }
+
+    [Fact]
+    public void TwoNudgesDismissed_NearMiss_NothingPaused()
+    {
+        var s = DismissEach(("Content Shared", "content-shared-reward"), ("Form Completed", "form-completed-next-step"));
+
+        s.Track("Configuration Skipped", H(6), new { feature = "data-visualization" });
+
+        Assert.Equal(Outcomes.Emitted, Assert.Single(s.DecisionsOf("data-visualization-skipped")).Outcome);
     }
 
     [Fact]

@@ -284,7 +284,7 @@ public sealed class DeliveryCancellationTests
 
         var binary = UserStateSerializer.Deserialize(UserStateSerializer.Serialize(_state));
         var fromJson = UserStateSerializer.Deserialize(Encoding.UTF8.GetBytes(json));
-        byte[] old = [UserStateBinary.Version1, 0x01, 0x04, (byte)'a']; // format 1 as written before the field: user "a"
+        byte[] old = [LegacyFormat1.Version1, 0x01, 0x04, (byte)'a']; // format 1 as written before the field: user "a"
 
         Assert.Equal(json, Encoding.UTF8.GetString(UserStateSerializer.ToJson(binary)));
         Assert.Equal(json, Encoding.UTF8.GetString(UserStateSerializer.ToJson(fromJson)));

@@ -9,7 +9,8 @@ namespace MicroMoments.Stream.Core.Tests;
 /// </summary>
 public sealed partial class DocsLinksTests
 {
-    private static readonly string Root = FindRoot();
+    /// <summary>The repository root (the folder holding the solution).</summary>
+    internal static readonly string Root = FindRoot();
 
     private static string FindRoot()
     {

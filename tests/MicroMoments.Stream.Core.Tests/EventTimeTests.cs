@@ -282,7 +282,7 @@ public sealed class EventTimeTests
     }
 
     [Fact]
-    public void EventTimeState_RoundTripsBinaryAndJson()
+    public void EventTimeState_RoundTripsContainerAndJson()
     {
         var state = new UserState
         {
@@ -295,7 +295,7 @@ public sealed class EventTimeTests
             },
         };
 
-        foreach (var bytes in new[] { UserStateBinary.Serialize(state), UserStateSerializer.ToJson(state) })
+        foreach (var bytes in new[] { StateContainer.Serialize(state), UserStateSerializer.Serialize(state, UserStateFormat.Binary), UserStateSerializer.ToJson(state) })
         {
             var back = UserStateSerializer.Deserialize(bytes);
             Assert.Equal(0b1011u, back.EventTime!.ActiveDays);
@@ -307,9 +307,9 @@ public sealed class EventTimeTests
     [Fact]
     public void StateWithoutEventTime_ReadsAsBeforeAndItsStreakStandsForTheSet()
     {
-        // A state as the version before this one wrote it: no event-time bit; its 4-day streak ends on day 20,000.
+        // A state as the version before this one wrote it: no event-time section; its 4-day streak ends on day 20,000.
         var old = new UserState { UserId = "u1", LastEventAt = 1_728_000_000_000, LastActiveDay = 20_000, StreakDays = 4, Timezone = "UTC" };
-        var back = UserStateSerializer.Deserialize(UserStateBinary.Serialize(old));
+        var back = UserStateSerializer.Deserialize(StateContainer.Serialize(old));
         Assert.Null(back.EventTime);
 
         var day = DateTimeOffset.FromUnixTimeSeconds(20_001L * 86_400 + 60);
@@ -341,10 +341,10 @@ public sealed class EventTimeTests
             s.Track("Feature Used", D(d), new { feature = "reports" });
         }
         var state = s.Simulation.Users["u1"];
-        var with = UserStateBinary.Serialize(state).Length;
+        var with = StateContainer.Serialize(state).Length;
         var days = state.EventTime!.ActiveDays;
         state.EventTime = null;
-        var without = UserStateBinary.Serialize(state).Length;
+        var without = StateContainer.Serialize(state).Length;
 
         Assert.Equal(0b11101u, days); // bit i: i days before the latest (day 4); day 3 is the gap
         Assert.InRange(with - without, 1, 4);
@@ -355,7 +355,8 @@ public sealed class EventTimeTests
     /// <summary>
     /// The events in the order given, then a week; the commands not withdrawn, in id order. A candidate that lost a same-event
     /// collision (<c>lower_priority</c>) counts as a command: which events share a step depends on arrival, and the schedule
-    /// defers the loser rather than dropping it (docs/delivery-time.md, part 2).
+    /// defers the loser rather than dropping it (docs/delivery-time.md, part 2). It counts once: the loser produced at its later
+    /// slot keeps the id it was deferred with.
     /// </summary>
     internal static Outcome Run(RuleSet rules, IEnumerable<string> lines)
     {
@@ -369,7 +370,7 @@ public sealed class EventTimeTests
         var withdrawn = sim.Cancellations.Select(c => c.InterventionId).ToHashSet(StringComparer.Ordinal);
         var lost = sim.Decisions.Where(d => d.Reason == Reasons.LowerPriority).Select(d => (d.RuleId, InterventionId: d.InterventionId ?? ""));
         return new Outcome(sim, sim.Interventions.Where(c => !withdrawn.Contains(c.InterventionId))
-            .Select(c => (c.RuleId, c.InterventionId)).Concat(lost).OrderBy(x => x.InterventionId, StringComparer.Ordinal).ToList());
+            .Select(c => (c.RuleId, c.InterventionId)).Concat(lost).Distinct().OrderBy(x => x.InterventionId, StringComparer.Ordinal).ToList());
     }
 
     internal static string Track(string id, string name, double minutes, string? feature = null) =>

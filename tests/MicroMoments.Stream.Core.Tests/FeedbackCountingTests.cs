@@ -68,6 +68,20 @@ public sealed class FeedbackCountingTests
     }
 
     [Fact]
+    public void Apply_DisplayedReportAfterAClick_KeepsTheClickAsTheResponse()
+    {
+        var sent = Send();
+        Apply("Intervention Clicked", About(sent));
+
+        Apply("Intervention Displayed", About(sent));
+
+        var record = Assert.Single(_state.Interventions!, r => r.Id == sent.InterventionId);
+        Assert.Equal("clicked", record.Status);
+        // Only the follow-up the click sent is unanswered; the clicked intervention ends the run (it made 2 before).
+        Assert.Equal(1, PolicyGate.UnansweredInARow(_state, (_at + TimeSpan.FromDays(3)).ToUnixTimeMilliseconds()));
+    }
+
+    [Fact]
     public void Apply_RepeatedDeliveryReport_CountsOneDelivery()
     {
         var sent = Send();

@@ -83,8 +83,11 @@ public sealed class GlobalControlTests
             s.Track("Ping", TimeSpan.FromMinutes(i), user: user);
         }
 
-        Assert.Equal(5, s.Simulation.Decisions.Count(d => d.Reason == Reasons.GlobalControl));
-        Assert.Equal(2, s.Simulation.Decisions.Count(d => d.Reason == Reasons.HourlyCap));
+        // Placed as a treated user's commands are: the two over the cap go to the next hour, counted there.
+        Assert.Equal(7, s.Simulation.Decisions.Count(d => d.Reason == Reasons.GlobalControl));
+        Assert.Equal(2, s.Simulation.Decisions.Count(d => d.Blocked == Reasons.HourlyCap));
+        Assert.Equal(7, s.Simulation.Users[user].Sent!.Count);
+        Assert.Equal(2, s.Simulation.Users[user].Sent!.Count(x => x.At >= (Scenario.T0 + TimeSpan.FromHours(1)).ToUnixTimeMilliseconds()));
     }
 
     [Fact]

@@ -112,7 +112,7 @@ public sealed class ReviewFixesTests
         var state = s.Simulation.Users["u1"];
         Assert.InRange(state.Timers!.Count, 1, limits.MaxTimers);
         Assert.Contains(state.Timers, t => t.Id == "cart-abandoned|cart-9999"); // the newest cart still has its timer
-        Assert.True(UserStateBinary.SerializedSize(state) <= limits.MaxStateBytes);
+        Assert.True(StateContainer.SerializedSize(state) <= limits.MaxStateBytes);
     }
 
     [Fact]

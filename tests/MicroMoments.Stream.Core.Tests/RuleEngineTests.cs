@@ -138,7 +138,7 @@ public sealed class RuleEngineTests
     }
 
     [Fact]
-    public void Apply_FourthInterventionInAnHour_SuppressedByHourlyCap()
+    public void Apply_FourthInterventionInAnHour_WaitsBehindHourlyCapAndFifthSupersedesIt()
     {
         var engine = new RuleEngine(RuleSetLoader.Load("""
             policies: { caps: [ { max: 3, per: 1h } ] }
@@ -154,7 +154,9 @@ public sealed class RuleEngineTests
 
         Assert.Equal([1, 1, 1, 0, 0], results.Select(r => r.Interventions.Count));
         var d = results[3].Decisions.Single();
-        Assert.Equal((Outcomes.Suppressed, Reasons.HourlyCap), (d.Outcome, d.Reason));
+        Assert.Equal((Outcomes.Deferred, Reasons.HourlyCap, Reasons.HourlyCap), (d.Outcome, d.Reason, d.Blocked));
+        var superseded = results[4].Decisions.First();
+        Assert.Equal((Outcomes.Suppressed, Reasons.Superseded, d.InterventionId), (superseded.Outcome, superseded.Reason, superseded.InterventionId));
         var afterHour = engine.Apply(state, Track("u1", "Ping", T0.AddMinutes(61)), Next(), T0.AddMinutes(61));
         Assert.Single(afterHour.Interventions);
     }

@@ -10,7 +10,7 @@ public sealed class RuleSetLoaderTests
     {
         var set = RuleSetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
-        Assert.Equal("2026-11-29.1", set.Version);
+        Assert.Equal("2026-12-07.1", set.Version);
         Assert.Equal(Enum.GetValues<TriggerKind>().Order(), set.Rules.Select(r => r.Trigger.Kind).Distinct().Order());
         Assert.Contains(new CapSpec(3, TimeSpan.FromHours(1)), set.Policy.Caps);
         Assert.Contains(new CapSpec(2, TimeSpan.FromHours(48), Category: "re_engagement"), set.Policy.Caps);
@@ -62,6 +62,37 @@ public sealed class RuleSetLoaderTests
         Assert.Contains(ex.Errors, e => e.Line == 3 && e.Message.Contains("'within' is required", StringComparison.Ordinal));
         Assert.Contains(ex.Errors, e => e.Line == 6 && e.Message.Contains("teleport", StringComparison.Ordinal));
         Assert.Contains(ex.Errors, e => e.Line == 7 && e.Message.Contains("unknown key 'colour'", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("drop", BlockedAction.Drop)]
+    [InlineData("defer", BlockedAction.Defer)]
+    public void Load_OnBlocked_ReadPerRule(string value, BlockedAction expected) =>
+        Assert.Equal(expected, RuleSetLoader.Load($$"""
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Ping }
+                action: { moment: m, channel: in_app, message: { body: hi } }
+                policy: { onBlocked: {{value}} }
+            """).Rules[0].Policy.OnBlocked);
+
+    [Fact]
+    public void Load_OnBlockedUnknownOrGlobal_ErrorsWithLineNumbers()
+    {
+        const string yaml = """
+            policies:
+              onBlocked: drop
+            rules:
+              - id: r1
+                trigger: { kind: event, event: Ping }
+                action: { moment: m, channel: in_app, message: { body: hi } }
+                policy: { onBlocked: later }
+            """;
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(yaml));
+
+        Assert.Contains(ex.Errors, e => e.Line == 2 && e.Message.Contains("per-rule policy (policy.onBlocked)", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Line == 7 && e.Message.Contains("'onBlocked' is 'defer' or 'drop'", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -42,8 +42,9 @@ public sealed class SeedBehaviourTests
 
         Assert.Equal("explorer", UserProfile.Archetype(s.Simulation.Users["u1"], T0 + M(50)));
         Assert.Single(s.Of("feature-advanced-tooltip"));
-        Assert.Equal([Reasons.ProgressiveDisclosure, Reasons.ProgressiveDisclosure],
-            s.DecisionsOf("feature-advanced-tooltip").Skip(1).Select(d => d.Reason));
+        // Disclosure would move them a day on, past their hour of validity: expired, blocked by disclosure.
+        Assert.Equal([(Reasons.Expired, Reasons.ProgressiveDisclosure), (Reasons.Expired, Reasons.ProgressiveDisclosure)],
+            s.DecisionsOf("feature-advanced-tooltip").Skip(1).Select(d => (d.Reason, d.Blocked)));
     }
 
     [Fact]

@@ -152,9 +152,10 @@ public sealed class StateBoundsTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(UserStateFormat.Container)]
     [InlineData(UserStateFormat.Binary)]
     [InlineData(UserStateFormat.Json)]
-    public void Item6_RecencyOrder_SurvivesBothStoredForms(UserStateFormat format)
+    public void Item6_RecencyOrder_SurvivesEveryStoredForm(UserStateFormat format)
     {
         var engine = Engine(new StateLimits { MaxFeatures = 3 });
         var state = new UserState { UserId = "u1" };
@@ -163,7 +164,7 @@ public sealed class StateBoundsTests(ITestOutputHelper output)
             engine.Apply(state, Track("u1", "Feature Used", T0, new { feature = name }), Next(), T0);
         }
 
-        var read = UserStateSerializer.Deserialize(format == UserStateFormat.Json ? UserStateSerializer.ToJson(state) : UserStateBinary.Serialize(state));
+        var read = UserStateSerializer.Deserialize(UserStateSerializer.Serialize(state, format));
         engine.Apply(read, Track("u1", "Feature Used", T0, new { feature = "d" }), Next(), T0);
 
         Assert.Equal(["c", "a", "d"], read.FeatureCounts!.Keys);
@@ -178,7 +179,7 @@ public sealed class StateBoundsTests(ITestOutputHelper output)
         {
             old.FeatureCounts[$"feature-{i}"] = 1;
         }
-        var read = UserStateSerializer.Deserialize(UserStateBinary.Serialize(old));
+        var read = UserStateSerializer.Deserialize(LegacyFormat1.Serialize(old));
 
         var result = Engine().Apply(read, Track("u1", "Email Opened", T0.AddMinutes(1)), Next(), T0);
 
@@ -215,7 +216,7 @@ public sealed class StateBoundsTests(ITestOutputHelper output)
             engine.Apply(state, Track("u1", "Feature Used", T0.AddSeconds(i), new { feature = $"{i}-{new string('f', 150)}" }), Next(), T0);
         }
 
-        Assert.True(UserStateBinary.SerializedSize(state) <= 4_096);
+        Assert.True(StateContainer.SerializedSize(state) <= 4_096);
         Assert.DoesNotContain("first", state.FeatureCounts!.Keys);
         Assert.Contains($"59-{new string('f', 150)}", state.FeatureCounts.Keys);
         Assert.NotEmpty(state.Watermarks);
@@ -245,6 +246,6 @@ public sealed class StateBoundsTests(ITestOutputHelper output)
                 trimmed += r.Trimmed;
             }
         }
-        return UserStateBinary.Serialize(state).Length;
+        return StateContainer.SerializedSize(state);
     }
 }

@@ -8,7 +8,7 @@ public sealed class UserStateSerializerTests
     private const long T = 1_795_000_000_000;
 
     /// <summary>Every field set, with the awkward cases: negative deltas, null and empty collections, repeated strings, UUIDs of both cases.</summary>
-    private static UserState Full() => new()
+    internal static UserState Full() => new()
     {
         UserId = "user-ü-1",
         Watermarks = new(StringComparer.Ordinal) { ["clickstream/3"] = 1_234_567, ["feedback/0"] = 0 },
@@ -39,6 +39,8 @@ public sealed class UserStateSerializerTests
         Dismissals = new(StringComparer.Ordinal) { ["help-center-demo"] = 2 },
         RulePausedUntil = new(StringComparer.Ordinal) { ["cart-abandoned"] = T + 3_600_000 },
         AutoPausedAt = T - 10,
+        UserDismissals = 2,
+        UserPausedUntil = T + 604_800_000,
         RetainedWeek1 = true,
         RecentIds = [int.MinValue, -1, 0, 1, int.MaxValue],
         Windows = new(StringComparer.Ordinal) { ["setup-task-failing|a"] = [new WindowHit(T - 5000, "m1"), new WindowHit(T, "m2")], ["empty"] = [] },
@@ -93,7 +95,7 @@ public sealed class UserStateSerializerTests
 
         var binary = UserStateSerializer.Serialize(state);
 
-        Assert.Equal(1, binary[0]);
+        Assert.Equal(2, binary[0]);
         Assert.True(binary.Length * 2 < UserStateSerializer.ToJson(state).Length, $"{binary.Length} B binary vs {UserStateSerializer.ToJson(state).Length} B JSON");
     }
 
@@ -101,7 +103,7 @@ public sealed class UserStateSerializerTests
     public void Deserialize_BinaryWrittenBeforeTheAnonymousFlag_ReadsAsIdentified()
     {
         // Format 1 as every earlier version wrote it for user "a": version, field bits (user id only), the id.
-        byte[] old = [UserStateBinary.Version1, 0x01, 0x04, (byte)'a'];
+        byte[] old = [LegacyFormat1.Version1, 0x01, 0x04, (byte)'a'];
 
         var state = UserStateSerializer.Deserialize(old);
 
@@ -127,30 +129,24 @@ public sealed class UserStateSerializerTests
         var ex = Assert.Throws<UnreadableStateException>(() => UserStateSerializer.Deserialize(binary.AsSpan(0, binary.Length - 1)));
         Assert.IsType<InvalidDataException>(ex.InnerException);
     }
-}
 
-/// <summary>Tests that change <see cref="UserStateSerializer.WriteFormat"/>, a process-wide setting: run alone.</summary>
-[CollectionDefinition(nameof(WriteFormatTests), DisableParallelization = true)]
-public sealed class WriteFormatCollection;
-
-[Collection(nameof(WriteFormatTests))]
-public sealed class WriteFormatTests
-{
-    [Fact]
-    public void Serialize_WriteFormatJson_WritesWhatEarlierVersionsRead()
+    [Theory]
+    [InlineData(UserStateFormat.Container, 2)]
+    [InlineData(UserStateFormat.Binary, 1)]
+    [InlineData(UserStateFormat.Json, (byte)'{')]
+    public void Serialize_NamedFormat_WritesThatFormatAndReadsBack(UserStateFormat format, byte first)
     {
-        var state = new UserState { UserId = "u1", LastEventAt = 1_795_000_000_000 };
-        UserStateSerializer.WriteFormat = UserStateFormat.Json;
-        try
-        {
-            var written = UserStateSerializer.Serialize(state);
+        var state = format == UserStateFormat.Binary ? StateContainerTests.Format1Fields(Full()) : Full();
 
-            Assert.Equal((byte)'{', written[0]);
-            Assert.Equal(UserStateSerializer.ToJson(state), written);
-        }
-        finally
-        {
-            UserStateSerializer.WriteFormat = UserStateFormat.Binary;
-        }
+        var written = UserStateSerializer.Serialize(state, format);
+
+        Assert.Equal(first, written[0]);
+        Assert.Equal(Encoding.UTF8.GetString(UserStateSerializer.ToJson(state)), Encoding.UTF8.GetString(UserStateSerializer.ToJson(UserStateSerializer.Deserialize(written))));
+    }
+
+    [Fact]
+    public void Serialize_NoFormatNamed_WritesTheContainer()
+    {
+        Assert.Equal(StateContainer.Version2, UserStateSerializer.Serialize(new UserState { UserId = "u1" })[0]);
     }
 }

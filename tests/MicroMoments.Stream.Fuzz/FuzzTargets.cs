@@ -98,7 +98,19 @@ public static class FuzzTargets
         {
             return; // the documented outcome: quarantined, the user starts fresh
         }
-        _ = UserStateSerializer.Read(UserStateSerializer.Serialize(state), "f-1");
+        // Every readable state round-trips through the container: it reads back equal (in the JSON view), and reading and
+        // writing it again gives the same bytes.
+        var again = UserStateSerializer.Read(UserStateSerializer.Serialize(state, UserStateFormat.Container), "f-1");
+        if (!UserStateSerializer.ToJson(again).AsSpan().SequenceEqual(UserStateSerializer.ToJson(state)))
+        {
+            throw new InvalidOperationException("the container reads back another state");
+        }
+        _ = UserStateSerializer.Read(UserStateSerializer.Serialize(state, UserStateFormat.Binary), "f-1");
+        var written = UserStateSerializer.Serialize(again, UserStateFormat.Container);
+        if (!UserStateSerializer.Serialize(UserStateSerializer.Read(written, "f-1"), UserStateFormat.Container).AsSpan().SequenceEqual(written))
+        {
+            throw new InvalidOperationException("the container is not the same bytes when read and written again");
+        }
         _ = UserStateSerializer.Read(UserStateSerializer.ToJson(state), "f-1");
         var now = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
         var parsed = new ClickEventParser(new ParserLimits()).Parse(Encoding.UTF8.GetBytes(Script[5]), null, new RecordSource("fuzz", 0, 1, now), now);
@@ -106,7 +118,10 @@ public static class FuzzTargets
         _ = StateEngine.Value.FireDue(state, now.AddDays(3));
     }
 
-    /// <summary>The state target's seeds (file name → bytes): a rich and a new state as binary and JSON, and each corrupt form.</summary>
+    /// <summary>
+    /// The state target's seeds (file name → bytes): a rich and a new state in format 1 (<c>.bin</c>, as versions before the
+    /// container wrote), JSON and the container (<c>.v2</c>), and each corrupt form.
+    /// </summary>
     public static IEnumerable<(string Name, byte[] Bytes)> StateSeeds()
     {
         const long t = 1_795_000_000_000;
@@ -129,10 +144,12 @@ public static class FuzzTargets
             PendingDeliveries = [new PendingDelivery { InterventionId = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6c", RuleId = "cart-abandoned", Channel = "push", DeliverAfter = t + 60_000, Per = "c1" }],
         };
         var fresh = new UserState { UserId = "f-1" };
-        yield return ("valid-rich.bin", UserStateSerializer.Serialize(rich));
+        yield return ("valid-rich.bin", UserStateSerializer.Serialize(rich, UserStateFormat.Binary));
         yield return ("valid-rich.json", UserStateSerializer.ToJson(rich));
-        yield return ("valid-new.bin", UserStateSerializer.Serialize(fresh));
+        yield return ("valid-rich.v2", UserStateSerializer.Serialize(rich, UserStateFormat.Container));
+        yield return ("valid-new.bin", UserStateSerializer.Serialize(fresh, UserStateFormat.Binary));
         yield return ("valid-new.json", UserStateSerializer.ToJson(fresh));
+        yield return ("valid-new.v2", UserStateSerializer.Serialize(fresh, UserStateFormat.Container));
         foreach (var (name, value) in Core.Tests.CorruptStates.For("f-1"))
         {
             yield return ($"corrupt-{name}", value);

@@ -46,21 +46,55 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
             TimeSpan.FromSeconds(30), "a dismissal_pause decision");
         Assert.Equal(3, output.Records.Count);
 
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MicroMoments:Redis:Configuration"] = redis.Configuration,
-            ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
-        }).Build();
-        using var explained = new StringWriter();
-        Assert.Equal(0, await ExplainCommand.RunAsync(["--user", "u-d"], config, explained, TextWriter.Null, _clock));
-        Assert.Contains("dismissal_pause until", explained.ToString(), StringComparison.Ordinal);
-        Assert.Contains("dismissed", explained.ToString(), StringComparison.Ordinal);
+        var config = ReadConfig(streams);
+        var explained = await ExplainAsync(config, "u-d");
+        Assert.Contains("dismissal_pause until", explained, StringComparison.Ordinal);
+        Assert.Contains("dismissed", explained, StringComparison.Ordinal);
 
         using var stdout = new StringWriter();
         Assert.Equal(0, await ReportCommand.RunAsync(["--json"], config, stdout, TextWriter.Null));
         var counts = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("variants")[0].GetProperty("counts");
         Assert.Equal((4, 3, 3), (counts.GetProperty("matched").GetInt32(), counts.GetProperty("emitted").GetInt32(), counts.GetProperty("dismissed").GetInt32()));
         Assert.Equal(1, counts.GetProperty("suppressed").GetProperty("dismissal_pause").GetInt32());
+    }
+
+    [Fact]
+    public async Task ThreeDismissalsAcrossRules_UserScope_PauseEveryRuleAndExplainListsAllRules()
+    {
+        var rules = Path.Combine(_dir, "user-scope.yaml");
+        await File.WriteAllTextAsync(rules, """
+            version: fb-user
+            policies: { dismissalPause: { after: 3, for: 7d, scope: user } }
+            rules:
+              - id: ping
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: toast, message: { body: pong } }
+              - id: other
+                trigger: { kind: event, event: Other }
+                action: { moment: reward, channel: toast, message: { body: other } }
+            """);
+        using var streams = await TestStreams.CreateAsync(kafka, inputPartitions: 1);
+        using var output = streams.Read(streams.Output);
+        using var decisions = streams.Read(streams.Decisions);
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock, new Dictionary<string, string?> { ["MicroMoments:Rules:Path"] = rules });
+
+        string[] triggers = ["Ping", "Other", "Ping"];
+        for (var i = 0; i < triggers.Length; i++)
+        {
+            await streams.ProduceAsync("u-du", Track("u-du", triggers[i], T0.AddSeconds(i * 10)));
+            var sent = InterventionCloudEvents.Decode((await output.WaitForAsync(i + 1))[i].Message.Value);
+            await streams.ProduceAsync("u-du", Track("u-du", "Intervention Dismissed", T0.AddSeconds(i * 10 + 1), new { interventionId = sent.InterventionId, ruleId = sent.RuleId }));
+        }
+        await streams.ProduceAsync("u-du", Track("u-du", "Other", T0.AddSeconds(50)));
+
+        await Eventually.TrueAsync(() => decisions.Records.Any(r => r.Message.Value is { } v
+                && System.Text.Encoding.UTF8.GetString(v) is var json && json.Contains("\"dismissal_pause\"", StringComparison.Ordinal)
+                && json.Contains("\"other\"", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the rule never dismissed paused as well");
+        Assert.Equal(3, output.Records.Count);
+
+        var explained = await ExplainAsync(ReadConfig(streams), "u-du");
+        Assert.Matches(@"\(all rules\)\s+dismissal_pause until 2026-12-01T10:00:21", explained);
     }
 
     [Fact]
@@ -135,6 +169,20 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
         Assert.Equal(ByUser(outputA).OrderBy(x => x.Key), ByUser(outputB).OrderBy(x => x.Key));
         Assert.Contains(ByUser(outputA).Values, v => v.Item1 == "short");
         Assert.Contains(ByUser(outputA).Values, v => v.Item1 == "control");
+    }
+
+    /// <summary>What <c>explain</c> and <c>report</c> need to read this test's keys in Redis.</summary>
+    private IConfiguration ReadConfig(TestStreams streams) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+        ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+    }).Build();
+
+    private async Task<string> ExplainAsync(IConfiguration config, string user)
+    {
+        using var explained = new StringWriter();
+        Assert.Equal(0, await ExplainCommand.RunAsync(["--user", user], config, explained, TextWriter.Null, _clock));
+        return explained.ToString();
     }
 
     private static string ExperimentAssignmentFor(string user) =>

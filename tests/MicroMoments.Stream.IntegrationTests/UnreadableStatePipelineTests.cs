@@ -187,6 +187,58 @@ public sealed class UnreadableStatePipelineTests(KafkaFixture kafka, RedisFixtur
     }
 
     [Fact]
+    public async Task Explain_AfterTheWorkerQuarantined_SaysWhereTheBytesAreKept()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka);
+        using var deadLetters = streams.Read(streams.DeadLetters);
+        string shard;
+        await using (var seeding = await WorkerHarness.StartAsync(streams, redis, _clock))
+        {
+            shard = (await SeedAsync(streams, seeding, ["u-kept"]))["u-kept"];
+        }
+        var keys = new RedisKeys(streams.KeyPrefix);
+        await Db.StringSetAsync(keys.User(shard, "u-kept"), "GARBAGE");
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+        await streams.ProduceAsync("u-kept", Track("u-kept", "Feature Used", T0.AddSeconds(30), new { feature = "after" }));
+        await deadLetters.WaitForAsync(1);
+        await Eventually.TrueAsync(async () => (await worker.Store.FindAsync("u-kept", default))?.State.FeatureCounts?.ContainsKey("after") == true,
+            TimeSpan.FromSeconds(30), "the fresh state saved");
+        using var stdout = new StringWriter();
+
+        var exit = await Worker.ExplainCommand.RunAsync(["--user", "u-kept"], ExplainConfig(streams), stdout, TextWriter.Null, _clock);
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"an earlier state was unreadable (quarantined at {keys.Quarantine(shard, "u-kept")}", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("last feature after", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_UserIndexEntryOfAnotherRedisType_NewUserAndAliasGoOn()
+    {
+        using var streams = await TestStreams.CreateAsync(kafka);
+        var keys = new RedisKeys(streams.KeyPrefix);
+        await Db.HashSetAsync(keys.UserIndex("u-hashed"), "f", "v");
+        await Db.HashSetAsync(keys.UserIndex("anon-hashed"), "f", "v");
+        await using var worker = await WorkerHarness.StartAsync(streams, redis, _clock);
+
+        await streams.ProduceAsync("u-hashed", Track("u-hashed", "Feature Used", T0, new { feature = "a" }));
+        await streams.ProduceAsync("u-other", Alias("anon-hashed", "u-other", T0.AddSeconds(1)));
+        await streams.ProduceAsync("u-other", Track("u-other", "Feature Used", T0.AddSeconds(2), new { feature = "b" }));
+
+        await Eventually.TrueAsync(async () => (await worker.Store.FindAsync("u-hashed", default))?.State.FeatureCounts?.ContainsKey("a") == true
+                && (await worker.Store.FindAsync("u-other", default))?.State.FeatureCounts?.ContainsKey("b") == true,
+            TimeSpan.FromSeconds(30), "both users saved, the hashed index entry replaced");
+        Assert.True(worker.Health.Running);
+        Assert.Equal((await worker.Store.FindAsync("u-hashed", default))!.Value.Shard, (string?)await Db.StringGetAsync(keys.UserIndex("u-hashed")));
+    }
+
+    private Microsoft.Extensions.Configuration.IConfiguration ExplainConfig(TestStreams streams) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["MicroMoments:Redis:Configuration"] = redis.Configuration,
+        ["MicroMoments:Redis:KeyPrefix"] = streams.KeyPrefix,
+    }).Build();
+
+    [Fact]
     public async Task ExplainAndConsole_CorruptState_SayUnreadableInsteadOfFailing()
     {
         using var streams = await TestStreams.CreateAsync(kafka);

@@ -31,6 +31,29 @@ public sealed class UserStateStoreTests(RedisFixture redis)
         Assert.Equal(2, (await newOwner.FindAsync("u", default))!.Value.State.LastEventAt);
     }
 
+    [Theory]
+    [InlineData(null, 2)]
+    [InlineData(UserStateFormat.Container, 2)]
+    [InlineData(UserStateFormat.Binary, 1)]
+    [InlineData(UserStateFormat.Json, (byte)'{')]
+    public async Task WriteAsync_StateFormatOption_WritesThatFormatAndReadsItBack(UserStateFormat? format, byte first)
+    {
+        var prefix = $"t{Guid.NewGuid():N}:";
+        var options = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = prefix };
+        if (format is { } named)
+        {
+            options.StateFormat = named;
+        }
+        var store = new UserStateStore(redis.Connection, options, ResiliencePipeline.Empty);
+        var epoch = await store.AcquireAsync("clickstream:0", default);
+
+        Assert.True(await store.WriteAsync(store.Prepare("clickstream:0", epoch, [new UserState { UserId = "u", LastEventAt = 7 }], ["u"]), default));
+
+        var raw = (byte[])(await redis.Connection.GetDatabase().StringGetAsync(new RedisKeys(prefix).User("clickstream:0", "u")))!;
+        Assert.Equal(first, raw[0]);
+        Assert.Equal(7, (await store.FindAsync("u", default))!.Value.State.LastEventAt);
+    }
+
     [Fact]
     public async Task WriteAsync_SameWriteRetried_StateCountersAndDecisionsAppliedOnce()
     {

@@ -37,8 +37,14 @@ public static class AuditCounters
     public static string Metric(Decision d) =>
         d.Outcome == Outcomes.Suppressed ? $"{Outcomes.Suppressed}.{d.Reason}" : d.Outcome;
 
-    /// <summary>Whether a decision is a rule matching (every outcome but a cancellation of an earlier one).</summary>
-    public static bool IsMatch(Decision d) => d.Outcome != Cancelled;
+    /// <summary>Whether a decision is a rule matching (every outcome but a cancellation of an earlier one or another follow-up).</summary>
+    public static bool IsMatch(Decision d) => d.Outcome != Cancelled && !d.FollowUp;
+
+    /// <summary>
+    /// Whether a decision adds to its outcome's counter: all but a waiting candidate produced at its slot, which its
+    /// <c>deferred</c> match counted already.
+    /// </summary>
+    public static bool IsCounted(Decision d) => !(d.FollowUp && d.Outcome == Outcomes.Emitted);
 
     public static void Add(Dictionary<string, Dictionary<string, long>> counters, Decision d)
     {
@@ -47,7 +53,10 @@ public static class AuditCounters
         {
             new StatIncrement(d.RuleId, variant, "matched").AddTo(counters);
         }
-        new StatIncrement(d.RuleId, variant, Metric(d)).AddTo(counters);
+        if (IsCounted(d))
+        {
+            new StatIncrement(d.RuleId, variant, Metric(d)).AddTo(counters);
+        }
     }
 
     public static void Add(Dictionary<string, Dictionary<string, long>> counters, FeedbackRecord f) =>

@@ -68,6 +68,8 @@ public sealed class AuditLog
         Decisions.Add(new Decision(user, rule, String(r, "ruleVersion") ?? "", outcome, String(r, "reason"), String(r, "interventionId"), at, trigger)
         {
             Variant = String(r, "variant"),
+            Blocked = String(r, "blocked"),
+            FollowUp = r.TryGetProperty("followUp", out var followUp) && followUp.ValueKind == JsonValueKind.True,
         });
     }
 

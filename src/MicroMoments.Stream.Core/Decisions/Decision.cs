@@ -18,6 +18,20 @@ public sealed record Decision(
     /// <summary>The experiment arm the user is in, for a rule with an experiment (or <c>global_control</c>); absent otherwise.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Variant { get; init; }
+
+    /// <summary>
+    /// For a candidate deferred into the schedule, or suppressed <c>expired</c> (or <c>superseded</c>, <c>schedule_full</c>) from it:
+    /// the count limit or collision that blocked it (<c>hourly_cap</c>, <c>progressive_disclosure</c>, <c>lower_priority</c>, …).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Blocked { get; init; }
+
+    /// <summary>
+    /// The end of a waiting candidate's stay in the schedule (produced at its slot, expired, superseded, withdrawn): a follow-up
+    /// of the <c>deferred</c> decision that was its match, so it is not a match of its own (<see cref="Analytics.AuditCounters"/>).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool FollowUp { get; init; }
 }
 
 /// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>
@@ -54,4 +68,13 @@ public static class Reasons
     public const string GlobalControl = "global_control";
     public const string RateLimit = "rate_limit";
     public const string Duplicate = "duplicate";
+
+    /// <summary>No slot before the command's expiresAt (the decision's <see cref="Decision.Blocked"/> says what blocked it).</summary>
+    public const string Expired = "expired";
+
+    /// <summary>A waiting candidate replaced by a newer one of the same rule (at most one waits per rule and user).</summary>
+    public const string Superseded = "superseded";
+
+    /// <summary>A waiting candidate crowded out of a full schedule (<see cref="DeliverySchedule.MaxWaiting"/>).</summary>
+    public const string ScheduleFull = "schedule_full";
 }

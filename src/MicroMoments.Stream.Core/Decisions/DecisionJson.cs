@@ -46,6 +46,14 @@ public static class DecisionJson
             {
                 w.WriteString("variant"u8, d.Variant);
             }
+            if (d.Blocked is not null)
+            {
+                w.WriteString("blocked"u8, d.Blocked);
+            }
+            if (d.FollowUp)
+            {
+                w.WriteBoolean("followUp"u8, true);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Rules.Triggers;
 using MicroMoments.Stream.Core.State;
@@ -9,8 +10,9 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// <summary>
 /// Delivery validation (docs/rules.md, "Cancelling pending commands"): a command sent with its <c>deliverAfter</c> still ahead
 /// is withdrawn when its reason goes away first — one of its rule's <c>cancelOn</c> events arrives (with the same trigger
-/// <c>per</c> value, when the trigger has one), or the user becomes paused for the rule. The <c>cancelOn</c> events also
-/// cancel the rule's pending timers. The commands in question are kept in <see cref="UserState.PendingDeliveries"/>.
+/// <c>per</c> value, when the trigger has one), or the user becomes paused for the rule (a user-wide pause pauses every rule). The <c>cancelOn</c> events also
+/// cancel the rule's pending timers and withdraw its waiting candidates (<see cref="DeliverySchedule"/>), which end
+/// <c>suppressed</c> without a message. The commands in question are kept in <see cref="UserState.PendingDeliveries"/>.
 /// </summary>
 public sealed class DeliveryCancellation
 {
@@ -115,6 +117,11 @@ public sealed class DeliveryCancellation
             var per = PerOf(rule);
             var value = per is null ? null : e.Property(per) ?? "";
             CancelTimers(state, rule, value, _rules.LatenessMs > 0 ? e.Timestamp.ToUnixTimeMilliseconds() : long.MaxValue);
+            foreach (var w in DeliverySchedule.TakeCancelled(state, rule.Id, value))
+            {
+                // Never produced, so nothing to cancel downstream: suppressed with the cancellation's reason, and no message.
+                DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, CancelReasons.CancelOn(e.Key), now, result);
+            }
             var pending = state.PendingDeliveries;
             for (var i = 0; pending is not null && i < pending.Count;)
             {
@@ -171,7 +178,7 @@ public sealed class DeliveryCancellation
         }
     }
 
-    /// <summary>The pause the user is under for the rule now, as <see cref="PolicyGate.Check"/> would find it, or null.</summary>
+    /// <summary>The pause the user is under for the rule now, as <see cref="PolicyGate.CheckDrop"/> would find it, or null.</summary>
     private string? PauseReason(UserState state, string ruleId, long nowMs)
     {
         var rule = _rules.Find(ruleId);
@@ -180,7 +187,7 @@ public sealed class DeliveryCancellation
         {
             return CancelReasons.AutoPause;
         }
-        return state.RulePausedUntil?.GetValueOrDefault(ruleId) > nowMs ? CancelReasons.DismissalPause : null;
+        return DismissalPausePolicy.PausedUntil(state, ruleId, nowMs) is not null ? CancelReasons.DismissalPause : null;
     }
 
     private void Cancel(UserState state, PendingDelivery p, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -5,9 +6,9 @@ namespace MicroMoments.Stream.Core.Decisions;
 
 /// <summary>
 /// Applies the global and per-rule policies — once per user, cooldown, caps, progressive disclosure,
-/// quiet hours and send windows — and records what was sent.
+/// quiet hours and send windows — and records what was sent. The slot search at delivery time is in PolicyGate.Slots.cs.
 /// </summary>
-public sealed class PolicyGate
+public sealed partial class PolicyGate
 {
     private readonly RuleSet _rules;
     private readonly long _retentionMs;
@@ -23,11 +24,13 @@ public sealed class PolicyGate
         _retentionMs = (long)Math.Max(longest.TotalMilliseconds, TimeSpan.FromDays(1).TotalMilliseconds);
     }
 
-    /// <summary>Returns the suppression reason, or null when the rule may emit now.</summary>
-    public string? Check(UserState state, Rule rule, string channel, DateTimeOffset now)
+    /// <summary>
+    /// The checks that drop rather than defer (docs/rules.md, "Deferral"): the pauses and once-per-user. Returns the
+    /// suppression reason, or null. Cooldown drops too, but is counted at the delivery slot (<see cref="Place"/>).
+    /// </summary>
+    public string? CheckDrop(UserState state, Rule rule, DateTimeOffset now)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
-        var sent = state.Sent ?? [];
         if ((rule.Policy.AutoPause ?? _rules.Policy.AutoPause) is { } auto)
         {
             if (state.AutoPausedAt > 0 && nowMs < state.AutoPausedAt + (long)auto.For.TotalMilliseconds)
@@ -40,38 +43,13 @@ public sealed class PolicyGate
                 return Reasons.AutoPause;
             }
         }
-        if (state.RulePausedUntil?.GetValueOrDefault(rule.Id) > nowMs)
+        if (DismissalPausePolicy.PausedUntil(state, rule.Id, nowMs) is not null)
         {
             return Reasons.DismissalPause;
         }
-        if (rule.Policy.OncePerUser && sent.Any(s => s.RuleId == rule.Id))
+        if (rule.Policy.OncePerUser && state.Sent?.Exists(s => s.RuleId == rule.Id) == true)
         {
             return Reasons.OncePerUser;
-        }
-        if (rule.Policy.Cooldown is { } cooldown && sent.Any(s => s.RuleId == rule.Id && nowMs - s.At < cooldown.TotalMilliseconds))
-        {
-            return Reasons.Cooldown;
-        }
-        foreach (var cap in rule.Policy.Caps)
-        {
-            if (Count(sent, cap, now, state.Timezone, rule.Id) >= cap.Max)
-            {
-                return cap.Reason;
-            }
-        }
-        foreach (var cap in _rules.Policy.Caps)
-        {
-            if ((cap.Channel is null || cap.Channel == channel) && (cap.Category is null || cap.Category == rule.Action.Category)
-                && Count(sent, cap, now, state.Timezone, null) >= cap.Max)
-            {
-                return cap.Reason;
-            }
-        }
-        if (rule.Action.Tip && _rules.Policy.ProgressiveDisclosure is { } period
-            && UserProfile.IsNewcomer(state, now)
-            && sent.Any(s => s.Tip == true && nowMs - s.At < period.TotalMilliseconds))
-        {
-            return Reasons.ProgressiveDisclosure;
         }
         return null;
     }
@@ -138,7 +116,7 @@ public sealed class PolicyGate
             {
                 continue;
             }
-            if (r.Converted == true || r.Status is "clicked" or "dismissed")
+            if (r.Converted == true || r.HasCounted(FeedbackKinds.Clicked | FeedbackKinds.Dismissed))
             {
                 break;
             }
@@ -150,34 +128,16 @@ public sealed class PolicyGate
         return count;
     }
 
-    /// <summary>After a dismissal: pauses the rule for the user once the dismissals reach the configured count.</summary>
-    public void Dismissed(UserState state, Rule? rule, string ruleId, long atMs)
-    {
-        state.Dismissals ??= new Dictionary<string, int>(StringComparer.Ordinal);
-        var count = state.Dismissals[ruleId] = state.Dismissals.GetValueOrDefault(ruleId) + 1;
-        if ((rule?.Policy.DismissalPause ?? _rules.Policy.DismissalPause) is { } pause && count >= pause.After)
-        {
-            (state.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[ruleId] = atMs + (long)pause.For.TotalMilliseconds;
-            state.Dismissals.Remove(ruleId);
-        }
-    }
+    /// <summary>After a dismissal: counts it under the dismissal pause that applies to the rule (<see cref="DismissalPausePolicy"/>).</summary>
+    public void Dismissed(UserState state, Rule? rule, string ruleId, long atMs) =>
+        DismissalPausePolicy.Dismissed(state, rule?.Policy.DismissalPause ?? _rules.Policy.DismissalPause, ruleId, atMs);
 
-    public void Record(UserState state, Rule rule, string channel, DateTimeOffset now)
+    /// <summary>Counts a produced command (or a global control ghost) at its delivery time, for caps, cooldowns and disclosure.</summary>
+    public void Record(UserState state, Rule rule, string channel, DateTimeOffset deliverAfter, DateTimeOffset now)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         state.Sent ??= [];
         state.Sent.RemoveAll(s => nowMs - s.At > _retentionMs);
-        state.Sent.Add(new SentRecord(nowMs, rule.Id, channel, rule.Action.Category, rule.Action.Tip ? true : null));
-    }
-
-    private static int Count(List<SentRecord> sent, CapSpec cap, DateTimeOffset now, string? zone, string? ruleId)
-    {
-        var nowMs = now.ToUnixTimeMilliseconds();
-        // Rolling: the last Window. Calendar days: from local midnight CalendarDays - 1 days before today.
-        var from = cap.CalendarDays > 0 ? TimeZones.StartOfLocalDay(now, zone, cap.CalendarDays - 1) : nowMs - (long)cap.Window.TotalMilliseconds + 1;
-        return sent.Count(s => s.At >= from
-            && (ruleId is null || s.RuleId == ruleId)
-            && (cap.Channel is null || s.Channel == cap.Channel)
-            && (cap.Category is null || s.Category == cap.Category));
+        state.Sent.Add(new SentRecord(deliverAfter.ToUnixTimeMilliseconds(), rule.Id, channel, rule.Action.Category, rule.Action.Tip ? true : null));
     }
 }

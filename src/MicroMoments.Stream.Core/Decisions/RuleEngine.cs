@@ -10,7 +10,7 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// Applies events to a user's state and decides interventions. Pure: no I/O and no clock of its own;
 /// the caller passes the time, so the worker, <c>simulate</c> and the tests run the same logic.
 /// </summary>
-public sealed class RuleEngine
+public sealed partial class RuleEngine
 {
     private static readonly HashSet<string> Responses = new(StringComparer.Ordinal)
     {
@@ -189,13 +189,16 @@ public sealed class RuleEngine
     }
 
     /// <summary>
-    /// Fires every timer of the user that is due at <paramref name="now"/>. Timers armed by the same event
-    /// and due together are one trigger (the highest priority wins); conditions are checked at firing time.
+    /// Wakes the user's waiting deliveries whose slot has come, then fires every timer of the user that is due at
+    /// <paramref name="now"/>. Timers armed by the same event and due together are one trigger (the highest priority goes
+    /// first); conditions are checked at firing time.
     /// </summary>
     public Evaluation FireDue(UserState state, DateTimeOffset now)
     {
         var result = new Evaluation();
         var nowMs = now.ToUnixTimeMilliseconds();
+        // The schedule's waiting entries first: they were decided before anything this step fires.
+        WakeWaiting(state, now, result);
         var groups = new List<(long DueAt, string ArmedBy, List<(Rule Rule, string TimerId, Dictionary<string, string>? Details)> Rules)>();
         foreach (var g in Timers.TakeDue(state, nowMs).GroupBy(t => (t.DueAt, t.ArmedBy)))
         {
@@ -240,7 +243,8 @@ public sealed class RuleEngine
             return;
         }
         var stale = _options.CheckStaleness && now - triggerAt > _options.MaxTriggerAge;
-        var decided = false;
+        // The slot of the last candidate decided for this trigger: a lower-priority one goes no earlier than the spacing after it.
+        long? lastSlot = null;
         var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
         foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
         {
@@ -252,9 +256,7 @@ public sealed class RuleEngine
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
             // On the audit record, so the offline report splits by arm and finds the global control group.
             var arm = control || c.Rule.Experiment is not null ? variant : null;
-            var reason = stale ? Reasons.StaleTrigger
-                : decided ? Reasons.LowerPriority
-                : _gate.Check(state, c.Rule, channel, now);
+            var reason = stale ? Reasons.StaleTrigger : _gate.CheckDrop(state, c.Rule, now);
             var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
             DeliveryChoice? delivery = null;
             if (reason is null && c.Rule.Action.BestTime)
@@ -265,36 +267,74 @@ public sealed class RuleEngine
             {
                 reason = scheduleReason; // quiet hours in drop mode
             }
+            // Counted at delivery time: the slot where every cap and disclosure allows it, after the winner of a collision.
+            var place = reason is null
+                ? _gate.Place(state, c.Rule, channel, deliverAt!.Value.ToUnixTimeMilliseconds(), (deliverAt.Value + c.Rule.Action.Expiry).ToUnixTimeMilliseconds(),
+                    lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds, c.Rule.Action.Priority)
+                : default;
+            reason ??= place.Drop;
             if (reason is not null)
             {
+                var blocked = reason == Reasons.Expired ? place.Blocked : null;
+                if (c.Crossing is not null && (blocked is not null || reason == place.Blocked))
+                {
+                    DeliverySchedule.MarkUnserved(state, c.Crossing); // expired or dropped as blocked: eligible at the next qualifying event
+                }
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery) { Variant = arm });
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery)
+                    { Variant = arm, Blocked = blocked });
                 continue;
             }
-            decided = true;
+            lastSlot = place.Slot;
+            var slot = DateTimeOffset.FromUnixTimeMilliseconds(place.Slot);
+            Supersede(state, c.Rule.Id, now, result);
+            if (c.Crossing is not null)
+            {
+                DeliverySchedule.Served(state, c.Crossing);
+            }
             if (variant == ExperimentAssignment.HoldoutVariant || control)
             {
                 // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
                 Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
                 if (control)
                 {
-                    // Caps and cooldowns count a control user's ghosts as sends, so the group gets the ghosts of exactly what a treated user would get.
-                    _gate.Record(state, c.Rule, channel, now);
+                    // Caps and cooldowns count a control user's ghosts as sends, at the slot a treated user's command would get.
+                    _gate.Record(state, c.Rule, channel, slot, now);
                 }
                 result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger) { Variant = arm });
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger)
+                    { Variant = arm, Blocked = place.Blocked });
+                continue;
+            }
+            if (place.Blocked is { } waitReason)
+            {
+                // Moved by a count limit or a collision: it waits unproduced, and is checked again when its slot comes.
+                var pending = Build(state, c, trigger, id, channel, slot, now, variant, variantSpec?.Message, e) with
+                {
+                    ExpiresAt = deliverAt!.Value + c.Rule.Action.Expiry,
+                };
+                Wait(state, c, pending, waitReason, triggerAt, now, result);
+                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "deferred"));
+                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Deferred, waitReason, id, now, trigger, delivery)
+                    { Variant = arm, Blocked = waitReason });
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
-            _gate.Record(state, c.Rule, channel, now);
-            Remember(state, c.Rule, id, variant, triggerAt, ghost: false);
-            EscalationTrigger.Arm(Rules, state, c.Rule, command, now, _options.Limits, result);
-            result.Interventions.Add(command);
-            DeliveryCancellation.Track(state, c.Rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
+            Produce(state, c.Rule, command, triggerAt, now, result);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
                 scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery) { Variant = arm });
         }
+    }
+
+    /// <summary>Produces a command: counted at its delivery time, remembered, its escalation armed, tracked for cancellation.</summary>
+    private void Produce(UserState state, Rule rule, InterventionCommand command, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result)
+    {
+        _gate.Record(state, rule, command.Channel, command.DeliverAfter, now);
+        Remember(state, rule, command.InterventionId, command.Variant, triggerAt, ghost: false);
+        EscalationTrigger.Arm(Rules, state, rule, command, now, _options.Limits, result);
+        result.Interventions.Add(command);
+        DeliveryCancellation.Track(state, rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
     }
 
     /// <summary>
@@ -421,7 +461,12 @@ public sealed class RuleEngine
         else
         {
             record.Counted |= kind;
-            record.Status = name;
+            if (!record.HasCounted(FeedbackKinds.Clicked | FeedbackKinds.Dismissed) || kind is FeedbackKinds.Clicked or FeedbackKinds.Dismissed)
+            {
+                // A late delivery report after a click must not make the intervention read as unanswered (auto-pause) or
+                // show as only delivered: the status keeps the user's response once there is one.
+                record.Status = name;
+            }
             if (kind == FeedbackKinds.Dismissed)
             {
                 _gate.Dismissed(state, Rules.Find(record.RuleId), record.RuleId, e.Timestamp.ToUnixTimeMilliseconds());

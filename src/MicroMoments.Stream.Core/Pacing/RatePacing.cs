@@ -148,11 +148,16 @@ public static class RatePacing
         work.Dirty.GetValueOrDefault(shard)?.GetValueOrDefault(command.UserId);
 
     /// <summary>
-    /// A deferred command's pending delivery (for <c>cancelOn</c>) moves with it. One sent to go out at once had none, and
+    /// A deferred command's pending delivery (for <c>cancelOn</c>) and its record in the sent log move with it. One sent to go out at once had none, and
     /// now waits: it gets one. One that had one and lost it was cancelled (or crowded out) in the meantime: it gets none.
     /// </summary>
     private static void Pending(UserState state, InterventionCommand command, InterventionCommand moved)
     {
+        // Caps count delivery times: the send moves with the command.
+        if (SentIndex(state, command) is >= 0 and var sent)
+        {
+            state.Sent![sent] = state.Sent[sent] with { At = moved.DeliverAfter.ToUnixTimeMilliseconds() };
+        }
         if (state.PendingDeliveries?.Find(p => p.InterventionId == command.InterventionId) is { } pending)
         {
             pending.DeliverAfter = moved.DeliverAfter.ToUnixTimeMilliseconds();
@@ -230,8 +235,7 @@ public static class RatePacing
     private static void Unsend(RuleSet rules, UserState state, InterventionCommand command)
     {
         state.Interventions?.RemoveAll(r => r.Id == command.InterventionId && r.Ghost != true);
-        var at = command.DecidedAt.ToUnixTimeMilliseconds();
-        var sent = state.Sent?.FindLastIndex(s => s.At == at && s.RuleId == command.RuleId && s.Channel == command.Channel) ?? -1;
+        var sent = SentIndex(state, command);
         if (sent >= 0)
         {
             state.Sent!.RemoveAt(sent);
@@ -241,6 +245,13 @@ public static class RatePacing
         {
             state.PendingDeliveries = null;
         }
+    }
+
+    /// <summary>The command's record in the sent log (kept at its delivery time), or -1.</summary>
+    private static int SentIndex(UserState state, InterventionCommand command)
+    {
+        var at = command.DeliverAfter.ToUnixTimeMilliseconds();
+        return state.Sent?.FindLastIndex(s => s.At == at && s.RuleId == command.RuleId && s.Channel == command.Channel) ?? -1;
     }
 
     private static void Count(BatchWork work, string shard, InterventionCommand command, string metric, long delta) =>

@@ -102,7 +102,7 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
             {
                 // One user's timer must not stop the loop, nor throw again at every check: its due timers are dropped.
                 events.TimerFailed(ex, shard, userId);
-                Timers.TakeDue(state, now.ToUnixTimeMilliseconds());
+                RuleEngine.DropDue(state, now);
                 state.ReindexTimers = true;
                 work.MarkDirty(shard, state);
                 continue;

@@ -68,6 +68,12 @@ public static class RegularFile
 
         public static SafeFileHandle OpenRegular(string path)
         {
+            // Looked at before it is opened: opening some devices acts (a watchdog arms, a tty changes its line state). The
+            // check on the open descriptor below stays, for a path swapped in between.
+            if (TypeAt(path) is { } before and not RegularFileType)
+            {
+                throw new IOException($"{path} is {KindOf(before)}, not a regular file");
+            }
             var fd = Open(path, ReadOnlyNonBlockingCloseOnExec);
             if (fd < 0)
             {
@@ -87,6 +93,21 @@ public static class RegularFile
                 throw new IOException($"{path} is {KindOf(type)}, not a regular file");
             }
             return handle;
+        }
+
+        /// <summary>The file type at <paramref name="path"/> (links followed), or null when it cannot be told without opening it.</summary>
+        private static int? TypeAt(string path)
+        {
+            const int CurrentDirectory = -100; // AT_FDCWD
+            var statx = new byte[256];
+            try
+            {
+                return Statx(CurrentDirectory, path, 0, TypeMask, statx) == 0 ? BitConverter.ToUInt16(statx, ModeOffset) & FileTypeBits : null;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return null;
+            }
         }
 
         /// <summary>The descriptor's file type; for a C library without <c>statx</c> (glibc before 2.28), 0 when it has no length, as a FIFO or a device has none.</summary>

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules.Triggers;
 
 namespace MicroMoments.Stream.Core.Rules;
@@ -138,8 +139,8 @@ public sealed class PolicySpec
     /// <summary>Global: at most one tip per this period in the user's first days (<see cref="Decisions.UserProfile.NewcomerPeriod"/>).</summary>
     public TimeSpan? ProgressiveDisclosure { get; init; }
 
-    /// <summary>Pause a rule for a user after this many dismissals (filled in by the feedback loop).</summary>
-    public PauseSpec? DismissalPause { get; init; }
+    /// <summary>Pause a rule, or with <c>scope: user</c> every rule, for a user after this many dismissals (<see cref="DismissalPausePolicy"/>).</summary>
+    public DismissalPauseSpec? DismissalPause { get; init; }
 
     /// <summary>Pause all nudges for a user after this many unanswered interventions in a row (filled in by the feedback loop).</summary>
     public PauseSpec? AutoPause { get; init; }
@@ -149,6 +150,19 @@ public sealed class PolicySpec
     /// (<see cref="Decisions.DeliveryCancellation"/>). Null: not set (an absence rule then uses its <c>missing</c> event).
     /// </summary>
     public IReadOnlyList<string>? CancelOn { get; init; }
+
+    /// <summary>
+    /// Per rule: what a cap, progressive disclosure or a lower-priority collision does to a candidate (docs/rules.md, "Deferral").
+    /// Null: not set, which is <see cref="BlockedAction.Defer"/>.
+    /// </summary>
+    public BlockedAction? OnBlocked { get; init; }
+}
+
+/// <summary><c>policy.onBlocked</c>: a blocked candidate waits for the earliest allowed slot (defer), or is suppressed (drop).</summary>
+public enum BlockedAction
+{
+    Defer,
+    Drop,
 }
 
 /// <summary>A daily window of local time, which may wrap midnight (22:00–08:00); <see cref="Drop"/> drops instead of deferring.</summary>

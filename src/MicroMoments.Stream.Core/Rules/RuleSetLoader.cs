@@ -4,6 +4,7 @@ using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules.Triggers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -104,6 +105,10 @@ public static class RuleSetLoader
         if (global.CancelOn is not null)
         {
             r.Error(r.Child(policies!, "cancelOn")!, "'cancelOn' is a per-rule policy (policy.cancelOn), not a global one");
+        }
+        if (global.OnBlocked is not null)
+        {
+            r.Error(r.Child(policies!, "onBlocked")!, "'onBlocked' is a per-rule policy (policy.onBlocked), not a global one");
         }
         var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
         var lateness = GlobalPolicies.AllowedLateness(r, policies);
@@ -414,7 +419,7 @@ public static class RuleSetLoader
         {
             return PolicySpec.None;
         }
-        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", "dismissalPause", "autoPause", "cancelOn");
+        r.Known(p, "caps", "cooldown", "oncePerUser", "quietHours", "sendWindow", "progressiveDisclosure", DismissalPausePolicy.Key, "autoPause", "cancelOn", "onBlocked");
         var caps = new List<CapSpec>();
         if (r.Child(p, "caps") is YamlSequenceNode seq)
         {
@@ -444,10 +449,29 @@ public static class RuleSetLoader
             QuietHours = ReadWindow(r, r.Map(p, "quietHours")),
             SendWindow = ReadWindow(r, r.Map(p, "sendWindow")),
             ProgressiveDisclosure = r.Child(p, "progressiveDisclosure") is null ? null : r.Duration(p, "progressiveDisclosure", required: true),
-            DismissalPause = ReadPause(r, r.Map(p, "dismissalPause")),
+            DismissalPause = DismissalPausePolicy.Read(r, r.Map(p, DismissalPausePolicy.Key)),
             AutoPause = ReadPause(r, r.Map(p, "autoPause")),
             CancelOn = r.Child(p, "cancelOn") is null ? null : r.StringList(p, "cancelOn").Select(EventNames.Normalize).Distinct(StringComparer.Ordinal).ToList(),
+            OnBlocked = ReadOnBlocked(r, p),
         };
+    }
+
+    private static BlockedAction? ReadOnBlocked(NodeReader r, YamlMappingNode p)
+    {
+        if (r.Child(p, "onBlocked") is not { } node)
+        {
+            return null;
+        }
+        switch (r.String(p, "onBlocked"))
+        {
+            case "defer":
+                return BlockedAction.Defer;
+            case "drop":
+                return BlockedAction.Drop;
+            default:
+                r.Error(node, "'onBlocked' is 'defer' or 'drop'");
+                return null;
+        }
     }
 
     private static TimeWindow? ReadWindow(NodeReader r, YamlMappingNode? w)

@@ -141,7 +141,7 @@ public sealed class OfflineSimulation
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // The timers due now are dropped, or they would throw again at every step of the clock.
-                Timers.TakeDue(state, Clock.ToUnixTimeMilliseconds());
+                RuleEngine.DropDue(state, Clock);
                 TimerFailures.Add(new TimerFailure(userId, due, $"{ex.GetType().Name}: {ex.Message}"));
             }
             Schedule(state);

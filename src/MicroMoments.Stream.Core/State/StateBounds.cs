@@ -2,8 +2,8 @@ namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
 /// Keeps a user's state within <see cref="StateLimits"/>: the bounded maps drop their least recently used entries, then,
-/// while the stored form is still too large, the oldest history goes (intervention records, sent records, window hits,
-/// engagement days, then the oldest traits, features and tasks). Timers are bounded in number
+/// while the stored form is still too large, the sections a newer version wrote and this one keeps for it go first, then the
+/// oldest history (intervention records, sent records, window hits, engagement days, then the oldest traits, features and tasks). Timers are bounded in number
 /// (<see cref="StateLimits.MaxTimers"/>, the earliest due evicted) but never trimmed for size; watermarks and scalars never are:
 /// losing them would break exactly-once or lose pending work.
 /// </summary>
@@ -40,7 +40,7 @@ public static class StateBounds
             return (evicted, 0);
         }
         var trimmed = 0;
-        var size = UserStateBinary.SerializedSize(state);
+        var size = StateContainer.SerializedSize(state);
         while (size > limits.MaxStateBytes)
         {
             var freed = 0L;
@@ -54,7 +54,7 @@ public static class StateBounds
             {
                 break; // only untrimmable parts are left
             }
-            size = UserStateBinary.SerializedSize(state);
+            size = StateContainer.SerializedSize(state);
         }
         return (evicted, trimmed);
     }
@@ -88,6 +88,13 @@ public static class StateBounds
     /// <summary>Removes the oldest piece of history; returns roughly the bytes it took (0: nothing left to trim).</summary>
     private static long TrimOldest(UserState s)
     {
+        if (s.UnknownSections is { Sections.Count: > 0 } kept)
+        {
+            // A newer version's sections, kept only to be handed back: the last (highest id) goes first.
+            var bytes = kept.Sections[^1].Payload.Length + 2;
+            kept.Sections.RemoveAt(kept.Sections.Count - 1);
+            return bytes;
+        }
         if (s.Interventions is { Count: > 0 } records)
         {
             var r = records[0];
@@ -161,12 +168,12 @@ public static class StateBounds
         return oldest;
     }
 
-    /// <summary>At least the binary size (a string takes at most 3 bytes per character plus its header, a number at most 10).</summary>
+    /// <summary>At least the binary size (17 sections' keys and lengths included; a string takes at most 3 bytes per character plus its header, a number at most 10).</summary>
     private static long UpperBoundBytes(UserState s)
     {
         const int N = 10, H = 5;
         static long Str(string? x) => x is null ? 0 : 3L * x.Length + H;
-        long n = 16 + 31 * N + Str(s.UserId) + Str(s.Device) + Str(s.Timezone) + Str(s.LastFeature);
+        long n = 16 + 33 * N + 17 * 4 + 32 + Str(s.UserId) + Str(s.Device) + Str(s.Timezone) + Str(s.LastFeature);
         foreach (var (k, _) in s.Watermarks ?? [])
         {
             n += Str(k) + N;
@@ -180,6 +187,14 @@ public static class StateBounds
             n += Str(k) + Str(v);
         }
         n += Str(s.MergedInto);
+        if (s.UnknownSections is { } kept)
+        {
+            n += kept.Bytes + N;
+            foreach (var name in kept.Names)
+            {
+                n += Str(name);
+            }
+        }
         foreach (var (k, _) in s.FeatureCounts ?? [])
         {
             n += Str(k) + N;
@@ -225,6 +240,25 @@ public static class StateBounds
         foreach (var p in s.PendingDeliveries ?? [])
         {
             n += 1 + Str(p.InterventionId) + Str(p.RuleId) + Str(p.Channel) + N + Str(p.Per) + Str(p.UserId);
+        }
+        foreach (var w in s.Waiting ?? [])
+        {
+            // Written as JSON: about 20 bytes of names and punctuation per field, and up to 6 bytes a character (\uXXXX).
+            static long Json(string? x) => x is null ? 0 : 6L * x.Length + 2;
+            n += 400 + Json(w.Title) + Json(w.Body) + Json(w.ActionLabel) + Json(w.ActionUrl) + Json(w.Per) + Json(w.UserId) + Json(w.InterventionId)
+                + Json(w.RuleId) + Json(w.Channel) + Json(w.Blocked) + Json(w.TriggerKind) + Json(w.Intent) + Json(w.Variant) + Json(w.Crossing);
+            foreach (var id in w.EventIds)
+            {
+                n += 1 + Json(id);
+            }
+            foreach (var (k, v) in w.Details ?? [])
+            {
+                n += 6 + Json(k) + Json(v);
+            }
+        }
+        foreach (var c in s.UnservedCrossings ?? [])
+        {
+            n += Str(c);
         }
         return n;
     }

@@ -101,6 +101,8 @@ public static class UserMerge
             (into.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[rule] = Math.Max(into.RulePausedUntil.GetValueOrDefault(rule), until);
         }
         into.AutoPausedAt = Math.Max(into.AutoPausedAt, from.AutoPausedAt);
+        into.UserDismissals += from.UserDismissals;
+        into.UserPausedUntil = Math.Max(into.UserPausedUntil, from.UserPausedUntil);
         into.RetainedWeek1 |= from.RetainedWeek1;
         if (from.RecentIds is { } ids)
         {
@@ -134,6 +136,7 @@ public static class UserMerge
         {
             DeliveryCancellation.KeepBound(pending);
         }
+        DeliverySchedule.Merge(into, from);
         return new UserState
         {
             UserId = from.UserId,

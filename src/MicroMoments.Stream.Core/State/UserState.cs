@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
-/// Everything the rules know about one user. Stored in Redis as one compact binary value (<see cref="UserStateSerializer"/>);
+/// Everything the rules know about one user. Stored in Redis as one compact binary value of sections (<see cref="UserStateSerializer"/>);
 /// the JSON form earlier versions stored (still read, and printed by <c>explain</c>) has short property names.
 /// Times are Unix milliseconds.
 /// </summary>
@@ -56,6 +56,12 @@ public sealed class UserState
     /// <summary>Rules paused for this user after repeated dismissals: rule id → until (Unix ms).</summary>
     [JsonPropertyName("rp")] public Dictionary<string, long>? RulePausedUntil { get; set; }
 
+    /// <summary>Dismissals of rules under a <c>scope: user</c> dismissal pause, across rules, since the last user-wide pause.</summary>
+    [JsonPropertyName("ud")] public int UserDismissals { get; set; }
+
+    /// <summary>Every rule is paused for this user until then (Unix ms) after repeated dismissals (<c>scope: user</c>); 0: never.</summary>
+    [JsonPropertyName("up")] public long UserPausedUntil { get; set; }
+
     /// <summary>When all nudges were last paused for this user (Unix ms) after too many unanswered in a row; 0: never.</summary>
     [JsonPropertyName("ap")] public long AutoPausedAt { get; set; }
 
@@ -73,22 +79,23 @@ public sealed class UserState
     /// <summary>Interventions emitted, kept as long as the longest cap or cooldown needs them.</summary>
     [JsonPropertyName("s")] public List<SentRecord>? Sent { get; set; }
 
-    /// <summary>The earliest timer due time (Unix ms), or null.</summary>
+    /// <summary>The earliest timer due time or waiting delivery's slot (Unix ms), or null.</summary>
     [JsonIgnore]
     public long? NextDueAt
     {
         get
         {
-            if (Timers is not { Count: > 0 } timers)
-            {
-                return null;
-            }
             var next = long.MaxValue;
-            foreach (var t in timers)
+            foreach (var t in Timers ?? [])
             {
                 next = Math.Min(next, t.DueAt);
             }
-            return next;
+            // A waiting delivery wakes the user at its slot, as a timer does.
+            foreach (var w in Waiting ?? [])
+            {
+                next = Math.Min(next, w.Slot);
+            }
+            return next == long.MaxValue ? null : next;
         }
     }
 
@@ -132,8 +139,46 @@ public sealed class UserState
     /// <summary>What answering in event time needs (<see cref="EventTimeState"/>); null when nothing.</summary>
     [JsonPropertyName("et")] public EventTimeState? EventTime { get; set; }
 
+    /// <summary>
+    /// The schedule's waiting entries (<see cref="Decisions.DeliverySchedule"/>): candidates blocked by a count limit or a
+    /// collision, unproduced until their slot; at most one per rule and <see cref="Decisions.DeliverySchedule.MaxWaiting"/> in all.
+    /// </summary>
+    [JsonPropertyName("wt")] public List<WaitingDelivery>? Waiting { get; set; }
+
+    /// <summary>
+    /// Threshold crossings (rule id, or rule id and feature) whose candidate expired or was dropped as blocked: the rule fires
+    /// again at the next qualifying event while the metric still holds (<see cref="Decisions.DeliverySchedule"/>).
+    /// </summary>
+    [JsonPropertyName("uc")] public List<string>? UnservedCrossings { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
+
+    /// <summary>
+    /// Sections of the stored value that a newer version wrote and this one does not know, asking to be kept: written back
+    /// unchanged in the binary container, so a rolling upgrade or a rollback loses none of the newer version's state. Not in
+    /// the JSON form.
+    /// </summary>
+    [JsonIgnore] public KeptSections? UnknownSections { get; set; }
+}
+
+/// <summary>
+/// Sections of a stored value this version does not know, kept to be written back byte for byte (<see cref="UserState.UnknownSections"/>),
+/// with the time base and name table of the value they came in, which their times and names may refer to.
+/// </summary>
+public sealed class KeptSections
+{
+    /// <summary>The header's time base when they were read.</summary>
+    public long TimeBase { get; init; }
+
+    /// <summary>The header's name table when they were read.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+
+    /// <summary>Each section's key (its id shifted left by one, the keep bit set) and payload, in id order.</summary>
+    public List<(int Key, byte[] Payload)> Sections { get; init; } = [];
+
+    /// <summary>The bytes they take when written: keys, lengths and payloads.</summary>
+    public int Bytes => Sections.Sum(x => 10 + x.Payload.Length);
 }
 
 /// <summary>An intervention the user was sent (or, with <see cref="Ghost"/>, would have been sent) and what became of it.</summary>
@@ -209,7 +254,10 @@ public sealed class PendingDelivery
     [JsonIgnore] public bool AwaitingPace { get; set; }
 }
 
-/// <summary>An intervention that was emitted, for caps, cooldowns and progressive disclosure.</summary>
+/// <summary>
+/// An intervention that was produced (or a global control ghost), for caps, cooldowns and progressive disclosure: <see cref="At"/>
+/// is its delivery time (the command's <c>deliverAfter</c>), since caps count what the user receives when they receive it.
+/// </summary>
 public sealed record SentRecord(
     [property: JsonPropertyName("t")] long At,
     [property: JsonPropertyName("r")] string RuleId,
@@ -221,4 +269,5 @@ public sealed record SentRecord(
 // Defaults (0, false, null) are not written: they read back the same and most users have many of them.
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(UserState))]
+[JsonSerializable(typeof(List<WaitingDelivery>))]
 public sealed partial class UserStateJsonContext : JsonSerializerContext;

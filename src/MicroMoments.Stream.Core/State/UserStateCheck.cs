@@ -28,7 +28,11 @@ public static class UserStateCheck
             ?? Find(s.Windows?.Values, "windows", hits => hits is null || hits.Exists(h => h is null || h.EventId is null))
             ?? Find(s.Timers, "timers", t => t.Id is null || t.ArmedBy is null || (t.Details?.ContainsValue(null!) ?? false))
             ?? Find(s.Sent, "sent interventions", x => x.RuleId is null || x.Channel is null || x.Category is null)
-            ?? Find(s.PendingDeliveries, "pending deliveries", p => p.InterventionId is null || p.RuleId is null || p.Channel is null);
+            ?? Find(s.PendingDeliveries, "pending deliveries", p => p.InterventionId is null || p.RuleId is null || p.Channel is null)
+            ?? Find(s.Waiting, "waiting deliveries", w => w.InterventionId is null || w.RuleId is null || w.Channel is null || w.Blocked is null
+                || w.TriggerKind is null || w.EventIds is null || w.EventIds.Contains(null!) || w.Title is null || w.Body is null || w.Intent is null
+                || (w.Details?.ContainsValue(null!) ?? false))
+            ?? Find(s.UnservedCrossings, "unserved crossings", static _ => false);
     }
 
     // Every time the state holds is one the parser could have accepted (event times from 1900 to 9000; due times a rule's
@@ -44,14 +48,15 @@ public static class UserStateCheck
     private static string? Times(UserState s)
     {
         bool ok = IsTime(s.LastEventAt) && IsTime(s.FirstSeenAt) && IsTime(s.SignedUpAt ?? 0) && IsTime(s.SessionStartedAt)
-            && IsTime(s.AutoPausedAt) && IsTime(s.IndexedDueAt ?? 0) && IsDuration(s.LastSessionMs) && IsDuration(s.SessionBaselineMs)
+            && IsTime(s.AutoPausedAt) && IsTime(s.UserPausedUntil) && IsTime(s.IndexedDueAt ?? 0) && IsDuration(s.LastSessionMs) && IsDuration(s.SessionBaselineMs)
             && (s.TaskDurations?.Values.All(IsDuration) ?? true)
             && (s.RulePausedUntil?.Values.All(IsTime) ?? true)
             && (s.Interventions?.TrueForAll(i => i is null || (IsTime(i.At) && IsTime(i.ConvertUntil ?? 0))) ?? true)
             && (s.Windows?.Values.All(w => w is null || w.TrueForAll(h => h is null || IsTime(h.At))) ?? true)
             && (s.Timers?.TrueForAll(t => t is null || IsTime(t.DueAt)) ?? true)
             && (s.Sent?.TrueForAll(x => x is null || IsTime(x.At)) ?? true)
-            && (s.PendingDeliveries?.TrueForAll(p => p is null || IsTime(p.DeliverAfter)) ?? true);
+            && (s.PendingDeliveries?.TrueForAll(p => p is null || IsTime(p.DeliverAfter)) ?? true)
+            && (s.Waiting?.TrueForAll(w => w is null || (IsTime(w.Slot) && IsTime(w.ExpiresAt) && IsTime(w.TriggerAt))) ?? true);
         return ok ? null : "the state holds a time outside 1900 to 9100";
     }
 

@@ -87,7 +87,7 @@ public static class Personas
         yield return At(2, Track($"u-help-{wave}", "Help Center Exited", start.AddSeconds(2), "desktop", ("article", "getting-started")));
 
         // The skeptic, a user for a month: a fourth use of a new feature each wave unlocks its tooltip; the third
-        // dismissal of it pauses that rule for them (dismissal_pause).
+        // dismissed nudge pauses every rule for them (dismissal_pause, scope: user in the default rules).
         if (wave <= SkepticWaves)
         {
             if (wave == 1)

@@ -23,7 +23,7 @@ public sealed class UnreadableStateTests
     {
         var state = new UserState { UserId = "u-1", LastEventAt = 1_795_000_000_000, Traits = new(StringComparer.Ordinal) { ["name"] = "Ada" } };
 
-        Assert.Equal(1_795_000_000_000, UserStateSerializer.Read(UserStateBinary.Serialize(state), "u-1").LastEventAt);
+        Assert.Equal(1_795_000_000_000, UserStateSerializer.Read(LegacyFormat1.Serialize(state), "u-1").LastEventAt);
         Assert.Equal("Ada", UserStateSerializer.Read(UserStateSerializer.ToJson(state), "u-1").Traits!["name"]);
     }
 
@@ -39,7 +39,7 @@ public sealed class UnreadableStateTests
     [Fact]
     public void Read_StateOfAnotherUser_IsUnreadable()
     {
-        var other = UserStateBinary.Serialize(new UserState { UserId = "u-2" });
+        var other = LegacyFormat1.Serialize(new UserState { UserId = "u-2" });
 
         var ex = Assert.Throws<UnreadableStateException>(() => UserStateSerializer.Read(other, "u-1"));
 

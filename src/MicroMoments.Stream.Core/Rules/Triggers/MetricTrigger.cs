@@ -5,7 +5,8 @@ namespace MicroMoments.Stream.Core.Rules.Triggers;
 /// <summary>
 /// A trigger on a derived metric (<see cref="TriggerSpec.Metric"/>, see <see cref="Metrics"/>), checked on
 /// <see cref="TriggerSpec.Event"/> or on every event: it fires on the event after which the metric holds the trigger's
-/// condition and before which it did not. Threshold and streak differ only in the condition.
+/// condition and before which it did not, or at the next event while it holds when that crossing went unserved
+/// (<see cref="DeliverySchedule.IsUnserved"/>). Threshold and streak differ only in the condition.
 /// </summary>
 public abstract class MetricTrigger : TriggerSpec
 {
@@ -35,12 +36,18 @@ public abstract class MetricTrigger : TriggerSpec
             return;
         }
         var after = Metrics.Read(Metric!, on.State, e, on.Observation, e.Timestamp);
-        if (Holds(after) && !Holds(before))
+        if (!Holds(after))
+        {
+            return;
+        }
+        // A crossing whose candidate expired or was dropped as blocked stays eligible: it fires again while the metric holds.
+        var crossing = DeliverySchedule.CrossingKey(rule, e);
+        if (!Holds(before) || (crossing is not null && DeliverySchedule.IsUnserved(on.State, crossing)))
         {
             var details = TriggerDetails.Of(e);
             details["metric"] = Metric!;
             details["value"] = after!.Value;
-            on.Fire(new Candidate(rule, CandidateKind, [e.MessageId], details, on.EventTime ? CanonicalKey(ref on) ?? e.MessageId : e.MessageId));
+            on.Fire(new Candidate(rule, CandidateKind, [e.MessageId], details, on.EventTime ? CanonicalKey(ref on) ?? e.MessageId : e.MessageId, crossing));
         }
     }
 }

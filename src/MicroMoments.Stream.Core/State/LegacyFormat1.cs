@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Numerics;
-using System.Text;
-
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
@@ -10,8 +6,10 @@ namespace MicroMoments.Stream.Core.State;
 /// (most are minutes away from it, so 2–4 bytes instead of 13 JSON digits); a string seen before in the same
 /// value is a one-byte back-reference (rule ids recur in windows, timers, sent and intervention records) and a
 /// lower-case UUID takes 16 bytes. Defaults are left out exactly as in the JSON form, so both read back equal.
+/// Replaced by the container (<see cref="StateContainer"/>): still read, and written only with <c>StateFormat=Binary</c>,
+/// for versions before the container. It can go once <c>StateTtl</c> has passed since the last release that wrote it.
 /// </summary>
-internal static partial class UserStateBinary
+internal static class LegacyFormat1
 {
     public const byte Version1 = 1;
 
@@ -29,20 +27,22 @@ internal static partial class UserStateBinary
     // merge: a rolling upgrade from, or a rollback to, such a version needs StateFormat=Json (docs/configuration.md). The anonymous
     // flag has no payload: such a reader reads the rest and drops it (the state then counts as identified).
     // Bits 34 (active hours) and 35 (pending deliveries, issue 14) have payloads too, so the same holds for a reader
-    // from before them. Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
+    // from before them. Format 1 is frozen at bit 35: later state (the user-wide dismissal pause of issue 19, say) lives in
+    // container sections only and is left out here, so a reader from before the container never meets a bit it cannot
+    // skip. Likewise an intervention record's flag 128 (the feedback types counted, one byte after it): a record
     // without it, as every earlier version wrote, reads as none counted.
 
-    [ThreadStatic] private static Writer? t_writer;
+    [ThreadStatic] private static StateWriter? t_writer;
 
     public static byte[] Serialize(UserState s) => Write(s).ToArray();
 
     /// <summary>The length of <see cref="Serialize"/>'s result, without copying it.</summary>
     public static int SerializedSize(UserState s) => Write(s).Length;
 
-    private static Writer Write(UserState s)
+    private static StateWriter Write(UserState s)
     {
-        var w = t_writer ??= new Writer();
-        w.Reset();
+        var w = t_writer ??= new StateWriter();
+        w.Reset(namesInHeader: false);
         w.Byte(Version1);
         ulong has = 0;
         void Set(int bit, bool present)
@@ -88,7 +88,6 @@ internal static partial class UserStateBinary
         Set(AnonymousBit, s.Anonymous);
         Set(ActiveHoursBit, s.ActiveHours is not null);
         Set(PendingDeliveriesBit, s.PendingDeliveries is not null);
-        Set(EventTimeBit, s.EventTime is not null);
         w.VarUInt(has);
 
         var at = s.LastEventAt;
@@ -284,10 +283,6 @@ internal static partial class UserStateBinary
                 w.StringIfSet(p.UserId);
             }
         }
-        if (s.EventTime is { } eventTime)
-        {
-            WriteEventTime(w, eventTime, at);
-        }
         return w;
     }
 
@@ -305,7 +300,7 @@ internal static partial class UserStateBinary
 
     private static UserState Read(ReadOnlySpan<byte> data)
     {
-        var r = new Reader(data);
+        var r = new StateReader(data);
         if (r.Byte() != Version1)
         {
             throw new InvalidDataException($"unknown user state format {data[0]}");
@@ -319,7 +314,7 @@ internal static partial class UserStateBinary
         }
         if (Has(WatermarksBit))
         {
-            s.Watermarks = r.StringMap(static (ref Reader x) => x.VarInt());
+            s.Watermarks = r.StringMap(static (ref StateReader x) => x.VarInt());
         }
         var at = Has(LastEventAtBit) ? r.VarInt() : 0;
         s.LastEventAt = at;
@@ -341,11 +336,11 @@ internal static partial class UserStateBinary
         }
         if (Has(TraitsBit))
         {
-            s.Traits = r.OrderedStringMap(static (ref Reader x) => x.String());
+            s.Traits = r.OrderedStringMap(static (ref StateReader x) => x.String());
         }
         if (Has(FeatureCountsBit))
         {
-            s.FeatureCounts = r.OrderedStringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
+            s.FeatureCounts = r.OrderedStringMap(static (ref StateReader x) => (int)x.VarInt(), shared: true);
         }
         if (Has(LastFeatureBit))
         {
@@ -383,7 +378,7 @@ internal static partial class UserStateBinary
         }
         if (Has(TaskDurationsBit))
         {
-            s.TaskDurations = r.OrderedStringMap(static (ref Reader x) => x.VarInt());
+            s.TaskDurations = r.OrderedStringMap(static (ref StateReader x) => x.VarInt());
         }
         if (Has(FastCompletionsBit))
         {
@@ -419,11 +414,11 @@ internal static partial class UserStateBinary
         }
         if (Has(DismissalsBit))
         {
-            s.Dismissals = r.StringMap(static (ref Reader x) => (int)x.VarInt(), shared: true);
+            s.Dismissals = r.StringMap(static (ref StateReader x) => (int)x.VarInt(), shared: true);
         }
         if (Has(RulePausedUntilBit))
         {
-            s.RulePausedUntil = r.StringMap((ref Reader x) => at + x.VarInt(), shared: true);
+            s.RulePausedUntil = r.StringMap((ref StateReader x) => at + x.VarInt(), shared: true);
         }
         if (Has(AutoPausedAtBit))
         {
@@ -447,7 +442,7 @@ internal static partial class UserStateBinary
             for (var i = 0; i < n; i++)
             {
                 var key = r.String();
-                var count = (int)r.VarUInt() - 1;
+                var count = r.CountOrNull(); // bounded by the bytes left, like every count; -1 is a null list
                 if (count < 0)
                 {
                     windows[key] = null!;
@@ -476,7 +471,7 @@ internal static partial class UserStateBinary
                 timer.ArmedBy = r.String();
                 if ((flags & 2) != 0)
                 {
-                    timer.Details = r.StringMap(static (ref Reader x) => x.String());
+                    timer.Details = r.StringMap(static (ref StateReader x) => x.String());
                 }
                 timers.Add(timer);
             }
@@ -500,7 +495,7 @@ internal static partial class UserStateBinary
         }
         if (Has(AttributesBit))
         {
-            s.Attributes = r.OrderedStringMap(static (ref Reader x) => x.String());
+            s.Attributes = r.OrderedStringMap(static (ref StateReader x) => x.String());
         }
         if (Has(MergedIntoBit))
         {
@@ -536,298 +531,7 @@ internal static partial class UserStateBinary
             }
             s.PendingDeliveries = pending;
         }
-        if (Has(EventTimeBit))
-        {
-            s.EventTime = ReadEventTime(ref r, at);
-        }
         r.End();
         return s;
     }
-
-    // String header: (length << 2) literal UTF-8; (index << 2) | 1 the index-th shared string of this value; 2 a lower-case
-    // UUID in 16 bytes. Only names that recur (rule ids, channels, categories, features) are shared: a short list to search.
-    private const int LiteralKind = 0, BackReference = 1, Uuid = 2;
-    private const int MaxShared = 32;
-
-    /// <summary>A reusable buffer, with the shared strings written so far.</summary>
-    private sealed class Writer
-    {
-        private byte[] _buffer = new byte[1024];
-        private int _length;
-        private readonly string[] _shared = new string[MaxShared];
-        private int _sharedCount;
-
-        public void Reset()
-        {
-            _length = 0;
-            Array.Clear(_shared, 0, _sharedCount);
-            _sharedCount = 0;
-        }
-
-        public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
-
-        public int Length => _length;
-
-        private Span<byte> Take(int n)
-        {
-            if (_length + n > _buffer.Length)
-            {
-                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
-            }
-            var span = _buffer.AsSpan(_length, n);
-            _length += n;
-            return span;
-        }
-
-        public void Byte(byte b) => Take(1)[0] = b;
-
-        public void Int32(int v) => BinaryPrimitives.WriteInt32LittleEndian(Take(4), v);
-
-        public void VarUInt(ulong v)
-        {
-            if (_length + 10 > _buffer.Length)
-            {
-                Array.Resize(ref _buffer, _buffer.Length * 2);
-            }
-            var b = _buffer;
-            var i = _length;
-            while (v >= 0x80)
-            {
-                b[i++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-            b[i++] = (byte)v;
-            _length = i;
-        }
-
-        public void VarInt(long v) => VarUInt((ulong)((v << 1) ^ (v >> 63)));
-
-        public void VarIntIfSet(long v)
-        {
-            if (v != 0)
-            {
-                VarInt(v);
-            }
-        }
-
-        public void Count(int n) => VarUInt((ulong)n);
-
-        /// <summary>A count, then each name (shared or not) with its number less <paramref name="minus"/>.</summary>
-        public void Map<T>(Dictionary<string, T> map, bool shared, long minus = 0) where T : IBinaryInteger<T>
-        {
-            Count(map.Count);
-            foreach (var (k, v) in map)
-            {
-                if (shared)
-                {
-                    Shared(k);
-                }
-                else
-                {
-                    String(k);
-                }
-                VarInt(long.CreateTruncating(v) - minus);
-            }
-        }
-
-        /// <summary>As <see cref="Map{T}(Dictionary{string, T}, bool, long)"/>, in the map's (recency) order.</summary>
-        public void Map<T>(OrderedDictionary<string, T> map, bool shared) where T : IBinaryInteger<T>
-        {
-            Count(map.Count);
-            foreach (var (k, v) in map)
-            {
-                if (shared)
-                {
-                    Shared(k);
-                }
-                else
-                {
-                    String(k);
-                }
-                VarInt(long.CreateTruncating(v));
-            }
-        }
-
-        public void Map(OrderedDictionary<string, string> map)
-        {
-            Count(map.Count);
-            foreach (var (k, v) in map)
-            {
-                String(k);
-                String(v);
-            }
-        }
-
-        public void Map(Dictionary<string, string> map)
-        {
-            Count(map.Count);
-            foreach (var (k, v) in map)
-            {
-                String(k);
-                String(v);
-            }
-        }
-
-        public void StringIfSet(string? s)
-        {
-            if (s is not null)
-            {
-                String(s);
-            }
-        }
-
-        public void SharedIfSet(string? s)
-        {
-            if (s is not null)
-            {
-                Shared(s);
-            }
-        }
-
-        /// <summary>A name that may recur in this value: a back-reference when it already did.</summary>
-        public void Shared(string s)
-        {
-            for (var i = 0; i < _sharedCount; i++)
-            {
-                var seen = _shared[i];
-                if (ReferenceEquals(seen, s) || (seen.Length == s.Length && string.Equals(seen, s, StringComparison.Ordinal)))
-                {
-                    VarUInt(((ulong)i << 2) | BackReference);
-                    return;
-                }
-            }
-            if (_sharedCount < MaxShared)
-            {
-                _shared[_sharedCount++] = s;
-            }
-            Literal(s);
-        }
-
-        public void String(string s)
-        {
-            if (s.Length == 36 && s[8] == '-' && s[13] == '-' && Guid.TryParseExact(s, "D", out var guid) && !s.AsSpan().ContainsAnyInRange('A', 'F'))
-            {
-                Byte(Uuid);
-                guid.TryWriteBytes(Take(16), bigEndian: true, out _);
-                return;
-            }
-            Literal(s);
-        }
-
-        private void Literal(string s)
-        {
-            var bytes = Encoding.UTF8.GetByteCount(s);
-            VarUInt((ulong)bytes << 2 | LiteralKind);
-            Encoding.UTF8.GetBytes(s, Take(bytes));
-        }
-    }
-
-    private ref struct Reader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _at;
-        private List<string>? _shared;
-
-        public byte Byte() => _data[_at++];
-
-        public int Int32()
-        {
-            var v = BinaryPrimitives.ReadInt32LittleEndian(_data[_at..]);
-            _at += 4;
-            return v;
-        }
-
-        public ulong VarUInt()
-        {
-            ulong v = 0;
-            for (var shift = 0; shift < 70; shift += 7)
-            {
-                var b = _data[_at++];
-                v |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return v;
-                }
-            }
-            throw new InvalidDataException("varint too long");
-        }
-
-        public long VarInt()
-        {
-            var v = VarUInt();
-            return (long)(v >> 1) ^ -(long)(v & 1);
-        }
-
-        public int Count()
-        {
-            var n = VarUInt();
-            return n > (ulong)(_data.Length - _at) ? throw new InvalidDataException("count beyond the value") : (int)n;
-        }
-
-        public string String() => Read(shared: false);
-
-        public string Shared() => Read(shared: true);
-
-        private string Read(bool shared)
-        {
-            var header = VarUInt();
-            string s;
-            switch ((int)(header & 3))
-            {
-                case BackReference when shared && _shared is not null:
-                    return _shared[(int)(header >> 2)];
-                case Uuid:
-                    s = new Guid(_data.Slice(_at, 16), bigEndian: true).ToString("D");
-                    _at += 16;
-                    break;
-                case LiteralKind:
-                    var length = (int)(header >> 2);
-                    s = Encoding.UTF8.GetString(_data.Slice(_at, length));
-                    _at += length;
-                    break;
-                default:
-                    throw new InvalidDataException("unexpected string kind");
-            }
-            if (shared && (_shared ??= []).Count < MaxShared)
-            {
-                _shared.Add(s);
-            }
-            return s;
-        }
-
-        public Dictionary<string, T> StringMap<T>(ReadValue<T> value, bool shared = false)
-        {
-            var n = Count();
-            var map = new Dictionary<string, T>(n, StringComparer.Ordinal);
-            for (var i = 0; i < n; i++)
-            {
-                var key = Read(shared);
-                map[key] = value(ref this);
-            }
-            return map;
-        }
-
-        /// <summary>As <see cref="StringMap{T}"/>, keeping the written order (the entries' recency).</summary>
-        public OrderedDictionary<string, T> OrderedStringMap<T>(ReadValue<T> value, bool shared = false)
-        {
-            var n = Count();
-            var map = new OrderedDictionary<string, T>(n, StringComparer.Ordinal);
-            for (var i = 0; i < n; i++)
-            {
-                var key = Read(shared);
-                map[key] = value(ref this);
-            }
-            return map;
-        }
-
-        public readonly void End()
-        {
-            if (_at != _data.Length)
-            {
-                throw new InvalidDataException($"{_data.Length - _at} bytes after the user state");
-            }
-        }
-    }
-
-    private delegate T ReadValue<T>(ref Reader reader);
 }

@@ -1,16 +1,22 @@
-namespace MicroMoments.Stream.Core.State;
+namespace MicroMoments.Stream.Core.State.Sections;
 
-// The event-time fields (EventTimeState, docs/rules.md "Allowed lateness"): one header bit, appended after every other,
-// with a payload of its own. A reader from before it throws "bytes after the user state" on a value that has it, as for
-// bits 31-35: a rollback to such a version needs StateFormat=Json (docs/configuration.md).
-internal static partial class UserStateBinary
+/// <summary>
+/// Section 20, event time (<see cref="EventTimeState"/>, docs/rules.md "Allowed lateness"): the active-day set, the last
+/// stamp of each watched <c>missing</c> event, and the window hits of count rules that fired, kept for the lateness.
+/// </summary>
+internal sealed class EventTimeSection : IStateSection
 {
-    private const int EventTimeBit = 36;
-
     private const byte ActiveDaysFlag = 1, MissingSeenFlag = 2, FiredGroupsFlag = 4;
 
-    private static void WriteEventTime(Writer w, EventTimeState et, long at)
+    public int Id => 20;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.EventTime is null;
+
+    public void Write(StateWriter w, UserState s)
     {
+        var et = s.EventTime!;
         w.Byte((byte)((et.ActiveDays != 0 ? ActiveDaysFlag : 0) | (et.MissingSeen is null ? 0 : MissingSeenFlag)
             | (et.FiredGroups is null ? 0 : FiredGroupsFlag)));
         if (et.ActiveDays != 0)
@@ -23,7 +29,7 @@ internal static partial class UserStateBinary
             foreach (var (k, t) in seen)
             {
                 w.String(k);
-                w.VarInt(t - at);
+                w.Time(t);
             }
         }
         if (et.FiredGroups is { } groups)
@@ -35,14 +41,14 @@ internal static partial class UserStateBinary
                 w.Count(g.Hits.Count);
                 foreach (var h in g.Hits)
                 {
-                    w.VarInt(h.At - at);
+                    w.Time(h.At);
                     w.String(h.EventId);
                 }
             }
         }
     }
 
-    private static EventTimeState ReadEventTime(ref Reader r, long at)
+    public void Read(ref StateReader r, UserState s)
     {
         var flags = r.Byte();
         var et = new EventTimeState();
@@ -58,7 +64,7 @@ internal static partial class UserStateBinary
             for (var i = 0; i < n; i++)
             {
                 var key = r.String();
-                seen[key] = at + r.VarInt();
+                seen[key] = r.Time();
             }
             et.MissingSeen = seen;
         }
@@ -73,13 +79,13 @@ internal static partial class UserStateBinary
                 var hits = new List<WindowHit>(count);
                 for (var j = 0; j < count; j++)
                 {
-                    var hitAt = at + r.VarInt();
+                    var hitAt = r.Time();
                     hits.Add(new WindowHit(hitAt, r.String()));
                 }
                 groups.Add(new FiredGroup(window, hits));
             }
             et.FiredGroups = groups;
         }
-        return et;
+        s.EventTime = et;
     }
 }

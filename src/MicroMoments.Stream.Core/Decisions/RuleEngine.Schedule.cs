@@ -1,0 +1,139 @@
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.State;
+
+namespace MicroMoments.Stream.Core.Decisions;
+
+/// <summary>The waiting half of the delivery schedule in the engine: candidates put to wait, replaced, woken at their slot.</summary>
+public sealed partial class RuleEngine
+{
+    /// <summary>
+    /// Puts a candidate a count limit or collision moved to wait for its slot, with what producing it then needs: the command
+    /// as decided now (<paramref name="pending"/>: message rendered, <c>deliverAfter</c> the slot, <c>expiresAt</c> fixed).
+    /// </summary>
+    private void Wait(UserState state, Candidate c, InterventionCommand pending, string blocked, DateTimeOffset triggerAt, DateTimeOffset now,
+        Evaluation result)
+    {
+        string? per = null;
+        if (DeliveryCancellation.PerOf(c.Rule) is { } property)
+        {
+            per = pending.Trigger.Details.TryGetValue(property, out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "";
+            if (per.Length > _options.Limits.MaxStringLength)
+            {
+                per = null; // as DeliveryCancellation.Track: a value that long is not kept, so only the rule's cancelOn matches
+            }
+        }
+        var entry = new WaitingDelivery
+        {
+            InterventionId = pending.InterventionId, RuleId = c.Rule.Id, Channel = pending.Channel, Priority = pending.Priority,
+            Slot = pending.DeliverAfter.ToUnixTimeMilliseconds(), ExpiresAt = pending.ExpiresAt.ToUnixTimeMilliseconds(), Blocked = blocked,
+            TriggerAt = triggerAt.ToUnixTimeMilliseconds(), TriggerKind = pending.Trigger.Kind, EventIds = [.. pending.Trigger.EventIds],
+            Details = pending.Trigger.Details.Count == 0 ? null : TriggerDetails.Store(pending.Trigger.Details, _options.Limits, result),
+            Title = Kept(pending.Message.Title), Body = Kept(pending.Message.Body), ActionLabel = Kept(pending.Message.Action?.Label),
+            ActionUrl = Kept(pending.Message.Action?.Url),
+            Variant = pending.Variant == "control" ? null : pending.Variant, Intent = pending.Intent, Per = per, Crossing = c.Crossing,
+        };
+        if (DeliverySchedule.Add(state, entry) is { } leaving)
+        {
+            DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
+        }
+    }
+
+    /// <summary>
+    /// The most of a rendered message text a waiting entry keeps: <c>{{event.*}}</c> placeholders can fill a message with an
+    /// event's text, and the entry lives in the user's state until its slot. Cut with the command budget's marker.
+    /// </summary>
+    private const int MaxWaitingText = 2000;
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    private static string? Kept(string? text) =>
+        text is { Length: > MaxWaitingText } ? text[..(MaxWaitingText - CommandSizeBudget.Marker.Length)] + CommandSizeBudget.Marker : text;
+
+    /// <summary>A newer decided candidate of a rule replaces the rule's waiting one (at most one waits per rule and user).</summary>
+    private void Supersede(UserState state, string ruleId, DateTimeOffset now, Evaluation result)
+    {
+        if (DeliverySchedule.Of(state, ruleId) is { } old)
+        {
+            DeliverySchedule.Remove(state, old);
+            DeliverySchedule.FollowUp(Rules, state, old, Outcomes.Suppressed, Reasons.Superseded, now, result);
+        }
+    }
+
+    /// <summary>
+    /// Wakes the waiting entries whose slot has come, highest priority first. Each is checked again — the pauses and once-per-user,
+    /// then its cooldown and the count limits against what was produced meanwhile — and then produced, placed later, or expired.
+    /// </summary>
+    private void WakeWaiting(UserState state, DateTimeOffset now, Evaluation result)
+    {
+        foreach (var w in DeliverySchedule.TakeDue(state, now.ToUnixTimeMilliseconds()))
+        {
+            if (Rules.Find(w.RuleId) is not { } rule)
+            {
+                continue; // a removed rule's waiting entries lapse quietly, as its timers do
+            }
+            var reason = _gate.CheckDrop(state, rule, now);
+            var place = reason is null ? _gate.Place(state, rule, w.Channel, w.Slot, w.ExpiresAt, null, w.Priority) : default;
+            reason ??= place.Drop;
+            if (reason is not null)
+            {
+                if (reason == Reasons.Expired && w.Crossing is not null)
+                {
+                    DeliverySchedule.MarkUnserved(state, w.Crossing);
+                }
+                DeliverySchedule.FollowUp(Rules, state, w, Outcomes.Suppressed, reason, now, result, reason == Reasons.Expired ? place.Blocked ?? w.Blocked : null);
+                continue;
+            }
+            if (place.Slot > w.Slot)
+            {
+                // Taken meanwhile by what was produced (a higher priority first): it waits on for the next allowed slot.
+                (w.Slot, w.Blocked) = (place.Slot, place.Blocked ?? w.Blocked);
+                if (DeliverySchedule.Add(state, w) is { } leaving)
+                {
+                    DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
+                }
+                continue;
+            }
+            Produce(state, rule, Command(state, rule, w, now), DateTimeOffset.FromUnixTimeMilliseconds(w.TriggerAt), now, result);
+            if (w.Crossing is not null)
+            {
+                DeliverySchedule.Served(state, w.Crossing);
+            }
+            DeliverySchedule.FollowUp(Rules, state, w, Outcomes.Emitted, null, now, result);
+        }
+    }
+
+    /// <summary>
+    /// The command of a waiting entry, as a direct decision at its slot would have produced it: the same id and rendered message,
+    /// <c>deliverAfter</c> the slot, the <c>expiresAt</c> fixed when it was proposed, the user as they are now.
+    /// </summary>
+    private InterventionCommand Command(UserState state, Rule rule, WaitingDelivery w, DateTimeOffset now) => new()
+    {
+        InterventionId = w.InterventionId,
+        UserId = w.UserId ?? state.UserId,
+        RuleId = rule.Id,
+        RuleVersion = Rules.Version,
+        Moment = rule.Action.Moment,
+        Channel = w.Channel,
+        Priority = w.Priority,
+        Message = new InterventionMessage(w.Title, w.Body, w.ActionLabel is null ? null : new MessageAction(w.ActionLabel, w.ActionUrl)),
+        DeliverAfter = DateTimeOffset.FromUnixTimeMilliseconds(w.Slot),
+        ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(w.ExpiresAt),
+        Trigger = DeliverySchedule.Trigger(w),
+        User = new UserSummary(UserProfile.LifecycleStage(state, now), UserProfile.Archetype(state, now), state.Device, state.Timezone,
+            UserProfile.Segment(state, now)),
+        Intent = w.Intent,
+        Variant = w.Variant ?? "control",
+        Experiment = rule.Experiment?.Name,
+        DecidedAt = now,
+    };
+
+    /// <summary>
+    /// After a rule threw on a user's timer step: drops what was due (timers and waiting entries), or it would throw again at every
+    /// check. What the timer loop and <c>simulate</c> do with a failed timer step.
+    /// </summary>
+    public static void DropDue(UserState state, DateTimeOffset now)
+    {
+        Timers.TakeDue(state, now.ToUnixTimeMilliseconds());
+        DeliverySchedule.TakeDue(state, now.ToUnixTimeMilliseconds());
+    }
+}

@@ -1,0 +1,27 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 9, active days: the last day with activity (in the user's time zone) and the streak ending on it.</summary>
+internal sealed class ActiveDaysSection : IStateSection
+{
+    private const int Last = 1, Streak = 2;
+
+    public int Id => 9;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.LastActiveDay == 0 && s.StreakDays == 0;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.LastActiveDay == 0 ? 0 : Last) | (s.StreakDays == 0 ? 0 : Streak)));
+        w.VarIntIfSet(s.LastActiveDay);
+        w.VarIntIfSet(s.StreakDays);
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        s.LastActiveDay = (flags & Last) != 0 ? (int)r.VarInt() : 0;
+        s.StreakDays = (flags & Streak) != 0 ? (int)r.VarInt() : 0;
+    }
+}

@@ -1,0 +1,52 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 2, what arrived already: the watermarks per partition and the hashes of recent message ids.</summary>
+internal sealed class ArrivalSection : IStateSection
+{
+    private const int HasWatermarks = 1, HasRecentIds = 2;
+
+    public int Id => 2;
+
+    public bool Keep => true;
+
+    // Absent watermarks read as the empty map every new state starts with.
+    public bool IsEmpty(UserState s) => s.Watermarks is not { Count: > 0 } && s.RecentIds is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        var wm = s.Watermarks is { Count: > 0 } ? s.Watermarks : null;
+        w.VarUInt((ulong)((wm is null ? 0 : HasWatermarks) | (s.RecentIds is null ? 0 : HasRecentIds)));
+        if (wm is not null)
+        {
+            w.Map(wm, shared: false);
+        }
+        if (s.RecentIds is { } ids)
+        {
+            // Hashes: random bits, so four fixed bytes beat a varint.
+            w.Count(ids.Count);
+            foreach (var id in ids)
+            {
+                w.Int32(id);
+            }
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        if ((flags & HasWatermarks) != 0)
+        {
+            s.Watermarks = r.StringMap(static (ref StateReader x) => x.VarInt());
+        }
+        if ((flags & HasRecentIds) != 0)
+        {
+            var n = r.Count();
+            var ids = new List<int>(n);
+            for (var i = 0; i < n; i++)
+            {
+                ids.Add(r.Int32());
+            }
+            s.RecentIds = ids;
+        }
+    }
+}

@@ -1,0 +1,45 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 17, the delivery schedule: commands sent whose <c>deliverAfter</c> is still ahead.</summary>
+internal sealed class DeliveryScheduleSection : IStateSection
+{
+    private const int HasPer = 1, HasUser = 2;
+
+    public int Id => 17;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.PendingDeliveries is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        var pending = s.PendingDeliveries!;
+        w.Count(pending.Count);
+        foreach (var p in pending)
+        {
+            w.Byte((byte)((p.Per is null ? 0 : HasPer) | (p.UserId is null ? 0 : HasUser)));
+            w.String(p.InterventionId);
+            w.Shared(p.RuleId);
+            w.Shared(p.Channel);
+            w.Time(p.DeliverAfter);
+            w.StringIfSet(p.Per);
+            w.StringIfSet(p.UserId);
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var n = r.Count();
+        var pending = new List<PendingDelivery>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var flags = r.Byte();
+            var p = new PendingDelivery { InterventionId = r.String(), RuleId = r.Shared(), Channel = r.Shared() };
+            p.DeliverAfter = r.Time();
+            p.Per = (flags & HasPer) != 0 ? r.String() : null;
+            p.UserId = (flags & HasUser) != 0 ? r.String() : null;
+            pending.Add(p);
+        }
+        s.PendingDeliveries = pending;
+    }
+}

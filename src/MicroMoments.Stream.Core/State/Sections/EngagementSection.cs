@@ -1,0 +1,33 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 5, engagement points per day (days since the epoch), for the 30-day score.</summary>
+internal sealed class EngagementSection : IStateSection
+{
+    public int Id => 5;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.EngagementPoints is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        var points = s.EngagementPoints!;
+        w.Count(points.Count);
+        foreach (var (k, v) in points)
+        {
+            w.VarInt(k);
+            w.VarInt(v);
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var n = r.Count();
+        var points = new Dictionary<int, int>(n);
+        for (var i = 0; i < n; i++)
+        {
+            points[(int)r.VarInt()] = (int)r.VarInt();
+        }
+        s.EngagementPoints = points;
+    }
+}

@@ -1,0 +1,70 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 3, who the user is: first visit, sign-up, device, time zone, traits, attributes and alias state.</summary>
+internal sealed class IdentitySection : IStateSection
+{
+    private const int FirstSeen = 1, Device = 2, Timezone = 4, Traits = 8, SignedUp = 16, Attributes = 32, Anonymous = 64,
+        MergedInto = 128, RetainedWeek1 = 256;
+
+    public int Id => 3;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => Flags(s) == 0;
+
+    private static int Flags(UserState s) =>
+        (s.FirstSeenAt != 0 ? FirstSeen : 0) | (s.Device is null ? 0 : Device) | (s.Timezone is null ? 0 : Timezone)
+        | (s.Traits is null ? 0 : Traits) | (s.SignedUpAt is null ? 0 : SignedUp) | (s.Attributes is null ? 0 : Attributes)
+        | (s.Anonymous ? Anonymous : 0) | (s.MergedInto is null ? 0 : MergedInto) | (s.RetainedWeek1 ? RetainedWeek1 : 0);
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)Flags(s));
+        if (s.FirstSeenAt != 0)
+        {
+            w.Time(s.FirstSeenAt);
+        }
+        w.StringIfSet(s.Device);
+        w.StringIfSet(s.Timezone);
+        if (s.Traits is { } traits)
+        {
+            w.Map(traits);
+        }
+        if (s.SignedUpAt is { } signedUp)
+        {
+            w.Time(signedUp);
+        }
+        if (s.Attributes is { } attributes)
+        {
+            w.Map(attributes);
+        }
+        w.StringIfSet(s.MergedInto);
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        bool Has(int flag) => (flags & (ulong)flag) != 0;
+        if (Has(FirstSeen))
+        {
+            s.FirstSeenAt = r.Time();
+        }
+        s.Device = Has(Device) ? r.String() : null;
+        s.Timezone = Has(Timezone) ? r.String() : null;
+        if (Has(Traits))
+        {
+            s.Traits = r.OrderedStringMap(static (ref StateReader x) => x.String());
+        }
+        if (Has(SignedUp))
+        {
+            s.SignedUpAt = r.Time();
+        }
+        if (Has(Attributes))
+        {
+            s.Attributes = r.OrderedStringMap(static (ref StateReader x) => x.String());
+        }
+        s.Anonymous = Has(Anonymous);
+        s.MergedInto = Has(MergedInto) ? r.String() : null;
+        s.RetainedWeek1 = Has(RetainedWeek1);
+    }
+}

@@ -1,0 +1,28 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 8, onboarding progress: the step reached, the total and whether it completed.</summary>
+internal sealed class OnboardingSection : IStateSection
+{
+    private const int Step = 1, Total = 2, Completed = 4;
+
+    public int Id => 8;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.OnboardingStep == 0 && s.OnboardingTotal == 0 && !s.OnboardingCompleted;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.OnboardingStep == 0 ? 0 : Step) | (s.OnboardingTotal == 0 ? 0 : Total) | (s.OnboardingCompleted ? Completed : 0)));
+        w.VarIntIfSet(s.OnboardingStep);
+        w.VarIntIfSet(s.OnboardingTotal);
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        s.OnboardingStep = (flags & Step) != 0 ? (int)r.VarInt() : 0;
+        s.OnboardingTotal = (flags & Total) != 0 ? (int)r.VarInt() : 0;
+        s.OnboardingCompleted = (flags & Completed) != 0;
+    }
+}

@@ -1,0 +1,32 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 6, sessions: the current one's start, the last one's length and the user's baseline.</summary>
+internal sealed class SessionsSection : IStateSection
+{
+    private const int Started = 1, Last = 2, Baseline = 4;
+
+    public int Id => 6;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.SessionStartedAt == 0 && s.LastSessionMs == 0 && s.SessionBaselineMs == 0;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.SessionStartedAt == 0 ? 0 : Started) | (s.LastSessionMs == 0 ? 0 : Last) | (s.SessionBaselineMs == 0 ? 0 : Baseline)));
+        if (s.SessionStartedAt != 0)
+        {
+            w.Time(s.SessionStartedAt);
+        }
+        w.VarIntIfSet(s.LastSessionMs);
+        w.VarIntIfSet(s.SessionBaselineMs);
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        s.SessionStartedAt = (flags & Started) != 0 ? r.Time() : 0;
+        s.LastSessionMs = (flags & Last) != 0 ? r.VarInt() : 0;
+        s.SessionBaselineMs = (flags & Baseline) != 0 ? r.VarInt() : 0;
+    }
+}

@@ -1,0 +1,33 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 7, task times: the user's usual duration per task and their count of much faster completions.</summary>
+internal sealed class TaskTimesSection : IStateSection
+{
+    private const int Durations = 1, Fast = 2;
+
+    public int Id => 7;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.TaskDurations is null && s.FastCompletions == 0;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.TaskDurations is null ? 0 : Durations) | (s.FastCompletions == 0 ? 0 : Fast)));
+        if (s.TaskDurations is { } durations)
+        {
+            w.Map(durations, shared: false);
+        }
+        w.VarIntIfSet(s.FastCompletions);
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        if ((flags & Durations) != 0)
+        {
+            s.TaskDurations = r.OrderedStringMap(static (ref StateReader x) => x.VarInt());
+        }
+        s.FastCompletions = (flags & Fast) != 0 ? (int)r.VarInt() : 0;
+    }
+}

@@ -1,0 +1,64 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>Section 12, timers: the pending dwell, inactivity and absence timers, and the user's score in the timer index.</summary>
+internal sealed class TimerListSection : IStateSection
+{
+    private const int HasTimers = 1, HasIndexed = 2;
+    private const int OwnRule = 1, HasDetails = 2;
+
+    public int Id => 12;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.Timers is null && s.IndexedDueAt is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.VarUInt((ulong)((s.Timers is null ? 0 : HasTimers) | (s.IndexedDueAt is null ? 0 : HasIndexed)));
+        if (s.Timers is { } timers)
+        {
+            w.Count(timers.Count);
+            foreach (var t in timers)
+            {
+                w.Byte((byte)((t.OwnRuleId is null ? 0 : OwnRule) | (t.Details is null ? 0 : HasDetails)));
+                w.Shared(t.Id);
+                w.SharedIfSet(t.OwnRuleId);
+                w.Time(t.DueAt);
+                w.String(t.ArmedBy);
+                if (t.Details is { } details)
+                {
+                    w.Map(details);
+                }
+            }
+        }
+        if (s.IndexedDueAt is { } indexed)
+        {
+            w.Time(indexed);
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var flags = r.VarUInt();
+        if ((flags & HasTimers) != 0)
+        {
+            var n = r.Count();
+            var timers = new List<PendingTimer>(n);
+            for (var i = 0; i < n; i++)
+            {
+                var timerFlags = r.Byte();
+                var timer = new PendingTimer { Id = r.Shared() };
+                timer.OwnRuleId = (timerFlags & OwnRule) != 0 ? r.Shared() : null;
+                timer.DueAt = r.Time();
+                timer.ArmedBy = r.String();
+                if ((timerFlags & HasDetails) != 0)
+                {
+                    timer.Details = r.StringMap(static (ref StateReader x) => x.String());
+                }
+                timers.Add(timer);
+            }
+            s.Timers = timers;
+        }
+        s.IndexedDueAt = (flags & HasIndexed) != 0 ? r.Time() : null;
+    }
+}

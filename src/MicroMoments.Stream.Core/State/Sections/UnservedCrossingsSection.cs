@@ -1,0 +1,34 @@
+namespace MicroMoments.Stream.Core.State.Sections;
+
+/// <summary>
+/// Section 19, unserved crossings: threshold and streak rules (per feature for <c>featureUses</c>) whose crossing expired or
+/// was dropped, so they fire again at the next event where the metric still holds (<see cref="UserState.UnservedCrossings"/>).
+/// </summary>
+internal sealed class UnservedCrossingsSection : IStateSection
+{
+    public int Id => 19;
+
+    public bool Keep => true;
+
+    public bool IsEmpty(UserState s) => s.UnservedCrossings is null;
+
+    public void Write(StateWriter w, UserState s)
+    {
+        w.Count(s.UnservedCrossings!.Count);
+        foreach (var key in s.UnservedCrossings)
+        {
+            w.String(key);
+        }
+    }
+
+    public void Read(ref StateReader r, UserState s)
+    {
+        var n = r.Count();
+        var keys = new List<string>(n);
+        for (var i = 0; i < n; i++)
+        {
+            keys.Add(r.String());
+        }
+        s.UnservedCrossings = keys;
+    }
+}
