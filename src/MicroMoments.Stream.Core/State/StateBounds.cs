@@ -86,7 +86,7 @@ public static class StateBounds
     }
 
     /// <summary>Removes the oldest piece of history; returns roughly the bytes it took (0: nothing left to trim).</summary>
-    private static long TrimOldest(UserState s)
+    internal static long TrimOldest(UserState s)
     {
         if (s.UnknownSections is { Sections.Count: > 0 } kept)
         {
@@ -169,7 +169,7 @@ public static class StateBounds
     }
 
     /// <summary>At least the binary size (17 sections' keys and lengths included; a string takes at most 3 bytes per character plus its header, a number at most 10).</summary>
-    private static long UpperBoundBytes(UserState s)
+    internal static long UpperBoundBytes(UserState s)
     {
         const int N = 10, H = 5;
         static long Str(string? x) => x is null ? 0 : 3L * x.Length + H;
