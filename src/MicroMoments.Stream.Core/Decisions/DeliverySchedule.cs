@@ -95,28 +95,6 @@ public static class DeliverySchedule
         return taken;
     }
 
-    /// <summary>After an alias: the anonymous user's waiting entries join the identified user's, addressed as they were.</summary>
-    internal static void Merge(UserState into, UserState from)
-    {
-        foreach (var w in from.Waiting ?? [])
-        {
-            if (Of(into, w.RuleId) is null)
-            {
-                w.UserId ??= from.UserId;
-                (into.Waiting ??= []).Add(w);
-                into.ReindexTimers = true;
-            }
-        }
-        while (into.Waiting is { Count: > MaxWaiting } waiting)
-        {
-            waiting.RemoveAt(0);
-        }
-        foreach (var c in from.UnservedCrossings ?? [])
-        {
-            MarkUnserved(into, c);
-        }
-    }
-
     /// <summary>
     /// The key of a threshold crossing: the rule, and for <c>featureUses</c> the feature (each feature crosses on its own).
     /// Null for any other trigger.
