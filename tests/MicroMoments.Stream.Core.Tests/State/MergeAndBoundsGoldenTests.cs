@@ -171,7 +171,7 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
     /// What <see cref="UserStateSerializerTests.Full"/> lacks (attributes, the schedule, waiting entries, unserved crossings,
     /// event time), an anonymous user, and overlaps with it in every keyed field, so a merge meets each conflict.
     /// </summary>
-    private static UserState Later() => new()
+    internal static UserState Later() => new()
     {
         UserId = "anon-7",
         Anonymous = true,
@@ -241,7 +241,7 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
     };
 
     /// <summary>A user far over every bound: hundreds of long traits, features, tasks and window hits, and a long history.</summary>
-    private static UserState Hostile()
+    internal static UserState Hostile()
     {
         var s = UserStateSerializerTests.Full();
         s.UserId = "hostile";
