@@ -116,6 +116,25 @@ public static class StateBounds
     /// <summary>At most the bytes <paramref name="x"/> takes written: 3 per character (UTF-8 of a UTF-16 unit) plus its header.</summary>
     internal static long MaxStringBytes(string? x) => x is null ? 0 : 3L * x.Length + 5;
 
+    /// <summary>At most the bytes a map of names to numbers takes written.</summary>
+    internal static long MaxNumbersByNameBytes<T>(IEnumerable<KeyValuePair<string, T>>? map)
+    {
+        var n = 0L;
+        foreach (var (k, _) in map ?? [])
+        {
+            n += MaxStringBytes(k) + MaxNumberBytes;
+        }
+        return n;
+    }
+
+    /// <summary>Removes the least recently used entry of <paramref name="map"/>; returns its key.</summary>
+    internal static string RemoveLeastRecent<T>(OrderedDictionary<string, T> map)
+    {
+        var k = map.GetAt(0).Key;
+        map.RemoveAt(0);
+        return k;
+    }
+
     /// <summary>
     /// At least the binary size, computed without writing: a fixed part (the format byte, the header's and every section's
     /// scalars, 17 sections' keys and lengths), the user id, the kept sections of a newer version and each section's part

@@ -53,15 +53,7 @@ internal sealed class ArrivalSection : IStateSection
         }
     }
 
-    public long UpperBoundBytes(UserState s)
-    {
-        var n = 4L * (s.RecentIds?.Count ?? 0);
-        foreach (var (k, _) in s.Watermarks ?? [])
-        {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-        }
-        return n;
-    }
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Watermarks) + (4L * (s.RecentIds?.Count ?? 0));
 
     // The watermarks stay with the tombstone (UserMerge), which still recognises a redelivered anonymous record.
     public void Merge(UserState into, UserState from, StateLimits limits)

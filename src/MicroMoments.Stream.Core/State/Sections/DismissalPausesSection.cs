@@ -59,19 +59,7 @@ internal sealed class DismissalPausesSection : IStateSection
         }
     }
 
-    public long UpperBoundBytes(UserState s)
-    {
-        var n = 0L;
-        foreach (var (k, _) in s.Dismissals ?? [])
-        {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-        }
-        foreach (var (k, _) in s.RulePausedUntil ?? [])
-        {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-        }
-        return n;
-    }
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Dismissals) + MaxNumbersByNameBytes(s.RulePausedUntil);
 
     /// <summary>Dismissals add up; a pause runs until the later of the two ends.</summary>
     public void Merge(UserState into, UserState from, StateLimits limits)

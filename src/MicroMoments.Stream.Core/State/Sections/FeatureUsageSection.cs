@@ -35,26 +35,13 @@ internal sealed class FeatureUsageSection : IStateSection
 
     public int Evict(UserState s, StateLimits limits) => EvictOldest(s.FeatureCounts, limits.MaxFeatures);
 
-    public long UpperBoundBytes(UserState s)
-    {
-        var n = MaxStringBytes(s.LastFeature);
-        foreach (var (k, _) in s.FeatureCounts ?? [])
-        {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-        }
-        return n;
-    }
+    public long UpperBoundBytes(UserState s) => MaxStringBytes(s.LastFeature) + MaxNumbersByNameBytes(s.FeatureCounts);
 
     public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
 
     public int Trimmable(UserState s) => s.FeatureCounts?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
-    {
-        var k = s.FeatureCounts!.GetAt(0).Key;
-        s.FeatureCounts.RemoveAt(0);
-        return 3 + k.Length;
-    }
+    public long TrimOldest(UserState s) => 3 + RemoveLeastRecent(s.FeatureCounts!).Length;
 
     /// <summary>Counts add up; a feature only the anonymous user used comes in as the least recent, while there is room.</summary>
     public void Merge(UserState into, UserState from, StateLimits limits)

@@ -35,26 +35,13 @@ internal sealed class TaskTimesSection : IStateSection
 
     public int Evict(UserState s, StateLimits limits) => EvictOldest(s.TaskDurations, limits.MaxTasks);
 
-    public long UpperBoundBytes(UserState s)
-    {
-        var n = 0L;
-        foreach (var (k, _) in s.TaskDurations ?? [])
-        {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-        }
-        return n;
-    }
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.TaskDurations);
 
     public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
 
     public int Trimmable(UserState s) => s.TaskDurations?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
-    {
-        var k = s.TaskDurations!.GetAt(0).Key;
-        s.TaskDurations.RemoveAt(0);
-        return 5 + k.Length;
-    }
+    public long TrimOldest(UserState s) => 5 + RemoveLeastRecent(s.TaskDurations!).Length;
 
     public void Merge(UserState into, UserState from, StateLimits limits)
     {
