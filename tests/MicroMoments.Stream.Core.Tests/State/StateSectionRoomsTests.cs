@@ -32,7 +32,7 @@ public sealed class StateSectionRoomsTests
         { 17, "bound merge" },            // schedule: pending work, bounded when added
         { 18, "bound merge" },            // waiting: pending work, bounded when added
         { 19, "bound merge" },            // unserved crossings: bounded when added
-        { 20, "" },                       // event time: bounded when added, kept for the lateness, not merged
+        { 20, "bound" },                  // event time: bounded when added, kept for the lateness, not merged
     };
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class StateSectionRoomsTests
     public static TheoryData<string, int> SourcesAndSections()
     {
         var data = new TheoryData<string, int>();
-        foreach (var source in new[] { "full", "later", "hostile" })
+        foreach (var source in new[] { "full", "later", "hostile", "late" })
         {
             foreach (var section in StateSections.All.Where(x => !x.IsEmpty(Source(source))))
             {
@@ -172,6 +172,7 @@ public sealed class StateSectionRoomsTests
     [InlineData("full")]
     [InlineData("later")]
     [InlineData("hostile")]
+    [InlineData("late")]
     public void UpperBoundBytes_EverySection_AtLeastTheStoredSize(string source)
     {
         var state = Source(source);
@@ -183,8 +184,27 @@ public sealed class StateSectionRoomsTests
     {
         "full" => UserStateSerializerTests.Full(),
         "later" => MergeAndBoundsGoldenTests.Later(),
+        "late" => Late(),
         _ => MergeAndBoundsGoldenTests.Hostile(),
     };
+
+    /// <summary>A user with as much event-time state as it keeps: every watched absence seen, every fired group of twenty hits.</summary>
+    private static UserState Late()
+    {
+        var uuid = "0b7e3f9a-8d1c-8e2f-9a3b-1c2d3e4f5a6b";
+        return new UserState
+        {
+            UserId = "u1",
+            LastEventAt = 1_795_000_000_000,
+            EventTime = new EventTimeState
+            {
+                ActiveDays = uint.MaxValue,
+                MissingSeen = Enumerable.Range(0, EventTimeState.MaxMissingSeen).ToDictionary(i => $"cart-abandoned|{uuid}-{i}", i => 1_795_000_000_000L - i, StringComparer.Ordinal),
+                FiredGroups = [.. Enumerable.Range(0, EventTimeState.MaxFiredGroups).Select(g => new FiredGroup($"setup-task-failing|{uuid}-{g}",
+                    [.. Enumerable.Range(0, 20).Select(h => new WindowHit(1_795_000_000_000L - h, $"{uuid}-{g}-{h}"))]))],
+            },
+        };
+    }
 
     /// <summary>The hostile state when it holds section <paramref name="id"/> (over every count bound), else the every-section one.</summary>
     private static UserState Richest(int id) =>

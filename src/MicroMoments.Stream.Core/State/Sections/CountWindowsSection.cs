@@ -62,11 +62,18 @@ internal sealed class CountWindowsSection : IStateSection
         var n = 0L;
         foreach (var (k, hits) in s.Windows ?? [])
         {
-            n += MaxStringBytes(k) + MaxNumberBytes;
-            foreach (var h in hits ?? [])
-            {
-                n += MaxNumberBytes + MaxStringBytes(h.EventId);
-            }
+            n += MaxStringBytes(k) + MaxNumberBytes + MaxHitsBytes(hits);
+        }
+        return n;
+    }
+
+    /// <summary>At most the bytes a list of window hits takes written (also the event-time section's fired groups).</summary>
+    internal static long MaxHitsBytes(List<WindowHit>? hits)
+    {
+        var n = 0L;
+        foreach (var h in hits ?? [])
+        {
+            n += MaxNumberBytes + MaxStringBytes(h.EventId);
         }
         return n;
     }
