@@ -109,7 +109,7 @@ public sealed class DeliveryCancellation
         {
             var per = PerOf(rule);
             var value = per is null ? null : e.Property(per) ?? "";
-            CancelTimers(state, rule, value);
+            CancelTimers(state, rule, value, _rules.LatenessMs > 0 ? e.Timestamp.ToUnixTimeMilliseconds() : long.MaxValue);
             foreach (var w in DeliverySchedule.TakeCancelled(state, rule.Id, value))
             {
                 // Never produced, so nothing to cancel downstream: suppressed with the cancellation's reason, and no message.
@@ -128,6 +128,18 @@ public sealed class DeliveryCancellation
                 }
                 i++;
             }
+        }
+    }
+
+    /// <summary>Withdraws the command <paramref name="interventionId"/> when it is still ahead of its <c>deliverAfter</c>; else nothing.</summary>
+    internal void Withdraw(UserState state, string interventionId, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)
+    {
+        Prune(state, now.ToUnixTimeMilliseconds());
+        var at = state.PendingDeliveries?.FindIndex(p => p.InterventionId == interventionId) ?? -1;
+        if (at >= 0)
+        {
+            Cancel(state, state.PendingDeliveries![at], reason, now, cause, result);
+            Remove(state, at);
         }
     }
 
@@ -192,8 +204,11 @@ public sealed class DeliveryCancellation
         });
     }
 
-    /// <summary>The rule's own timers (an absence trigger's with the same <c>per</c> value only); never the shared inactivity timer.</summary>
-    private static void CancelTimers(UserState state, Rule rule, string? value)
+    /// <summary>
+    /// The rule's own timers (an absence trigger's with the same <c>per</c> value only); never the shared inactivity timer. In
+    /// event time, only those armed by an event stamped at or before the cancelling one (<paramref name="stampedAt"/>).
+    /// </summary>
+    private static void CancelTimers(UserState state, Rule rule, string? value, long stampedAt)
     {
         if (state.Timers is null)
         {
@@ -202,7 +217,7 @@ public sealed class DeliveryCancellation
         var scoped = value is null ? null : $"{rule.Id}|{value}";
         foreach (var timer in state.Timers.ToList())
         {
-            if (timer.RuleId == rule.Id && (scoped is null || timer.Id == scoped))
+            if (timer.RuleId == rule.Id && (scoped is null || timer.Id == scoped) && timer.DueAt - (long)rule.Trigger.Duration.TotalMilliseconds <= stampedAt)
             {
                 Timers.Cancel(state, timer.Id);
             }

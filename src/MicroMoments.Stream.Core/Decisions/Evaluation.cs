@@ -34,6 +34,9 @@ public sealed class Evaluation
     /// <summary>Feedback of a type already counted for its intervention (a double tap): in no counter, changes nothing.</summary>
     public int RepeatedFeedback { get; set; }
 
+    /// <summary>Events stamped earlier than the user's latest by more than the allowed lateness: applied to state, never triggering.</summary>
+    public int LateEvents { get; set; }
+
     /// <summary>Values not kept (over a state bound, or an implausible duration); the event applied otherwise.</summary>
     public int IgnoredValues { get; set; }
 

@@ -85,12 +85,15 @@ public sealed partial class RuleEngine
 
         // Only the rules this event's name can concern, in file order (the order timers are armed in).
         var rules = _index.For(e.Key);
+        var ts = e.Timestamp.ToUnixTimeMilliseconds();
+        var latest = state.LastEventAt;
+        var arrival = EventOrder.Classify(latest, ts, Rules.LatenessMs);
 
         // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
         // previous event too (a score that decayed below a line since then has crossed it).
         var previous = state.LastEventAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt) : e.Timestamp;
         Span<double?> before = rules.Metrics == 0 ? default : rules.Rules.Length <= 64 ? stackalloc double?[rules.Rules.Length] : new double?[rules.Rules.Length];
-        if (rules.Metrics > 0)
+        if (rules.Metrics > 0 && arrival != Arrival.Late)
         {
             for (var i = 0; i < rules.Rules.Length; i++)
             {
@@ -100,10 +103,9 @@ public sealed partial class RuleEngine
                 }
             }
         }
-        var observation = UserProfile.Observe(state, e, Population, _options.Limits);
+        var observation = UserProfile.Observe(state, e, Population, _options.Limits, eventTime: Rules.LatenessMs > 0);
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
-        var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (response.Applies)
         {
             EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);
@@ -115,19 +117,34 @@ public sealed partial class RuleEngine
         CountCohorts(state, e, result);
 
         _cancellation.OnEvent(state, e, now, result);
-        var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits);
+        var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits) { Arrival = arrival, Latest = latest, LatenessMs = Rules.LatenessMs };
         for (var i = 0; i < rules.Rules.Length; i++)
         {
             var rule = rules.Rules[i];
             rule.Trigger.OnEvent(rule, ref on, rules.Metrics == 0 ? null : before[i]);
         }
-        CountTrigger.PruneWindows(state, Rules, ts);
-        _idle.Restart(state, e.MessageId);
+        // In event time the windows keep what a hit stamped up to the lateness before the latest event still counts with.
+        CountTrigger.PruneWindows(state, Rules, on.EventTime ? on.LatestAfter - on.LatenessMs : ts);
+        EventTimeTail.Prune(state, on.LatestAfter - on.LatenessMs);
+        if (arrival == Arrival.InOrder)
+        {
+            // The idle stretch counts from the latest event, and is named by it: a reordered event changes neither.
+            _idle.Restart(state, e.MessageId);
+        }
 
         var candidates = on.Candidates;
-        if (candidates is not null)
+        if (arrival == Arrival.Late)
+        {
+            RecordLate(state, e, rules.Rules, candidates, now, result);
+        }
+        else if (candidates is not null)
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
+        }
+        foreach (var (_, interventionId) in on.Retractions ?? [])
+        {
+            // Timestamp order would not have sent it: a command still ahead of its deliverAfter is withdrawn.
+            _cancellation.Withdraw(state, interventionId, CancelReasons.LateEvent, now, e, result);
         }
         _cancellation.AfterDecisions(state, now, e, result);
         Bound(state, result);
@@ -321,6 +338,34 @@ public sealed partial class RuleEngine
         EscalationTrigger.Arm(Rules, state, rule, command, now, _options.Limits, result);
         result.Interventions.Add(command);
         DeliveryCancellation.Track(state, rule, command, now, _options.Limits);
+    }
+
+    /// <summary>
+    /// An event stamped earlier than the user's latest by more than the allowed lateness updated state only: each rule it
+    /// would have fired, or whose trigger names it, is recorded as suppressed with reason <c>late_event</c>, and it is counted.
+    /// </summary>
+    private void RecordLate(UserState state, ClickEvent e, Rule[] rules, List<Candidate>? candidates, DateTimeOffset now, Evaluation result)
+    {
+        result.LateEvents++;
+        var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
+        foreach (var rule in rules)
+        {
+            var c = candidates?.Find(x => ReferenceEquals(x.Rule, rule));
+            if (c is null && !rule.Trigger.Matches(e))
+            {
+                continue;
+            }
+            var trigger = c is null ? new TriggerInfo(rule.Trigger.Name, [e.MessageId], TriggerDetails.Of(e)) : new TriggerInfo(c.Kind, c.EventIds, c.Details);
+            var id = InterventionIds.Create(state.UserId, rule.Id, c?.TriggerKey ?? e.MessageId);
+            var variant = control ? GlobalControl.Variant
+                : rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment).Variant : "control";
+            result.Stats.Add(new StatIncrement(rule.Id, variant, "matched"));
+            result.Stats.Add(new StatIncrement(rule.Id, variant, "suppressed." + Reasons.LateEvent));
+            result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.Suppressed, Reasons.LateEvent, id, now, trigger)
+            {
+                Variant = control || rule.Experiment is not null ? variant : null,
+            });
+        }
     }
 
     /// <summary>

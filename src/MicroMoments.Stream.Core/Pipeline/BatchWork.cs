@@ -63,6 +63,9 @@ public sealed class BatchWork
 
     public int RepeatedFeedback { get; set; }
 
+    /// <summary>Events later than the allowed lateness: applied to state, never triggering (<see cref="Evaluation.LateEvents"/>).</summary>
+    public int LateEvents { get; set; }
+
     /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>
     public (int Ignored, int Evicted, int Trimmed) Bounded { get; set; }
 
@@ -91,6 +94,7 @@ public sealed class BatchWork
     {
         ForeignFeedback += evaluation.ForeignFeedback;
         RepeatedFeedback += evaluation.RepeatedFeedback;
+        LateEvents += evaluation.LateEvents;
         if (evaluation.IgnoredValues + evaluation.Evicted + evaluation.Trimmed > 0)
         {
             Bounded = (Bounded.Ignored + evaluation.IgnoredValues, Bounded.Evicted + evaluation.Evicted, Bounded.Trimmed + evaluation.Trimmed);

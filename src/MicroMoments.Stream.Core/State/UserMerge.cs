@@ -69,6 +69,10 @@ public static class UserMerge
         if (from.LastActiveDay > into.LastActiveDay || (from.LastActiveDay == into.LastActiveDay && from.StreakDays > into.StreakDays))
         {
             (into.LastActiveDay, into.StreakDays) = (from.LastActiveDay, from.StreakDays);
+            if (into.EventTime is { } et)
+            {
+                et.ActiveDays = from.EventTime?.ActiveDays ?? 0; // the day set goes with the streak it ends in (0: the streak stands for it)
+            }
         }
         if (into.SessionBaselineMs == 0)
         {

@@ -139,6 +139,9 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("pd")] public List<PendingDelivery>? PendingDeliveries { get; set; }
 
+    /// <summary>What answering in event time needs (<see cref="EventTimeState"/>); null when nothing.</summary>
+    [JsonPropertyName("et")] public EventTimeState? EventTime { get; set; }
+
     /// <summary>
     /// The schedule's waiting entries (<see cref="Decisions.DeliverySchedule"/>): candidates blocked by a count limit, a
     /// collision or a rate limit, unproduced until their slot; at most one per rule and <see cref="Decisions.DeliverySchedule.MaxWaiting"/>
