@@ -47,7 +47,8 @@ public sealed partial class PolicyGate
         {
             return Reasons.DismissalPause;
         }
-        if (rule.Policy.OncePerUser && state.Sent?.Exists(s => s.RuleId == rule.Id) == true)
+        if (rule.Policy.OncePerUser && (state.Sent?.Exists(s => s.RuleId == rule.Id) == true
+            || state.Waiting?.Exists(w => w.Awaiting is not null && w.RuleId == rule.Id) == true))
         {
             return Reasons.OncePerUser;
         }

@@ -47,9 +47,6 @@ public sealed partial class RuleEngine
 
     public RuleSet Rules { get; }
 
-    /// <summary>The state bounds this engine keeps (for stages that change a decided user, as pacing does).</summary>
-    public StateLimits Limits => _options.Limits;
-
     /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
     public PopulationBaseline Population { get; }
 
@@ -320,6 +317,12 @@ public sealed partial class RuleEngine
                 continue;
             }
             var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
+            if (Rules.RateLimitOf(channel) is not null)
+            {
+                // Its minute comes from the ledger after the batch (Reserve and Settle), and its decision with it.
+                AwaitMinute(state, c, command, triggerAt, scheduleReason, delivery, result);
+                continue;
+            }
             Produce(state, c.Rule, command, triggerAt, now, result);
             result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
             result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
@@ -334,7 +337,7 @@ public sealed partial class RuleEngine
         Remember(state, rule, command.InterventionId, command.Variant, triggerAt, ghost: false);
         EscalationTrigger.Arm(Rules, state, rule, command, now, _options.Limits, result);
         result.Interventions.Add(command);
-        DeliveryCancellation.Track(state, rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
+        DeliveryCancellation.Track(state, rule, command, now, _options.Limits);
     }
 
     /// <summary>
