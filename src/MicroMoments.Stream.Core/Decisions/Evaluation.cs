@@ -16,6 +16,12 @@ public sealed class Evaluation
     /// <summary>Commands sent earlier and withdrawn now; they go out before this evaluation's <see cref="Interventions"/>.</summary>
     public List<InterventionCancellation> Cancellations { get; } = [];
 
+    /// <summary>
+    /// Entries this step put to await a delivery minute on a rate-limited channel (<see cref="State.WaitingDelivery.Awaiting"/>), in
+    /// order: the pace stage asks the ledger for them after the batch is decided, and settles them.
+    /// </summary>
+    public List<State.WaitingDelivery> Awaiting { get; } = [];
+
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
     public List<StatIncrement> Stats { get; } = [];
 

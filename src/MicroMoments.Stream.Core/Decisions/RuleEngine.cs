@@ -47,9 +47,6 @@ public sealed partial class RuleEngine
 
     public RuleSet Rules { get; }
 
-    /// <summary>The state bounds this engine keeps (for stages that change a decided user, as pacing does).</summary>
-    public StateLimits Limits => _options.Limits;
-
     /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
     public PopulationBaseline Population { get; }
 
@@ -235,7 +232,10 @@ public sealed partial class RuleEngine
         return result;
     }
 
-    // e: the triggering event; null for a timer, which fires with no event.
+    /// <summary>
+    /// One step's candidates, highest priority first (then rule id): each is proposed, planned against the user's schedule as
+    /// the candidates before it left it, and recorded. <paramref name="e"/>: the triggering event; null for a timer.
+    /// </summary>
     private void Decide(UserState state, List<Candidate> candidates, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result, ClickEvent? e)
     {
         if (candidates.Count == 0)
@@ -243,87 +243,18 @@ public sealed partial class RuleEngine
             return;
         }
         var stale = _options.CheckStaleness && now - triggerAt > _options.MaxTriggerAge;
-        // The slot of the last candidate decided for this trigger: a lower-priority one goes no earlier than the spacing after it.
+        // The slot of the last candidate placed for this trigger: a lower-priority one goes no earlier than the spacing after it.
         long? lastSlot = null;
         var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
         foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
         {
-            var trigger = new TriggerInfo(c.Kind, c.EventIds, c.Details);
-            var id = InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey);
-            var channel = c.Rule.Action.ChannelFor(state.Device);
-            var (variant, variantSpec) = control ? (GlobalControl.Variant, null)
-                : c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
-            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
-            // On the audit record, so the offline report splits by arm and finds the global control group.
-            var arm = control || c.Rule.Experiment is not null ? variant : null;
-            var reason = stale ? Reasons.StaleTrigger : _gate.CheckDrop(state, c.Rule, now);
-            var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
-            DeliveryChoice? delivery = null;
-            if (reason is null && c.Rule.Action.BestTime)
+            var proposal = Propose(state, c, control);
+            var plan = Plan(state, proposal, now, stale, lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds);
+            if (plan.Kind != PlanKind.Suppress)
             {
-                (deliverAt, scheduleReason, delivery) = _gate.ScheduleBestTime(state, c.Rule, now + c.Rule.Action.Delay);
+                lastSlot = plan.Slot;
             }
-            if (reason is null && deliverAt is null)
-            {
-                reason = scheduleReason; // quiet hours in drop mode
-            }
-            // Counted at delivery time: the slot where every cap and disclosure allows it, after the winner of a collision.
-            var place = reason is null
-                ? _gate.Place(state, c.Rule, channel, deliverAt!.Value.ToUnixTimeMilliseconds(), (deliverAt.Value + c.Rule.Action.Expiry).ToUnixTimeMilliseconds(),
-                    lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds, c.Rule.Action.Priority)
-                : default;
-            reason ??= place.Drop;
-            if (reason is not null)
-            {
-                var blocked = reason == Reasons.Expired ? place.Blocked : null;
-                if (c.Crossing is not null && (blocked is not null || reason == place.Blocked))
-                {
-                    DeliverySchedule.MarkUnserved(state, c.Crossing); // expired or dropped as blocked: eligible at the next qualifying event
-                }
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery)
-                    { Variant = arm, Blocked = blocked });
-                continue;
-            }
-            lastSlot = place.Slot;
-            var slot = DateTimeOffset.FromUnixTimeMilliseconds(place.Slot);
-            Supersede(state, c.Rule.Id, now, result);
-            if (c.Crossing is not null)
-            {
-                DeliverySchedule.Served(state, c.Crossing);
-            }
-            if (variant == ExperimentAssignment.HoldoutVariant || control)
-            {
-                // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
-                Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
-                if (control)
-                {
-                    // Caps and cooldowns count a control user's ghosts as sends, at the slot a treated user's command would get.
-                    _gate.Record(state, c.Rule, channel, slot, now);
-                }
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger)
-                    { Variant = arm, Blocked = place.Blocked });
-                continue;
-            }
-            if (place.Blocked is { } waitReason)
-            {
-                // Moved by a count limit or a collision: it waits unproduced, and is checked again when its slot comes.
-                var pending = Build(state, c, trigger, id, channel, slot, now, variant, variantSpec?.Message, e) with
-                {
-                    ExpiresAt = deliverAt!.Value + c.Rule.Action.Expiry,
-                };
-                Wait(state, c, pending, waitReason, triggerAt, now, result);
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "deferred"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Deferred, waitReason, id, now, trigger, delivery)
-                    { Variant = arm, Blocked = waitReason });
-                continue;
-            }
-            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
-            Produce(state, c.Rule, command, triggerAt, now, result);
-            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
-            result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
-                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery) { Variant = arm });
+            Record(state, proposal, plan, triggerAt, now, result, e);
         }
     }
 
@@ -334,7 +265,7 @@ public sealed partial class RuleEngine
         Remember(state, rule, command.InterventionId, command.Variant, triggerAt, ghost: false);
         EscalationTrigger.Arm(Rules, state, rule, command, now, _options.Limits, result);
         result.Interventions.Add(command);
-        DeliveryCancellation.Track(state, rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
+        DeliveryCancellation.Track(state, rule, command, now, _options.Limits);
     }
 
     /// <summary>

@@ -17,6 +17,12 @@ public sealed class BatchWork
     public List<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> Cancellations { get; } = [];
     public List<RejectedRecord> DeadLetters { get; } = [];
 
+    /// <summary>
+    /// The schedule entries the batch's steps put to await a delivery minute, in batch order, with the shard and trace of the
+    /// step: the pace stage asks for the minutes of those still in a schedule, and settles them (<see cref="PaceStage"/>).
+    /// </summary>
+    public List<(string Shard, WaitingDelivery Entry, ActivityContext Parent)> Awaiting { get; } = [];
+
     /// <summary>The previous users named by the batch's alias calls, as the load stage found them.</summary>
     public AliasedUsers Aliases { get; } = new();
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
@@ -112,6 +118,10 @@ public sealed class BatchWork
         foreach (var d in evaluation.Decisions)
         {
             Decisions.Add((shard, d));
+        }
+        foreach (var w in evaluation.Awaiting)
+        {
+            Awaiting.Add((shard, w, parent));
         }
     }
 

@@ -4,6 +4,7 @@ using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -160,7 +161,7 @@ public sealed class OfflineSimulation
     private void CollectPaced(Evaluation evaluation, UserState state, InMemoryRateLedger ledger)
     {
         const string shard = "";
-        var minute = Clock.ToUnixTimeMilliseconds() / RatePacing.MinuteMs;
+        var minute = Clock.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs;
         if (minute - _ledgerTrimmedAt >= 60)
         {
             ledger.ForgetBefore(minute); // no command is delivered before the clock: its past minutes are asked for no more
@@ -169,14 +170,8 @@ public sealed class OfflineSimulation
         var work = new BatchWork();
         work.MarkDirty(shard, state);
         work.Add(shard, evaluation, default);
-        if (RatePacing.Requests(_engine.Rules, work) is { } requests)
-        {
-            RatePacing.Apply(_engine.Rules, work, requests, ledger.Reserve(requests.ConvertAll(r => r.Request)));
-        }
-        else
-        {
-            RatePacing.SettleLeftovers(work);
-        }
+        var asks = MinuteAsks.Collect(_engine.Rules, work);
+        asks.Settle(_engine, work, ledger.Reserve(asks.Requests), Clock);
         // As Collect: the evaluation's cancellations (all before its commands, Before = 0) go out first.
         foreach (var x in work.Cancellations)
         {
@@ -213,7 +208,7 @@ public sealed class OfflineSimulation
 
     private void Collect(Evaluation evaluation, UserState state)
     {
-        if (_ledger is not null && evaluation.Interventions.Count > 0)
+        if (_ledger is not null && evaluation.Awaiting.Count > 0)
         {
             CollectPaced(evaluation, state, _ledger);
             return;

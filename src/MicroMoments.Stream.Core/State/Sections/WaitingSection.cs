@@ -51,18 +51,19 @@ internal sealed class WaitingSection : IStateSection
     /// </summary>
     public void Merge(UserState into, UserState from, StateLimits limits)
     {
+        // Each entry awaiting its minute moves too: it is a command the rules produce, settled with the batch.
         foreach (var w in from.Waiting ?? [])
         {
-            if (DeliverySchedule.Of(into, w.RuleId) is null)
+            if (w.Awaiting is not null || DeliverySchedule.Of(into, w.RuleId) is null)
             {
                 w.UserId ??= from.UserId;
                 (into.Waiting ??= []).Add(w);
                 into.ReindexTimers = true;
             }
         }
-        while (into.Waiting is { Count: > DeliverySchedule.MaxWaiting } waiting)
+        while (into.Waiting is { } waiting && waiting.Count(w => w.Awaiting is null) > DeliverySchedule.MaxWaiting)
         {
-            waiting.RemoveAt(0);
+            waiting.RemoveAt(waiting.FindIndex(w => w.Awaiting is null));
         }
     }
 }
