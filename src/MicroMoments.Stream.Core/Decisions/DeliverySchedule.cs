@@ -125,31 +125,6 @@ public static class DeliverySchedule
     }
 
     /// <summary>
-    /// After an alias: the anonymous user's waiting entries join the identified user's, addressed as they were (each awaiting its
-    /// minute does: it is a command the rules produce, settled with the batch).
-    /// </summary>
-    internal static void Merge(UserState into, UserState from)
-    {
-        foreach (var w in from.Waiting ?? [])
-        {
-            if (w.Awaiting is not null || Of(into, w.RuleId) is null)
-            {
-                w.UserId ??= from.UserId;
-                (into.Waiting ??= []).Add(w);
-                into.ReindexTimers = true;
-            }
-        }
-        while (into.Waiting is { } waiting && waiting.Count(w => w.Awaiting is null) > MaxWaiting)
-        {
-            waiting.RemoveAt(waiting.FindIndex(w => w.Awaiting is null));
-        }
-        foreach (var c in from.UnservedCrossings ?? [])
-        {
-            MarkUnserved(into, c);
-        }
-    }
-
-    /// <summary>
     /// The key of a threshold crossing: the rule, and for <c>featureUses</c> the feature (each feature crosses on its own).
     /// Null for any other trigger.
     /// </summary>

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>
@@ -87,5 +89,21 @@ internal sealed class EventTimeSection : IStateSection
             et.FiredGroups = groups;
         }
         s.EventTime = et;
+    }
+
+    // Bounded in number where entries are added (EventTimeState.MaxMissingSeen, MaxFiredGroups), never trimmed for size.
+    // Not merged: only the day set goes over, with the streak it belongs to (ActiveDaysSection).
+    public long UpperBoundBytes(UserState s)
+    {
+        if (s.EventTime is not { } et)
+        {
+            return 0;
+        }
+        var n = 1 + (3L * MaxNumberBytes) + MaxNumbersByNameBytes(et.MissingSeen); // flags, the day set and two counts
+        foreach (var g in et.FiredGroups ?? [])
+        {
+            n += MaxStringBytes(g.Window) + MaxNumberBytes + CountWindowsSection.MaxHitsBytes(g.Hits);
+        }
+        return n;
     }
 }
