@@ -118,7 +118,7 @@ public sealed class RedisRateLedger(IConnectionMultiplexer redis, RedisOptions o
         {
             var q = requests[r];
             var day = q.FromMinute / DayMinutes;
-            // A request scans at most a day of minutes (RatePacing.MaxScanMinutes), so it meets two day hashes at most.
+            // A request scans at most a day of minutes (RateLimitPolicy.MaxScanMinutes), so it meets two day hashes at most.
             var next = q.LastMinute / DayMinutes > day ? KeyOf(q.Channel, day + 1) : 0;
             var a = 2 + 5 * r;
             args[a] = q.PerMinute;

@@ -2,12 +2,16 @@ using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Pacing;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using static MicroMoments.Stream.Core.Tests.Scenario;
 
 namespace MicroMoments.Stream.Core.Tests;
 
-/// <summary><c>policies.rateLimit</c> in <c>simulate</c>'s core: deferred to the next free minute, dropped only past expiresAt.</summary>
+/// <summary>
+/// <c>policies.rateLimit</c> in <c>simulate</c>'s core: a command over the limit waits unproduced for the next free minute and is
+/// produced then; with none before its expiresAt it expires.
+/// </summary>
 public sealed class PacingTests
 {
     private static RuleSet Rules(int perMinute, string expires = "1h", string policy = "caps: [ { max: 1, per: 1h } ]") => RuleSetLoader.Load($$"""
@@ -42,15 +46,31 @@ public sealed class PacingTests
     }
 
     [Fact]
-    public void Simulate_OneOverTheLimit_DeferredToTheNextMinutesStartWithRateLimit()
+    public void Simulate_OneOverTheLimit_WaitsWithRateLimitUnproduced()
     {
         var s = Pings(Rules(perMinute: 2), users: 3);
+
+        Assert.Equal(["p0", "p1"], s.Of("ping").Select(c => c.UserId));
+        var decision = s.DecisionsOf("ping")[2];
+        Assert.Equal(("p2", Outcomes.Deferred, Reasons.RateLimit, Reasons.RateLimit), (decision.UserId, decision.Outcome, decision.Reason, decision.Blocked));
+        var waiting = Assert.Single(s.Simulation.Users["p2"].Waiting!);
+        Assert.Equal((T0 + TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds(), waiting.Slot);
+        Assert.Equal(waiting.Slot / 60_000, waiting.Reserved);
+    }
+
+    [Fact]
+    public void Simulate_OneOverTheLimit_ProducedAtTheNextMinutesStart()
+    {
+        var s = Pings(Rules(perMinute: 2), users: 3);
+
+        s.Advance(TimeSpan.FromMinutes(1));
 
         var last = s.Of("ping")[2];
         Assert.Equal(T0 + TimeSpan.FromMinutes(1), last.DeliverAfter);
         Assert.Equal(T0 + HalfMinute + TimeSpan.FromHours(1), last.ExpiresAt); // the expiry stays the command's own
-        var decision = s.DecisionsOf("ping")[2];
-        Assert.Equal((Outcomes.Deferred, Reasons.RateLimit, last.InterventionId), (decision.Outcome, decision.Reason, decision.InterventionId));
+        Assert.Equal(s.DecisionsOf("ping")[2].InterventionId, last.InterventionId);
+        var produced = s.DecisionsOf("ping")[3];
+        Assert.Equal((Outcomes.Emitted, true, last.InterventionId), (produced.Outcome, produced.FollowUp, produced.InterventionId));
         Assert.Equal(2, s.Simulation.Counters["ping"]["control|emitted"]);
         Assert.Equal(1, s.Simulation.Counters["ping"]["control|deferred"]);
     }
@@ -59,6 +79,8 @@ public sealed class PacingTests
     public void Simulate_ManyOverTheLimit_NoMinuteHoldsMoreThanTheLimit()
     {
         var s = Pings(Rules(perMinute: 3), users: 10);
+
+        s.Advance(TimeSpan.FromMinutes(5));
 
         var perMinute = s.Of("ping").GroupBy(c => c.DeliverAfter.ToUnixTimeMilliseconds() / 60_000).Select(g => g.Count()).ToList();
         Assert.Equal([3, 3, 3, 1], perMinute);
@@ -71,23 +93,26 @@ public sealed class PacingTests
         // deliverAfter :30, expires 31s later: the next minute (:00) starts before expiresAt (:01).
         var s = Pings(Rules(perMinute: 1, expires: "31s"), users: 2);
 
+        s.Advance(TimeSpan.FromMinutes(1));
+
         Assert.Equal(T0 + TimeSpan.FromMinutes(1), s.Of("ping")[1].DeliverAfter);
         Assert.Equal(Reasons.RateLimit, s.DecisionsOf("ping")[1].Reason);
     }
 
     [Fact]
-    public void Simulate_NextFreeMinuteStartsAtExpiry_SuppressedAndUnsent()
+    public void Simulate_NextFreeMinuteStartsAtExpiry_ExpiredBlockedByRateLimitAndUnsent()
     {
         // deliverAfter :30, expires 30s later: the next minute starts exactly at expiresAt, when the command is dead.
         var s = Pings(Rules(perMinute: 1, expires: "30s"), users: 2);
 
         Assert.Single(s.Of("ping"));
         var decision = s.DecisionsOf("ping")[1];
-        Assert.Equal((Outcomes.Suppressed, Reasons.RateLimit), (decision.Outcome, decision.Reason));
+        Assert.Equal((Outcomes.Suppressed, Reasons.Expired, Reasons.RateLimit, false), (decision.Outcome, decision.Reason, decision.Blocked, decision.FollowUp));
         var user = s.Simulation.Users["p1"];
-        Assert.Empty(user.Sent ?? []); // the cap did not count a send that never happened
+        Assert.Empty(user.Sent ?? []); // the cap never counted a send that never happened
         Assert.Empty(user.Interventions ?? []);
-        Assert.Equal(1, s.Simulation.Counters["ping"]["control|suppressed.rate_limit"]);
+        Assert.Null(user.Waiting);
+        Assert.Equal(1, s.Simulation.Counters["ping"]["control|suppressed.expired"]);
         Assert.Equal(1, s.Simulation.Counters["ping"]["control|emitted"]);
     }
 
@@ -142,16 +167,19 @@ public sealed class PacingTests
 
     [Theory]
     [InlineData(29, true)]  // 10:00:59, before the deferred command's 10:01:00
-    [InlineData(30, false)] // 10:01:00, when it is the delivery services'
-    public void Simulate_CancelOnBeforeOrAtTheDeferredMinute_CancelledOnlyBefore(int secondsAfterPing, bool cancelled)
+    [InlineData(30, false)] // 10:01:00, when it was produced and is the delivery services'
+    public void Simulate_CancelOnBeforeOrAtTheDeferredMinute_SuppressedWithoutMessageOnlyBefore(int secondsAfterPing, bool suppressed)
     {
         var rules = Rules(perMinute: 1, policy: "caps: [ { max: 1, per: 1h } ], cancelOn: [ Order Completed ]");
         var s = Pings(rules, users: 2);
 
         s.Track("Order Completed", HalfMinute + TimeSpan.FromSeconds(secondsAfterPing), user: "p1");
+        s.Advance(TimeSpan.FromMinutes(2));
 
-        Assert.Equal(T0 + TimeSpan.FromMinutes(1), s.Of("ping")[1].DeliverAfter);
-        Assert.Equal(cancelled ? [s.Of("ping")[1].InterventionId] : [], s.Simulation.Cancellations.Select(c => c.InterventionId));
+        Assert.Empty(s.Simulation.Cancellations); // nothing produced is ever withdrawn: the waiting command was never sent
+        Assert.Equal(suppressed ? ["p0"] : ["p0", "p1"], s.Of("ping").Select(c => c.UserId));
+        var last = s.DecisionsOf("ping")[^1];
+        Assert.Equal(suppressed ? (Outcomes.Suppressed, "cancel_on:order completed") : (Outcomes.Emitted, null), (last.Outcome, last.Reason));
     }
 
     [Fact]
@@ -172,7 +200,7 @@ public sealed class PacingTests
     public async Task ReserveAsync_ClockMovedOn_MinutesBehindItForgottenOnceAnHourHasPassed(int minutesLater, int countLeft)
     {
         var ledger = new InMemoryRateLedger();
-        var minute = T0.ToUnixTimeMilliseconds() / RatePacing.MinuteMs;
+        var minute = T0.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs;
         _ = await ledger.ReserveAsync([new MinuteRequest("push", 1, minute, minute)], T0, default);
         var later = minute + minutesLater;
 
@@ -189,9 +217,9 @@ public sealed class PacingTests
         var at = DateTimeOffset.FromUnixTimeMilliseconds(10 * 60_000 + 30_000);
         var command = Command(at, at.AddSeconds(30));
 
-        Assert.Equal(new MinuteRequest("push", 1, 10, 10), RatePacing.Request(limit, command));
-        Assert.Equal(new MinuteRequest("push", 1, 10, 11), RatePacing.Request(limit, command with { ExpiresAt = at.AddSeconds(30).AddMilliseconds(1) }));
-        Assert.Equal(10 + RatePacing.MaxScanMinutes - 1, RatePacing.Request(limit, command with { ExpiresAt = at.AddDays(3) }).LastMinute);
+        Assert.Equal(new MinuteRequest("push", 1, 10, 10), RateLimitPolicy.Request(limit, command));
+        Assert.Equal(new MinuteRequest("push", 1, 10, 11), RateLimitPolicy.Request(limit, command with { ExpiresAt = at.AddSeconds(30).AddMilliseconds(1) }));
+        Assert.Equal(10 + RateLimitPolicy.MaxScanMinutes - 1, RateLimitPolicy.Request(limit, command with { ExpiresAt = at.AddDays(3) }).LastMinute);
     }
 
     [Fact]

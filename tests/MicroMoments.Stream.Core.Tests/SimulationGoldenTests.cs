@@ -22,11 +22,11 @@ public sealed class SimulationGoldenTests
     private static readonly string DefaultRules = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
     [Theory]
-    [InlineData("examples", false, "123C1525C22EF5078CE4AD740D01C09735EBDCFD5BC86E53AFF9DDFA2B54C78C")]
-    [InlineData("examples", true, "D10B9B1D114AAD0B536128A555C6BF2A162D6964D4A78019A81266B1C9209CDD")]
-    [InlineData("squeezed", true, "CAA46C35C661DEE40E2752BBFE42E590FE19DC018E14A467E6307ABE9D80C5EB")]
-    [InlineData("aliases", false, "93B862A7C57AF22E2510ED3285830FDAE8FCCD076C040EF35795021B49F4598B")]
-    [InlineData("aliases", true, "292C1F5DB6B1A98B47CB22F026A52F5E0A8592039FA18B09106220C111F64B21")]
+    [InlineData("examples", false, "506391C5E1A1B1F103E4CFDC8DE18F920BD74796682A404ABAF625D5EFA9B1A4")]
+    [InlineData("examples", true, "1549746E19DC0269D1FC44881F11933E3F7CA46C08ABBBEF01EB7D60340363D4")]
+    [InlineData("squeezed", true, "DEF4C0513AE695D6FEFB0AC22D25547BFE7FE26468D535D60BCB4D1661821044")]
+    [InlineData("aliases", false, "3DC8B3276625EACF39886A87DE5C71F00C559EF023C885FFFAA909030E1B3AD8")]
+    [InlineData("aliases", true, "5E508B667E37630527E224DFAE613E9ADA32B079EFA8DD6F2EF256FEED516CAB")]
     public void Simulate_RecordedInput_SameOutputAsRecorded(string events, bool rateLimited, string digest)
     {
         var simulation = new OfflineSimulation(RuleSetLoader.Load(rateLimited ? RateLimited(DefaultRules) : DefaultRules));

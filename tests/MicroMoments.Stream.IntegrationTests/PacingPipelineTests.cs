@@ -18,9 +18,9 @@ public sealed class PacingPipelineTests(KafkaFixture kafka, RedisFixture redis) 
     private readonly string _dir = Directory.CreateTempSubdirectory("mm-pace-").FullName;
 
     [Fact]
-    public async Task ThreeWorkersOneStream_NoDeliveryMinuteOverTheLimitAndNothingDropped()
+    public async Task ThreeWorkersOneStream_EachMinutesCommandsAppearAtItsMinuteNoneOverTheLimitNothingDropped()
     {
-        const int users = 300, perMinute = 25;
+        const int users = 300, perMinute = 25, minutes = users / perMinute;
         var rules = Path.Combine(_dir, "pace.yaml");
         await File.WriteAllTextAsync(rules, $$"""
             version: pace
@@ -43,19 +43,36 @@ public sealed class PacingPipelineTests(KafkaFixture kafka, RedisFixture redis) 
 
         await Task.WhenAll(Enumerable.Range(0, users).Select(i => streams.ProduceAsync($"u-p{i}", Track($"u-p{i}", "Ping", T0))));
 
-        var commands = (await output.WaitForAsync(users, TimeSpan.FromSeconds(60))).Select(r => InterventionCloudEvents.Decode(r.Message.Value)).ToList();
-        var perDeliveryMinute = commands.GroupBy(c => c.DeliverAfter.ToUnixTimeMilliseconds() / 60_000).ToDictionary(g => g.Key, g => g.Count());
-        Assert.All(perDeliveryMinute.Values, n => Assert.True(n <= perMinute, $"{n} commands in one minute, over the limit of {perMinute}"));
-        Assert.Equal(users, commands.Select(c => c.InterventionId).Distinct().Count());
-        Assert.Equal(users / perMinute, perDeliveryMinute.Count); // nothing dropped, and each minute filled before the next
-        Assert.All(commands, c => Assert.Equal(T0 + TimeSpan.FromHours(1), c.ExpiresAt));
-        var outcomes = (await decisions.WaitForAsync(users)).Select(r => JsonDocument.Parse(r.Message.Value!).RootElement)
-            .Select(d => (d.GetProperty("outcome").GetString(), d.GetProperty("reason").ValueKind == JsonValueKind.String ? d.GetProperty("reason").GetString() : null))
-            .GroupBy(d => d).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(perMinute, outcomes[(Outcomes.Emitted, null)]);
-        Assert.Equal(users - perMinute, outcomes[(Outcomes.Deferred, Reasons.RateLimit)]);
+        // Every ping decided: the first minute's commands produced at once, the others waiting for the minute the ledger gave them.
+        static (string? Outcome, string? Reason, bool FollowUp) Read(JsonElement d) => (d.GetProperty("outcome").GetString(),
+            d.GetProperty("reason").ValueKind == JsonValueKind.String ? d.GetProperty("reason").GetString() : null, d.TryGetProperty("followUp", out _));
+        var decided = (await decisions.WaitForAsync(users, TimeSpan.FromSeconds(60))).Select(r => Read(JsonDocument.Parse(r.Message.Value!).RootElement)).ToList();
+        Assert.Equal(perMinute, decided.Count(d => d == (Outcomes.Emitted, null, false)));
+        Assert.Equal(users - perMinute, decided.Count(d => d == (Outcomes.Deferred, Reasons.RateLimit, false)));
+        Assert.Equal(perMinute, (await output.WaitForAsync(perMinute)).Count);
 
-        // The counts every instance shared, as the Redis layout documents them.
+        var commands = new List<InterventionCommand>();
+        for (var minute = 0; minute < minutes; minute++)
+        {
+            if (minute > 0)
+            {
+                _clock.Advance(TimeSpan.FromMinutes(1));
+            }
+            var produced = (await output.WaitForAsync(perMinute * (minute + 1), TimeSpan.FromSeconds(60))).Skip(commands.Count)
+                .Select(r => InterventionCloudEvents.Decode(r.Message.Value)).ToList();
+            Assert.All(produced, c => Assert.Equal(T0.AddMinutes(minute), c.DeliverAfter)); // produced at its minute, for its minute
+            commands.AddRange(produced);
+        }
+
+        Assert.Equal(users, commands.Select(c => c.InterventionId).Distinct().Count());
+        Assert.All(commands, c => Assert.Equal(T0 + TimeSpan.FromHours(1), c.ExpiresAt));
+        var perDeliveryMinute = commands.GroupBy(c => c.DeliverAfter.ToUnixTimeMilliseconds() / 60_000).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(minutes, perDeliveryMinute.Count); // nothing dropped, and each minute filled before the next
+        Assert.All(perDeliveryMinute.Values, n => Assert.Equal(perMinute, n));
+        var followUps = (await decisions.WaitForAsync(users + users - perMinute)).Skip(users).Select(r => Read(JsonDocument.Parse(r.Message.Value!).RootElement));
+        Assert.All(followUps, d => Assert.Equal((Outcomes.Emitted, null, true), d));
+
+        // The counts every instance shared, as the Redis layout documents them: each waiting command was counted once, when it asked.
         using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
         var day = T0.ToUnixTimeMilliseconds() / 86_400_000;
         var counts = await connection.GetDatabase().HashGetAllAsync($"{streams.KeyPrefix}{{rate}}:push:{day}");

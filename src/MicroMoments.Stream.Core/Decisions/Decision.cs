@@ -55,6 +55,9 @@ public static class Reasons
     public const string OncePerUser = "once_per_user";
     public const string LowerPriority = "lower_priority";
     public const string StaleTrigger = "stale_trigger";
+
+    /// <summary>The event was stamped earlier than the user's latest event by more than <c>policies.allowedLateness</c>: it updated state only.</summary>
+    public const string LateEvent = "late_event";
     public const string QuietHours = "quiet_hours";
     public const string SendWindow = "send_window";
     public const string BestTime = "best_time";

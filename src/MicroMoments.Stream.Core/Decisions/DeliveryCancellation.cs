@@ -44,19 +44,12 @@ public sealed class DeliveryCancellation
         _ => null,
     };
 
-    /// <summary>
-    /// Notes a command just sent whose <c>deliverAfter</c> is ahead of <paramref name="now"/>. Whatever moves a command's
-    /// <c>deliverAfter</c> later (a rate limit) calls this again with the moved command: the entry is updated, not added twice.
-    /// </summary>
-    /// <remarks>
-    /// <paramref name="paced"/>: the command's channel has a rate limit, so pacing may still move it later; it is noted even
-    /// when due now (<see cref="PendingDelivery.AwaitingPace"/>), so the rest of the batch can cancel it.
-    /// </remarks>
-    public static void Track(UserState state, Rule rule, InterventionCommand command, DateTimeOffset now, StateLimits limits, bool paced = false)
+    /// <summary>Notes a command just sent whose <c>deliverAfter</c> is ahead of <paramref name="now"/>.</summary>
+    public static void Track(UserState state, Rule rule, InterventionCommand command, DateTimeOffset now, StateLimits limits)
     {
         var pending = state.PendingDeliveries;
         var at = pending?.FindIndex(p => p.InterventionId == command.InterventionId) ?? -1;
-        if (command.DeliverAfter <= now && !paced)
+        if (command.DeliverAfter <= now)
         {
             if (at >= 0)
             {
@@ -82,7 +75,7 @@ public sealed class DeliveryCancellation
         pending.Add(new PendingDelivery
         {
             InterventionId = command.InterventionId, RuleId = rule.Id, Channel = command.Channel,
-            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per, AwaitingPace = paced,
+            DeliverAfter = command.DeliverAfter.ToUnixTimeMilliseconds(), Per = per,
         });
         KeepBound(pending);
     }
@@ -116,7 +109,7 @@ public sealed class DeliveryCancellation
         {
             var per = PerOf(rule);
             var value = per is null ? null : e.Property(per) ?? "";
-            CancelTimers(state, rule, value);
+            CancelTimers(state, rule, value, _rules.LatenessMs > 0 ? e.Timestamp.ToUnixTimeMilliseconds() : long.MaxValue);
             foreach (var w in DeliverySchedule.TakeCancelled(state, rule.Id, value))
             {
                 // Never produced, so nothing to cancel downstream: suppressed with the cancellation's reason, and no message.
@@ -138,18 +131,38 @@ public sealed class DeliveryCancellation
         }
     }
 
+    /// <summary>Withdraws the command <paramref name="interventionId"/> when it is still ahead of its <c>deliverAfter</c>; else nothing.</summary>
+    internal void Withdraw(UserState state, string interventionId, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)
+    {
+        Prune(state, now.ToUnixTimeMilliseconds());
+        var at = state.PendingDeliveries?.FindIndex(p => p.InterventionId == interventionId) ?? -1;
+        if (at >= 0)
+        {
+            Cancel(state, state.PendingDeliveries![at], reason, now, cause, result);
+            Remove(state, at);
+        }
+    }
+
     /// <summary>
     /// After an event's or a timer's decisions: drops what is due by now, and withdraws the commands of rules the user has
-    /// become paused for since they were sent (a dismissal pause, an auto-pause). The commands this evaluation sent passed
-    /// the pause check, so they stay.
+    /// become paused for since they were sent (a dismissal pause, an auto-pause), and the entries of such rules still awaiting
+    /// their minute from an earlier step of the batch (suppressed, as a waiting entry is at its slot). What this evaluation
+    /// sent or put to await passed the pause check, so it stays.
     /// </summary>
     internal void AfterDecisions(UserState state, DateTimeOffset now, ClickEvent? cause, Evaluation result)
     {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        if (state.Waiting is not null)
+        {
+            foreach (var w in DeliverySchedule.TakeAwaiting(state, w => !result.Awaiting.Contains(w) && PauseReason(state, w.RuleId, nowMs) is not null))
+            {
+                DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, PauseReason(state, w.RuleId, nowMs), now, result);
+            }
+        }
         if (state.PendingDeliveries is null)
         {
             return;
         }
-        var nowMs = now.ToUnixTimeMilliseconds();
         Prune(state, nowMs);
         var pending = state.PendingDeliveries;
         for (var i = 0; pending is not null && i < pending.Count;)
@@ -191,8 +204,11 @@ public sealed class DeliveryCancellation
         });
     }
 
-    /// <summary>The rule's own timers (an absence trigger's with the same <c>per</c> value only); never the shared inactivity timer.</summary>
-    private static void CancelTimers(UserState state, Rule rule, string? value)
+    /// <summary>
+    /// The rule's own timers (an absence trigger's with the same <c>per</c> value only); never the shared inactivity timer. In
+    /// event time, only those armed by an event stamped at or before the cancelling one (<paramref name="stampedAt"/>).
+    /// </summary>
+    private static void CancelTimers(UserState state, Rule rule, string? value, long stampedAt)
     {
         if (state.Timers is null)
         {
@@ -201,7 +217,7 @@ public sealed class DeliveryCancellation
         var scoped = value is null ? null : $"{rule.Id}|{value}";
         foreach (var timer in state.Timers.ToList())
         {
-            if (timer.RuleId == rule.Id && (scoped is null || timer.Id == scoped))
+            if (timer.RuleId == rule.Id && (scoped is null || timer.Id == scoped) && timer.DueAt - (long)rule.Trigger.Duration.TotalMilliseconds <= stampedAt)
             {
                 Timers.Cancel(state, timer.Id);
             }
@@ -211,7 +227,7 @@ public sealed class DeliveryCancellation
     /// <summary>Drops the entries whose <c>deliverAfter</c> has come: those commands are the delivery services' now.</summary>
     private static void Prune(UserState state, long nowMs)
     {
-        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.DeliverAfter <= nowMs && !p.AwaitingPace) > 0 && pending.Count == 0)
+        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.DeliverAfter <= nowMs) > 0 && pending.Count == 0)
         {
             state.PendingDeliveries = null;
         }

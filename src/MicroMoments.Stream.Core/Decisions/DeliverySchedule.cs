@@ -6,10 +6,12 @@ using MicroMoments.Stream.Core.State;
 namespace MicroMoments.Stream.Core.Decisions;
 
 /// <summary>
-/// The waiting half of a user's delivery schedule (docs/rules.md, "Deferral"): candidates a cap, progressive disclosure or a
-/// lower-priority collision moved later wait here unproduced, at most one per rule and <see cref="MaxWaiting"/> in all, and
-/// wake the user at their slot through <see cref="UserState.NextDueAt"/>. Also the unserved threshold crossings, which may fire
-/// again at the next qualifying event.
+/// The waiting half of a user's delivery schedule (docs/rules.md, "Deferral"): candidates a cap, progressive disclosure, a
+/// lower-priority collision or a rate limit moved later wait here unproduced, at most one per rule and <see cref="MaxWaiting"/> in
+/// all, and wake the user at their slot through <see cref="UserState.NextDueAt"/>. Within a batch, entries on a rate-limited
+/// channel also wait here for their minute (<see cref="WaitingDelivery.Awaiting"/>): outside that bound, one per candidate, since
+/// each is a command the rules would produce now. Also the unserved threshold crossings, which may fire again at the next
+/// qualifying event.
 /// </summary>
 public static class DeliverySchedule
 {
@@ -24,8 +26,8 @@ public static class DeliverySchedule
     /// <summary>A same-event collision's loser goes no earlier than this after the slot of the candidate that won.</summary>
     public static readonly TimeSpan CollisionSpacing = TimeSpan.FromMinutes(15);
 
-    /// <summary>The rule's waiting entry, or null.</summary>
-    internal static WaitingDelivery? Of(UserState state, string ruleId) => state.Waiting?.Find(w => w.RuleId == ruleId);
+    /// <summary>The rule's waiting entry (not one awaiting its minute: that is a command the rules produce), or null.</summary>
+    internal static WaitingDelivery? Of(UserState state, string ruleId) => state.Waiting?.Find(w => w.RuleId == ruleId && w.Awaiting is null);
 
     /// <summary>Removes an entry, and the list with its last one.</summary>
     internal static void Remove(UserState state, WaitingDelivery entry)
@@ -38,40 +40,67 @@ public static class DeliverySchedule
 
     /// <summary>
     /// Adds an entry (the rule's previous one was taken out by the caller, as <c>superseded</c>). Over <see cref="MaxWaiting"/>,
-    /// returns the entry that leaves: the lowest priority, then the latest expiry, then the newest.
+    /// returns the entry that leaves: the lowest priority, then the latest expiry, then the newest. Entries awaiting their
+    /// minute neither count nor leave.
     /// </summary>
     internal static WaitingDelivery? Add(UserState state, WaitingDelivery entry)
     {
         var waiting = state.Waiting ??= [];
         waiting.Add(entry);
-        if (waiting.Count <= MaxWaiting)
+        if (waiting.Count(w => w.Awaiting is null) <= MaxWaiting)
         {
             return null;
         }
-        var leaving = waiting[0];
+        WaitingDelivery? leaving = null;
         foreach (var w in waiting)
         {
-            if (w.Priority < leaving.Priority || (w.Priority == leaving.Priority && w.ExpiresAt >= leaving.ExpiresAt))
+            if (w.Awaiting is null && (leaving is null || w.Priority < leaving.Priority || (w.Priority == leaving.Priority && w.ExpiresAt >= leaving.ExpiresAt)))
             {
                 leaving = w;
             }
         }
-        Remove(state, leaving);
+        Remove(state, leaving!);
         return leaving;
     }
 
-    /// <summary>The entries whose slot has come, highest priority first, then the earliest trigger, then rule id; taken out of the schedule.</summary>
+    /// <summary>Puts an entry to await its minute: beside the waiting ones, outside their bound, settled by the pace stage.</summary>
+    internal static void Await(UserState state, WaitingDelivery entry, Policies.MinuteWait wait, Evaluation result)
+    {
+        entry.Awaiting = wait;
+        (state.Waiting ??= []).Add(entry);
+        result.Awaiting.Add(entry);
+    }
+
+    /// <summary>The entries awaiting their minute that <paramref name="match"/> picks, taken out of the schedule.</summary>
+    internal static List<WaitingDelivery> TakeAwaiting(UserState state, Predicate<WaitingDelivery> match)
+    {
+        if (state.Waiting is not { } waiting)
+        {
+            return [];
+        }
+        var taken = waiting.FindAll(w => w.Awaiting is not null && match(w));
+        foreach (var w in taken)
+        {
+            Remove(state, w);
+        }
+        return taken;
+    }
+
+    /// <summary>
+    /// The entries whose slot has come, highest priority first, then the earliest trigger, then rule id; taken out of the schedule.
+    /// Not those awaiting their minute: the pace stage settles them.
+    /// </summary>
     internal static List<WaitingDelivery> TakeDue(UserState state, long nowMs)
     {
         if (state.Waiting is not { } waiting)
         {
             return [];
         }
-        var due = waiting.Where(w => w.Slot <= nowMs).OrderByDescending(w => w.Priority).ThenBy(w => w.TriggerAt)
+        var due = waiting.Where(w => w.Slot <= nowMs && w.Awaiting is null).OrderByDescending(w => w.Priority).ThenBy(w => w.TriggerAt)
             .ThenBy(w => w.RuleId, StringComparer.Ordinal).ToList();
         if (due.Count > 0)
         {
-            waiting.RemoveAll(w => w.Slot <= nowMs);
+            waiting.RemoveAll(w => w.Slot <= nowMs && w.Awaiting is null);
             if (waiting.Count == 0)
             {
                 state.Waiting = null;
@@ -93,28 +122,6 @@ public static class DeliverySchedule
             Remove(state, w);
         }
         return taken;
-    }
-
-    /// <summary>After an alias: the anonymous user's waiting entries join the identified user's, addressed as they were.</summary>
-    internal static void Merge(UserState into, UserState from)
-    {
-        foreach (var w in from.Waiting ?? [])
-        {
-            if (Of(into, w.RuleId) is null)
-            {
-                w.UserId ??= from.UserId;
-                (into.Waiting ??= []).Add(w);
-                into.ReindexTimers = true;
-            }
-        }
-        while (into.Waiting is { Count: > MaxWaiting } waiting)
-        {
-            waiting.RemoveAt(0);
-        }
-        foreach (var c in from.UnservedCrossings ?? [])
-        {
-            MarkUnserved(into, c);
-        }
     }
 
     /// <summary>
@@ -154,17 +161,24 @@ public static class DeliverySchedule
     }
 
     /// <summary>The trigger a waiting entry was decided for, as its decisions and command name it.</summary>
-    internal static TriggerInfo Trigger(WaitingDelivery w) => new(w.TriggerKind, w.EventIds, w.Details is null ? NoDetails : TriggerDetails.Restore(w.Details));
+    internal static TriggerInfo Trigger(WaitingDelivery w) =>
+        w.Awaiting?.Command.Trigger ?? new(w.TriggerKind, w.EventIds, w.Details is null ? NoDetails : TriggerDetails.Restore(w.Details));
 
-    /// <summary>The end of a waiting entry's stay: a follow-up decision (and its counter; one produced at its slot was counted as deferred).</summary>
+    /// <summary>
+    /// The end of a waiting entry's stay: a follow-up decision (and its counter; one produced at its slot was counted as deferred).
+    /// For a candidate awaiting its minute with no decision yet, its first decision instead: its match, stamped when it was proposed,
+    /// with <see cref="Decision.Blocked"/> only when given.
+    /// </summary>
     internal static void FollowUp(RuleSet rules, UserState state, WaitingDelivery w, string outcome, string? reason, DateTimeOffset now, Evaluation result, string? blocked = null)
     {
         var variant = w.Variant ?? "control";
-        var decision = new Decision(w.UserId ?? state.UserId, w.RuleId, rules.Version, outcome, reason, w.InterventionId, now, Trigger(w))
+        var first = w.Awaiting is { Decided: false } wait ? wait : null;
+        var decision = new Decision(w.UserId ?? state.UserId, w.RuleId, rules.Version, outcome, reason, w.InterventionId, first?.Command.DecidedAt ?? now,
+            Trigger(w), first?.Delivery)
         {
             Variant = rules.Find(w.RuleId)?.Experiment is not null ? variant : null,
-            Blocked = blocked ?? (outcome == Outcomes.Suppressed ? w.Blocked : null),
-            FollowUp = true,
+            Blocked = blocked ?? (outcome == Outcomes.Suppressed && first is null ? w.Blocked : null),
+            FollowUp = first is null,
         };
         if (Analytics.AuditCounters.IsCounted(decision))
         {

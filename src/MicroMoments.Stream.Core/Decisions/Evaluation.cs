@@ -16,6 +16,12 @@ public sealed class Evaluation
     /// <summary>Commands sent earlier and withdrawn now; they go out before this evaluation's <see cref="Interventions"/>.</summary>
     public List<InterventionCancellation> Cancellations { get; } = [];
 
+    /// <summary>
+    /// Entries this step put to await a delivery minute on a rate-limited channel (<see cref="State.WaitingDelivery.Awaiting"/>), in
+    /// order: the pace stage asks the ledger for them after the batch is decided, and settles them.
+    /// </summary>
+    public List<State.WaitingDelivery> Awaiting { get; } = [];
+
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
     public List<StatIncrement> Stats { get; } = [];
 
@@ -27,6 +33,9 @@ public sealed class Evaluation
 
     /// <summary>Feedback of a type already counted for its intervention (a double tap): in no counter, changes nothing.</summary>
     public int RepeatedFeedback { get; set; }
+
+    /// <summary>Events stamped earlier than the user's latest by more than the allowed lateness: applied to state, never triggering.</summary>
+    public int LateEvents { get; set; }
 
     /// <summary>Values not kept (over a state bound, or an implausible duration); the event applied otherwise.</summary>
     public int IgnoredValues { get; set; }

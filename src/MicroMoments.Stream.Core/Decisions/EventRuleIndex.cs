@@ -5,7 +5,8 @@ namespace MicroMoments.Stream.Core.Decisions;
 
 /// <summary>
 /// The rules an event can concern, by its normalised name: each trigger says which names it concerns
-/// (<see cref="TriggerSpec.Concerns"/>); timer-only kinds (inactivity, escalation) concern none. Each list keeps the
+/// (<see cref="TriggerSpec.Concerns"/>); escalation concerns none, inactivity every name (a reordered event splits an idle
+/// stretch). Each list keeps the
 /// file's order, so state changes happen in the same order as a scan of all rules.
 /// </summary>
 public sealed class EventRuleIndex

@@ -17,8 +17,8 @@ public sealed partial class PolicyGate
     /// <summary>
     /// The earliest slot at or after <paramref name="wanted"/> (already moved past quiet hours and into the send window) where
     /// every count limit allows the rule: its caps, the global caps and progressive disclosure, counted over the sent log
-    /// (delivery times) plus the waiting entries of at least the same priority (a lower one is checked again at its own slot,
-    /// so higher priority goes first). <paramref name="notBefore"/> is a collision's floor (<c>lower_priority</c>). A rule's
+    /// (delivery times), the entries awaiting their minute, plus the waiting entries of at least the same priority (a lower one
+    /// is checked again at its own slot, so higher priority goes first). <paramref name="notBefore"/> is a collision's floor (<c>lower_priority</c>). A rule's
     /// cooldown drops; a slot at or after <paramref name="expiresAt"/> is <c>expired</c>; under <c>onBlocked: drop</c> the
     /// first block drops with its reason. Pure: the state is only read.
     /// </summary>
@@ -42,7 +42,8 @@ public sealed partial class PolicyGate
             {
                 return new Placement(t, blocked, Reasons.Expired);
             }
-            if (rule.Policy.Cooldown is { } cooldown && state.Sent?.Exists(s => s.RuleId == rule.Id && t - s.At < cooldown.TotalMilliseconds) == true)
+            if (rule.Policy.Cooldown is { } cooldown && (state.Sent?.Exists(s => s.RuleId == rule.Id && t - s.At < cooldown.TotalMilliseconds) == true
+                || state.Waiting?.Exists(w => w.Awaiting is not null && w.RuleId == rule.Id && t - w.Slot < cooldown.TotalMilliseconds) == true))
             {
                 return new Placement(t, blocked, Reasons.Cooldown);
             }
@@ -61,13 +62,16 @@ public sealed partial class PolicyGate
         return new Placement(t, blocked, Reasons.Expired);
     }
 
-    /// <summary>What caps and disclosure count: the sent log and the waiting entries of other rules with at least this priority.</summary>
+    /// <summary>
+    /// What caps and disclosure count: the sent log, the entries awaiting their minute (commands the rules produce, as if sent),
+    /// and the waiting entries of other rules with at least this priority.
+    /// </summary>
     private List<SentRecord> Counted(UserState state, Rule rule, int priority)
     {
         var counted = new List<SentRecord>(state.Sent ?? []);
         foreach (var w in state.Waiting ?? [])
         {
-            if (w.RuleId != rule.Id && w.Priority >= priority && _rules.Find(w.RuleId) is { } other)
+            if ((w.Awaiting is not null || (w.RuleId != rule.Id && w.Priority >= priority)) && _rules.Find(w.RuleId) is { } other)
             {
                 counted.Add(new SentRecord(w.Slot, w.RuleId, w.Channel, other.Action.Category, other.Action.Tip ? true : null));
             }

@@ -30,28 +30,41 @@ public sealed partial class PolicyGate
     /// </summary>
     public string? CheckDrop(UserState state, Rule rule, DateTimeOffset now)
     {
+        var (reason, startsAutoPause) = Check(state, rule, now);
+        if (startsAutoPause)
+        {
+            state.AutoPausedAt = now.ToUnixTimeMilliseconds();
+        }
+        return reason;
+    }
+
+    /// <summary>
+    /// <see cref="CheckDrop"/> without writing: the reason, and whether the auto-pause starts now (the caller records it). Pure.
+    /// </summary>
+    internal (string? Reason, bool StartsAutoPause) Check(UserState state, Rule rule, DateTimeOffset now)
+    {
         var nowMs = now.ToUnixTimeMilliseconds();
         if ((rule.Policy.AutoPause ?? _rules.Policy.AutoPause) is { } auto)
         {
             if (state.AutoPausedAt > 0 && nowMs < state.AutoPausedAt + (long)auto.For.TotalMilliseconds)
             {
-                return Reasons.AutoPause;
+                return (Reasons.AutoPause, false);
             }
             if (UnansweredInARow(state, nowMs) >= auto.After)
             {
-                state.AutoPausedAt = nowMs;
-                return Reasons.AutoPause;
+                return (Reasons.AutoPause, true);
             }
         }
         if (DismissalPausePolicy.PausedUntil(state, rule.Id, nowMs) is not null)
         {
-            return Reasons.DismissalPause;
+            return (Reasons.DismissalPause, false);
         }
-        if (rule.Policy.OncePerUser && state.Sent?.Exists(s => s.RuleId == rule.Id) == true)
+        if (rule.Policy.OncePerUser && (state.Sent?.Exists(s => s.RuleId == rule.Id) == true
+            || state.Waiting?.Exists(w => w.Awaiting is not null && w.RuleId == rule.Id) == true))
         {
-            return Reasons.OncePerUser;
+            return (Reasons.OncePerUser, false);
         }
-        return null;
+        return (null, false);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -14,8 +15,28 @@ public sealed partial class RuleEngine
     private void Wait(UserState state, Candidate c, InterventionCommand pending, string blocked, DateTimeOffset triggerAt, DateTimeOffset now,
         Evaluation result)
     {
+        var entry = Entry(c.Rule, pending, blocked, triggerAt, c.Crossing);
+        Keep(entry, pending, result);
+        if (DeliverySchedule.Add(state, entry) is { } leaving)
+        {
+            DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
+        }
+    }
+
+    /// <summary>
+    /// Puts a candidate the rules would produce now on a rate-limited channel to await its minute (docs/rules.md, "Pacing"):
+    /// counted at its slot by what the batch places after it, neither produced, recorded nor decided until the pace stage settles it.
+    /// </summary>
+    private void AwaitMinute(UserState state, Candidate c, InterventionCommand command, DateTimeOffset triggerAt, string? scheduleReason,
+        DeliveryChoice? delivery, Evaluation result) =>
+        DeliverySchedule.Await(state, Entry(c.Rule, command, Reasons.RateLimit, triggerAt, c.Crossing),
+            new MinuteWait(command, Decided: false, scheduleReason, delivery), result);
+
+    /// <summary>A schedule entry for a command as decided now, without what only a stay past the batch needs (<see cref="Keep"/>).</summary>
+    private WaitingDelivery Entry(Rule rule, InterventionCommand pending, string blocked, DateTimeOffset triggerAt, string? crossing)
+    {
         string? per = null;
-        if (DeliveryCancellation.PerOf(c.Rule) is { } property)
+        if (DeliveryCancellation.PerOf(rule) is { } property)
         {
             per = pending.Trigger.Details.TryGetValue(property, out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "";
             if (per.Length > _options.Limits.MaxStringLength)
@@ -23,20 +44,21 @@ public sealed partial class RuleEngine
                 per = null; // as DeliveryCancellation.Track: a value that long is not kept, so only the rule's cancelOn matches
             }
         }
-        var entry = new WaitingDelivery
+        return new WaitingDelivery
         {
-            InterventionId = pending.InterventionId, RuleId = c.Rule.Id, Channel = pending.Channel, Priority = pending.Priority,
+            InterventionId = pending.InterventionId, RuleId = rule.Id, Channel = pending.Channel, Priority = pending.Priority,
             Slot = pending.DeliverAfter.ToUnixTimeMilliseconds(), ExpiresAt = pending.ExpiresAt.ToUnixTimeMilliseconds(), Blocked = blocked,
             TriggerAt = triggerAt.ToUnixTimeMilliseconds(), TriggerKind = pending.Trigger.Kind, EventIds = [.. pending.Trigger.EventIds],
-            Details = pending.Trigger.Details.Count == 0 ? null : TriggerDetails.Store(pending.Trigger.Details, _options.Limits, result),
-            Title = Kept(pending.Message.Title), Body = Kept(pending.Message.Body), ActionLabel = Kept(pending.Message.Action?.Label),
-            ActionUrl = Kept(pending.Message.Action?.Url),
-            Variant = pending.Variant == "control" ? null : pending.Variant, Intent = pending.Intent, Per = per, Crossing = c.Crossing,
+            Variant = pending.Variant == "control" ? null : pending.Variant, Intent = pending.Intent, Per = per, Crossing = crossing,
         };
-        if (DeliverySchedule.Add(state, entry) is { } leaving)
-        {
-            DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
-        }
+    }
+
+    /// <summary>What an entry keeps to be produced after the batch: the rendered message (cut to <see cref="MaxWaitingText"/>) and the trigger details.</summary>
+    private void Keep(WaitingDelivery entry, InterventionCommand pending, Evaluation result)
+    {
+        entry.Details = pending.Trigger.Details.Count == 0 ? null : TriggerDetails.Store(pending.Trigger.Details, _options.Limits, result);
+        (entry.Title, entry.Body) = (Kept(pending.Message.Title), Kept(pending.Message.Body));
+        (entry.ActionLabel, entry.ActionUrl) = (Kept(pending.Message.Action?.Label), Kept(pending.Message.Action?.Url));
     }
 
     /// <summary>
@@ -85,12 +107,19 @@ public sealed partial class RuleEngine
             }
             if (place.Slot > w.Slot)
             {
-                // Taken meanwhile by what was produced (a higher priority first): it waits on for the next allowed slot.
-                (w.Slot, w.Blocked) = (place.Slot, place.Blocked ?? w.Blocked);
+                // Taken meanwhile by what was produced (a higher priority first): it waits on for the next allowed slot, and a
+                // minute reserved for this one is lost.
+                (w.Slot, w.Blocked, w.Reserved) = (place.Slot, place.Blocked ?? w.Blocked, null);
                 if (DeliverySchedule.Add(state, w) is { } leaving)
                 {
                     DeliverySchedule.FollowUp(Rules, state, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
                 }
+                continue;
+            }
+            if (Rules.RateLimitOf(w.Channel) is not null && w.Reserved != RateLimitPolicy.MinuteOf(w.Slot))
+            {
+                // On a rate-limited channel with no minute of its own: it awaits one with the batch's others.
+                DeliverySchedule.Await(state, w, new MinuteWait(Command(state, rule, w, now), Decided: true), result);
                 continue;
             }
             Produce(state, rule, Command(state, rule, w, now), DateTimeOffset.FromUnixTimeMilliseconds(w.TriggerAt), now, result);

@@ -47,9 +47,6 @@ public sealed partial class RuleEngine
 
     public RuleSet Rules { get; }
 
-    /// <summary>The state bounds this engine keeps (for stages that change a decided user, as pacing does).</summary>
-    public StateLimits Limits => _options.Limits;
-
     /// <summary>Population statistics shared by every user this engine sees (kept across rule reloads by the caller).</summary>
     public PopulationBaseline Population { get; }
 
@@ -88,12 +85,15 @@ public sealed partial class RuleEngine
 
         // Only the rules this event's name can concern, in file order (the order timers are armed in).
         var rules = _index.For(e.Key);
+        var ts = e.Timestamp.ToUnixTimeMilliseconds();
+        var latest = state.LastEventAt;
+        var arrival = EventOrder.Classify(latest, ts, Rules.LatenessMs);
 
         // Thresholds fire when a metric enters its range, so read the metrics as they stood at the user's
         // previous event too (a score that decayed below a line since then has crossed it).
         var previous = state.LastEventAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(state.LastEventAt) : e.Timestamp;
         Span<double?> before = rules.Metrics == 0 ? default : rules.Rules.Length <= 64 ? stackalloc double?[rules.Rules.Length] : new double?[rules.Rules.Length];
-        if (rules.Metrics > 0)
+        if (rules.Metrics > 0 && arrival != Arrival.Late)
         {
             for (var i = 0; i < rules.Rules.Length; i++)
             {
@@ -103,10 +103,9 @@ public sealed partial class RuleEngine
                 }
             }
         }
-        var observation = UserProfile.Observe(state, e, Population, _options.Limits);
+        var observation = UserProfile.Observe(state, e, Population, _options.Limits, eventTime: Rules.LatenessMs > 0);
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
-        var ts = e.Timestamp.ToUnixTimeMilliseconds();
         if (response.Applies)
         {
             EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);
@@ -118,19 +117,34 @@ public sealed partial class RuleEngine
         CountCohorts(state, e, result);
 
         _cancellation.OnEvent(state, e, now, result);
-        var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits);
+        var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits) { Arrival = arrival, Latest = latest, LatenessMs = Rules.LatenessMs };
         for (var i = 0; i < rules.Rules.Length; i++)
         {
             var rule = rules.Rules[i];
             rule.Trigger.OnEvent(rule, ref on, rules.Metrics == 0 ? null : before[i]);
         }
-        CountTrigger.PruneWindows(state, Rules, ts);
-        _idle.Restart(state, e.MessageId);
+        // In event time the windows keep what a hit stamped up to the lateness before the latest event still counts with.
+        CountTrigger.PruneWindows(state, Rules, on.EventTime ? on.LatestAfter - on.LatenessMs : ts);
+        EventTimeTail.Prune(state, on.LatestAfter - on.LatenessMs);
+        if (arrival == Arrival.InOrder)
+        {
+            // The idle stretch counts from the latest event, and is named by it: a reordered event changes neither.
+            _idle.Restart(state, e.MessageId);
+        }
 
         var candidates = on.Candidates;
-        if (candidates is not null)
+        if (arrival == Arrival.Late)
+        {
+            RecordLate(state, e, rules.Rules, candidates, now, result);
+        }
+        else if (candidates is not null)
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
+        }
+        foreach (var (_, interventionId) in on.Retractions ?? [])
+        {
+            // Timestamp order would not have sent it: a command still ahead of its deliverAfter is withdrawn.
+            _cancellation.Withdraw(state, interventionId, CancelReasons.LateEvent, now, e, result);
         }
         _cancellation.AfterDecisions(state, now, e, result);
         Bound(state, result);
@@ -218,7 +232,10 @@ public sealed partial class RuleEngine
         return result;
     }
 
-    // e: the triggering event; null for a timer, which fires with no event.
+    /// <summary>
+    /// One step's candidates, highest priority first (then rule id): each is proposed, planned against the user's schedule as
+    /// the candidates before it left it, and recorded. <paramref name="e"/>: the triggering event; null for a timer.
+    /// </summary>
     private void Decide(UserState state, List<Candidate> candidates, DateTimeOffset triggerAt, DateTimeOffset now, Evaluation result, ClickEvent? e)
     {
         if (candidates.Count == 0)
@@ -226,87 +243,18 @@ public sealed partial class RuleEngine
             return;
         }
         var stale = _options.CheckStaleness && now - triggerAt > _options.MaxTriggerAge;
-        // The slot of the last candidate decided for this trigger: a lower-priority one goes no earlier than the spacing after it.
+        // The slot of the last candidate placed for this trigger: a lower-priority one goes no earlier than the spacing after it.
         long? lastSlot = null;
         var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
         foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
         {
-            var trigger = new TriggerInfo(c.Kind, c.EventIds, c.Details);
-            var id = InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey);
-            var channel = c.Rule.Action.ChannelFor(state.Device);
-            var (variant, variantSpec) = control ? (GlobalControl.Variant, null)
-                : c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
-            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "matched"));
-            // On the audit record, so the offline report splits by arm and finds the global control group.
-            var arm = control || c.Rule.Experiment is not null ? variant : null;
-            var reason = stale ? Reasons.StaleTrigger : _gate.CheckDrop(state, c.Rule, now);
-            var (deliverAt, scheduleReason) = reason is null ? _gate.Schedule(state, c.Rule, now + c.Rule.Action.Delay) : (null, null);
-            DeliveryChoice? delivery = null;
-            if (reason is null && c.Rule.Action.BestTime)
+            var proposal = Propose(state, c, control);
+            var plan = Plan(state, proposal, now, stale, lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds);
+            if (plan.Kind != PlanKind.Suppress)
             {
-                (deliverAt, scheduleReason, delivery) = _gate.ScheduleBestTime(state, c.Rule, now + c.Rule.Action.Delay);
+                lastSlot = plan.Slot;
             }
-            if (reason is null && deliverAt is null)
-            {
-                reason = scheduleReason; // quiet hours in drop mode
-            }
-            // Counted at delivery time: the slot where every cap and disclosure allows it, after the winner of a collision.
-            var place = reason is null
-                ? _gate.Place(state, c.Rule, channel, deliverAt!.Value.ToUnixTimeMilliseconds(), (deliverAt.Value + c.Rule.Action.Expiry).ToUnixTimeMilliseconds(),
-                    lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds, c.Rule.Action.Priority)
-                : default;
-            reason ??= place.Drop;
-            if (reason is not null)
-            {
-                var blocked = reason == Reasons.Expired ? place.Blocked : null;
-                if (c.Crossing is not null && (blocked is not null || reason == place.Blocked))
-                {
-                    DeliverySchedule.MarkUnserved(state, c.Crossing); // expired or dropped as blocked: eligible at the next qualifying event
-                }
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "suppressed." + reason));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Suppressed, reason, id, now, trigger, delivery)
-                    { Variant = arm, Blocked = blocked });
-                continue;
-            }
-            lastSlot = place.Slot;
-            var slot = DateTimeOffset.FromUnixTimeMilliseconds(place.Slot);
-            Supersede(state, c.Rule.Id, now, result);
-            if (c.Crossing is not null)
-            {
-                DeliverySchedule.Served(state, c.Crossing);
-            }
-            if (variant == ExperimentAssignment.HoldoutVariant || control)
-            {
-                // A ghost: nothing is sent, but the would-be id and a conversion window are kept for a fair comparison.
-                Remember(state, c.Rule, id, variant, triggerAt, ghost: true);
-                if (control)
-                {
-                    // Caps and cooldowns count a control user's ghosts as sends, at the slot a treated user's command would get.
-                    _gate.Record(state, c.Rule, channel, slot, now);
-                }
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.HeldOut, control ? Reasons.GlobalControl : Reasons.Holdout, id, now, trigger)
-                    { Variant = arm, Blocked = place.Blocked });
-                continue;
-            }
-            if (place.Blocked is { } waitReason)
-            {
-                // Moved by a count limit or a collision: it waits unproduced, and is checked again when its slot comes.
-                var pending = Build(state, c, trigger, id, channel, slot, now, variant, variantSpec?.Message, e) with
-                {
-                    ExpiresAt = deliverAt!.Value + c.Rule.Action.Expiry,
-                };
-                Wait(state, c, pending, waitReason, triggerAt, now, result);
-                result.Stats.Add(new StatIncrement(c.Rule.Id, variant, "deferred"));
-                result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version, Outcomes.Deferred, waitReason, id, now, trigger, delivery)
-                    { Variant = arm, Blocked = waitReason });
-                continue;
-            }
-            var command = Build(state, c, trigger, id, channel, deliverAt!.Value, now, variant, variantSpec?.Message, e);
-            Produce(state, c.Rule, command, triggerAt, now, result);
-            result.Stats.Add(new StatIncrement(c.Rule.Id, variant, scheduleReason is null ? "emitted" : "deferred"));
-            result.Decisions.Add(new Decision(state.UserId, c.Rule.Id, Rules.Version,
-                scheduleReason is null ? Outcomes.Emitted : Outcomes.Deferred, scheduleReason, id, now, trigger, delivery) { Variant = arm });
+            Record(state, proposal, plan, triggerAt, now, result, e);
         }
     }
 
@@ -317,7 +265,35 @@ public sealed partial class RuleEngine
         Remember(state, rule, command.InterventionId, command.Variant, triggerAt, ghost: false);
         EscalationTrigger.Arm(Rules, state, rule, command, now, _options.Limits, result);
         result.Interventions.Add(command);
-        DeliveryCancellation.Track(state, rule, command, now, _options.Limits, paced: Rules.RateLimitOf(command.Channel) is not null);
+        DeliveryCancellation.Track(state, rule, command, now, _options.Limits);
+    }
+
+    /// <summary>
+    /// An event stamped earlier than the user's latest by more than the allowed lateness updated state only: each rule it
+    /// would have fired, or whose trigger names it, is recorded as suppressed with reason <c>late_event</c>, and it is counted.
+    /// </summary>
+    private void RecordLate(UserState state, ClickEvent e, Rule[] rules, List<Candidate>? candidates, DateTimeOffset now, Evaluation result)
+    {
+        result.LateEvents++;
+        var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
+        foreach (var rule in rules)
+        {
+            var c = candidates?.Find(x => ReferenceEquals(x.Rule, rule));
+            if (c is null && !rule.Trigger.Matches(e))
+            {
+                continue;
+            }
+            var trigger = c is null ? new TriggerInfo(rule.Trigger.Name, [e.MessageId], TriggerDetails.Of(e)) : new TriggerInfo(c.Kind, c.EventIds, c.Details);
+            var id = InterventionIds.Create(state.UserId, rule.Id, c?.TriggerKey ?? e.MessageId);
+            var variant = control ? GlobalControl.Variant
+                : rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment).Variant : "control";
+            result.Stats.Add(new StatIncrement(rule.Id, variant, "matched"));
+            result.Stats.Add(new StatIncrement(rule.Id, variant, "suppressed." + Reasons.LateEvent));
+            result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.Suppressed, Reasons.LateEvent, id, now, trigger)
+            {
+                Variant = control || rule.Experiment is not null ? variant : null,
+            });
+        }
     }
 
     /// <summary>

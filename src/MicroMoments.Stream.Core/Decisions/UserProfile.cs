@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.State;
 
@@ -51,7 +52,12 @@ public static class UserProfile
         return false;
     }
 
-    public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null, StateLimits? limits = null)
+    /// <summary>
+    /// Applies the event to the profile. <paramref name="eventTime"/>: the rules allow lateness (docs/rules.md, "Allowed
+    /// lateness"), so an event from an earlier day than the latest active one still fills its day in the streak.
+    /// </summary>
+    public static Observation Observe(UserState state, ClickEvent e, PopulationBaseline? population = null, StateLimits? limits = null,
+        bool eventTime = false)
     {
         limits ??= DefaultLimits;
         var ignored = 0;
@@ -78,7 +84,7 @@ public static class UserProfile
         }
         ActiveHours.Observe(state, e.Timestamp);
         state.LastEventAt = Math.Max(state.LastEventAt, ts);
-        ObserveStreak(state, e);
+        ObserveStreak(state, e, eventTime);
         if (e.Traits.Count > 0)
         {
             state.Traits ??= new OrderedDictionary<string, string>(StringComparer.Ordinal);
@@ -353,20 +359,52 @@ public static class UserProfile
         return baseline is { } b and > 0 ? Math.Round(1 - ms / b, 3) : null;
     }
 
-    private static void ObserveStreak(UserState state, ClickEvent e)
+    /// <summary>
+    /// Active days are a set (<see cref="EventTimeState.ActiveDays"/>, the last 32 local days) and the streak is the run of
+    /// days ending at the latest one. So an event from an earlier day that arrives after a later day's fills its day, and
+    /// the streak is what timestamp order gives (in arrival order, <paramref name="fillEarlier"/> false, it changes nothing).
+    /// </summary>
+    private static void ObserveStreak(UserState state, ClickEvent e, bool fillEarlier)
     {
         var day = TimeZones.LocalDay(e.Timestamp, state.Timezone);
-        if (day == state.LastActiveDay)
+        var last = state.LastActiveDay;
+        if (day == last || (day < last && (!fillEarlier || last - day >= 32)))
         {
-            return;
+            return; // a late event from a day the set no longer holds does not rewrite the streak
         }
-        if (day < state.LastActiveDay)
+        // 0 (a state from before the set, or a set that is just the current run): the streak stands for the days it covers.
+        var days = state.EventTime?.ActiveDays ?? 0;
+        if (days == 0 && last != 0)
         {
-            return; // a late event from an earlier day does not rewrite the streak
+            days = RunOnly(Math.Max(1, state.StreakDays));
         }
-        state.StreakDays = day == state.LastActiveDay + 1 ? state.StreakDays + 1 : 1;
-        state.LastActiveDay = day;
+        if (day < last)
+        {
+            days |= 1u << (last - day);
+            var run = BitOperations.TrailingZeroCount(~days);
+            state.StreakDays = run >= 32 ? Math.Max(state.StreakDays, 32) : run;
+        }
+        else
+        {
+            days = day - last >= 32 ? 1u : (days << (day - last)) | 1u;
+            state.StreakDays = day == last + 1 ? state.StreakDays + 1 : 1;
+            state.LastActiveDay = day;
+        }
+        // Kept only when it says more than the streak: most users' days are one run, and cost nothing.
+        var stored = days == RunOnly(state.StreakDays) ? 0 : days;
+        if (stored != 0 && (fillEarlier || state.EventTime is not null))
+        {
+            (state.EventTime ??= new EventTimeState()).ActiveDays = stored;
+        }
+        else if (state.EventTime is { } et)
+        {
+            et.ActiveDays = 0;
+            state.EventTime = et.IsEmpty ? null : et;
+        }
     }
+
+    /// <summary>The day set of a streak of <paramref name="streak"/> days and no earlier activity.</summary>
+    private static uint RunOnly(int streak) => streak >= 32 ? uint.MaxValue : (1u << streak) - 1;
 
     private static int StableHash(string s)
     {

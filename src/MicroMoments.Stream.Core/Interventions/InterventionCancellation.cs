@@ -56,5 +56,8 @@ public static class CancelReasons
     /// <summary>All nudges were paused for the user (unanswered in a row) after the command was sent.</summary>
     public const string AutoPause = "auto_pause";
 
+    /// <summary>An event that arrived late, within the allowed lateness, shows that timestamp order would not have sent the command.</summary>
+    public const string LateEvent = "late_event";
+
     public static string CancelOn(string eventKey) => CancelOnPrefix + eventKey;
 }

@@ -1,3 +1,5 @@
+using MicroMoments.Stream.Core.Policies;
+
 namespace MicroMoments.Stream.Core.Pacing;
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed class InMemoryRateLedger : IRateLedger
     /// <summary>Forgets the minutes before <paramref name="now"/>'s (at most once an hour), then reserves as <see cref="Reserve"/>.</summary>
     public Task<long[]> ReserveAsync(IReadOnlyList<MinuteRequest> requests, DateTimeOffset now, CancellationToken ct)
     {
-        ForgetBefore(now.ToUnixTimeMilliseconds() / RatePacing.MinuteMs);
+        ForgetBefore(now.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs);
         return Task.FromResult(Reserve(requests));
     }
 

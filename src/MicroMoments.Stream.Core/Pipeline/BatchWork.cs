@@ -20,6 +20,12 @@ public sealed class BatchWork
     /// <summary>The responses the engine counted (delivered, clicked, …, converted), in the order it counted them.</summary>
     public List<FeedbackRecord> Feedback { get; } = [];
 
+    /// <summary>
+    /// The schedule entries the batch's steps put to await a delivery minute, in batch order, with the shard and trace of the
+    /// step: the pace stage asks for the minutes of those still in a schedule, and settles them (<see cref="PaceStage"/>).
+    /// </summary>
+    public List<(string Shard, WaitingDelivery Entry, ActivityContext Parent)> Awaiting { get; } = [];
+
     /// <summary>The previous users named by the batch's alias calls, as the load stage found them.</summary>
     public AliasedUsers Aliases { get; } = new();
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
@@ -60,6 +66,9 @@ public sealed class BatchWork
 
     public int RepeatedFeedback { get; set; }
 
+    /// <summary>Events later than the allowed lateness: applied to state, never triggering (<see cref="Evaluation.LateEvents"/>).</summary>
+    public int LateEvents { get; set; }
+
     /// <summary>State bounds at work: values ignored, entries evicted, old history trimmed (<see cref="Evaluation"/>).</summary>
     public (int Ignored, int Evicted, int Trimmed) Bounded { get; set; }
 
@@ -88,6 +97,7 @@ public sealed class BatchWork
     {
         ForeignFeedback += evaluation.ForeignFeedback;
         RepeatedFeedback += evaluation.RepeatedFeedback;
+        LateEvents += evaluation.LateEvents;
         if (evaluation.IgnoredValues + evaluation.Evicted + evaluation.Trimmed > 0)
         {
             Bounded = (Bounded.Ignored + evaluation.IgnoredValues, Bounded.Evicted + evaluation.Evicted, Bounded.Trimmed + evaluation.Trimmed);
@@ -111,6 +121,10 @@ public sealed class BatchWork
         foreach (var d in evaluation.Decisions)
         {
             Decisions.Add((shard, d));
+        }
+        foreach (var w in evaluation.Awaiting)
+        {
+            Awaiting.Add((shard, w, parent));
         }
         Feedback.AddRange(evaluation.Feedback);
     }

@@ -1,13 +1,14 @@
-using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Pacing;
 
 namespace MicroMoments.Stream.Core.Pipeline;
 
 /// <summary>
-/// Stage 4b, pace: between decide and persist, the batch's commands on rate-limited channels (<c>policies.rateLimit</c>)
-/// get their delivery minute from the ledger every instance shares, in one call per batch, and none when no limit is
-/// set. A batch redone after a crash counts its commands again: that only defers later commands more, never lets a
-/// minute exceed its limit (docs/rules.md, "Pacing").
+/// Stage 4b, pace: after decide, Reserve and Settle (<see cref="MinuteAsks"/>). The batch's entries awaiting a minute on
+/// rate-limited channels (<c>policies.rateLimit</c>) get one from the ledger every instance shares, in one call per batch,
+/// and none when nothing awaits; each grant becomes a command produced now, a wait for a later minute, or an expiry, added to
+/// the batch after what decide put there. A batch redone after a crash counts its entries again: that only defers later
+/// commands more, never lets a minute exceed its limit (docs/rules.md, "Pacing").
 /// </summary>
 /// <remarks><c>engine</c> gives the engine of the current rules, read once per batch.</remarks>
 public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger)
@@ -16,14 +17,16 @@ public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger)
     public async Task PaceAsync(BatchWork work, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct)
     {
         var current = engine();
-        if (RatePacing.Requests(current.Rules, work) is not { } requests)
+        var asks = MinuteAsks.Collect(current.Rules, work);
+        if (asks.Count == 0)
         {
-            RatePacing.SettleLeftovers(work);
             return;
         }
-        var asked = requests.ConvertAll(r => r.Request);
         long[] granted = [];
-        await gate.RunAsync(async () => granted = await ledger.ReserveAsync(asked, now, ct), ct);
-        RatePacing.Apply(current.Rules, work, requests, granted);
+        if (asks.Requests.Count > 0)
+        {
+            await gate.RunAsync(async () => granted = await ledger.ReserveAsync(asks.Requests, now, ct), ct);
+        }
+        asks.Settle(current, work, granted, now);
     }
 }

@@ -6,12 +6,19 @@ namespace MicroMoments.Stream.Core.Rules;
 public sealed record RateLimitSpec(string Channel, int PerMinute);
 
 /// <summary>
-/// The keys of the global <c>policies</c> section that have no per-rule meaning (<c>rateLimit</c>, <c>globalControl</c>):
+/// The keys of the global <c>policies</c> section that have no per-rule meaning (<c>rateLimit</c>, <c>globalControl</c>,
+/// <c>allowedLateness</c>):
 /// read here, and taken out of the mapping before the shared policy reader sees it, so a rule's own <c>policy</c> refuses them.
 /// </summary>
 internal static class GlobalPolicies
 {
-    private static readonly string[] Keys = ["rateLimit", "globalControl"];
+    private static readonly string[] Keys = ["rateLimit", "globalControl", "allowedLateness"];
+
+    /// <summary>The default of <c>policies.allowedLateness</c>: mobile apps batch events by a few minutes (docs/rules.md, "Allowed lateness").</summary>
+    public static readonly TimeSpan DefaultAllowedLateness = TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest <c>policies.allowedLateness</c>: it delays every timer rule, and stays below <c>MaxTriggerAge</c>'s default.</summary>
+    public static readonly TimeSpan MaxAllowedLateness = TimeSpan.FromMinutes(10);
 
     /// <summary>The section without the global-only keys (the same nodes, so errors keep their lines).</summary>
     public static YamlMappingNode? Shared(YamlMappingNode? policies)
@@ -85,5 +92,25 @@ internal static class GlobalPolicies
             return 0;
         }
         return share;
+    }
+
+    /// <summary><c>policies.allowedLateness</c>: a duration up to <see cref="MaxAllowedLateness"/>, or <c>0</c> for arrival order.</summary>
+    public static TimeSpan AllowedLateness(NodeReader r, YamlMappingNode? policies)
+    {
+        if (policies is null || r.String(policies, "allowedLateness") is not { } text)
+        {
+            return DefaultAllowedLateness;
+        }
+        if (text.Trim() is "0" or "0s" or "0m" or "PT0S")
+        {
+            return TimeSpan.Zero;
+        }
+        var lateness = r.Duration(policies, "allowedLateness", required: false);
+        if (lateness > MaxAllowedLateness)
+        {
+            r.Error(r.Child(policies, "allowedLateness")!, $"'allowedLateness' is at most {Durations.ToIso(MaxAllowedLateness)} (10m): every timer rule fires that much after its due time");
+            return DefaultAllowedLateness;
+        }
+        return lateness;
     }
 }

@@ -34,6 +34,15 @@ public sealed class RuleSet
     /// <summary><c>policies.globalControl</c>: the share of users held out of every rule (docs/rules.md, "Global control group").</summary>
     public double GlobalControl { get; init; }
 
+    /// <summary>
+    /// <c>policies.allowedLateness</c>: how far a user's event may be stamped before the user's latest event and still give the
+    /// commands of timestamp order; zero for arrival order (docs/rules.md, "Allowed lateness").
+    /// </summary>
+    public TimeSpan AllowedLateness { get; init; } = GlobalPolicies.DefaultAllowedLateness;
+
+    /// <summary><see cref="AllowedLateness"/> in milliseconds.</summary>
+    public long LatenessMs => (long)AllowedLateness.TotalMilliseconds;
+
     private Dictionary<string, Rule>? _byId;
 
     private Dictionary<string, Rule> ById => _byId ??= Rules.ToDictionary(r => r.Id, StringComparer.Ordinal);

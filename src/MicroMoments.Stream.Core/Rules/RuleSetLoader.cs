@@ -111,6 +111,7 @@ public static class RuleSetLoader
             r.Error(r.Child(policies!, "onBlocked")!, "'onBlocked' is a per-rule policy (policy.onBlocked), not a global one");
         }
         var (rateLimits, globalControl) = (GlobalPolicies.RateLimits(r, policies), GlobalPolicies.GlobalControl(r, policies));
+        var lateness = GlobalPolicies.AllowedLateness(r, policies);
         var rules = new List<Rule>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         if (r.Child(root, "rules") is not YamlSequenceNode seq)
@@ -152,7 +153,7 @@ public static class RuleSetLoader
             return null;
         }
         return new RuleSet { Version = version, Rules = rules, Policy = global, Labels = labels, Features = features,
-            RateLimits = rateLimits, GlobalControl = globalControl };
+            RateLimits = rateLimits, GlobalControl = globalControl, AllowedLateness = lateness };
     }
 
     private static string ContentHash(string text) =>

@@ -286,17 +286,7 @@ internal static class LegacyFormat1
         return w;
     }
 
-    public static UserState Deserialize(ReadOnlySpan<byte> data)
-    {
-        try
-        {
-            return Read(data);
-        }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException)
-        {
-            throw new InvalidDataException("the user state is truncated or corrupt", ex);
-        }
-    }
+    public static UserState Deserialize(ReadOnlySpan<byte> data) => StateReader.Guarded(data, Read);
 
     private static UserState Read(ReadOnlySpan<byte> data)
     {

@@ -84,17 +84,7 @@ internal static class StateContainer
     }
 
     /// <summary>Reads a format-2 value; throws <see cref="InvalidDataException"/> on anything that is not one.</summary>
-    public static UserState Deserialize(ReadOnlySpan<byte> data)
-    {
-        try
-        {
-            return Read(data);
-        }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException)
-        {
-            throw new InvalidDataException("the user state is truncated or corrupt", ex);
-        }
-    }
+    public static UserState Deserialize(ReadOnlySpan<byte> data) => StateReader.Guarded(data, Read);
 
     private static UserState Read(ReadOnlySpan<byte> data)
     {

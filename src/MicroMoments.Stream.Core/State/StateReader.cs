@@ -3,9 +3,28 @@ using System.Text;
 
 namespace MicroMoments.Stream.Core.State;
 
+/// <summary>A format's reader of a whole value.</summary>
+internal delegate UserState StateValueReader(ReadOnlySpan<byte> data);
+
 /// <summary>Reads what <see cref="StateWriter"/> wrote; throws on bytes that are not such a value (the caller makes that "unreadable").</summary>
 internal ref struct StateReader
 {
+    /// <summary>
+    /// Runs a format's reader, turning what running off the end of the bytes or a bad value throws into one
+    /// <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static UserState Guarded(ReadOnlySpan<byte> data, StateValueReader read)
+    {
+        try
+        {
+            return read(data);
+        }
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentOutOfRangeException or ArgumentException)
+        {
+            throw new InvalidDataException("the user state is truncated or corrupt", ex);
+        }
+    }
+
     private readonly ReadOnlySpan<byte> _data;
     private int _at;
     private List<string>? _shared;

@@ -90,10 +90,13 @@ public sealed class UserState
             {
                 next = Math.Min(next, t.DueAt);
             }
-            // A waiting delivery wakes the user at its slot, as a timer does.
+            // A waiting delivery wakes the user at its slot, as a timer does; one awaiting its minute is settled in its own batch.
             foreach (var w in Waiting ?? [])
             {
-                next = Math.Min(next, w.Slot);
+                if (w.Awaiting is null)
+                {
+                    next = Math.Min(next, w.Slot);
+                }
             }
             return next == long.MaxValue ? null : next;
         }
@@ -136,9 +139,13 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("pd")] public List<PendingDelivery>? PendingDeliveries { get; set; }
 
+    /// <summary>What answering in event time needs (<see cref="EventTimeState"/>); null when nothing.</summary>
+    [JsonPropertyName("et")] public EventTimeState? EventTime { get; set; }
+
     /// <summary>
-    /// The schedule's waiting entries (<see cref="Decisions.DeliverySchedule"/>): candidates blocked by a count limit or a
-    /// collision, unproduced until their slot; at most one per rule and <see cref="Decisions.DeliverySchedule.MaxWaiting"/> in all.
+    /// The schedule's waiting entries (<see cref="Decisions.DeliverySchedule"/>): candidates blocked by a count limit, a
+    /// collision or a rate limit, unproduced until their slot; at most one per rule and <see cref="Decisions.DeliverySchedule.MaxWaiting"/>
+    /// in all, besides those awaiting their minute within a batch (<see cref="WaitingDelivery.Awaiting"/>).
     /// </summary>
     [JsonPropertyName("wt")] public List<WaitingDelivery>? Waiting { get; set; }
 
@@ -242,13 +249,6 @@ public sealed class PendingDelivery
 
     /// <summary>The user the command was sent to, when not the state's own (an anonymous id merged in by an alias).</summary>
     [JsonPropertyName("u")] public string? UserId { get; set; }
-
-    /// <summary>
-    /// Sent on a rate-limited channel and not yet paced: its minute is settled after the batch is decided, so until then a
-    /// <c>cancelOn</c> event or a pause later in the batch treats it as not yet delivered. Never stored: pacing clears it
-    /// (keeping the entry when the command was deferred, dropping it when it goes out at once).
-    /// </summary>
-    [JsonIgnore] public bool AwaitingPace { get; set; }
 }
 
 /// <summary>

@@ -43,6 +43,8 @@ public static class UserStateCheck
 
     private static bool IsTime(long ms) => ms == 0 || (ms >= MinTime && ms <= MaxTime);
 
+    private static bool IsMinute(long? minute) => minute is null || (minute >= MinTime / 60_000 && minute <= MaxTime / 60_000);
+
     private static bool IsDuration(long ms) => ms >= -MaxDuration && ms <= MaxDuration;
 
     private static string? Times(UserState s)
@@ -56,7 +58,7 @@ public static class UserStateCheck
             && (s.Timers?.TrueForAll(t => t is null || IsTime(t.DueAt)) ?? true)
             && (s.Sent?.TrueForAll(x => x is null || IsTime(x.At)) ?? true)
             && (s.PendingDeliveries?.TrueForAll(p => p is null || IsTime(p.DeliverAfter)) ?? true)
-            && (s.Waiting?.TrueForAll(w => w is null || (IsTime(w.Slot) && IsTime(w.ExpiresAt) && IsTime(w.TriggerAt))) ?? true);
+            && (s.Waiting?.TrueForAll(w => w is null || (IsTime(w.Slot) && IsTime(w.ExpiresAt) && IsTime(w.TriggerAt) && IsMinute(w.Reserved))) ?? true);
         return ok ? null : "the state holds a time outside 1900 to 9100";
     }
 

@@ -3,10 +3,11 @@ using System.Text.Json.Serialization;
 namespace MicroMoments.Stream.Core.State;
 
 /// <summary>
-/// A candidate blocked by a count limit (a cap, progressive disclosure) or a lower-priority collision: decided, rendered and
-/// waiting unproduced in the user's schedule (<see cref="UserState.Waiting"/>) until its <see cref="Slot"/>, when the user's
-/// timer checks it again (docs/rules.md, "Deferral"). It keeps what producing the command then needs, so the command is the
-/// one a direct decision would have produced, message rendered when it was proposed.
+/// A candidate blocked by a count limit (a cap, progressive disclosure), a lower-priority collision or a rate limit: decided,
+/// rendered and waiting unproduced in the user's schedule (<see cref="UserState.Waiting"/>) until its <see cref="Slot"/>, when the
+/// user's timer checks it again (docs/rules.md, "Deferral"). It keeps what producing the command then needs, so the command is the
+/// one a direct decision would have produced, message rendered when it was proposed. One on a rate-limited channel whose slot
+/// has come first waits for a minute from the ledger (<see cref="Awaiting"/>), within the batch.
 /// </summary>
 public sealed class WaitingDelivery
 {
@@ -51,4 +52,16 @@ public sealed class WaitingDelivery
 
     /// <summary>The user the command is for, when not the state's own (an anonymous id merged in by an alias).</summary>
     [JsonPropertyName("u")] public string? UserId { get; set; }
+
+    /// <summary>
+    /// A minute the rate ledger granted it (minutes since the Unix epoch, UTC; its <see cref="Slot"/> is that minute's start): at
+    /// its slot it goes out in that minute without asking again. Null when it holds none (a minute it could not use is lost).
+    /// </summary>
+    [JsonPropertyName("rm")] public long? Reserved { get; set; }
+
+    /// <summary>
+    /// Set while it waits for a minute on a rate-limited channel: counted at its slot as a produced command is, not produced,
+    /// recorded or (for a new candidate) decided yet. Never stored: the pace stage settles it in the batch that set it.
+    /// </summary>
+    [JsonIgnore] public Policies.MinuteWait? Awaiting { get; set; }
 }

@@ -25,6 +25,7 @@ public sealed class PipelineTelemetry
     private readonly Counter<long> _ruleOutcomes;
     private readonly Counter<long> _foreignFeedback;
     private readonly Counter<long> _repeatedFeedback;
+    private readonly Counter<long> _lateEvents;
     private readonly Counter<long> _stateBounds;
     private readonly Counter<long> _populationSyncFailures;
     private readonly Counter<long> _timerErrors;
@@ -74,6 +75,8 @@ public sealed class PipelineTelemetry
         _foreignFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.foreign", "{event}", "Feedback naming an intervention the user was never sent (ignored).");
         _repeatedFeedback = meter.CreateCounter<long>("micromoments.stream.feedback.repeated", "{event}",
             "Feedback of a type already counted for its intervention, such as a double tap (counted once, the repeat ignored).");
+        _lateEvents = meter.CreateCounter<long>("micromoments.stream.events.late", "{event}",
+            "Events stamped earlier than their user's latest by more than policies.allowedLateness: applied to state, never triggering (decisions: late_event).");
         _stateBounds = meter.CreateCounter<long>("micromoments.stream.state.bounded", "{entry}",
             "User-state bounds at work, by action: ignored (a value too long, or an implausible duration), evicted (least recently used trait, feature or task), trimmed (old history, for the byte bound).");
         meter.CreateObservableCounter("micromoments.stream.population.refused", () => engines.Population.Refused, "{vote}",
@@ -150,6 +153,10 @@ public sealed class PipelineTelemetry
         if (work.RepeatedFeedback > 0)
         {
             _repeatedFeedback.Add(work.RepeatedFeedback);
+        }
+        if (work.LateEvents > 0)
+        {
+            _lateEvents.Add(work.LateEvents);
         }
         var (ignored, evicted, trimmed) = work.Bounded;
         foreach (var (action, n) in new[] { ("ignored", ignored), ("evicted", evicted), ("trimmed", trimmed) })

@@ -2,6 +2,7 @@ using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
+using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Simulation;
 using MicroMoments.Stream.Core.State;
@@ -159,8 +160,10 @@ public sealed class BatchPipelineTests
 
         await Pipeline(new InMemoryStateReader(), ledger: ledger, engine: engine).RunAsync(records, [], work, NoOutageGate.Instance, default);
 
-        Assert.Equal([T0, T0.AddMinutes(1), T0.AddMinutes(2)], work.Interventions.Select(i => i.Command.DeliverAfter));
-        Assert.Equal(1, ledger.CountOf("toast", T0.AddMinutes(2).ToUnixTimeMilliseconds() / RatePacing.MinuteMs));
+        // The first has its own minute and goes out now; the others wait for the minutes they were given (Reserve and Settle).
+        Assert.Equal([T0], work.Interventions.Select(i => i.Command.DeliverAfter));
+        Assert.Equal(["u-2", "u-3"], work.Decisions.Where(d => d.Decision.Reason == Reasons.RateLimit).Select(d => d.Decision.UserId));
+        Assert.Equal(1, ledger.CountOf("toast", T0.AddMinutes(2).ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs));
     }
 
     [Fact]

@@ -196,6 +196,38 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         Assert.Equal(records, read.Interventions.Count);
     }
 
+    /// <summary>A waiting entry as the version before reserved minutes wrote it (section 18 is the entries' JSON).</summary>
+    private const string WaitingBeforeReservedMinutes = """
+        {"u":"u1","wt":[{"id":"i-1","r":"ping","c":"push","p":50,"at":1795000060000,"x":1795003600000,"b":"hourly_cap","ta":1795000000000,
+        "k":"event","e":["m1"],"mt":"","mb":"hi","i":"do"}]}
+        """;
+
+    [Fact]
+    public void Deserialize_WaitingEntryWrittenBeforeReservedMinutes_ReadsWithNoneInEveryForm()
+    {
+        var old = UserStateSerializer.Deserialize(Encoding.UTF8.GetBytes(WaitingBeforeReservedMinutes));
+
+        foreach (var format in new[] { UserStateFormat.Json, UserStateFormat.Container })
+        {
+            var read = UserStateSerializer.Deserialize(UserStateSerializer.Serialize(old, format));
+
+            Assert.Equal(("i-1", null), (Assert.Single(read.Waiting!).InterventionId, read.Waiting![0].Reserved));
+        }
+    }
+
+    [Fact]
+    public void Serialize_WaitingEntryWithAReservedMinute_KeepsTheMinuteNeverTheWaitForOne()
+    {
+        var state = UserStateSerializer.Deserialize(Encoding.UTF8.GetBytes(WaitingBeforeReservedMinutes));
+        state.Waiting![0].Reserved = 1_795_000_060_000 / 60_000;
+        state.Waiting[0].Awaiting = new Policies.MinuteWait(null!, Decided: true);
+
+        var read = UserStateSerializer.Deserialize(UserStateSerializer.Serialize(state, UserStateFormat.Container));
+
+        Assert.Equal(1_795_000_060_000 / 60_000, Assert.Single(read.Waiting!).Reserved);
+        Assert.Null(read.Waiting![0].Awaiting);
+    }
+
     private sealed class SectionComparer : IEqualityComparer<(ulong Key, byte[] Payload)>
     {
         public static readonly SectionComparer Instance = new();

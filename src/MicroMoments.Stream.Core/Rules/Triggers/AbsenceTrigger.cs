@@ -44,17 +44,50 @@ public sealed class AbsenceTrigger : TriggerSpec
         var e = on.Event;
         if (e.Key == Missing)
         {
-            Timers.Cancel(on.State, TimerId(rule, e));
+            var id = TimerId(rule, e);
+            if (!on.EventTime)
+            {
+                Timers.Cancel(on.State, id);
+                return;
+            }
+            // In event time it satisfies a start stamped at or before it (one that arrives later too, hence the note);
+            // a start stamped after it is not followed by it.
+            if (on.State.Timers?.Find(t => t.Id == id) is { } timer && timer.DueAt - DurationMs <= on.Timestamp)
+            {
+                Timers.Cancel(on.State, id);
+            }
+            EventTimeTail.MissingSeen(on.State, id, on.Timestamp);
         }
         else if (Matches(e) && Per is not null && e.Property(Per)?.Length > on.Limits.MaxStringLength)
         {
             on.Result.IgnoredValues++; // the value would become a timer id in state: like any long value, it is not kept
         }
-        else if (Matches(e))
+        else if (Matches(e) && Arms(ref on, TimerId(rule, e)))
         {
-            on.Result.Evicted += Timers.Arm(on.State, TimerId(rule, e), rule.Id, on.Timestamp + (long)Duration.TotalMilliseconds, e.MessageId,
+            on.Result.Evicted += Timers.Arm(on.State, TimerId(rule, e), rule.Id, on.Timestamp + DurationMs, e.MessageId,
                 TriggerDetails.Store(e, on.Limits, on.Result), on.Limits.MaxTimers);
         }
+    }
+
+    private long DurationMs => (long)Duration.TotalMilliseconds;
+
+    /// <summary>
+    /// Whether a start event arms its timer. In event time: never when late; not when its <c>missing</c> event was already
+    /// seen stamped within <c>within</c> after it (it arrived first); and a reordered start does not replace the timer of
+    /// a start stamped after it, which timestamp order would have kept.
+    /// </summary>
+    private bool Arms(ref TriggerEvent on, string id)
+    {
+        if (!on.EventTime)
+        {
+            return true;
+        }
+        if (on.Arrival == Arrival.Late || EventTimeTail.MissingSeenIn(on.State, id, on.Timestamp, on.Timestamp + DurationMs))
+        {
+            return false;
+        }
+        var ts = on.Timestamp;
+        return on.Arrival == Arrival.InOrder || on.State.Timers?.Exists(t => t.Id == id && t.DueAt - DurationMs > ts) != true;
     }
 
     internal override void OnFire(Dictionary<string, object> details) => details["within"] = Durations.ToIso(Duration);

@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.State;
 using YamlDotNet.RepresentationModel;
 
@@ -43,20 +44,36 @@ public sealed class CountTrigger : TriggerSpec
 
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
     {
-        if (!Matches(on.Event) || Hit(on.State, rule, on.Event, on.Timestamp) is not { } hits)
+        if (!Matches(on.Event) || on.Arrival == Arrival.Late)
+        {
+            return; // a late event counts towards no trigger
+        }
+        if (on.EventTime)
+        {
+            HitInEventTime(rule, ref on);
+            return;
+        }
+        if (Hit(on.State, rule, on.Event, on.Timestamp) is not { } hits)
         {
             return;
         }
-        var details = TriggerDetails.Of(on.Event);
+        on.Fire(Candidate(rule, on.Event, hits, on.Event.MessageId));
+    }
+
+    private Candidate Candidate(Rule rule, ClickEvent e, List<WindowHit> hits, string key)
+    {
+        var details = TriggerDetails.Of(e);
         details["count"] = hits.Count;
         details["window"] = Durations.ToIso(Duration);
-        on.Fire(new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, on.Event.MessageId));
+        return new Candidate(rule, "count", hits.Select(h => h.EventId).ToArray(), details, key);
     }
+
+    private string WindowKey(Rule rule, ClickEvent e) => Per is null ? rule.Id : $"{rule.Id}|{e.Property(Per)}";
 
     /// <summary>Adds the event to its window; when the window reaches <see cref="Times"/>, returns the hits and starts over.</summary>
     private List<WindowHit>? Hit(UserState state, Rule rule, ClickEvent e, long ts)
     {
-        var key = Per is null ? rule.Id : $"{rule.Id}|{e.Property(Per)}";
+        var key = WindowKey(rule, e);
         state.Windows ??= new Dictionary<string, List<WindowHit>>(StringComparer.Ordinal);
         if (!state.Windows.TryGetValue(key, out var hits))
         {
@@ -70,6 +87,107 @@ public sealed class CountTrigger : TriggerSpec
         }
         state.Windows.Remove(key);
         return hits;
+    }
+
+    /// <summary>
+    /// In event time the window's hits stay sorted by timestamp and are counted, not dropped, against the hit's own time, so
+    /// a later-stamped hit leaves an earlier one for a reordered hit to count with. A fired group is kept
+    /// (<see cref="EventTimeState.FiredGroups"/>) for the lateness, named by its latest hit. A hit stamped before a kept
+    /// group's latest replays the window in timestamp order against those groups: a group that now forms is proposed, a
+    /// group that no longer forms is retracted (its command withdrawn while ahead of its <c>deliverAfter</c>). So both orders
+    /// give the same groups and the same trigger keys.
+    /// </summary>
+    private void HitInEventTime(Rule rule, ref TriggerEvent on)
+    {
+        var state = on.State;
+        var e = on.Event;
+        var ts = on.Timestamp;
+        var key = WindowKey(rule, e);
+        var windowMs = (long)Duration.TotalMilliseconds;
+        state.Windows ??= new Dictionary<string, List<WindowHit>>(StringComparer.Ordinal);
+        if (!state.Windows.TryGetValue(key, out var hits))
+        {
+            state.Windows[key] = hits = [];
+        }
+        var undone = state.EventTime?.FiredGroups?.FindAll(g => g.Window == key && g.Last.At > ts) ?? [];
+        var hit = new WindowHit(ts, e.MessageId);
+        if (undone.Count == 0 && (hits.Count == 0 || hits[^1].At <= ts))
+        {
+            hits.Add(hit);
+            var from = hits.FindIndex(h => h.At > ts - windowMs);
+            if (hits.Count - from < Times)
+            {
+                return;
+            }
+            var group = hits.GetRange(from, hits.Count - from);
+            hits.RemoveRange(from, hits.Count - from);
+            Fired(rule, ref on, key, group, hits);
+            return;
+        }
+
+        // Replay: the open hits, the hits of the groups this hit may change, and the hit, in timestamp order.
+        var pool = new List<WindowHit>(hits);
+        foreach (var g in undone)
+        {
+            state.EventTime!.FiredGroups!.Remove(g);
+            pool.AddRange(g.Hits);
+        }
+        pool.Add(hit);
+        var sorted = pool.OrderBy(h => h.At).ToList(); // stable: among equal times, the arrival order
+        var open = new List<WindowHit>();
+        var formed = new List<List<WindowHit>>();
+        hits.Clear();
+        foreach (var h in sorted)
+        {
+            for (var i = 0; i < open.Count; i++)
+            {
+                if (open[i].At <= h.At - windowMs)
+                {
+                    hits.Add(open[i]);
+                    open.RemoveAt(i--);
+                }
+            }
+            open.Add(h);
+            if (open.Count >= Times)
+            {
+                formed.Add(open);
+                open = [];
+            }
+        }
+        hits.AddRange(open);
+        hits.Sort((a, b) => a.At.CompareTo(b.At));
+        foreach (var group in formed)
+        {
+            if (undone.Exists(g => g.Last.EventId == group[^1].EventId))
+            {
+                EventTimeTail.Fired(state, new FiredGroup(key, group)); // fired already, under the same key
+            }
+            else
+            {
+                Fired(rule, ref on, key, group, hits);
+            }
+        }
+        foreach (var g in undone)
+        {
+            if (!formed.Exists(f => f[^1].EventId == g.Last.EventId))
+            {
+                on.Retract(rule.Id, InterventionIds.Create(state.UserId, rule.Id, g.Last.EventId));
+            }
+        }
+        if (hits.Count == 0)
+        {
+            state.Windows.Remove(key);
+        }
+    }
+
+    private void Fired(Rule rule, ref TriggerEvent on, string key, List<WindowHit> group, List<WindowHit> open)
+    {
+        EventTimeTail.Fired(on.State, new FiredGroup(key, group));
+        if (open.Count == 0)
+        {
+            on.State.Windows!.Remove(key);
+        }
+        on.Fire(Candidate(rule, on.Event, group, group[^1].EventId));
     }
 
     /// <summary>After every event: drops the hits that left their rule's window, and the windows left empty.</summary>

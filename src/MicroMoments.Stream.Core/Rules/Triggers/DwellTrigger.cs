@@ -27,12 +27,36 @@ public sealed class DwellTrigger : TriggerSpec
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
     {
         var e = on.Event;
-        Timers.Cancel(on.State, rule.Id);
-        if (e.IsView && (View is null || string.Equals(View, e.ViewName, StringComparison.OrdinalIgnoreCase)))
+        var view = e.IsView && (View is null || string.Equals(View, e.ViewName, StringComparison.OrdinalIgnoreCase));
+        if (on.Arrival != Arrival.InOrder)
         {
-            Timers.Arm(on.State, rule.Id, rule.Id, on.Timestamp + (long)Duration.TotalMilliseconds, e.MessageId,
+            Reordered(rule, ref on);
+            return;
+        }
+        Timers.Cancel(on.State, rule.Id);
+        if (view)
+        {
+            Timers.Arm(on.State, rule.Id, rule.Id, on.Timestamp + DurationMs, e.MessageId,
                 new Dictionary<string, string> { ["view"] = e.ViewName ?? "" });
         }
+    }
+
+    private long DurationMs => (long)Duration.TotalMilliseconds;
+
+    /// <summary>
+    /// An event stamped before the user's latest: it ends only a dwell whose view was stamped before it, and a command such a
+    /// dwell already sent is withdrawn while its <c>deliverAfter</c> is ahead (<see cref="TriggerSpec.WithdrawEndedStretch"/>). A reordered view arms nothing: the latest event
+    /// is stamped after it, so it either ended the dwell or came after the dwell was due, and which one only the events in
+    /// between could tell (none is kept): no nudge rather than a wrong one.
+    /// </summary>
+    private void Reordered(Rule rule, ref TriggerEvent on)
+    {
+        var ts = on.Timestamp;
+        if (on.State.Timers?.Find(t => t.Id == rule.Id) is { } timer && timer.DueAt - DurationMs < ts)
+        {
+            Timers.Cancel(on.State, rule.Id);
+        }
+        WithdrawEndedStretch(rule, ref on);
     }
 
     /// <summary>Staying on a page is navigation.</summary>

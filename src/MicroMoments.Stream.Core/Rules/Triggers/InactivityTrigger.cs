@@ -21,6 +21,21 @@ public sealed class InactivityTrigger : TriggerSpec
 
     private static InactivityTrigger Parse(NodeReader r, YamlMappingNode t, string id, string kindText) =>
         new() { Duration = r.Duration(t, "after", required: true) };
+
+    /// <summary>Any event ends an idle stretch; only a reordered one (<see cref="OnEvent"/>) needs this rule to see it.</summary>
+    internal override bool Concerns(string? key) => true;
+
+    /// <summary>
+    /// The shared <see cref="IdleTimer"/> restarts at an in-order event. An event stamped before the user's latest splits an
+    /// idle stretch: a command that stretch already fired is withdrawn while ahead of its <c>deliverAfter</c>.
+    /// </summary>
+    internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
+    {
+        if (on.Arrival != Arrival.InOrder)
+        {
+            WithdrawEndedStretch(rule, ref on);
+        }
+    }
 }
 
 /// <summary>

@@ -20,6 +20,12 @@ public abstract class MetricTrigger : TriggerSpec
     /// <summary>The candidate's kind, as decisions name it.</summary>
     private protected abstract string CandidateKind { get; }
 
+    /// <summary>
+    /// In event time, a trigger key that names the crossing itself rather than the event that arrived with it, so that a
+    /// reordered journey gives the same intervention id (docs/rules.md, "Allowed lateness"); null: the event's id.
+    /// </summary>
+    private protected virtual string? CanonicalKey(ref TriggerEvent on) => null;
+
     internal override bool Concerns(string? key) => Event is null || Event == key;
 
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
@@ -41,7 +47,7 @@ public abstract class MetricTrigger : TriggerSpec
             var details = TriggerDetails.Of(e);
             details["metric"] = Metric!;
             details["value"] = after!.Value;
-            on.Fire(new Candidate(rule, CandidateKind, [e.MessageId], details, e.MessageId, crossing));
+            on.Fire(new Candidate(rule, CandidateKind, [e.MessageId], details, on.EventTime ? CanonicalKey(ref on) ?? e.MessageId : e.MessageId, crossing));
         }
     }
 }

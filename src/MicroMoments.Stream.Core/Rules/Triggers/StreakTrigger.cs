@@ -24,8 +24,15 @@ public sealed class StreakTrigger : MetricTrigger
         return new StreakTrigger { Event = evt, Where = r.StringMap(t, "where"), Days = r.Int(t, "days") ?? 0, Metric = "streakDays" };
     }
 
-    /// <summary>Fires on the event that makes the streak exactly <see cref="Days"/> long.</summary>
-    private protected override bool Holds(double? value) => value == Days;
+    /// <summary>
+    /// Fires on the event that makes the streak <see cref="Days"/> long or longer: one day at a time that is exactly
+    /// <see cref="Days"/>, but an earlier day's event that arrives late can fill a gap and join two runs.
+    /// </summary>
+    private protected override bool Holds(double? value) => value >= Days;
+
+    /// <summary>The local day the run reached <see cref="Days"/>: the same whichever of that day's events arrived first.</summary>
+    private protected override string? CanonicalKey(ref TriggerEvent on) =>
+        "streak@" + (on.State.LastActiveDay - on.State.StreakDays + Days).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private protected override string CandidateKind => "streak";
 }

@@ -47,4 +47,21 @@ public sealed class ThresholdTrigger : MetricTrigger
     private protected override bool Holds(double? value) => InRange(value);
 
     private protected override string CandidateKind => "threshold";
+
+    /// <summary>
+    /// The metrics that only grow (a feature's uses, features used, the onboarding step) cross a line once: the crossing,
+    /// named by the metric, the feature and the value, is the same whichever event arrived with it. The others keep the
+    /// event's id (docs/rules.md, "Allowed lateness").
+    /// </summary>
+    private protected override string? CanonicalKey(ref TriggerEvent on)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return Metric switch
+        {
+            "featureUses" when on.Event.Property("feature") is { } feature =>
+                $"featureUses|{feature}|{Metrics.Read(Metric, on.State, on.Event, on.Observation, on.Event.Timestamp)?.ToString(inv)}",
+            "featuresUsed" or "onboardingStep" => $"{Metric}|{Metrics.Read(Metric, on.State, on.Event, on.Observation, on.Event.Timestamp)?.ToString(inv)}",
+            _ => null,
+        };
+    }
 }

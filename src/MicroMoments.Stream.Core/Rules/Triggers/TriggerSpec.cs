@@ -76,6 +76,25 @@ public abstract class TriggerSpec
     /// <summary>A problem only the whole rule set shows (an escalation of a rule that does not exist), or null.</summary>
     internal virtual string? CrossRuleProblem(Rule rule, IReadOnlySet<string> ids) => null;
 
+    /// <summary>
+    /// For a timer that fires after a quiet stretch of <see cref="Duration"/> (dwell, inactivity): an event stamped within a
+    /// stretch whose timer already fired, arriving after it, shows that timestamp order would not have fired it. Its command
+    /// is withdrawn while ahead of its <c>deliverAfter</c> (the command's record keeps the due time as its trigger time).
+    /// </summary>
+    private protected static void WithdrawEndedStretch(Rule rule, ref TriggerEvent on)
+    {
+        var ts = on.Timestamp;
+        var stretch = (long)rule.Trigger.Duration.TotalMilliseconds;
+        foreach (var p in on.State.PendingDeliveries ?? [])
+        {
+            if (p.RuleId == rule.Id && on.State.Interventions?.FindLast(r => r.Id == p.InterventionId) is { } sent
+                && sent.At - stretch < ts && ts <= sent.At)
+            {
+                on.Retract(rule.Id, p.InterventionId);
+            }
+        }
+    }
+
     /// <summary>The <c>event</c> key, normalised.</summary>
     private protected static string? ReadEvent(NodeReader r, YamlMappingNode t) => r.String(t, "event") is { } e ? EventNames.Normalize(e) : null;
 }

@@ -24,4 +24,20 @@ internal sealed class ActiveDaysSection : IStateSection
         s.LastActiveDay = (flags & Last) != 0 ? (int)r.VarInt() : 0;
         s.StreakDays = (flags & Streak) != 0 ? (int)r.VarInt() : 0;
     }
+
+    /// <summary>
+    /// The later last active day wins with its streak (on the same day, the longer streak), and with it the active-day set of
+    /// the event-time section, which belongs to that streak.
+    /// </summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.LastActiveDay > into.LastActiveDay || (from.LastActiveDay == into.LastActiveDay && from.StreakDays > into.StreakDays))
+        {
+            (into.LastActiveDay, into.StreakDays) = (from.LastActiveDay, from.StreakDays);
+            if (into.EventTime is { } et)
+            {
+                et.ActiveDays = from.EventTime?.ActiveDays ?? 0; // the day set goes with the streak it ends in (0: the streak stands for it)
+            }
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 10, active hours for <c>deliver: best_time</c>: the period, then (when there is a histogram) the hours with activity.</summary>
@@ -52,4 +54,8 @@ internal sealed class ActiveHoursSection : IStateSection
         }
         s.ActiveHours = hours;
     }
+
+    public long UpperBoundBytes(UserState s) => s.ActiveHours is null ? 0 : MaxNumberBytes + 3 + Decisions.ActiveHours.Hours;
+
+    public void Merge(UserState into, UserState from, StateLimits limits) => Decisions.ActiveHours.Merge(into, from);
 }

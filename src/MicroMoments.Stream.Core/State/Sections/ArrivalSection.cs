@@ -1,3 +1,6 @@
+using MicroMoments.Stream.Core.Decisions;
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 2, what arrived already: the watermarks per partition and the hashes of recent message ids.</summary>
@@ -47,6 +50,17 @@ internal sealed class ArrivalSection : IStateSection
                 ids.Add(r.Int32());
             }
             s.RecentIds = ids;
+        }
+    }
+
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Watermarks) + (4L * (s.RecentIds?.Count ?? 0));
+
+    // The watermarks stay with the tombstone (UserMerge), which still recognises a redelivered anonymous record.
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.RecentIds is { } ids)
+        {
+            into.RecentIds = [.. ids.Concat(into.RecentIds ?? []).Distinct().TakeLast(UserProfile.RecentIdCount)];
         }
     }
 }

@@ -12,4 +12,6 @@ internal sealed class AutoPauseSection : IStateSection
     public void Write(StateWriter w, UserState s) => w.Time(s.AutoPausedAt);
 
     public void Read(ref StateReader r, UserState s) => s.AutoPausedAt = r.Time();
+
+    public void Merge(UserState into, UserState from, StateLimits limits) => into.AutoPausedAt = Math.Max(into.AutoPausedAt, from.AutoPausedAt);
 }

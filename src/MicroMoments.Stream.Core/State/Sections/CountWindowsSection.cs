@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 11, count windows: the recent hits of count triggers, per rule and property value.</summary>
@@ -53,5 +55,70 @@ internal sealed class CountWindowsSection : IStateSection
             windows[key] = hits;
         }
         s.Windows = windows;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var (k, hits) in s.Windows ?? [])
+        {
+            n += MaxStringBytes(k) + MaxNumberBytes + MaxHitsBytes(hits);
+        }
+        return n;
+    }
+
+    /// <summary>At most the bytes a list of window hits takes written (also the event-time section's fired groups).</summary>
+    internal static long MaxHitsBytes(List<WindowHit>? hits)
+    {
+        var n = 0L;
+        foreach (var h in hits ?? [])
+        {
+            n += MaxNumberBytes + MaxStringBytes(h.EventId);
+        }
+        return n;
+    }
+
+    public int TrimRank => StateTrimOrder.WindowHits;
+
+    public int Trimmable(UserState s) => s.Windows?.Count ?? 0;
+
+    /// <summary>The oldest hit of all windows; an empty window goes whole, first.</summary>
+    public long TrimOldest(UserState s)
+    {
+        var key = OldestWindow(s.Windows!);
+        var hits = s.Windows![key];
+        if (hits is not { Count: > 0 })
+        {
+            s.Windows.Remove(key);
+            return 2 + key.Length;
+        }
+        var hit = hits[0];
+        hits.RemoveAt(0);
+        return 4 + hit.EventId.Length;
+    }
+
+    /// <summary>Both users' hits of a window, in time order.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        foreach (var (key, hits) in from.Windows ?? [])
+        {
+            into.Windows ??= new Dictionary<string, List<WindowHit>>(StringComparer.Ordinal);
+            into.Windows[key] = [.. (hits ?? []).Concat(into.Windows.GetValueOrDefault(key) ?? []).OrderBy(h => h.At)];
+        }
+    }
+
+    private static string OldestWindow(Dictionary<string, List<WindowHit>> windows)
+    {
+        string? oldest = null;
+        var at = long.MaxValue;
+        foreach (var (key, hits) in windows)
+        {
+            var first = hits is { Count: > 0 } ? hits[0].At : long.MinValue; // an empty window goes first
+            if (first < at || oldest is null)
+            {
+                (oldest, at) = (key, first);
+            }
+        }
+        return oldest!;
     }
 }

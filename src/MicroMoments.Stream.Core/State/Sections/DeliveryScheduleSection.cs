@@ -1,3 +1,6 @@
+using MicroMoments.Stream.Core.Decisions;
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 17, the delivery schedule: commands sent whose <c>deliverAfter</c> is still ahead.</summary>
@@ -41,5 +44,31 @@ internal sealed class DeliveryScheduleSection : IStateSection
             pending.Add(p);
         }
         s.PendingDeliveries = pending;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var p in s.PendingDeliveries ?? [])
+        {
+            n += 1 + MaxStringBytes(p.InterventionId) + MaxStringBytes(p.RuleId) + MaxStringBytes(p.Channel) + MaxNumberBytes + MaxStringBytes(p.Per)
+                + MaxStringBytes(p.UserId);
+        }
+        return n;
+    }
+
+    /// <summary>The anonymous user's commands not yet due join the identified user's, within <see cref="DeliveryCancellation.MaxPending"/>.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        foreach (var p in from.PendingDeliveries ?? [])
+        {
+            // Still cancellable by the merged user's events, but keyed and addressed as the command was: to the anonymous id.
+            p.UserId ??= from.UserId;
+            (into.PendingDeliveries ??= []).Add(p);
+        }
+        if (into.PendingDeliveries is { } pending)
+        {
+            DeliveryCancellation.KeepBound(pending);
+        }
     }
 }

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>
@@ -55,5 +57,22 @@ internal sealed class DismissalPausesSection : IStateSection
         {
             s.UserPausedUntil = r.Time();
         }
+    }
+
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Dismissals) + MaxNumbersByNameBytes(s.RulePausedUntil);
+
+    /// <summary>Dismissals add up; a pause runs until the later of the two ends.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        foreach (var (rule, n) in from.Dismissals ?? [])
+        {
+            (into.Dismissals ??= new Dictionary<string, int>(StringComparer.Ordinal))[rule] = into.Dismissals.GetValueOrDefault(rule) + n;
+        }
+        foreach (var (rule, until) in from.RulePausedUntil ?? [])
+        {
+            (into.RulePausedUntil ??= new Dictionary<string, long>(StringComparer.Ordinal))[rule] = Math.Max(into.RulePausedUntil.GetValueOrDefault(rule), until);
+        }
+        into.UserDismissals += from.UserDismissals;
+        into.UserPausedUntil = Math.Max(into.UserPausedUntil, from.UserPausedUntil);
     }
 }

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 5, engagement points per day (days since the epoch), for the 30-day score.</summary>
@@ -29,5 +31,29 @@ internal sealed class EngagementSection : IStateSection
             points[(int)r.VarInt()] = (int)r.VarInt();
         }
         s.EngagementPoints = points;
+    }
+
+    public long UpperBoundBytes(UserState s) => 2L * MaxNumberBytes * (s.EngagementPoints?.Count ?? 0);
+
+    public int TrimRank => StateTrimOrder.EngagementDays;
+
+    public int Trimmable(UserState s) => s.EngagementPoints?.Count ?? 0;
+
+    public long TrimOldest(UserState s)
+    {
+        s.EngagementPoints!.Remove(s.EngagementPoints.Keys.Min());
+        return 4;
+    }
+
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.EngagementPoints is { } points)
+        {
+            into.EngagementPoints ??= [];
+            foreach (var (day, p) in points)
+            {
+                into.EngagementPoints[day] = into.EngagementPoints.GetValueOrDefault(day) + p;
+            }
+        }
     }
 }

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 4, feature use: the use count per feature (least recently used first) and the last feature used.</summary>
@@ -29,5 +31,37 @@ internal sealed class FeatureUsageSection : IStateSection
             s.FeatureCounts = r.OrderedStringMap(static (ref StateReader x) => (int)x.VarInt(), shared: true);
         }
         s.LastFeature = (flags & Last) != 0 ? r.Shared() : null;
+    }
+
+    public int Evict(UserState s, StateLimits limits) => EvictOldest(s.FeatureCounts, limits.MaxFeatures);
+
+    public long UpperBoundBytes(UserState s) => MaxStringBytes(s.LastFeature) + MaxNumbersByNameBytes(s.FeatureCounts);
+
+    public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
+
+    public int Trimmable(UserState s) => s.FeatureCounts?.Count ?? 0;
+
+    public long TrimOldest(UserState s) => 3 + RemoveLeastRecent(s.FeatureCounts!).Length;
+
+    /// <summary>Counts add up; a feature only the anonymous user used comes in as the least recent, while there is room.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.FeatureCounts is { } features)
+        {
+            into.FeatureCounts ??= new OrderedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (k, v) in features)
+            {
+                var i = into.FeatureCounts.IndexOf(k);
+                if (i >= 0)
+                {
+                    into.FeatureCounts.SetAt(i, into.FeatureCounts.GetAt(i).Value + v);
+                }
+                else if (into.FeatureCounts.Count < limits.MaxFeatures)
+                {
+                    into.FeatureCounts.Insert(0, k, v); // older than anything the identified user touched
+                }
+            }
+        }
+        into.LastFeature ??= from.LastFeature;
     }
 }

@@ -2,8 +2,10 @@ namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>
 /// One section of the stored state (format 2, <see cref="StateContainer"/>): a group of fields that one feature owns, with
-/// its id and how to write and read it. Times are deltas from the writer's and reader's base, names go through the header's
-/// table (<see cref="StateWriter.Shared"/>); a section's other back-references stay inside it.
+/// its id, how to write and read it, how it is bounded (<see cref="StateBounds"/>) and how an alias merges it
+/// (<see cref="UserMerge"/>). Times are deltas from the writer's and reader's base, names go through the header's table
+/// (<see cref="StateWriter.Shared"/>); a section's other back-references stay inside it. A section with nothing to bound or
+/// merge keeps the default members.
 /// </summary>
 internal interface IStateSection
 {
@@ -23,4 +25,30 @@ internal interface IStateSection
 
     /// <summary>Reads the payload <see cref="Write"/> wrote; the container checks it took every byte.</summary>
     void Read(ref StateReader r, UserState s);
+
+    /// <summary>Applies the section's count bounds (<see cref="StateLimits"/>); returns how many entries it evicted.</summary>
+    int Evict(UserState s, StateLimits limits) => 0;
+
+    /// <summary>
+    /// At least the bytes the section's collections and strings take when written, without writing them; its scalars, key
+    /// and length are in the fixed part of <see cref="StateBounds.UpperBoundBytes"/>.
+    /// </summary>
+    long UpperBoundBytes(UserState s) => 0;
+
+    /// <summary>When the section's history gives way to <see cref="StateLimits.MaxStateBytes"/> (<see cref="StateTrimOrder"/>).</summary>
+    int TrimRank => StateTrimOrder.Never;
+
+    /// <summary>How many pieces <see cref="TrimOldest"/> could take: within a rank, the section holding most gives way first.</summary>
+    int Trimmable(UserState s) => 0;
+
+    /// <summary>Removes the oldest piece of the section's history (called only when <see cref="Trimmable"/> is above 0); returns roughly the bytes it took.</summary>
+    long TrimOldest(UserState s) => 0;
+
+    /// <summary>
+    /// Moves the section's part of an anonymous user's state (<paramref name="from"/>) into the identified user's
+    /// (<paramref name="into"/>) when an alias arrives; what <paramref name="into"/> already has wins on conflicts.
+    /// </summary>
+    void Merge(UserState into, UserState from, StateLimits limits)
+    {
+    }
 }

@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 3, who the user is: first visit, sign-up, device, time zone, traits, attributes and alias state.</summary>
@@ -67,4 +69,46 @@ internal sealed class IdentitySection : IStateSection
         s.MergedInto = Has(MergedInto) ? r.String() : null;
         s.RetainedWeek1 = Has(RetainedWeek1);
     }
+
+    public int Evict(UserState s, StateLimits limits) => EvictOldest(s.Traits, limits.MaxTraits) + EvictOldest(s.Attributes, limits.MaxTraits);
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = MaxStringBytes(s.Device) + MaxStringBytes(s.Timezone) + MaxStringBytes(s.MergedInto);
+        foreach (var (k, v) in s.Traits ?? [])
+        {
+            n += MaxStringBytes(k) + MaxStringBytes(v);
+        }
+        foreach (var (k, v) in s.Attributes ?? [])
+        {
+            n += MaxStringBytes(k) + MaxStringBytes(v);
+        }
+        return n;
+    }
+
+    public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
+
+    // Traits only: attributes are bounded in number, never trimmed for size.
+    public int Trimmable(UserState s) => s.Traits?.Count ?? 0;
+
+    public long TrimOldest(UserState s)
+    {
+        var (k, v) = s.Traits!.GetAt(0);
+        s.Traits.RemoveAt(0);
+        return 2 + k.Length + v.Length;
+    }
+
+    // The identified user's own Anonymous and MergedInto stay as they are.
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        into.FirstSeenAt = Earliest(into.FirstSeenAt, from.FirstSeenAt);
+        into.SignedUpAt = into.SignedUpAt is { } a && from.SignedUpAt is { } b ? Math.Min(a, b) : into.SignedUpAt ?? from.SignedUpAt;
+        into.Device ??= from.Device;
+        into.Timezone ??= from.Timezone;
+        into.Traits = UserMerge.Older(from.Traits, into.Traits, limits.MaxTraits);
+        into.Attributes = UserMerge.Older(from.Attributes, into.Attributes, limits.MaxTraits);
+        into.RetainedWeek1 |= from.RetainedWeek1;
+    }
+
+    private static long Earliest(long a, long b) => a == 0 ? b : b == 0 ? a : Math.Min(a, b);
 }

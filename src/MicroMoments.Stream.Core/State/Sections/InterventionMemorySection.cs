@@ -1,3 +1,6 @@
+using MicroMoments.Stream.Core.Decisions;
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 13, intervention memory: the last interventions (and held-out ghosts) with their feedback, newest last.</summary>
@@ -56,5 +59,35 @@ internal sealed class InterventionMemorySection : IStateSection
             records.Add(record);
         }
         s.Interventions = records;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var r in s.Interventions ?? [])
+        {
+            n += 2 + MaxStringBytes(r.Id) + MaxStringBytes(r.RuleId) + MaxStringBytes(r.StoredVariant) + MaxStringBytes(r.Status) + (2 * MaxNumberBytes);
+        }
+        return n;
+    }
+
+    public int TrimRank => StateTrimOrder.InterventionRecords;
+
+    public int Trimmable(UserState s) => s.Interventions?.Count ?? 0;
+
+    public long TrimOldest(UserState s)
+    {
+        var r = s.Interventions![0];
+        s.Interventions.RemoveAt(0);
+        return 8 + r.Id.Length + r.RuleId.Length;
+    }
+
+    /// <summary>Both users' records in time order, the last <see cref="RuleEngine.RememberedInterventions"/>.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.Interventions is { } records)
+        {
+            into.Interventions = [.. records.Concat(into.Interventions ?? []).OrderBy(r => r.At).TakeLast(RuleEngine.RememberedInterventions)];
+        }
     }
 }

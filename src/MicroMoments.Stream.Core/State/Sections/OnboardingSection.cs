@@ -25,4 +25,11 @@ internal sealed class OnboardingSection : IStateSection
         s.OnboardingTotal = (flags & Total) != 0 ? (int)r.VarInt() : 0;
         s.OnboardingCompleted = (flags & Completed) != 0;
     }
+
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        into.OnboardingStep = Math.Max(into.OnboardingStep, from.OnboardingStep);
+        into.OnboardingTotal = Math.Max(into.OnboardingTotal, from.OnboardingTotal);
+        into.OnboardingCompleted |= from.OnboardingCompleted;
+    }
 }

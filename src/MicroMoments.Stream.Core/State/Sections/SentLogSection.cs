@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 16, the sent log: interventions emitted, for caps, cooldowns and progressive disclosure.</summary>
@@ -36,5 +38,35 @@ internal sealed class SentLogSection : IStateSection
             sent.Add(new SentRecord(at, r.Shared(), r.Shared(), r.Shared(), (flags & HasTip) != 0 ? (flags & Tip) != 0 : null));
         }
         s.Sent = sent;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var x in s.Sent ?? [])
+        {
+            n += 1 + MaxNumberBytes + MaxStringBytes(x.RuleId) + MaxStringBytes(x.Channel) + MaxStringBytes(x.Category);
+        }
+        return n;
+    }
+
+    public int TrimRank => StateTrimOrder.SentRecords;
+
+    public int Trimmable(UserState s) => s.Sent?.Count ?? 0;
+
+    public long TrimOldest(UserState s)
+    {
+        var x = s.Sent![0];
+        s.Sent.RemoveAt(0);
+        return 8 + x.RuleId.Length;
+    }
+
+    /// <summary>Both users' records in time order: what the anonymous user received counts toward the caps.</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (from.Sent is { } sent)
+        {
+            into.Sent = [.. sent.Concat(into.Sent ?? []).OrderBy(x => x.At)];
+        }
     }
 }

@@ -29,4 +29,21 @@ internal sealed class SessionsSection : IStateSection
         s.LastSessionMs = (flags & Last) != 0 ? r.VarInt() : 0;
         s.SessionBaselineMs = (flags & Baseline) != 0 ? r.VarInt() : 0;
     }
+
+    /// <summary>
+    /// The identified user's baseline stands once they have one; the current session starts at the anonymous visit when that
+    /// ran on into the sign-up (less than a session gap between them).
+    /// </summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        if (into.SessionBaselineMs == 0)
+        {
+            (into.SessionBaselineMs, into.LastSessionMs) = (from.SessionBaselineMs, from.LastSessionMs);
+        }
+        if (into.SessionStartedAt == 0 || (from.SessionStartedAt != 0 && from.SessionStartedAt < into.SessionStartedAt
+            && into.SessionStartedAt - from.LastEventAt < (long)Decisions.UserProfile.SessionGap.TotalMilliseconds))
+        {
+            into.SessionStartedAt = from.SessionStartedAt; // the anonymous visit and the sign-up were one session
+        }
+    }
 }

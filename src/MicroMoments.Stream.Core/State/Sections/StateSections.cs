@@ -26,6 +26,7 @@ internal static class StateSections
         new DeliveryScheduleSection(),
         new WaitingSection(),
         new UnservedCrossingsSection(),
+        new EventTimeSection(),
     ];
 
     private static readonly IStateSection?[] ById = Index();

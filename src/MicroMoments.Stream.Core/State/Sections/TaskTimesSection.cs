@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 7, task times: the user's usual duration per task and their count of much faster completions.</summary>
@@ -29,5 +31,21 @@ internal sealed class TaskTimesSection : IStateSection
             s.TaskDurations = r.OrderedStringMap(static (ref StateReader x) => x.VarInt());
         }
         s.FastCompletions = (flags & Fast) != 0 ? (int)r.VarInt() : 0;
+    }
+
+    public int Evict(UserState s, StateLimits limits) => EvictOldest(s.TaskDurations, limits.MaxTasks);
+
+    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.TaskDurations);
+
+    public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
+
+    public int Trimmable(UserState s) => s.TaskDurations?.Count ?? 0;
+
+    public long TrimOldest(UserState s) => 5 + RemoveLeastRecent(s.TaskDurations!).Length;
+
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        into.TaskDurations = UserMerge.Older(from.TaskDurations, into.TaskDurations, limits.MaxTasks);
+        into.FastCompletions += from.FastCompletions;
     }
 }

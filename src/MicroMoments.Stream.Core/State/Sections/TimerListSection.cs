@@ -1,3 +1,5 @@
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 12, timers: the pending dwell, inactivity and absence timers, and the user's score in the timer index.</summary>
@@ -60,5 +62,44 @@ internal sealed class TimerListSection : IStateSection
             s.Timers = timers;
         }
         s.IndexedDueAt = (flags & HasIndexed) != 0 ? r.Time() : null;
+    }
+
+    /// <summary>Arming keeps the timer bound; this catches what a merge of two users' states brings together (the earliest due go).</summary>
+    public int Evict(UserState s, StateLimits limits)
+    {
+        var n = 0;
+        while (s.Timers is { } timers && timers.Count > Math.Max(1, limits.MaxTimers))
+        {
+            timers.RemoveAt(Decisions.Timers.EarliestDue(timers, null));
+            n++;
+        }
+        return n;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var t in s.Timers ?? [])
+        {
+            n += 1 + MaxStringBytes(t.Id) + MaxStringBytes(t.OwnRuleId) + MaxNumberBytes + MaxStringBytes(t.ArmedBy) + MaxNumberBytes;
+            foreach (var (k, v) in t.Details ?? [])
+            {
+                n += MaxStringBytes(k) + MaxStringBytes(v);
+            }
+        }
+        return n;
+    }
+
+    /// <summary>The anonymous user's timers move over, except where the identified user has its own of the same id (the newer one: the idle timer, a re-armed dwell).</summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        foreach (var timer in from.Timers ?? [])
+        {
+            if (into.Timers?.Exists(t => t.Id == timer.Id) != true)
+            {
+                (into.Timers ??= []).Add(timer);
+                into.ReindexTimers = true;
+            }
+        }
     }
 }

@@ -1,3 +1,6 @@
+using MicroMoments.Stream.Core.Decisions;
+using static MicroMoments.Stream.Core.State.StateBounds;
+
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>
@@ -30,5 +33,23 @@ internal sealed class UnservedCrossingsSection : IStateSection
             keys.Add(r.String());
         }
         s.UnservedCrossings = keys;
+    }
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var c in s.UnservedCrossings ?? [])
+        {
+            n += MaxStringBytes(c);
+        }
+        return n;
+    }
+
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        foreach (var c in from.UnservedCrossings ?? [])
+        {
+            DeliverySchedule.MarkUnserved(into, c);
+        }
     }
 }

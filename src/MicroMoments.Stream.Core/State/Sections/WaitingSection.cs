@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MicroMoments.Stream.Core.Decisions;
+using static MicroMoments.Stream.Core.State.StateBounds;
 
 namespace MicroMoments.Stream.Core.State.Sections;
 
@@ -20,4 +22,48 @@ internal sealed class WaitingSection : IStateSection
     public void Read(ref StateReader r, UserState s) =>
         s.Waiting = JsonSerializer.Deserialize(r.String(), UserStateJsonContext.Default.ListWaitingDelivery)
             ?? throw new InvalidDataException("the waiting candidates are JSON null");
+
+    public long UpperBoundBytes(UserState s)
+    {
+        var n = 0L;
+        foreach (var w in s.Waiting ?? [])
+        {
+            // Written as JSON: about 20 bytes of names and punctuation per field, and up to 6 bytes a character (\uXXXX).
+            n += 400 + Json(w.Title) + Json(w.Body) + Json(w.ActionLabel) + Json(w.ActionUrl) + Json(w.Per) + Json(w.UserId) + Json(w.InterventionId)
+                + Json(w.RuleId) + Json(w.Channel) + Json(w.Blocked) + Json(w.TriggerKind) + Json(w.Intent) + Json(w.Variant) + Json(w.Crossing);
+            foreach (var id in w.EventIds)
+            {
+                n += 1 + Json(id);
+            }
+            foreach (var (k, v) in w.Details ?? [])
+            {
+                n += 6 + Json(k) + Json(v);
+            }
+        }
+        return n;
+
+        static long Json(string? x) => x is null ? 0 : 6L * x.Length + 2;
+    }
+
+    /// <summary>
+    /// The anonymous user's entries join, addressed as they were, except for a rule the identified user has one for;
+    /// over <see cref="DeliverySchedule.MaxWaiting"/>, the first ones go.
+    /// </summary>
+    public void Merge(UserState into, UserState from, StateLimits limits)
+    {
+        // Each entry awaiting its minute moves too: it is a command the rules produce, settled with the batch.
+        foreach (var w in from.Waiting ?? [])
+        {
+            if (w.Awaiting is not null || DeliverySchedule.Of(into, w.RuleId) is null)
+            {
+                w.UserId ??= from.UserId;
+                (into.Waiting ??= []).Add(w);
+                into.ReindexTimers = true;
+            }
+        }
+        while (into.Waiting is { } waiting && waiting.Count(w => w.Awaiting is null) > DeliverySchedule.MaxWaiting)
+        {
+            waiting.RemoveAt(waiting.FindIndex(w => w.Awaiting is null));
+        }
+    }
 }
