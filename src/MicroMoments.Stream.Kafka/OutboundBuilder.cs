@@ -23,20 +23,13 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
     {
         var byShard = new Dictionary<string, List<Outbound>>(StringComparer.Ordinal);
         List<Outbound> Of(string shard) => byShard.TryGetValue(shard, out var list) ? list : byShard[shard] = [];
-        var cancelled = 0;
-        void CancellationsBefore(int command)
+        foreach (var (shard, command, cancellation, parent) in work.Messages())
         {
-            // In the order the engine decided them: a user's cancellation never overtakes the command it withdraws.
-            for (; cancelled < work.Cancellations.Count && work.Cancellations[cancelled].Before <= command; cancelled++)
+            if (command is null)
             {
-                var (shard, cancellation, parent, _) = work.Cancellations[cancelled];
-                Of(shard).Add(WithinBudget(Cancellation(cancellation, parent), cancellation.DecidedAt));
+                Of(shard).Add(WithinBudget(Cancellation(cancellation!, parent), cancellation!.DecidedAt));
+                continue;
             }
-        }
-        for (var i = 0; i < work.Interventions.Count; i++)
-        {
-            CancellationsBefore(i);
-            var (shard, command, parent) = work.Interventions[i];
             using var activity = source.StartActivity("publish intervention", ActivityKind.Producer, parent);
             activity?.SetTag("messaging.destination.name", _options.OutputTopic);
             activity?.SetTag("micromoments.rule", command.RuleId);
@@ -53,7 +46,6 @@ public sealed class OutboundBuilder(IOptions<KafkaOptions> options, ActivitySour
             }
             Of(shard).Add(outbound);
         }
-        CancellationsBefore(int.MaxValue);
         if (!string.IsNullOrEmpty(_options.DecisionTopic))
         {
             foreach (var (shard, decision) in work.Decisions)

@@ -7,7 +7,7 @@ namespace MicroMoments.Stream.Redis;
 /// The shards this instance owns (its partitions) and, for each it has written since it was assigned, its epoch:
 /// the fence that refuses a previous owner's late writes. Used on the consume thread only.
 /// </summary>
-public sealed class ShardOwnership(UserStateStore store, IOutboxRecovery recovery, ILogger<ShardOwnership> logger)
+public sealed class ShardOwnership(UserStateStore store, IOutboxRecovery recovery, ILogger<ShardOwnership> logger) : IShardOwnership
 {
     private readonly HashSet<string> _owned = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);

@@ -92,6 +92,8 @@ public static class MicroMomentsStreamExtensions
             var engines = sp.GetRequiredService<RuleEngineProvider>();
             return new PaceStage(() => engines.Current, sp.GetRequiredService<IRateLedger>());
         });
+        services.AddSingleton(sp => new BatchPipeline(sp.GetRequiredService<LoadStage>(), sp.GetRequiredService<DecideStage>(),
+            sp.GetRequiredService<PaceStage>(), sp.GetRequiredService<ShardOwnership>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new OutboundBuilder(sp.GetRequiredService<IOptions<KafkaOptions>>(), PipelineTelemetry.Source));
         services.AddSingleton(sp => new StatePersister(sp.GetRequiredService<UserStateStore>(), sp.GetRequiredService<ILogger<StatePersister>>(),
             sp.GetRequiredService<PipelineEvents>().SplitFound));

@@ -212,7 +212,7 @@ public sealed class HostileInputTests
         """), "bomb-dwell", "bomb-event");
 
     /// <summary>Rules whose command's expiry overflows the calendar: they throw when they emit, whatever the loader allows.</summary>
-    private static RuleSet WithHugeExpiry(RuleSet rules, params string[] ids) => new()
+    internal static RuleSet WithHugeExpiry(RuleSet rules, params string[] ids) => new()
     {
         Version = rules.Version,
         Policy = rules.Policy,

@@ -194,6 +194,22 @@ public sealed class PacingTests
         Assert.Equal(2, ledger.CountOf("push", 102));
     }
 
+    [Theory]
+    [InlineData(59, 1)]
+    [InlineData(60, 0)]
+    public async Task ReserveAsync_ClockMovedOn_MinutesBehindItForgottenOnceAnHourHasPassed(int minutesLater, int countLeft)
+    {
+        var ledger = new InMemoryRateLedger();
+        var minute = T0.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs;
+        _ = await ledger.ReserveAsync([new MinuteRequest("push", 1, minute, minute)], T0, default);
+        var later = minute + minutesLater;
+
+        _ = await ledger.ReserveAsync([new MinuteRequest("push", 1, later, later)], T0.AddMinutes(minutesLater), default);
+
+        Assert.Equal(countLeft, ledger.CountOf("push", minute));
+        Assert.Equal(1, ledger.CountOf("push", later));
+    }
+
     [Fact]
     public void Request_ExpiryOneMillisecondIntoAMinute_ThatMinuteUsable()
     {

@@ -1,9 +1,15 @@
+using MicroMoments.Stream.Core.Policies;
+
 namespace MicroMoments.Stream.Core.Pacing;
 
-/// <summary>The rate ledger of one process (<c>simulate</c>, tests): deterministic, answers as the Redis ledger does.</summary>
+/// <summary>
+/// The rate ledger of one process (<c>simulate</c>, the warm-up, tests): deterministic, answers as the Redis ledger does.
+/// It forgets the minutes behind the clock it is given, so a long <c>simulate</c> run keeps only the minutes still asked for.
+/// </summary>
 public sealed class InMemoryRateLedger : IRateLedger
 {
     private readonly Dictionary<(string Channel, long Minute), int> _counts = [];
+    private long _forgottenBefore;
 
     /// <summary>Commands counted in a channel's minute so far.</summary>
     public int CountOf(string channel, long minute) => _counts.GetValueOrDefault((channel, minute));
@@ -30,15 +36,27 @@ public sealed class InMemoryRateLedger : IRateLedger
         return granted;
     }
 
-    /// <summary>Drops the counts of minutes before <paramref name="minute"/>: no command can ask for them any more.</summary>
-    public void ForgetBefore(long minute)
+    /// <summary>Forgets the minutes before <paramref name="now"/>'s (at most once an hour), then reserves as <see cref="Reserve"/>.</summary>
+    public Task<long[]> ReserveAsync(IReadOnlyList<MinuteRequest> requests, DateTimeOffset now, CancellationToken ct)
     {
+        ForgetBefore(now.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs);
+        return Task.FromResult(Reserve(requests));
+    }
+
+    /// <summary>
+    /// Drops the counts of minutes before <paramref name="minute"/>: a command is delivered no earlier than it is decided, so
+    /// none asks for them any more. A scan of every count, so done only when the clock has moved an hour since the last.
+    /// </summary>
+    private void ForgetBefore(long minute)
+    {
+        if (minute - _forgottenBefore < 60)
+        {
+            return;
+        }
         foreach (var key in _counts.Keys.Where(k => k.Minute < minute).ToList())
         {
             _counts.Remove(key);
         }
+        _forgottenBefore = minute;
     }
-
-    public Task<long[]> ReserveAsync(IReadOnlyList<MinuteRequest> requests, DateTimeOffset now, CancellationToken ct) =>
-        Task.FromResult(Reserve(requests));
 }

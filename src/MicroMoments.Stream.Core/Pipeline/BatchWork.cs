@@ -17,6 +17,9 @@ public sealed class BatchWork
     public List<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> Cancellations { get; } = [];
     public List<RejectedRecord> DeadLetters { get; } = [];
 
+    /// <summary>The responses the engine counted (delivered, clicked, …, converted), in the order it counted them.</summary>
+    public List<FeedbackRecord> Feedback { get; } = [];
+
     /// <summary>
     /// The schedule entries the batch's steps put to await a delivery minute, in batch order, with the shard and trace of the
     /// step: the pace stage asks for the minutes of those still in a schedule, and settles them (<see cref="PaceStage"/>).
@@ -123,6 +126,29 @@ public sealed class BatchWork
         {
             Awaiting.Add((shard, w, parent));
         }
+        Feedback.AddRange(evaluation.Feedback);
+    }
+
+    /// <summary>
+    /// The batch's commands and cancellations in the order they go out: each cancellation just before the command at its
+    /// <c>Before</c>, in the order the engine decided them, so a user's cancellation never overtakes the command it withdraws.
+    /// </summary>
+    public IEnumerable<BatchMessage> Messages()
+    {
+        var cancelled = 0;
+        for (var i = 0; i <= Interventions.Count; i++)
+        {
+            for (; cancelled < Cancellations.Count && (i == Interventions.Count || Cancellations[cancelled].Before <= i); cancelled++)
+            {
+                var (shard, cancellation, parent, _) = Cancellations[cancelled];
+                yield return new BatchMessage(shard, null, cancellation, parent);
+            }
+            if (i < Interventions.Count)
+            {
+                var (shard, command, parent) = Interventions[i];
+                yield return new BatchMessage(shard, command, null, parent);
+            }
+        }
     }
 
     /// <summary>The shard's analytics counters (rule id → "variant|metric" → count), created on first use.</summary>
@@ -135,3 +161,6 @@ public sealed class BatchWork
         return rules;
     }
 }
+
+/// <summary>One message of a batch for the interventions topic: a command or a cancellation, with the shard and trace it comes from.</summary>
+public readonly record struct BatchMessage(string Shard, InterventionCommand? Command, InterventionCancellation? Cancellation, ActivityContext Parent);

@@ -4,7 +4,6 @@ using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
-using MicroMoments.Stream.Core.Policies;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -14,32 +13,46 @@ namespace MicroMoments.Stream.Core.Simulation;
 /// The worker's logic offline: events in file order on a virtual clock that follows their timestamps,
 /// timers fired as the clock passes them, in due order. Deterministic: the same input gives the same output.
 /// </summary>
+/// <remarks>
+/// Each line, and each timer as it comes due, is a batch of one through the worker's own <see cref="BatchPipeline"/>
+/// (load → decide → pace); only the ports are in memory: the users (<see cref="InMemoryUserStates"/>), the rate ledger,
+/// the clock and the timer queue. What is decided is read from the batch's <see cref="BatchWork"/>.
+/// </remarks>
 public sealed class OfflineSimulation
 {
-    private readonly RuleEngine _engine;
+    private const string Shard = InMemoryUserStates.Shard;
     private readonly ClickEventParser _parser = new(new ParserLimits { MaxFutureSkew = TimeSpan.MaxValue });
-    private readonly Dictionary<string, UserState> _users = new(StringComparer.Ordinal);
+    private readonly InMemoryUserStates _users = new();
+    private readonly VirtualClock _clock = new();
+    private readonly BatchPipeline _pipeline;
     private readonly PriorityQueue<string, (long Due, string User)> _timers = new(Comparer<(long Due, string User)>.Create(
         (a, b) => a.Due != b.Due ? a.Due.CompareTo(b.Due) : string.CompareOrdinal(a.User, b.User)));
 
+    /// <summary>The due time of the timer being fired, for <see cref="TimerFailures"/>.</summary>
+    private DateTimeOffset _firing;
+
     public OfflineSimulation(RuleSet rules)
     {
-        _engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
-        _ledger = rules.RateLimits.Count > 0 ? new InMemoryRateLedger() : null;
+        var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
+        // Never trimmed: every user stays cached, so the store is only asked for users it has never seen.
+        var cache = new UserStateCache(int.MaxValue);
+        _pipeline = new BatchPipeline(
+            new LoadStage(cache, _users),
+            new DecideStage(() => engine, cache, new SimulationEvents(this)),
+            // The rate limits' minute counters (policies.rateLimit), as the worker's instances share them in Redis.
+            new PaceStage(() => engine, new InMemoryRateLedger()),
+            AllShardsOwned.Instance,
+            _clock);
     }
-
-    /// <summary>The rate limits' minute counters (<c>policies.rateLimit</c>), as the worker's instances share them in Redis.</summary>
-    private readonly InMemoryRateLedger? _ledger;
-    private long _ledgerTrimmedAt;
 
     /// <summary>
     /// The virtual clock: the latest event or timer time seen, so the file's own timeline. No future-skew check: a
     /// file has no wall clock to be ahead of, and real files jump days ahead between lines (the worker dead-letters
     /// a record more than MaxFutureSkew ahead of its wall clock instead).
     /// </summary>
-    public DateTimeOffset Clock { get; private set; } = DateTimeOffset.UnixEpoch;
+    public DateTimeOffset Clock => _clock.Now;
 
-    public IReadOnlyDictionary<string, UserState> Users => _users;
+    public IReadOnlyDictionary<string, UserState> Users => _users.Users;
 
     public List<InterventionCommand> Interventions { get; } = [];
 
@@ -84,38 +97,9 @@ public sealed class OfflineSimulation
             UnknownTimezones++;
         }
         AdvanceTo(e.Timestamp);
-        if (!_users.TryGetValue(e.UserId, out var state))
-        {
-            _users[e.UserId] = state = new UserState { UserId = e.UserId };
-        }
-        try
-        {
-            var evaluation = _engine.Apply(state, e, record, Clock);
-            Collect(evaluation, state);
-            if (evaluation.Applied && e.PreviousId is { } previous && previous != e.UserId)
-            {
-                if (!_users.TryGetValue(previous, out var anonymous))
-                {
-                    AliasesNotMerged++; // an id never seen, as the worker's not_found
-                }
-                else if (_engine.MergeAlias(state, anonymous).Tombstone is { } tombstone)
-                {
-                    _users[previous] = tombstone;
-                }
-                else
-                {
-                    AliasesNotMerged++;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // As the worker dead-letters the record: this line is reported, the user keeps what was applied, the run goes on.
-            Schedule(state);
-            return ParseResult.Reject(RejectReasons.RuleError, $"{ex.GetType().Name}: {ex.Message}");
-        }
-        Schedule(state);
-        return parsed;
+        var work = Run([new ParsedRecord(e, record, Shard, default, new SourceRecord(source, 0, lineNumber, record.Timestamp.UtcDateTime, null, null))], []);
+        // A rule that threw: the worker dead-letters the record; the user keeps what was applied, and the run goes on.
+        return work.DeadLetters is [var failed, ..] ? ParseResult.Reject(failed.Reason, failed.Message) : parsed;
     }
 
     /// <summary>Moves the clock forward to <paramref name="until"/>, firing every timer due on the way.</summary>
@@ -124,32 +108,21 @@ public sealed class OfflineSimulation
         while (_timers.TryPeek(out var userId, out var entry) && entry.Due <= until.ToUnixTimeMilliseconds())
         {
             _timers.Dequeue();
-            var state = _users[userId];
-            if (state.NextDueAt != entry.Due)
+            if (Users[userId].NextDueAt != entry.Due)
             {
                 continue; // superseded: the user's timers changed after this entry was queued
             }
             // A timer armed past the last representable time (a rule duration beyond it) fires, and fails, at the end of time.
-            var due = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(entry.Due, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
-            if (due > Clock)
+            _firing = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(entry.Due, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+            if (_firing > Clock)
             {
-                Clock = due;
+                _clock.Now = _firing;
             }
-            try
-            {
-                Collect(_engine.FireDue(state, Clock), state);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // The timers due now are dropped, or they would throw again at every step of the clock.
-                RuleEngine.DropDue(state, Clock);
-                TimerFailures.Add(new TimerFailure(userId, due, $"{ex.GetType().Name}: {ex.Message}"));
-            }
-            Schedule(state);
+            Run([], [(Shard, [userId])]);
         }
         if (until > Clock)
         {
-            Clock = until;
+            _clock.Now = until;
         }
     }
 
@@ -157,35 +130,48 @@ public sealed class OfflineSimulation
     public void AdvanceBy(TimeSpan drain) =>
         AdvanceTo(drain > DateTimeOffset.MaxValue - Clock ? DateTimeOffset.MaxValue : Clock + drain);
 
-    /// <summary>The worker's pace stage on one user's evaluation: a batch of one, against the in-memory ledger.</summary>
-    private void CollectPaced(Evaluation evaluation, UserState state, InMemoryRateLedger ledger)
+    /// <summary>One batch through the pipeline; its users are saved and their timers queued, and what it decided is collected.</summary>
+    private BatchWork Run(List<ParsedRecord> records, (string Shard, string[] Users)[] timers)
     {
-        const string shard = "";
-        var minute = Clock.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs;
-        if (minute - _ledgerTrimmedAt >= 60)
-        {
-            ledger.ForgetBefore(minute); // no command is delivered before the clock: its past minutes are asked for no more
-            _ledgerTrimmedAt = minute;
-        }
         var work = new BatchWork();
-        work.MarkDirty(shard, state);
-        work.Add(shard, evaluation, default);
-        var asks = MinuteAsks.Collect(_engine.Rules, work);
-        asks.Settle(_engine, work, ledger.Reserve(asks.Requests), Clock);
-        // As Collect: the evaluation's cancellations (all before its commands, Before = 0) go out first.
-        foreach (var x in work.Cancellations)
+        var run = _pipeline.RunAsync(records, timers, work, NoOutageGate.Instance, CancellationToken.None);
+        // Every port here is memory and answers at once, so the run has completed by the time it returns.
+        if (!run.IsCompleted)
         {
-            Output.Add(new OutputMessage(null, x.Cancellation));
+            throw new InvalidOperationException("simulate's pipeline did not complete at once: one of its in-memory ports awaited something");
         }
-        foreach (var c in work.Interventions)
+        run.GetAwaiter().GetResult();
+        _users.Save(work);
+        foreach (var users in work.Dirty.Values)
         {
-            Output.Add(new OutputMessage(c.Command, null));
+            foreach (var state in users.Values)
+            {
+                Schedule(state);
+            }
+        }
+        Collect(work);
+        return work;
+    }
+
+    private void Schedule(UserState state)
+    {
+        if (state.NextDueAt is { } due)
+        {
+            _timers.Enqueue(state.UserId, (due, state.UserId));
+        }
+    }
+
+    private void Collect(BatchWork work)
+    {
+        foreach (var m in work.Messages())
+        {
+            Output.Add(new OutputMessage(m.Command, m.Cancellation));
         }
         Cancellations.AddRange(work.Cancellations.Select(x => x.Cancellation));
         Interventions.AddRange(work.Interventions.Select(i => i.Command));
         Decisions.AddRange(work.Decisions.Select(d => d.Decision));
-        Feedback.AddRange(evaluation.Feedback);
-        foreach (var (rule, fields) in work.Counters.GetValueOrDefault(shard) ?? [])
+        Feedback.AddRange(work.Feedback);
+        foreach (var (rule, fields) in work.Counters.GetValueOrDefault(Shard) ?? [])
         {
             if (!Counters.TryGetValue(rule, out var into))
             {
@@ -198,37 +184,44 @@ public sealed class OfflineSimulation
         }
     }
 
-    private void Schedule(UserState state)
+    /// <summary>The file's timeline as the pipeline's clock.</summary>
+    private sealed class VirtualClock : TimeProvider
     {
-        if (state.NextDueAt is { } due)
-        {
-            _timers.Enqueue(state.UserId, (due, state.UserId));
-        }
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch;
+
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 
-    private void Collect(Evaluation evaluation, UserState state)
+    /// <summary>What the stages report that simulate keeps: the alias calls that merged nothing and the timers that threw.</summary>
+    private sealed class SimulationEvents(OfflineSimulation simulation) : IPipelineEvents
     {
-        if (_ledger is not null && evaluation.Awaiting.Count > 0)
+        public void AliasNotMerged(string previousId, string userId, string reason, RecordSource source) => simulation.AliasesNotMerged++;
+
+        public void TimerFailed(Exception ex, string shard, string userId) =>
+            simulation.TimerFailures.Add(new TimerFailure(userId, simulation._firing, $"{ex.GetType().Name}: {ex.Message}"));
+
+        public void DeadLettered(RejectedRecord rejected)
         {
-            CollectPaced(evaluation, state, _ledger);
-            return;
         }
-        // An evaluation's cancellations withdraw earlier commands: they go out before its own commands, as in the worker.
-        foreach (var x in evaluation.Cancellations)
+
+        public void UnknownTimezones(int count)
         {
-            Output.Add(new OutputMessage(null, x));
         }
-        foreach (var c in evaluation.Interventions)
+
+        public void RuleFailed(Exception ex, RecordSource source)
         {
-            Output.Add(new OutputMessage(c, null));
         }
-        Cancellations.AddRange(evaluation.Cancellations);
-        Interventions.AddRange(evaluation.Interventions);
-        Decisions.AddRange(evaluation.Decisions);
-        Feedback.AddRange(evaluation.Feedback);
-        foreach (var stat in evaluation.Stats)
+
+        public void AliasMerged(string outcome)
         {
-            stat.AddTo(Counters);
+        }
+
+        public void Decided(TimeSpan eventToDecision)
+        {
+        }
+
+        public void TimerFired(TimeSpan late)
+        {
         }
     }
 }

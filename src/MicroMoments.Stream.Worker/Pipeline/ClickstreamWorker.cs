@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace MicroMoments.Stream.Worker.Pipeline;
 
 /// <summary>
-/// Drives the stages (docs/pipeline.md) on one dedicated thread: consume → parse → load → decide, then the batch's
+/// Drives the stages (docs/pipeline.md) on one dedicated thread: consume → parse → load → decide → pace (the
+/// <see cref="BatchPipeline"/> that the warm-up and simulate run too, here over Redis and the wall clock), then the batch's
 /// commit (persist state and outbox → publish → store offsets) is started and left in flight while the next batch
 /// is consumed, parsed, loaded and decided; that batch's commit waits for it. Between batches the due timers of the
 /// owned partitions go the same way (with no offsets). Rebalance callbacks run inside Consume on this same thread,
@@ -155,14 +156,7 @@ public sealed class ClickstreamWorker(
             // with the old one and would be refused: its state and commands lost while its offsets were stored.
             await run.Commits.CompleteAsync(ct);
         }
-        await run.Redis.RunAsync(async () =>
-        {
-            await ownership.AcquireAsync(parsed.Select(p => p.Shard), ct);
-            await stages.Load.LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, ct);
-            await ownership.AcquireAsync(await stages.Load.LoadAliasedAsync(parsed, ownership.Owns, work, ct), ct);
-        }, ct);
-        stages.Decide.Apply(parsed, work, time.GetUtcNow());
-        await stages.Pace.PaceAsync(work, run.Redis, time.GetUtcNow(), ct);
+        await stages.Decide.RunAsync(parsed, [], work, run.Redis, ct);
         var commit = Prepare(work, BatchPositions.Of(batch));
         await run.Commits.CompleteAsync(ct);
         run.Commits.Start(commit);
@@ -200,13 +194,7 @@ public sealed class ClickstreamWorker(
         }
         using var activity = PipelineTelemetry.Source.StartActivity("fire timers", ActivityKind.Internal);
         var work = new BatchWork();
-        await run.Redis.RunAsync(() => stages.Load.LoadAsync(due.SelectMany(d => d.Users.Select(u => (d.Shard, u))), work, ct), ct);
-        var now = time.GetUtcNow();
-        foreach (var (shard, users) in due)
-        {
-            stages.Decide.FireTimers(shard, users, work, now);
-        }
-        await stages.Pace.PaceAsync(work, run.Redis, now, ct);
+        await stages.Decide.RunAsync([], due, work, run.Redis, ct);
         // The same way out as a batch, with no offsets; completed before the next batch is consumed.
         run.Commits.Start(Prepare(work, BatchPositions.None));
         await run.Commits.CompleteAsync(ct);

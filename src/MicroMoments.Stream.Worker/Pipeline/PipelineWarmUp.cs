@@ -3,6 +3,7 @@ using System.Text;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
@@ -14,16 +15,18 @@ using StackExchange.Redis;
 namespace MicroMoments.Stream.Worker.Pipeline;
 
 /// <summary>
-/// Runs one synthetic batch through parse → decide → build → prepare the save → encode → read back, before the
+/// Runs one synthetic batch through parse → load → decide → pace → build → prepare the save → encode → read back, before the
 /// consumer joins its group, so the first real batch does not pay for compiling the batch path (about 200 ms of JIT
 /// in a fresh process, against 2–5 ms warm; docs/benchmarks.md).
 /// </summary>
 /// <remarks>
-/// Nothing leaves the process and nothing shared is touched: the stages here are throwaway copies with their own
-/// cache, engine (<see cref="RuleEngineProvider.Detached"/>), activity source and a silent event sink, so no metric, statistic or cached user sees these events.
+/// Nothing leaves the process and nothing shared is touched: the batch goes through the worker's own <see cref="BatchPipeline"/>,
+/// built here from throwaway stages with their own cache, engine (<see cref="RuleEngineProvider.Detached"/>), activity source
+/// and a silent event sink, so no metric, statistic or cached user sees these events; an <see cref="InMemoryRateLedger"/>, so
+/// the minutes the instances share are untouched; and every shard owned with no epoch taken (<see cref="AllShardsOwned"/>).
 /// </remarks>
 public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider engines, ClickEventParser parser, IConnectionMultiplexer redis,
-    IOptions<RedisOptions> redisOptions, IOptions<KafkaOptions> kafka)
+    IOptions<RedisOptions> redisOptions, IOptions<KafkaOptions> kafka, TimeProvider time)
 {
     // Its own store: no retries, no circuit breaker and no Redis metrics of the worker's are touched by these calls.
     private readonly UserStateStore _store = new(redis, redisOptions.Value, ResiliencePipeline.Empty);
@@ -45,14 +48,15 @@ public sealed class PipelineWarmUp(PipelineStages stages, RuleEngineProvider eng
         var engine = engines.Detached();
         var cache = new UserStateCache(Users * 2);
         var parse = new ParseStage(parser, RedisKeys.Shard, events);
-        var decide = new DecideStage(() => engine, cache, events);
-        var now = DateTimeOffset.UtcNow;
+        var pipeline = new BatchPipeline(new LoadStage(cache, new UserStateReader(_store)), new DecideStage(() => engine, cache, events),
+            new PaceStage(() => engine, new InMemoryRateLedger()), AllShardsOwned.Instance, time);
+        var now = time.GetUtcNow();
         var work = new BatchWork();
         var parsed = parse.Parse(Records(now), work, now);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        await new LoadStage(cache, new UserStateReader(_store)).LoadAsync(parsed.Select(p => (p.Shard, p.Event.UserId)), work, timeout.Token);
-        decide.Apply(parsed, work, now);
+        // No gate: a Redis that is down ends the warm-up, it is not waited for.
+        await pipeline.RunAsync(parsed, [], work, NoOutageGate.Instance, timeout.Token);
         // Its own activity source, which nothing listens to: no spans for these commands.
         using var activities = new ActivitySource(Topic);
         var messages = new OutboundBuilder(kafka, activities).Build(work);

@@ -38,6 +38,8 @@ internal sealed class RecordingEvents : IPipelineEvents
     public List<RejectedRecord> DeadLetters { get; } = [];
     public List<string> AliasOutcomes { get; } = [];
     public List<Exception> RuleFailures { get; } = [];
+    public List<(string PreviousId, string Reason)> AliasesNotMerged { get; } = [];
+    public List<(string Shard, string UserId)> TimerFailures { get; } = [];
     public int UnknownZones { get; private set; }
     public int Decisions { get; private set; }
 
@@ -45,9 +47,9 @@ internal sealed class RecordingEvents : IPipelineEvents
     public void UnknownTimezones(int count) => UnknownZones += count;
     public void RuleFailed(Exception ex, RecordSource source) => RuleFailures.Add(ex);
     public void AliasMerged(string outcome) => AliasOutcomes.Add(outcome);
-    public void AliasNotMerged(string previousId, string userId, string reason, RecordSource source) { }
+    public void AliasNotMerged(string previousId, string userId, string reason, RecordSource source) => AliasesNotMerged.Add((previousId, reason));
     public void Decided(TimeSpan eventToDecision) => Decisions++;
-    public void TimerFailed(Exception ex, string shard, string userId) { }
+    public void TimerFailed(Exception ex, string shard, string userId) => TimerFailures.Add((shard, userId));
     public void TimerFired(TimeSpan late) { }
 }
 

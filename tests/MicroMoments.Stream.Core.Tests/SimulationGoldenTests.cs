@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Simulation;
+using MicroMoments.Stream.Core.State;
+
+namespace MicroMoments.Stream.Core.Tests;
+
+/// <summary>
+/// What <c>simulate</c> produces over fixed inputs, recorded before its decide path moved into <c>BatchPipeline</c>
+/// (docs/delivery-time.md, migration steps 1–3): the messages in order, the decisions, the feedback, the counters, the
+/// notes and every user's stored state, as one SHA-256 per run. A new digest means simulate (and so the worker) decides
+/// differently: record it again only when that is the change meant.
+/// </summary>
+public sealed class SimulationGoldenTests
+{
+    private static readonly string ExampleEvents = Path.Combine(DocsLinksTests.Root, "docs", "examples", "events.ndjson");
+    private static readonly string DefaultRules = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
+
+    [Theory]
+    [InlineData("examples", false, "506391C5E1A1B1F103E4CFDC8DE18F920BD74796682A404ABAF625D5EFA9B1A4")]
+    [InlineData("examples", true, "1549746E19DC0269D1FC44881F11933E3F7CA46C08ABBBEF01EB7D60340363D4")]
+    [InlineData("squeezed", true, "DEF4C0513AE695D6FEFB0AC22D25547BFE7FE26468D535D60BCB4D1661821044")]
+    [InlineData("aliases", false, "3DC8B3276625EACF39886A87DE5C71F00C559EF023C885FFFAA909030E1B3AD8")]
+    [InlineData("aliases", true, "5E508B667E37630527E224DFAE613E9ADA32B079EFA8DD6F2EF256FEED516CAB")]
+    public void Simulate_RecordedInput_SameOutputAsRecorded(string events, bool rateLimited, string digest)
+    {
+        var simulation = new OfflineSimulation(RuleSetLoader.Load(rateLimited ? RateLimited(DefaultRules) : DefaultRules));
+        IReadOnlyList<string> lines = events switch
+        {
+            "examples" => File.ReadAllLines(ExampleEvents),
+            "squeezed" => Squeezed(File.ReadAllLines(ExampleEvents)),
+            _ => WithAliases(File.ReadAllLines(ExampleEvents)),
+        };
+
+        for (var i = 0; i < lines.Count; i++)
+        {
+            _ = simulation.Feed(lines[i], i + 1);
+        }
+        simulation.AdvanceBy(TimeSpan.FromDays(7));
+
+        Assert.True(digest == Digest(simulation), $"{events}, rate-limited {rateLimited}: {Digest(simulation)} ({Summary(simulation)})");
+    }
+
+    /// <summary>Every channel of the default rules at one command a minute, so pacing defers and suppresses.</summary>
+    private static string RateLimited(string rules)
+    {
+        var limited = rules.Replace("policies:\n  caps:",
+            "policies:\n  rateLimit: [{ channel: push, perMinute: 1 }, { channel: in_app, perMinute: 1 }, { channel: email, perMinute: 1 }, { channel: toast, perMinute: 1 }]\n  caps:",
+            StringComparison.Ordinal);
+        Assert.NotEqual(rules, limited);
+        return limited;
+    }
+
+    /// <summary>The same events forty times closer together after the first: many users in the same minutes.</summary>
+    private static List<string> Squeezed(string[] lines)
+    {
+        var start = DateTimeOffset.MaxValue;
+        var nodes = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        foreach (var n in nodes)
+        {
+            var at = Timestamp(n);
+            start = at < start ? at : start;
+        }
+        foreach (var n in nodes)
+        {
+            n["timestamp"] = Format(start + (Timestamp(n) - start) / 40);
+        }
+        return nodes.ConvertAll(n => n.ToJsonString());
+    }
+
+    /// <summary>
+    /// Every third user anonymous for their first four events and then aliased; every 40th line followed by an alias naming an
+    /// id never seen, and every 45th by one naming an identified user (refused), or an anonymous id merged already.
+    /// </summary>
+    private static List<string> WithAliases(string[] lines)
+    {
+        var result = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var n = 0;
+        void Alias(string userId, string previousId, DateTimeOffset at) =>
+            result.Add(new JsonObject
+            {
+                ["type"] = "alias", ["userId"] = userId, ["previousId"] = previousId, ["messageId"] = $"alias-{++n}", ["timestamp"] = Format(at),
+            }.ToJsonString());
+        foreach (var line in lines)
+        {
+            var node = JsonNode.Parse(line)!.AsObject();
+            var userId = (string)node["userId"]!;
+            var at = Timestamp(node);
+            var count = seen[userId] = seen.GetValueOrDefault(userId) + 1;
+            var anonymous = int.Parse(userId.AsSpan(2), CultureInfo.InvariantCulture) % 3 == 0;
+            if (anonymous && count <= 4)
+            {
+                node.Remove("userId");
+                node["anonymousId"] = "anon-" + userId;
+            }
+            result.Add(node.ToJsonString());
+            if (anonymous && count == 4)
+            {
+                Alias(userId, "anon-" + userId, at);
+            }
+            if (result.Count % 40 == 0)
+            {
+                Alias(userId, $"never-seen-{result.Count}", at);
+            }
+            if (result.Count % 45 == 0)
+            {
+                Alias(userId, result.Count % 2 == 0 ? "u-16" : "anon-u-3", at);
+            }
+        }
+        return result;
+    }
+
+    private static DateTimeOffset Timestamp(JsonObject node) =>
+        DateTimeOffset.Parse((string)node["timestamp"]!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    private static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string Digest(OfflineSimulation s)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
+        foreach (var m in s.Output)
+        {
+            hash.AppendData(m.Encode());
+        }
+        s.Decisions.ForEach(d => Add(JsonSerializer.Serialize(d, InterventionCloudEvents.DataOptions)));
+        s.Feedback.ForEach(f => Add(JsonSerializer.Serialize(f, InterventionCloudEvents.DataOptions)));
+        // Also the lists' own order, which Output merges: the commands and cancellations as the properties give them.
+        s.Interventions.ForEach(c => Add(c.InterventionId));
+        s.Cancellations.ForEach(x => Add(x.Id));
+        foreach (var (rule, fields) in s.Counters.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            Add($"{rule}: {string.Join(",", fields.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key}={f.Value}"))}");
+        }
+        s.TimerFailures.ForEach(f => Add($"{f.UserId} {f.DueAt:O} {f.Error}"));
+        Add($"{s.AliasesNotMerged} {s.UnknownTimezones} {s.Clock:O}");
+        foreach (var (id, state) in s.Users.OrderBy(u => u.Key, StringComparer.Ordinal))
+        {
+            Add(id);
+            hash.AppendData(UserStateSerializer.Serialize(state));
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    private static string Summary(OfflineSimulation s) =>
+        $"{s.Output.Count} messages, {s.Decisions.Count} decisions, {s.Feedback.Count} feedback, {s.Users.Count} users ({s.Users.Values.Count(u => u.MergedInto is not null)} merged), {s.AliasesNotMerged} aliases not merged, {s.TimerFailures.Count} timer failures";
+}
