@@ -90,7 +90,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton(sp =>
         {
             var engines = sp.GetRequiredService<RuleEngineProvider>();
-            return new PaceStage(() => engines.Current, sp.GetRequiredService<IRateLedger>());
+            return new PaceStage(() => engines.Current, sp.GetRequiredService<IRateLedger>(), sp.GetRequiredService<IPipelineEvents>());
         });
         services.AddSingleton(sp => new BatchPipeline(sp.GetRequiredService<LoadStage>(), sp.GetRequiredService<DecideStage>(),
             sp.GetRequiredService<PaceStage>(), sp.GetRequiredService<ShardOwnership>(), sp.GetRequiredService<TimeProvider>()));

@@ -109,14 +109,18 @@ public static class DeliverySchedule
         return due;
     }
 
-    /// <summary>The waiting entries a <c>cancelOn</c> event withdraws: the rule's, with the same <c>per</c> value when it has one.</summary>
+    /// <summary>
+    /// The waiting entries a <c>cancelOn</c> event withdraws: the rule's, with the same <c>per</c> value when it has one. An entry
+    /// whose value was too long to keep (null) is withdrawn by any of the rule's <c>cancelOn</c> events: better one nudge too few
+    /// than a discount after the order.
+    /// </summary>
     internal static List<WaitingDelivery> TakeCancelled(UserState state, string ruleId, string? per)
     {
         if (state.Waiting is not { } waiting)
         {
             return [];
         }
-        var taken = waiting.FindAll(w => w.RuleId == ruleId && (per is null || w.Per == per));
+        var taken = waiting.FindAll(w => w.RuleId == ruleId && (per is null || w.Per is null || w.Per == per));
         foreach (var w in taken)
         {
             Remove(state, w);

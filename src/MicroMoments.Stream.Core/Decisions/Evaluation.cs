@@ -22,6 +22,12 @@ public sealed class Evaluation
     /// </summary>
     public List<State.WaitingDelivery> Awaiting { get; } = [];
 
+    /// <summary>
+    /// A timer step a rule threw in: what was due and not yet decided is dropped (it would throw again at every check), and what
+    /// the step decided before the throw stands, as every other user's results do. Null when nothing threw.
+    /// </summary>
+    public Exception? Failure { get; set; }
+
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
     public List<StatIncrement> Stats { get; } = [];
 

@@ -41,7 +41,7 @@ public sealed partial class RuleEngine
             per = pending.Trigger.Details.TryGetValue(property, out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "";
             if (per.Length > _options.Limits.MaxStringLength)
             {
-                per = null; // as DeliveryCancellation.Track: a value that long is not kept, so only the rule's cancelOn matches
+                per = null; // not kept (a produced command with it is not tracked at all); the entry is withdrawn by any of the rule's cancelOn events
             }
         }
         return new WaitingDelivery

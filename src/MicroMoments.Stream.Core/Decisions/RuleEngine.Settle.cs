@@ -43,6 +43,12 @@ public sealed partial class RuleEngine
             }
             entry.Awaiting = null;
         }
+        else if (granted > own && DeliverySchedule.Of(state, entry.RuleId) is not null)
+        {
+            // A later step of the batch put a newer candidate of the rule to wait: one waits per rule, and it is the newer.
+            DeliverySchedule.FollowUp(Rules, state, entry, Outcomes.Suppressed, Reasons.Superseded, now, result);
+            entry.Awaiting = null;
+        }
         else if (granted > own)
         {
             var slot = granted * RateLimitPolicy.MinuteMs;

@@ -156,15 +156,46 @@ public sealed partial class RuleEngine
     /// returns the tombstone that replaces the previous id's state; or, when that state is not an anonymous one
     /// (<see cref="UserMerge.Refusal"/>), changes nothing and says why.
     /// </summary>
-    public AliasMerge MergeAlias(UserState into, UserState from)
+    public AliasMerge MergeAlias(UserState into, UserState from, DateTimeOffset? now = null)
     {
         if (UserMerge.Refusal(from) is { } refused)
         {
             return new AliasMerge(null, refused);
         }
+        var followUps = MergeWaiting(into, from, now ?? DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(into.LastEventAt, from.LastEventAt)));
         var tombstone = UserMerge.Merge(into, from, _options.Limits);
         StateBounds.Enforce(into, _options.Limits);
-        return new AliasMerge(tombstone, UserMerge.Merged);
+        return new AliasMerge(tombstone, UserMerge.Merged, followUps);
+    }
+
+    /// <summary>
+    /// The anonymous user's waiting entries join the identified user's schedule as any entry is placed there: where the rule
+    /// already waits, the identified user's stays and the other is <c>superseded</c>; past the bound the one that leaves gets
+    /// <c>schedule_full</c>. Entries awaiting their minute are left to the section merge, which moves them all.
+    /// </summary>
+    private Evaluation? MergeWaiting(UserState into, UserState from, DateTimeOffset now)
+    {
+        if (from.Waiting is not { } waiting || waiting.TrueForAll(w => w.Awaiting is not null))
+        {
+            return null;
+        }
+        var result = new Evaluation();
+        foreach (var w in waiting.FindAll(w => w.Awaiting is null))
+        {
+            DeliverySchedule.Remove(from, w);
+            w.UserId ??= from.UserId;
+            if (DeliverySchedule.Of(into, w.RuleId) is not null)
+            {
+                DeliverySchedule.FollowUp(Rules, into, w, Outcomes.Suppressed, Reasons.Superseded, now, result);
+                continue;
+            }
+            into.ReindexTimers = true;
+            if (DeliverySchedule.Add(into, w) is { } leaving)
+            {
+                DeliverySchedule.FollowUp(Rules, into, leaving, Outcomes.Suppressed, Reasons.ScheduleFull, now, result);
+            }
+        }
+        return result;
     }
 
     /// <summary>Keeps the state's bounds after an event or a timer: the user's own history gives way, never another user's.</summary>
@@ -193,6 +224,25 @@ public sealed partial class RuleEngine
     public Evaluation FireDue(UserState state, DateTimeOffset now)
     {
         var result = new Evaluation();
+        try
+        {
+            FireDue(state, now, result);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // What this step decided before the throw stands (its commands are in the state's sent log); the rest of what was
+            // due is dropped, or it would throw again at every check.
+            result.Failure = ex;
+            DropDue(state, now);
+            return result;
+        }
+        _cancellation.AfterDecisions(state, now, null, result);
+        Bound(state, result);
+        return result;
+    }
+
+    private void FireDue(UserState state, DateTimeOffset now, Evaluation result)
+    {
         var nowMs = now.ToUnixTimeMilliseconds();
         // The schedule's waiting entries first: they were decided before anything this step fires.
         WakeWaiting(state, now, result);
@@ -227,9 +277,6 @@ public sealed partial class RuleEngine
             });
             Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result, null);
         }
-        _cancellation.AfterDecisions(state, now, null, result);
-        Bound(state, result);
-        return result;
     }
 
     /// <summary>

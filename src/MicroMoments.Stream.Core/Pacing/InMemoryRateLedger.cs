@@ -36,16 +36,17 @@ public sealed class InMemoryRateLedger : IRateLedger
         return granted;
     }
 
-    /// <summary>Forgets the minutes before <paramref name="now"/>'s (at most once an hour), then reserves as <see cref="Reserve"/>.</summary>
+    /// <summary>Forgets the minutes before <paramref name="now"/>'s less the largest allowed lateness (at most once an hour), then reserves as <see cref="Reserve"/>.</summary>
     public Task<long[]> ReserveAsync(IReadOnlyList<MinuteRequest> requests, DateTimeOffset now, CancellationToken ct)
     {
-        ForgetBefore(now.ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs);
+        // A command timed by its event may ask for a minute up to the allowed lateness before the clock: those are kept.
+        ForgetBefore((now - Rules.GlobalPolicies.MaxAllowedLateness).ToUnixTimeMilliseconds() / RateLimitPolicy.MinuteMs);
         return Task.FromResult(Reserve(requests));
     }
 
     /// <summary>
-    /// Drops the counts of minutes before <paramref name="minute"/>: a command is delivered no earlier than it is decided, so
-    /// none asks for them any more. A scan of every count, so done only when the clock has moved an hour since the last.
+    /// Drops the counts of minutes before <paramref name="minute"/>: a command is delivered no earlier than its event's time,
+    /// at most the allowed lateness before it is decided, so none asks for them any more. A scan of every count, so done only when the clock has moved an hour since the last.
     /// </summary>
     private void ForgetBefore(long minute)
     {

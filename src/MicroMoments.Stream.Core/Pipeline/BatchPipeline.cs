@@ -8,7 +8,7 @@ namespace MicroMoments.Stream.Core.Pipeline;
 public sealed class BatchPipeline(LoadStage load, DecideStage decide, PaceStage pace, IShardOwnership ownership, TimeProvider time)
 {
     /// <summary>
-    /// Decides <paramref name="records"/> (emptied, as <see cref="DecideStage.Apply"/> does), then fires the due timers of
+    /// Decides <paramref name="records"/> (emptied, as <see cref="DecideStage.Apply(List{ParsedRecord}, BatchWork, DateTimeOffset)"/> does), then fires the due timers of
     /// the users in <paramref name="timers"/>, into <paramref name="work"/>. Every store call runs through
     /// <paramref name="gate"/>. The clock is read once the users are loaded: a batch held up by an outage is decided at the
     /// time it is decided.
@@ -23,11 +23,13 @@ public sealed class BatchPipeline(LoadStage load, DecideStage decide, PaceStage 
             await ownership.AcquireAsync(await load.LoadAliasedAsync(records, ownership.Owns, work, ct), ct);
         }, ct);
         var now = time.GetUtcNow();
-        decide.Apply(records, work, now);
+        // The rules are read once: a reload takes effect between batches, never between a batch's decide and its pace.
+        var rules = decide.Engine;
+        decide.Apply(records, work, now, rules);
         foreach (var (shard, users) in timers)
         {
-            decide.FireTimers(shard, users, work, now);
+            decide.FireTimers(shard, users, work, now, rules);
         }
-        await pace.PaceAsync(work, gate, now, ct);
+        await pace.PaceAsync(work, gate, now, rules, ct);
     }
 }

@@ -16,9 +16,14 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
     /// Applies the parsed events in order, then empties the list (its events are no longer needed, and should not
     /// outlive the batch). A record that makes a rule throw is dead-lettered; the rest go on.
     /// </summary>
-    public void Apply(List<ParsedRecord> parsed, BatchWork work, DateTimeOffset now)
+    public void Apply(List<ParsedRecord> parsed, BatchWork work, DateTimeOffset now) => Apply(parsed, work, now, engine());
+
+    /// <summary>The engine of the current rules: a batch reads it once and decides and paces with it (<see cref="BatchPipeline"/>).</summary>
+    public RuleEngine Engine => engine();
+
+    /// <inheritdoc cref="Apply(List{ParsedRecord}, BatchWork, DateTimeOffset)"/>
+    public void Apply(List<ParsedRecord> parsed, BatchWork work, DateTimeOffset now, RuleEngine rules)
     {
-        var rules = engine();
         // Outcomes are counted per run of one topic, not looked up per event.
         string? topic = null;
         int applied = 0, duplicates = 0;
@@ -50,7 +55,11 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
                 applied++;
                 if (p.Event.PreviousId is { } previous && work.Aliases.Take(previous, out var aliased) && !ReferenceEquals(aliased.State, state))
                 {
-                    var alias = rules.MergeAlias(state, aliased.State);
+                    var alias = rules.MergeAlias(state, aliased.State, now);
+                    if (alias.FollowUps is { } followUps)
+                    {
+                        work.Add(p.Shard, followUps, p.Parent);
+                    }
                     if (alias.Tombstone is null)
                     {
                         events.AliasNotMerged(previous, p.Event.UserId, alias.Outcome, p.Source);
@@ -75,6 +84,8 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
             {
                 events.RuleFailed(ex, p.Source);
                 events.DeadLettered(work.Reject(p.Shard, p.Record, RejectReasons.RuleError, $"{ex.GetType().Name}: {ex.Message}"));
+                // The record's evaluation is dropped with it, so nothing it put to await a minute may be settled and sent.
+                DeliverySchedule.TakeAwaiting(state, w => !work.Awaiting.Exists(a => ReferenceEquals(a.Entry, w)));
                 work.MarkDirty(p.Shard, state); // the watermark moved: the record is done, in the dead-letter topic
             }
         }
@@ -83,9 +94,12 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
     }
 
     /// <summary>Fires due timers of the given users of one shard (already cached).</summary>
-    public void FireTimers(string shard, IEnumerable<string> userIds, BatchWork work, DateTimeOffset now)
+    public void FireTimers(string shard, IEnumerable<string> userIds, BatchWork work, DateTimeOffset now) =>
+        FireTimers(shard, userIds, work, now, engine());
+
+    /// <inheritdoc cref="FireTimers(string, IEnumerable{string}, BatchWork, DateTimeOffset)"/>
+    public void FireTimers(string shard, IEnumerable<string> userIds, BatchWork work, DateTimeOffset now, RuleEngine rules)
     {
-        var rules = engine();
         foreach (var userId in userIds)
         {
             if (!cache.TryGet(shard, userId, out var state))
@@ -107,7 +121,12 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
                 work.MarkDirty(shard, state);
                 continue;
             }
-            if (due is { } d && d <= now.ToUnixTimeMilliseconds())
+            if (evaluation.Failure is { } failure)
+            {
+                // A rule threw after part of the step was decided: that part stands and goes out; the rest was dropped.
+                events.TimerFailed(failure, shard, userId);
+            }
+            else if (due is { } d && d <= now.ToUnixTimeMilliseconds())
             {
                 events.TimerFired(now - DateTimeOffset.FromUnixTimeMilliseconds(d));
             }

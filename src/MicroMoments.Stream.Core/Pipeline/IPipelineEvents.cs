@@ -20,6 +20,9 @@ public interface IPipelineEvents
 
     void TimerFailed(Exception ex, string shard, string userId);
 
+    /// <summary>Settling one user's entry that awaited its minute threw: the entry is dropped, the batch goes on. Logged as a timer failure.</summary>
+    void SettleFailed(Exception ex, string shard, string userId) => TimerFailed(ex, shard, userId);
+
     /// <summary>A due timer fired, <paramref name="late"/> after it was due.</summary>
     void TimerFired(TimeSpan late);
 }

@@ -64,7 +64,7 @@ public sealed class MinuteAsks
                 asks.Add(rules, found[i], parent);
             }
         }
-        // Put to await by no step of this batch: none in the worker, whose pace follows every decide; settled all the same.
+        // Put to await by no step of this batch (a step whose evaluation was dropped takes its own out): settled all the same.
         foreach (var f in found)
         {
             if (owner.ContainsKey(f.Entry))
@@ -91,12 +91,23 @@ public sealed class MinuteAsks
     /// now keeps its own minute), through <see cref="RuleEngine.Settle"/>. What it produces and decides is added to the batch;
     /// nothing already there changes.
     /// </summary>
-    public void Settle(RuleEngine engine, BatchWork work, IReadOnlyList<long> granted, DateTimeOffset now)
+    public void Settle(RuleEngine engine, BatchWork work, IReadOnlyList<long> granted, DateTimeOffset now, IPipelineEvents? events = null)
     {
         foreach (var (shard, state, entry, parent, request) in _entries)
         {
             var minute = request >= 0 ? granted[request] : RateLimitPolicy.MinuteOf(entry.Awaiting!.Command.DeliverAfter.ToUnixTimeMilliseconds());
-            work.Add(shard, engine.Settle(state, entry, minute, now), parent);
+            try
+            {
+                work.Add(shard, engine.Settle(state, entry, minute, now), parent);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One user's entry must not stop the batch: it is dropped, reported, and the rest are settled.
+                DeliverySchedule.Remove(state, entry);
+                entry.Awaiting = null;
+                state.ReindexTimers = true;
+                events?.SettleFailed(ex, shard, state.UserId);
+            }
         }
     }
 }

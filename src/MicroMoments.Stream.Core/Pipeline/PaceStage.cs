@@ -11,12 +11,15 @@ namespace MicroMoments.Stream.Core.Pipeline;
 /// commands more, never lets a minute exceed its limit (docs/rules.md, "Pacing").
 /// </summary>
 /// <remarks><c>engine</c> gives the engine of the current rules, read once per batch.</remarks>
-public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger)
+public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger, IPipelineEvents? events = null)
 {
     /// <summary>Paces the batch; the ledger call runs through <paramref name="gate"/>, so an outage pauses and retries it.</summary>
-    public async Task PaceAsync(BatchWork work, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct)
+    public Task PaceAsync(BatchWork work, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct) =>
+        PaceAsync(work, gate, now, engine(), ct);
+
+    /// <summary>Paces the batch with the engine it was decided with (<see cref="BatchPipeline"/> reads the rules once).</summary>
+    public async Task PaceAsync(BatchWork work, IStoreOutageGate gate, DateTimeOffset now, RuleEngine current, CancellationToken ct)
     {
-        var current = engine();
         var asks = MinuteAsks.Collect(current.Rules, work);
         if (asks.Count == 0)
         {
@@ -27,6 +30,6 @@ public sealed class PaceStage(Func<RuleEngine> engine, IRateLedger ledger)
         {
             await gate.RunAsync(async () => granted = await ledger.ReserveAsync(asks.Requests, now, ct), ct);
         }
-        asks.Settle(current, work, granted, now);
+        asks.Settle(current, work, granted, now, events);
     }
 }

@@ -36,11 +36,12 @@ public sealed class OfflineSimulation
         var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
         // Never trimmed: every user stays cached, so the store is only asked for users it has never seen.
         var cache = new UserStateCache(int.MaxValue);
+        var events = new SimulationEvents(this);
         _pipeline = new BatchPipeline(
             new LoadStage(cache, _users),
-            new DecideStage(() => engine, cache, new SimulationEvents(this)),
+            new DecideStage(() => engine, cache, events),
             // The rate limits' minute counters (policies.rateLimit), as the worker's instances share them in Redis.
-            new PaceStage(() => engine, new InMemoryRateLedger()),
+            new PaceStage(() => engine, new InMemoryRateLedger(), events),
             AllShardsOwned.Instance,
             _clock);
     }

@@ -77,4 +77,4 @@ public static class UserMerge
 }
 
 /// <summary>What an alias did: the tombstone that replaces the previous id's state, or null when <see cref="Outcome"/> says why nothing merged.</summary>
-public readonly record struct AliasMerge(UserState? Tombstone, string Outcome);
+public readonly record struct AliasMerge(UserState? Tombstone, string Outcome, Decisions.Evaluation? FollowUps = null);

@@ -32,7 +32,8 @@ public static class UserStateCheck
             ?? Find(s.Waiting, "waiting deliveries", w => w.InterventionId is null || w.RuleId is null || w.Channel is null || w.Blocked is null
                 || w.TriggerKind is null || w.EventIds is null || w.EventIds.Contains(null!) || w.Title is null || w.Body is null || w.Intent is null
                 || (w.Details?.ContainsValue(null!) ?? false))
-            ?? Find(s.UnservedCrossings, "unserved crossings", static _ => false);
+            ?? Find(s.UnservedCrossings, "unserved crossings", static _ => false)
+            ?? Find(s.EventTime?.FiredGroups, "fired count groups", g => g.Window is null || g.Hits is not { Count: > 0 } || g.Hits.Exists(h => h is null || h.EventId is null));
     }
 
     // Every time the state holds is one the parser could have accepted (event times from 1900 to 9000; due times a rule's
@@ -58,7 +59,9 @@ public static class UserStateCheck
             && (s.Timers?.TrueForAll(t => t is null || IsTime(t.DueAt)) ?? true)
             && (s.Sent?.TrueForAll(x => x is null || IsTime(x.At)) ?? true)
             && (s.PendingDeliveries?.TrueForAll(p => p is null || IsTime(p.DeliverAfter)) ?? true)
-            && (s.Waiting?.TrueForAll(w => w is null || (IsTime(w.Slot) && IsTime(w.ExpiresAt) && IsTime(w.TriggerAt) && IsMinute(w.Reserved))) ?? true);
+            && (s.Waiting?.TrueForAll(w => w is null || (IsTime(w.Slot) && IsTime(w.ExpiresAt) && IsTime(w.TriggerAt) && IsMinute(w.Reserved))) ?? true)
+            && (s.EventTime?.MissingSeen?.Values.All(IsTime) ?? true)
+            && (s.EventTime?.FiredGroups?.TrueForAll(g => g is null || g.Hits is null || g.Hits.TrueForAll(h => h is null || IsTime(h.At))) ?? true);
         return ok ? null : "the state holds a time outside 1900 to 9100";
     }
 

@@ -91,6 +91,21 @@ public sealed class BatchPipelineTests
     }
 
     [Fact]
+    public async Task RunAsync_RulesReadOnce_DecideAndPaceUseTheSameEngine()
+    {
+        var reads = 0;
+        var pipeline = new BatchPipeline(new LoadStage(_cache, new InMemoryStateReader()), new DecideStage(() => { reads++; return _engine; }, _cache, _events),
+            new PaceStage(() => throw new InvalidOperationException("pace read the rules again"), new InMemoryRateLedger()), AllShardsOwned.Instance, _time);
+        var work = new BatchWork();
+        var records = _parse.Parse([Record("u-1", "Ping", T0, 1)], work, T0);
+
+        await pipeline.RunAsync(records, [("clickstream:0", ["u-1"])], work, NoOutageGate.Instance, default);
+
+        Assert.Equal(1, reads); // a reload lands between batches, never between a batch's decide and its pace
+        Assert.Single(work.Interventions);
+    }
+
+    [Fact]
     public async Task RunAsync_StoreOutDuringTheLoad_DecidedAtTheClockAfterIt()
     {
         var work = new BatchWork();

@@ -78,6 +78,10 @@ internal sealed class EventTimeSection : IStateSection
             {
                 var window = r.Shared();
                 var count = r.Count();
+                if (count == 0)
+                {
+                    throw new InvalidDataException("a fired count group with no hits");
+                }
                 var hits = new List<WindowHit>(count);
                 for (var j = 0; j < count; j++)
                 {
