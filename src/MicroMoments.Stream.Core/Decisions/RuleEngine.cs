@@ -141,10 +141,13 @@ public sealed partial class RuleEngine
         {
             Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
         }
-        foreach (var (_, interventionId) in on.Retractions ?? [])
+        if (on.Retractions is { } retractions)
         {
-            // Timestamp order would not have sent it: a command still ahead of its deliverAfter is withdrawn.
-            _cancellation.Withdraw(state, interventionId, CancelReasons.LateEvent, now, e, result);
+            foreach (var (_, interventionId) in retractions)
+            {
+                // Timestamp order would not have sent it: a command still ahead of its deliverAfter is withdrawn.
+                _cancellation.Withdraw(state, interventionId, CancelReasons.LateEvent, now, e, result);
+            }
         }
         _cancellation.AfterDecisions(state, now, e, result);
         Bound(state, result);

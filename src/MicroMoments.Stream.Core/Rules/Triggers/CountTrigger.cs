@@ -209,9 +209,12 @@ public sealed class CountTrigger : TriggerSpec
                 (empty ??= []).Add(key);
             }
         }
-        foreach (var key in empty ?? [])
+        if (empty is not null)
         {
-            windows.Remove(key);
+            foreach (var key in empty)
+            {
+                windows.Remove(key);
+            }
         }
         if (windows.Count == 0)
         {

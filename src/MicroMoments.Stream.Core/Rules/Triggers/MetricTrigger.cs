@@ -41,8 +41,10 @@ public abstract class MetricTrigger : TriggerSpec
             return;
         }
         // A crossing whose candidate expired or was dropped as blocked stays eligible: it fires again while the metric holds.
-        var crossing = DeliverySchedule.CrossingKey(rule, e);
-        if (!Holds(before) || (crossing is not null && DeliverySchedule.IsUnserved(on.State, crossing)))
+        // Its key is made only when it can matter: at a crossing, or while the user has unserved ones (not at every event after).
+        var crossed = !Holds(before);
+        var crossing = crossed || on.State.UnservedCrossings is not null ? DeliverySchedule.CrossingKey(rule, e) : null;
+        if (crossed || (crossing is not null && DeliverySchedule.IsUnserved(on.State, crossing)))
         {
             var details = TriggerDetails.Of(e);
             details["metric"] = Metric!;
