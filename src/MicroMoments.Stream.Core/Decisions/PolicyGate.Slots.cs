@@ -42,8 +42,7 @@ public sealed partial class PolicyGate
             {
                 return new Placement(t, blocked, Reasons.Expired);
             }
-            if (rule.Policy.Cooldown is { } cooldown && (state.Sent?.Exists(s => s.RuleId == rule.Id && t - s.At < cooldown.TotalMilliseconds) == true
-                || state.Waiting?.Exists(w => w.Awaiting is not null && w.RuleId == rule.Id && t - w.Slot < cooldown.TotalMilliseconds) == true))
+            if (rule.Policy.Cooldown is { } cooldown && InCooldown(state, rule.Id, t, (long)cooldown.TotalMilliseconds))
             {
                 return new Placement(t, blocked, Reasons.Cooldown);
             }
@@ -62,22 +61,48 @@ public sealed partial class PolicyGate
         return new Placement(t, blocked, Reasons.Expired);
     }
 
+    /// <summary>Whether the rule was produced (or awaits its minute) less than <paramref name="cooldownMs"/> before <paramref name="t"/>.</summary>
+    private static bool InCooldown(UserState state, string ruleId, long t, long cooldownMs)
+    {
+        foreach (var s in state.Sent ?? NothingSent)
+        {
+            if (s.RuleId == ruleId && t - s.At < cooldownMs)
+            {
+                return true;
+            }
+        }
+        foreach (var w in state.Waiting ?? NothingWaiting)
+        {
+            if (w.Awaiting is not null && w.RuleId == ruleId && t - w.Slot < cooldownMs)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>
     /// What caps and disclosure count: the sent log, the entries awaiting their minute (commands the rules produce, as if sent),
     /// and the waiting entries of other rules with at least this priority.
     /// </summary>
     private List<SentRecord> Counted(UserState state, Rule rule, int priority)
     {
-        var counted = new List<SentRecord>(state.Sent ?? []);
-        foreach (var w in state.Waiting ?? [])
+        // Only read: with nothing waiting (most users) the sent log itself is what counts, not a copy of it.
+        List<SentRecord>? counted = null;
+        foreach (var w in state.Waiting ?? NothingWaiting)
         {
             if ((w.Awaiting is not null || (w.RuleId != rule.Id && w.Priority >= priority)) && _rules.Find(w.RuleId) is { } other)
             {
-                counted.Add(new SentRecord(w.Slot, w.RuleId, w.Channel, other.Action.Category, other.Action.Tip ? true : null));
+                (counted ??= new List<SentRecord>(state.Sent ?? NothingSent))
+                    .Add(new SentRecord(w.Slot, w.RuleId, w.Channel, other.Action.Category, other.Action.Tip ? true : null));
             }
         }
-        return counted;
+        return counted ?? state.Sent ?? NothingSent;
     }
+
+    private static readonly List<SentRecord> NothingSent = [];
+
+    private static readonly List<WaitingDelivery> NothingWaiting = [];
 
     /// <summary>A time moved only by time policies: past quiet hours (even in drop mode: a deferred candidate is not dropped for them) and into the send window.</summary>
     private long NextAllowedTime(UserState state, Rule rule, long at)
@@ -142,10 +167,32 @@ public sealed partial class PolicyGate
     /// earliest time worth asking again. Rolling: the windows ending at t and at each counted delivery less than a window after it
     /// (a later delivery already scheduled counts too). Calendar days: the periods of whole local days that contain t's day.
     /// </summary>
-    private static long? CapNotBefore(List<SentRecord> counted, CapSpec cap, long t, string? zone, string? ruleId)
+    private static long? CapNotBefore(List<SentRecord> counted, CapSpec cap, long t, string? zone, string? ruleId) =>
+        // Fewer than max deliveries within a window either side of t: no window containing t can hold max (the common case,
+        // decided without allocating).
+        cap.CalendarDays == 0 && Near(counted, cap, t, ruleId) < cap.Max ? null : CapNotBeforeCounting(counted, cap, t, zone, ruleId);
+
+    private static int Near(List<SentRecord> counted, CapSpec cap, long t, string? ruleId)
     {
-        bool Matches(SentRecord s) => (ruleId is null || s.RuleId == ruleId)
-            && (cap.Channel is null || s.Channel == cap.Channel) && (cap.Category is null || s.Category == cap.Category);
+        var w = (long)cap.Window.TotalMilliseconds;
+        var n = 0;
+        foreach (var s in counted)
+        {
+            if (s.At > t - w && s.At < t + w && Counts(s, cap, ruleId))
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Whether the cap counts <paramref name="s"/>: the rule's own (<paramref name="ruleId"/>) or any, on its channel and category.</summary>
+    private static bool Counts(SentRecord s, CapSpec cap, string? ruleId) => (ruleId is null || s.RuleId == ruleId)
+        && (cap.Channel is null || s.Channel == cap.Channel) && (cap.Category is null || s.Category == cap.Category);
+
+    private static long? CapNotBeforeCounting(List<SentRecord> counted, CapSpec cap, long t, string? zone, string? ruleId)
+    {
+        bool Matches(SentRecord s) => Counts(s, cap, ruleId);
         if (cap.CalendarDays > 0)
         {
             var at = DateTimeOffset.FromUnixTimeMilliseconds(t);
