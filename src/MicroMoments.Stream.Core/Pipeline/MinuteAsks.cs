@@ -39,7 +39,11 @@ public sealed class MinuteAsks
         {
             foreach (var state in users.Values)
             {
-                foreach (var w in state.Waiting ?? [])
+                if (state.Waiting is not { } waiting)
+                {
+                    continue; // most users: no list is made for them, in every batch
+                }
+                foreach (var w in waiting)
                 {
                     if (w.Awaiting is not null)
                     {
