@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using MicroMoments.Stream.Core.Interventions;
+using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Kafka;
@@ -85,6 +86,8 @@ public static class CoreCost
 
     private static Result RunOnce(PipelineStages pipeline, DecideStage decide, string label, int events)
     {
+        // Pace as the worker runs it, over a ledger in memory: the rate-limited commands are produced there.
+        var pace = new PaceStage(() => decide.Engine, new InMemoryRateLedger());
         var users = events / 20;
         var generator = new EventMix(users, seed: 42);
         var offsets = new long[BenchInfrastructure.Partitions];
@@ -107,7 +110,7 @@ public static class CoreCost
             pipeline.Cache.Drop($"core-clickstream:{shard}");
         }
 
-        var names = new[] { "parse", "load", "apply", "prepare", "encode", Deserialise };
+        var names = new[] { "parse", "load", "apply", "pace", "prepare", "encode", Deserialise };
         var cpu = new long[names.Length];
         var allocated = new long[names.Length];
         var stateBytes = 0L;
@@ -144,7 +147,10 @@ public static class CoreCost
                 }
             }
             Lap();
-            decide.Apply(parsed, work, DateTimeOffset.UtcNow);
+            var decidedAt = DateTimeOffset.UtcNow;
+            decide.Apply(parsed, work, decidedAt);
+            Lap();
+            pace.PaceAsync(work, NoOutageGate.Instance, decidedAt, CancellationToken.None).GetAwaiter().GetResult();
             Lap();
             var writes = ((PreparedShardWrites)pipeline.Persist.Prepare(work, new Dictionary<string, byte[]>(), _ => 1)).Writes; // the outbox copies the encoded commands: measured as "encode"
             Lap();
