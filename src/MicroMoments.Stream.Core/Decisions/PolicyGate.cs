@@ -123,8 +123,10 @@ public sealed partial class PolicyGate
     public static int UnansweredInARow(UserState state, long nowMs)
     {
         var count = 0;
-        foreach (var r in Enumerable.Reverse(state.Interventions ?? []))
+        var records = state.Interventions;
+        for (var i = (records?.Count ?? 0) - 1; i >= 0; i--)
         {
+            var r = records![i];
             if (r.Ghost == true || r.At <= state.AutoPausedAt)
             {
                 continue;

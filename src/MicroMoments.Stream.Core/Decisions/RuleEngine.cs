@@ -467,7 +467,11 @@ public sealed partial class RuleEngine
     /// <summary>A rule's conversion event within its window converts the intervention, or the held-out ghost.</summary>
     private void AttributeConversions(UserState state, ClickEvent e, long ts, Evaluation result)
     {
-        foreach (var record in state.Interventions ?? [])
+        if (state.Interventions is not { } records)
+        {
+            return;
+        }
+        foreach (var record in records)
         {
             if (record.Converted != true && record.ConvertUntil >= ts && record.At <= ts
                 && Rules.Find(record.RuleId)?.Conversion?.Event == e.Key)

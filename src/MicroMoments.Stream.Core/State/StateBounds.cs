@@ -117,12 +117,52 @@ public static class StateBounds
     internal static long MaxStringBytes(string? x) => x is null ? 0 : 3L * x.Length + 5;
 
     /// <summary>At most the bytes a map of names to numbers takes written.</summary>
-    internal static long MaxNumbersByNameBytes<T>(IEnumerable<KeyValuePair<string, T>>? map)
+    internal static long MaxNumbersByNameBytes<T>(Dictionary<string, T>? map)
     {
         var n = 0L;
-        foreach (var (k, _) in map ?? [])
+        if (map is not null)
         {
-            n += MaxStringBytes(k) + MaxNumberBytes;
+            foreach (var k in map.Keys)
+            {
+                n += MaxStringBytes(k) + MaxNumberBytes;
+            }
+        }
+        return n;
+    }
+
+    /// <inheritdoc cref="MaxNumbersByNameBytes{T}(Dictionary{string, T})"/>
+    internal static long MaxNumbersByNameBytes<T>(OrderedDictionary<string, T>? map)
+    {
+        var n = 0L;
+        for (var i = 0; i < (map?.Count ?? 0); i++)
+        {
+            n += MaxStringBytes(map!.GetAt(i).Key) + MaxNumberBytes;
+        }
+        return n;
+    }
+
+    /// <summary>At most the bytes a map of names to texts takes written.</summary>
+    internal static long MaxTextsByNameBytes(Dictionary<string, string>? map)
+    {
+        var n = 0L;
+        if (map is not null)
+        {
+            foreach (var (k, v) in map)
+            {
+                n += MaxStringBytes(k) + MaxStringBytes(v);
+            }
+        }
+        return n;
+    }
+
+    /// <inheritdoc cref="MaxTextsByNameBytes(Dictionary{string, string})"/>
+    internal static long MaxTextsByNameBytes(OrderedDictionary<string, string>? map)
+    {
+        var n = 0L;
+        for (var i = 0; i < (map?.Count ?? 0); i++)
+        {
+            var (k, v) = map!.GetAt(i);
+            n += MaxStringBytes(k) + MaxStringBytes(v);
         }
         return n;
     }

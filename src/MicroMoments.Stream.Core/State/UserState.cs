@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 
 namespace MicroMoments.Stream.Core.State;
@@ -86,12 +87,12 @@ public sealed class UserState
         get
         {
             var next = long.MaxValue;
-            foreach (var t in Timers ?? [])
+            foreach (var t in CollectionsMarshal.AsSpan(Timers))
             {
                 next = Math.Min(next, t.DueAt);
             }
             // A waiting delivery wakes the user at its slot, as a timer does; one awaiting its minute is settled in its own batch.
-            foreach (var w in Waiting ?? [])
+            foreach (var w in CollectionsMarshal.AsSpan(Waiting))
             {
                 if (w.Awaiting is null)
                 {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
@@ -109,12 +110,23 @@ public sealed class CountTrigger : TriggerSpec
         {
             state.Windows[key] = hits = [];
         }
-        var undone = state.EventTime?.FiredGroups?.FindAll(g => g.Window == key && g.Last.At > ts) ?? [];
+        List<FiredGroup>? undone = null;
+        foreach (var g in CollectionsMarshal.AsSpan(state.EventTime?.FiredGroups))
+        {
+            if (g.Window == key && g.Last.At > ts)
+            {
+                (undone ??= []).Add(g);
+            }
+        }
         var hit = new WindowHit(ts, e.MessageId);
-        if (undone.Count == 0 && (hits.Count == 0 || hits[^1].At <= ts))
+        if (undone is null && (hits.Count == 0 || hits[^1].At <= ts))
         {
             hits.Add(hit);
-            var from = hits.FindIndex(h => h.At > ts - windowMs);
+            var from = 0;
+            while (from < hits.Count - 1 && hits[from].At <= ts - windowMs)
+            {
+                from++; // the new hit itself is inside the window, so this stops
+            }
             if (hits.Count - from < Times)
             {
                 return;
@@ -126,6 +138,7 @@ public sealed class CountTrigger : TriggerSpec
         }
 
         // Replay: the open hits, the hits of the groups this hit may change, and the hit, in timestamp order.
+        undone ??= [];
         var pool = new List<WindowHit>(hits);
         foreach (var g in undone)
         {

@@ -85,7 +85,11 @@ public abstract class TriggerSpec
     {
         var ts = on.Timestamp;
         var stretch = (long)rule.Trigger.Duration.TotalMilliseconds;
-        foreach (var p in on.State.PendingDeliveries ?? [])
+        if (on.State.PendingDeliveries is not { } pending)
+        {
+            return;
+        }
+        foreach (var p in pending)
         {
             if (p.RuleId == rule.Id && on.State.Interventions?.FindLast(r => r.Id == p.InterventionId) is { } sent
                 && sent.At - stretch < ts && ts <= sent.At)

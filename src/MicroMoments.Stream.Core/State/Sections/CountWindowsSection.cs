@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
 namespace MicroMoments.Stream.Core.State.Sections;
@@ -60,9 +61,12 @@ internal sealed class CountWindowsSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var (k, hits) in s.Windows ?? [])
+        if (s.Windows is { } windows)
         {
-            n += MaxStringBytes(k) + MaxNumberBytes + MaxHitsBytes(hits);
+            foreach (var (k, hits) in windows)
+            {
+                n += MaxStringBytes(k) + MaxNumberBytes + MaxHitsBytes(hits);
+            }
         }
         return n;
     }
@@ -71,7 +75,7 @@ internal sealed class CountWindowsSection : IStateSection
     internal static long MaxHitsBytes(List<WindowHit>? hits)
     {
         var n = 0L;
-        foreach (var h in hits ?? [])
+        foreach (var h in CollectionsMarshal.AsSpan(hits))
         {
             n += MaxNumberBytes + MaxStringBytes(h.EventId);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Decisions;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
@@ -49,7 +50,7 @@ internal sealed class DeliveryScheduleSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var p in s.PendingDeliveries ?? [])
+        foreach (var p in CollectionsMarshal.AsSpan(s.PendingDeliveries))
         {
             n += 1 + MaxStringBytes(p.InterventionId) + MaxStringBytes(p.RuleId) + MaxStringBytes(p.Channel) + MaxNumberBytes + MaxStringBytes(p.Per)
                 + MaxStringBytes(p.UserId);

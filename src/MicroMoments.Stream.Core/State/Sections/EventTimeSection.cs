@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
 namespace MicroMoments.Stream.Core.State.Sections;
@@ -104,7 +105,7 @@ internal sealed class EventTimeSection : IStateSection
             return 0;
         }
         var n = 1 + (3L * MaxNumberBytes) + MaxNumbersByNameBytes(et.MissingSeen); // flags, the day set and two counts
-        foreach (var g in et.FiredGroups ?? [])
+        foreach (var g in CollectionsMarshal.AsSpan(et.FiredGroups))
         {
             n += MaxStringBytes(g.Window) + MaxNumberBytes + CountWindowsSection.MaxHitsBytes(g.Hits);
         }

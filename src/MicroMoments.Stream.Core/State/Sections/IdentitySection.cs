@@ -74,16 +74,8 @@ internal sealed class IdentitySection : IStateSection
 
     public long UpperBoundBytes(UserState s)
     {
-        var n = MaxStringBytes(s.Device) + MaxStringBytes(s.Timezone) + MaxStringBytes(s.MergedInto);
-        foreach (var (k, v) in s.Traits ?? [])
-        {
-            n += MaxStringBytes(k) + MaxStringBytes(v);
-        }
-        foreach (var (k, v) in s.Attributes ?? [])
-        {
-            n += MaxStringBytes(k) + MaxStringBytes(v);
-        }
-        return n;
+        return MaxStringBytes(s.Device) + MaxStringBytes(s.Timezone) + MaxStringBytes(s.MergedInto) + MaxTextsByNameBytes(s.Traits)
+            + MaxTextsByNameBytes(s.Attributes);
     }
 
     public int TrimRank => StateTrimOrder.LeastRecentlyUsed;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Decisions;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
@@ -64,7 +65,7 @@ internal sealed class InterventionMemorySection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var r in s.Interventions ?? [])
+        foreach (var r in CollectionsMarshal.AsSpan(s.Interventions))
         {
             n += 2 + MaxStringBytes(r.Id) + MaxStringBytes(r.RuleId) + MaxStringBytes(r.StoredVariant) + MaxStringBytes(r.Status) + (2 * MaxNumberBytes);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
 namespace MicroMoments.Stream.Core.State.Sections;
@@ -43,7 +44,7 @@ internal sealed class SentLogSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var x in s.Sent ?? [])
+        foreach (var x in CollectionsMarshal.AsSpan(s.Sent))
         {
             n += 1 + MaxNumberBytes + MaxStringBytes(x.RuleId) + MaxStringBytes(x.Channel) + MaxStringBytes(x.Category);
         }

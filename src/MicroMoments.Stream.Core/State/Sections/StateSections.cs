@@ -6,7 +6,7 @@ internal static class StateSections
     /// <summary>The header's id: the first section of every value (<see cref="StateHeader"/>).</summary>
     public const int HeaderId = 1;
 
-    public static readonly IReadOnlyList<IStateSection> All =
+    public static readonly IStateSection[] All =
     [
         new ArrivalSection(),
         new IdentitySection(),

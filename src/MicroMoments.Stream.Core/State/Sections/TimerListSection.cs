@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
 namespace MicroMoments.Stream.Core.State.Sections;
@@ -79,13 +80,10 @@ internal sealed class TimerListSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var t in s.Timers ?? [])
+        foreach (var t in CollectionsMarshal.AsSpan(s.Timers))
         {
-            n += 1 + MaxStringBytes(t.Id) + MaxStringBytes(t.OwnRuleId) + MaxNumberBytes + MaxStringBytes(t.ArmedBy) + MaxNumberBytes;
-            foreach (var (k, v) in t.Details ?? [])
-            {
-                n += MaxStringBytes(k) + MaxStringBytes(v);
-            }
+            n += 1 + MaxStringBytes(t.Id) + MaxStringBytes(t.OwnRuleId) + MaxNumberBytes + MaxStringBytes(t.ArmedBy) + MaxNumberBytes
+                + MaxTextsByNameBytes(t.Details);
         }
         return n;
     }

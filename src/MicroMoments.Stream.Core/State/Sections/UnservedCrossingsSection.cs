@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Decisions;
 using static MicroMoments.Stream.Core.State.StateBounds;
 
@@ -38,7 +39,7 @@ internal sealed class UnservedCrossingsSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var c in s.UnservedCrossings ?? [])
+        foreach (var c in CollectionsMarshal.AsSpan(s.UnservedCrossings))
         {
             n += MaxStringBytes(c);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using MicroMoments.Stream.Core.Decisions;
 using static MicroMoments.Stream.Core.State.StateBounds;
@@ -26,7 +27,7 @@ internal sealed class WaitingSection : IStateSection
     public long UpperBoundBytes(UserState s)
     {
         var n = 0L;
-        foreach (var w in s.Waiting ?? [])
+        foreach (var w in CollectionsMarshal.AsSpan(s.Waiting))
         {
             // Written as JSON: about 20 bytes of names and punctuation per field, and up to 6 bytes a character (\uXXXX).
             n += 400 + Json(w.Title) + Json(w.Body) + Json(w.ActionLabel) + Json(w.ActionUrl) + Json(w.Per) + Json(w.UserId) + Json(w.InterventionId)
@@ -35,9 +36,12 @@ internal sealed class WaitingSection : IStateSection
             {
                 n += 1 + Json(id);
             }
-            foreach (var (k, v) in w.Details ?? [])
+            if (w.Details is { } details)
             {
-                n += 6 + Json(k) + Json(v);
+                foreach (var (k, v) in details)
+                {
+                    n += 6 + Json(k) + Json(v);
+                }
             }
         }
         return n;
