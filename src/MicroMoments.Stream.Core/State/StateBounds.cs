@@ -7,16 +7,16 @@ namespace MicroMoments.Stream.Core.State;
 /// while the stored form is still too large, the sections a newer version wrote and this one keeps for it go first, then the
 /// oldest history (intervention records, sent records, window hits, engagement days, then the oldest traits, features and tasks). Timers are bounded in number
 /// (<see cref="StateLimits.MaxTimers"/>, the earliest due evicted) but never trimmed for size; watermarks and scalars never are:
-/// losing them would break exactly-once or lose pending work. Each section says its own part (<see cref="IStateSection.Evict"/>,
-/// <see cref="IStateSection.UpperBoundBytes"/>, <see cref="IStateSection.TrimRank"/>); this type runs them in that order.
+/// losing them would break exactly-once or lose pending work. Each section says its own part (<see cref="StateSection.Evict"/>,
+/// <see cref="StateSection.UpperBoundBytes"/>, <see cref="StateSection.TrimRank"/>); this type runs them in that order.
 /// </summary>
 public static class StateBounds
 {
     /// <summary>At most the bytes a number takes written (a varint of 64 bits).</summary>
     internal const int MaxNumberBytes = 10;
 
-    /// <summary>The sections that trim for size, by <see cref="IStateSection.TrimRank"/>, each rank in id order.</summary>
-    private static readonly IStateSection[][] TrimRanks =
+    /// <summary>The sections that trim for size, by <see cref="StateSection.TrimRank"/>, each rank in id order.</summary>
+    private static readonly StateSection[][] TrimRanks =
         [.. StateSections.All.Where(x => x.TrimRank != StateTrimOrder.Never).GroupBy(x => x.TrimRank).OrderBy(g => g.Key).Select(g => g.ToArray())];
 
     /// <summary>Sets <paramref name="key"/> as the most recent entry of <paramref name="map"/>; returns how many old entries it evicted.</summary>
@@ -40,7 +40,7 @@ public static class StateBounds
     public static (int Evicted, int Trimmed) Enforce(UserState state, StateLimits limits)
     {
         var evicted = 0;
-        foreach (var section in StateSections.All)
+        foreach (var section in StateSections.Evicting)
         {
             evicted += section.Evict(state, limits);
         }
@@ -96,7 +96,7 @@ public static class StateBounds
         }
         foreach (var rank in TrimRanks)
         {
-            IStateSection? fullest = null;
+            StateSection? fullest = null;
             var most = 0;
             foreach (var section in rank)
             {
@@ -178,7 +178,7 @@ public static class StateBounds
     /// <summary>
     /// At least the binary size, computed without writing: a fixed part (the format byte, the header's and every section's
     /// scalars, 17 sections' keys and lengths), the user id, the kept sections of a newer version and each section's part
-    /// (<see cref="IStateSection.UpperBoundBytes"/>).
+    /// (<see cref="StateSection.UpperBoundBytes"/>).
     /// </summary>
     internal static long UpperBoundBytes(UserState s)
     {
@@ -191,7 +191,7 @@ public static class StateBounds
                 n += MaxStringBytes(name);
             }
         }
-        foreach (var section in StateSections.All)
+        foreach (var section in StateSections.Sized)
         {
             n += section.UpperBoundBytes(s);
         }

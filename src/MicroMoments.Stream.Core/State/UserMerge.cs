@@ -8,7 +8,7 @@ namespace MicroMoments.Stream.Core.State;
 /// the identified user already has wins on conflicts. The anonymous state becomes a tombstone that names the
 /// identified user: its timers are gone (they now run for the identified user), and its watermarks and recent ids
 /// stay, so a redelivered anonymous record is still recognised. Each section merges its own fields
-/// (<see cref="IStateSection.Merge"/>); this type refuses, runs them and makes the tombstone.
+/// (<see cref="StateSection.Merge"/>); this type refuses, runs them and makes the tombstone.
 /// </summary>
 public static class UserMerge
 {

@@ -1,24 +1,24 @@
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 9, active days: the last day with activity (in the user's time zone) and the streak ending on it.</summary>
-internal sealed class ActiveDaysSection : IStateSection
+internal sealed class ActiveDaysSection : StateSection
 {
     private const int Last = 1, Streak = 2;
 
-    public int Id => 9;
+    public override int Id => 9;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.LastActiveDay == 0 && s.StreakDays == 0;
+    public override bool IsEmpty(UserState s) => s.LastActiveDay == 0 && s.StreakDays == 0;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.LastActiveDay == 0 ? 0 : Last) | (s.StreakDays == 0 ? 0 : Streak)));
         w.VarIntIfSet(s.LastActiveDay);
         w.VarIntIfSet(s.StreakDays);
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         s.LastActiveDay = (flags & Last) != 0 ? (int)r.VarInt() : 0;
@@ -29,7 +29,7 @@ internal sealed class ActiveDaysSection : IStateSection
     /// The later last active day wins with its streak (on the same day, the longer streak), and with it the active-day set of
     /// the event-time section, which belongs to that streak.
     /// </summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.LastActiveDay > into.LastActiveDay || (from.LastActiveDay == into.LastActiveDay && from.StreakDays > into.StreakDays))
         {

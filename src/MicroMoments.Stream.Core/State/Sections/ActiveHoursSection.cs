@@ -3,15 +3,15 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 10, active hours for <c>deliver: best_time</c>: the period, then (when there is a histogram) the hours with activity.</summary>
-internal sealed class ActiveHoursSection : IStateSection
+internal sealed class ActiveHoursSection : StateSection
 {
-    public int Id => 10;
+    public override int Id => 10;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.ActiveHours is null && s.ActiveHoursPeriod == 0;
+    public override bool IsEmpty(UserState s) => s.ActiveHours is null && s.ActiveHoursPeriod == 0;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         // The period, a 24-bit mask of the hours with a count, then one byte per such hour: most users have a few.
         w.VarInt(s.ActiveHoursPeriod);
@@ -36,7 +36,7 @@ internal sealed class ActiveHoursSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         s.ActiveHoursPeriod = (int)r.VarInt();
         if (r.AtEnd)
@@ -55,7 +55,7 @@ internal sealed class ActiveHoursSection : IStateSection
         s.ActiveHours = hours;
     }
 
-    public long UpperBoundBytes(UserState s) => s.ActiveHours is null ? 0 : MaxNumberBytes + 3 + Decisions.ActiveHours.Hours;
+    public override long UpperBoundBytes(UserState s) => s.ActiveHours is null ? 0 : MaxNumberBytes + 3 + Decisions.ActiveHours.Hours;
 
-    public void Merge(UserState into, UserState from, StateLimits limits) => Decisions.ActiveHours.Merge(into, from);
+    public override void Merge(UserState into, UserState from, StateLimits limits) => Decisions.ActiveHours.Merge(into, from);
 }

@@ -4,18 +4,18 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 2, what arrived already: the watermarks per partition and the hashes of recent message ids.</summary>
-internal sealed class ArrivalSection : IStateSection
+internal sealed class ArrivalSection : StateSection
 {
     private const int HasWatermarks = 1, HasRecentIds = 2;
 
-    public int Id => 2;
+    public override int Id => 2;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
     // Absent watermarks read as the empty map every new state starts with.
-    public bool IsEmpty(UserState s) => s.Watermarks is not { Count: > 0 } && s.RecentIds is null;
+    public override bool IsEmpty(UserState s) => s.Watermarks is not { Count: > 0 } && s.RecentIds is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var wm = s.Watermarks is { Count: > 0 } ? s.Watermarks : null;
         w.VarUInt((ulong)((wm is null ? 0 : HasWatermarks) | (s.RecentIds is null ? 0 : HasRecentIds)));
@@ -34,7 +34,7 @@ internal sealed class ArrivalSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         if ((flags & HasWatermarks) != 0)
@@ -53,10 +53,10 @@ internal sealed class ArrivalSection : IStateSection
         }
     }
 
-    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Watermarks) + (4L * (s.RecentIds?.Count ?? 0));
+    public override long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Watermarks) + (4L * (s.RecentIds?.Count ?? 0));
 
     // The watermarks stay with the tombstone (UserMerge), which still recognises a redelivered anonymous record.
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.RecentIds is { } ids)
         {

@@ -4,15 +4,15 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 11, count windows: the recent hits of count triggers, per rule and property value.</summary>
-internal sealed class CountWindowsSection : IStateSection
+internal sealed class CountWindowsSection : StateSection
 {
-    public int Id => 11;
+    public override int Id => 11;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Windows is null;
+    public override bool IsEmpty(UserState s) => s.Windows is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var windows = s.Windows!;
         w.Count(windows.Count);
@@ -33,7 +33,7 @@ internal sealed class CountWindowsSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var windows = new Dictionary<string, List<WindowHit>>(n, StringComparer.Ordinal);
@@ -58,7 +58,7 @@ internal sealed class CountWindowsSection : IStateSection
         s.Windows = windows;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         if (s.Windows is { } windows)
@@ -82,12 +82,12 @@ internal sealed class CountWindowsSection : IStateSection
         return n;
     }
 
-    public int TrimRank => StateTrimOrder.WindowHits;
+    public override int TrimRank => StateTrimOrder.WindowHits;
 
-    public int Trimmable(UserState s) => s.Windows?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.Windows?.Count ?? 0;
 
     /// <summary>The oldest hit of all windows; an empty window goes whole, first.</summary>
-    public long TrimOldest(UserState s)
+    public override long TrimOldest(UserState s)
     {
         var key = OldestWindow(s.Windows!);
         var hits = s.Windows![key];
@@ -102,7 +102,7 @@ internal sealed class CountWindowsSection : IStateSection
     }
 
     /// <summary>Both users' hits of a window, in time order.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         foreach (var (key, hits) in from.Windows ?? [])
         {

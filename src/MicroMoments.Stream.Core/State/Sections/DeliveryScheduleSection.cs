@@ -5,17 +5,17 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 17, the delivery schedule: commands sent whose <c>deliverAfter</c> is still ahead.</summary>
-internal sealed class DeliveryScheduleSection : IStateSection
+internal sealed class DeliveryScheduleSection : StateSection
 {
     private const int HasPer = 1, HasUser = 2;
 
-    public int Id => 17;
+    public override int Id => 17;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.PendingDeliveries is null;
+    public override bool IsEmpty(UserState s) => s.PendingDeliveries is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var pending = s.PendingDeliveries!;
         w.Count(pending.Count);
@@ -31,7 +31,7 @@ internal sealed class DeliveryScheduleSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var pending = new List<PendingDelivery>(n);
@@ -47,7 +47,7 @@ internal sealed class DeliveryScheduleSection : IStateSection
         s.PendingDeliveries = pending;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var p in CollectionsMarshal.AsSpan(s.PendingDeliveries))
@@ -59,7 +59,7 @@ internal sealed class DeliveryScheduleSection : IStateSection
     }
 
     /// <summary>The anonymous user's commands not yet due join the identified user's, within <see cref="DeliveryCancellation.MaxPending"/>.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         foreach (var p in from.PendingDeliveries ?? [])
         {

@@ -6,17 +6,17 @@ namespace MicroMoments.Stream.Core.State.Sections;
 /// Section 14, dismissal pauses: dismissals per rule since its last pause, the rules paused with their end, and with
 /// <c>scope: user</c> the user-wide count of distinct dismissals and the user-wide pause's end.
 /// </summary>
-internal sealed class DismissalPausesSection : IStateSection
+internal sealed class DismissalPausesSection : StateSection
 {
     private const int HasDismissals = 1, HasPaused = 2, HasUserDismissals = 4, HasUserPaused = 8;
 
-    public int Id => 14;
+    public override int Id => 14;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Dismissals is null && s.RulePausedUntil is null && s.UserDismissals == 0 && s.UserPausedUntil == 0;
+    public override bool IsEmpty(UserState s) => s.Dismissals is null && s.RulePausedUntil is null && s.UserDismissals == 0 && s.UserPausedUntil == 0;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.Dismissals is null ? 0 : HasDismissals) | (s.RulePausedUntil is null ? 0 : HasPaused)
             | (s.UserDismissals == 0 ? 0 : HasUserDismissals) | (s.UserPausedUntil == 0 ? 0 : HasUserPaused)));
@@ -38,7 +38,7 @@ internal sealed class DismissalPausesSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         if ((flags & HasDismissals) != 0)
@@ -59,10 +59,10 @@ internal sealed class DismissalPausesSection : IStateSection
         }
     }
 
-    public long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Dismissals) + MaxNumbersByNameBytes(s.RulePausedUntil);
+    public override long UpperBoundBytes(UserState s) => MaxNumbersByNameBytes(s.Dismissals) + MaxNumbersByNameBytes(s.RulePausedUntil);
 
     /// <summary>Dismissals add up; a pause runs until the later of the two ends.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         foreach (var (rule, n) in from.Dismissals ?? [])
         {

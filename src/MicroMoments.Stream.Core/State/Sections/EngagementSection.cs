@@ -3,15 +3,15 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 5, engagement points per day (days since the epoch), for the 30-day score.</summary>
-internal sealed class EngagementSection : IStateSection
+internal sealed class EngagementSection : StateSection
 {
-    public int Id => 5;
+    public override int Id => 5;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.EngagementPoints is null;
+    public override bool IsEmpty(UserState s) => s.EngagementPoints is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var points = s.EngagementPoints!;
         w.Count(points.Count);
@@ -22,7 +22,7 @@ internal sealed class EngagementSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var points = new Dictionary<int, int>(n);
@@ -33,19 +33,19 @@ internal sealed class EngagementSection : IStateSection
         s.EngagementPoints = points;
     }
 
-    public long UpperBoundBytes(UserState s) => 2L * MaxNumberBytes * (s.EngagementPoints?.Count ?? 0);
+    public override long UpperBoundBytes(UserState s) => 2L * MaxNumberBytes * (s.EngagementPoints?.Count ?? 0);
 
-    public int TrimRank => StateTrimOrder.EngagementDays;
+    public override int TrimRank => StateTrimOrder.EngagementDays;
 
-    public int Trimmable(UserState s) => s.EngagementPoints?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.EngagementPoints?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
+    public override long TrimOldest(UserState s)
     {
         s.EngagementPoints!.Remove(s.EngagementPoints.Keys.Min());
         return 4;
     }
 
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.EngagementPoints is { } points)
         {

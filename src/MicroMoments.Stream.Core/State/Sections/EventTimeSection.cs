@@ -7,17 +7,17 @@ namespace MicroMoments.Stream.Core.State.Sections;
 /// Section 20, event time (<see cref="EventTimeState"/>, docs/rules.md "Allowed lateness"): the active-day set, the last
 /// stamp of each watched <c>missing</c> event, and the window hits of count rules that fired, kept for the lateness.
 /// </summary>
-internal sealed class EventTimeSection : IStateSection
+internal sealed class EventTimeSection : StateSection
 {
     private const byte ActiveDaysFlag = 1, MissingSeenFlag = 2, FiredGroupsFlag = 4;
 
-    public int Id => 20;
+    public override int Id => 20;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.EventTime is null;
+    public override bool IsEmpty(UserState s) => s.EventTime is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var et = s.EventTime!;
         w.Byte((byte)((et.ActiveDays != 0 ? ActiveDaysFlag : 0) | (et.MissingSeen is null ? 0 : MissingSeenFlag)
@@ -51,7 +51,7 @@ internal sealed class EventTimeSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.Byte();
         var et = new EventTimeState();
@@ -98,7 +98,7 @@ internal sealed class EventTimeSection : IStateSection
 
     // Bounded in number where entries are added (EventTimeState.MaxMissingSeen, MaxFiredGroups), never trimmed for size.
     // Not merged: only the day set goes over, with the streak it belongs to (ActiveDaysSection).
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         if (s.EventTime is not { } et)
         {

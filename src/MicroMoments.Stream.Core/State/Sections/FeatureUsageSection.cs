@@ -3,17 +3,17 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 4, feature use: the use count per feature (least recently used first) and the last feature used.</summary>
-internal sealed class FeatureUsageSection : IStateSection
+internal sealed class FeatureUsageSection : StateSection
 {
     private const int Counts = 1, Last = 2;
 
-    public int Id => 4;
+    public override int Id => 4;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.FeatureCounts is null && s.LastFeature is null;
+    public override bool IsEmpty(UserState s) => s.FeatureCounts is null && s.LastFeature is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.FeatureCounts is null ? 0 : Counts) | (s.LastFeature is null ? 0 : Last)));
         if (s.FeatureCounts is { } features)
@@ -23,7 +23,7 @@ internal sealed class FeatureUsageSection : IStateSection
         w.SharedIfSet(s.LastFeature);
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         if ((flags & Counts) != 0)
@@ -33,18 +33,18 @@ internal sealed class FeatureUsageSection : IStateSection
         s.LastFeature = (flags & Last) != 0 ? r.Shared() : null;
     }
 
-    public int Evict(UserState s, StateLimits limits) => EvictOldest(s.FeatureCounts, limits.MaxFeatures);
+    public override int Evict(UserState s, StateLimits limits) => EvictOldest(s.FeatureCounts, limits.MaxFeatures);
 
-    public long UpperBoundBytes(UserState s) => MaxStringBytes(s.LastFeature) + MaxNumbersByNameBytes(s.FeatureCounts);
+    public override long UpperBoundBytes(UserState s) => MaxStringBytes(s.LastFeature) + MaxNumbersByNameBytes(s.FeatureCounts);
 
-    public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
+    public override int TrimRank => StateTrimOrder.LeastRecentlyUsed;
 
-    public int Trimmable(UserState s) => s.FeatureCounts?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.FeatureCounts?.Count ?? 0;
 
-    public long TrimOldest(UserState s) => 3 + RemoveLeastRecent(s.FeatureCounts!).Length;
+    public override long TrimOldest(UserState s) => 3 + RemoveLeastRecent(s.FeatureCounts!).Length;
 
     /// <summary>Counts add up; a feature only the anonymous user used comes in as the least recent, while there is room.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.FeatureCounts is { } features)
         {

@@ -3,23 +3,23 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 3, who the user is: first visit, sign-up, device, time zone, traits, attributes and alias state.</summary>
-internal sealed class IdentitySection : IStateSection
+internal sealed class IdentitySection : StateSection
 {
     private const int FirstSeen = 1, Device = 2, Timezone = 4, Traits = 8, SignedUp = 16, Attributes = 32, Anonymous = 64,
         MergedInto = 128, RetainedWeek1 = 256;
 
-    public int Id => 3;
+    public override int Id => 3;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => Flags(s) == 0;
+    public override bool IsEmpty(UserState s) => Flags(s) == 0;
 
     private static int Flags(UserState s) =>
         (s.FirstSeenAt != 0 ? FirstSeen : 0) | (s.Device is null ? 0 : Device) | (s.Timezone is null ? 0 : Timezone)
         | (s.Traits is null ? 0 : Traits) | (s.SignedUpAt is null ? 0 : SignedUp) | (s.Attributes is null ? 0 : Attributes)
         | (s.Anonymous ? Anonymous : 0) | (s.MergedInto is null ? 0 : MergedInto) | (s.RetainedWeek1 ? RetainedWeek1 : 0);
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)Flags(s));
         if (s.FirstSeenAt != 0)
@@ -43,7 +43,7 @@ internal sealed class IdentitySection : IStateSection
         w.StringIfSet(s.MergedInto);
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         bool Has(int flag) => (flags & (ulong)flag) != 0;
@@ -70,20 +70,20 @@ internal sealed class IdentitySection : IStateSection
         s.RetainedWeek1 = Has(RetainedWeek1);
     }
 
-    public int Evict(UserState s, StateLimits limits) => EvictOldest(s.Traits, limits.MaxTraits) + EvictOldest(s.Attributes, limits.MaxTraits);
+    public override int Evict(UserState s, StateLimits limits) => EvictOldest(s.Traits, limits.MaxTraits) + EvictOldest(s.Attributes, limits.MaxTraits);
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         return MaxStringBytes(s.Device) + MaxStringBytes(s.Timezone) + MaxStringBytes(s.MergedInto) + MaxTextsByNameBytes(s.Traits)
             + MaxTextsByNameBytes(s.Attributes);
     }
 
-    public int TrimRank => StateTrimOrder.LeastRecentlyUsed;
+    public override int TrimRank => StateTrimOrder.LeastRecentlyUsed;
 
     // Traits only: attributes are bounded in number, never trimmed for size.
-    public int Trimmable(UserState s) => s.Traits?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.Traits?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
+    public override long TrimOldest(UserState s)
     {
         var (k, v) = s.Traits!.GetAt(0);
         s.Traits.RemoveAt(0);
@@ -91,7 +91,7 @@ internal sealed class IdentitySection : IStateSection
     }
 
     // The identified user's own Anonymous and MergedInto stay as they are.
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         into.FirstSeenAt = Earliest(into.FirstSeenAt, from.FirstSeenAt);
         into.SignedUpAt = into.SignedUpAt is { } a && from.SignedUpAt is { } b ? Math.Min(a, b) : into.SignedUpAt ?? from.SignedUpAt;

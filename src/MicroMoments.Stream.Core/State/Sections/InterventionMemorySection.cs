@@ -5,18 +5,18 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 13, intervention memory: the last interventions (and held-out ghosts) with their feedback, newest last.</summary>
-internal sealed class InterventionMemorySection : IStateSection
+internal sealed class InterventionMemorySection : StateSection
 {
     private const int HasVariant = 1, HasStatus = 2, HasConverted = 4, Converted = 8, HasConvertUntil = 16, HasGhost = 32, Ghost = 64,
         HasCounted = 128;
 
-    public int Id => 13;
+    public override int Id => 13;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Interventions is null;
+    public override bool IsEmpty(UserState s) => s.Interventions is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var records = s.Interventions!;
         w.Count(records.Count);
@@ -42,7 +42,7 @@ internal sealed class InterventionMemorySection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var records = new List<InterventionRecord>(n);
@@ -62,7 +62,7 @@ internal sealed class InterventionMemorySection : IStateSection
         s.Interventions = records;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var r in CollectionsMarshal.AsSpan(s.Interventions))
@@ -72,11 +72,11 @@ internal sealed class InterventionMemorySection : IStateSection
         return n;
     }
 
-    public int TrimRank => StateTrimOrder.InterventionRecords;
+    public override int TrimRank => StateTrimOrder.InterventionRecords;
 
-    public int Trimmable(UserState s) => s.Interventions?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.Interventions?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
+    public override long TrimOldest(UserState s)
     {
         var r = s.Interventions![0];
         s.Interventions.RemoveAt(0);
@@ -84,7 +84,7 @@ internal sealed class InterventionMemorySection : IStateSection
     }
 
     /// <summary>Both users' records in time order, the last <see cref="RuleEngine.RememberedInterventions"/>.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.Interventions is { } records)
         {

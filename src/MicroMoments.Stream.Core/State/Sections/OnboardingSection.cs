@@ -1,24 +1,24 @@
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 8, onboarding progress: the step reached, the total and whether it completed.</summary>
-internal sealed class OnboardingSection : IStateSection
+internal sealed class OnboardingSection : StateSection
 {
     private const int Step = 1, Total = 2, Completed = 4;
 
-    public int Id => 8;
+    public override int Id => 8;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.OnboardingStep == 0 && s.OnboardingTotal == 0 && !s.OnboardingCompleted;
+    public override bool IsEmpty(UserState s) => s.OnboardingStep == 0 && s.OnboardingTotal == 0 && !s.OnboardingCompleted;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.OnboardingStep == 0 ? 0 : Step) | (s.OnboardingTotal == 0 ? 0 : Total) | (s.OnboardingCompleted ? Completed : 0)));
         w.VarIntIfSet(s.OnboardingStep);
         w.VarIntIfSet(s.OnboardingTotal);
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         s.OnboardingStep = (flags & Step) != 0 ? (int)r.VarInt() : 0;
@@ -26,7 +26,7 @@ internal sealed class OnboardingSection : IStateSection
         s.OnboardingCompleted = (flags & Completed) != 0;
     }
 
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         into.OnboardingStep = Math.Max(into.OnboardingStep, from.OnboardingStep);
         into.OnboardingTotal = Math.Max(into.OnboardingTotal, from.OnboardingTotal);

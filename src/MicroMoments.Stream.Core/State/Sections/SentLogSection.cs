@@ -4,17 +4,17 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 16, the sent log: interventions emitted, for caps, cooldowns and progressive disclosure.</summary>
-internal sealed class SentLogSection : IStateSection
+internal sealed class SentLogSection : StateSection
 {
     private const int HasTip = 1, Tip = 2;
 
-    public int Id => 16;
+    public override int Id => 16;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Sent is null;
+    public override bool IsEmpty(UserState s) => s.Sent is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         var sent = s.Sent!;
         w.Count(sent.Count);
@@ -28,7 +28,7 @@ internal sealed class SentLogSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var sent = new List<SentRecord>(n);
@@ -41,7 +41,7 @@ internal sealed class SentLogSection : IStateSection
         s.Sent = sent;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var x in CollectionsMarshal.AsSpan(s.Sent))
@@ -51,11 +51,11 @@ internal sealed class SentLogSection : IStateSection
         return n;
     }
 
-    public int TrimRank => StateTrimOrder.SentRecords;
+    public override int TrimRank => StateTrimOrder.SentRecords;
 
-    public int Trimmable(UserState s) => s.Sent?.Count ?? 0;
+    public override int Trimmable(UserState s) => s.Sent?.Count ?? 0;
 
-    public long TrimOldest(UserState s)
+    public override long TrimOldest(UserState s)
     {
         var x = s.Sent![0];
         s.Sent.RemoveAt(0);
@@ -63,7 +63,7 @@ internal sealed class SentLogSection : IStateSection
     }
 
     /// <summary>Both users' records in time order: what the anonymous user received counts toward the caps.</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (from.Sent is { } sent)
         {

@@ -1,17 +1,17 @@
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 6, sessions: the current one's start, the last one's length and the user's baseline.</summary>
-internal sealed class SessionsSection : IStateSection
+internal sealed class SessionsSection : StateSection
 {
     private const int Started = 1, Last = 2, Baseline = 4;
 
-    public int Id => 6;
+    public override int Id => 6;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.SessionStartedAt == 0 && s.LastSessionMs == 0 && s.SessionBaselineMs == 0;
+    public override bool IsEmpty(UserState s) => s.SessionStartedAt == 0 && s.LastSessionMs == 0 && s.SessionBaselineMs == 0;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.SessionStartedAt == 0 ? 0 : Started) | (s.LastSessionMs == 0 ? 0 : Last) | (s.SessionBaselineMs == 0 ? 0 : Baseline)));
         if (s.SessionStartedAt != 0)
@@ -22,7 +22,7 @@ internal sealed class SessionsSection : IStateSection
         w.VarIntIfSet(s.SessionBaselineMs);
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         s.SessionStartedAt = (flags & Started) != 0 ? r.Time() : 0;
@@ -34,7 +34,7 @@ internal sealed class SessionsSection : IStateSection
     /// The identified user's baseline stands once they have one; the current session starts at the anonymous visit when that
     /// ran on into the sign-up (less than a session gap between them).
     /// </summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         if (into.SessionBaselineMs == 0)
         {

@@ -1,7 +1,7 @@
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>
-/// The order in which history gives way when a state is over <see cref="StateLimits.MaxStateBytes"/> (<see cref="IStateSection.TrimRank"/>),
+/// The order in which history gives way when a state is over <see cref="StateLimits.MaxStateBytes"/> (<see cref="StateSection.TrimRank"/>),
 /// lowest first, after the sections a newer version wrote and this one only keeps. Timers, the schedule, watermarks and
 /// scalars are <see cref="Never"/> trimmed: losing them would break exactly-once or lose pending work.
 /// </summary>

@@ -4,18 +4,18 @@ using static MicroMoments.Stream.Core.State.StateBounds;
 namespace MicroMoments.Stream.Core.State.Sections;
 
 /// <summary>Section 12, timers: the pending dwell, inactivity and absence timers, and the user's score in the timer index.</summary>
-internal sealed class TimerListSection : IStateSection
+internal sealed class TimerListSection : StateSection
 {
     private const int HasTimers = 1, HasIndexed = 2;
     private const int OwnRule = 1, HasDetails = 2;
 
-    public int Id => 12;
+    public override int Id => 12;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Timers is null && s.IndexedDueAt is null;
+    public override bool IsEmpty(UserState s) => s.Timers is null && s.IndexedDueAt is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.VarUInt((ulong)((s.Timers is null ? 0 : HasTimers) | (s.IndexedDueAt is null ? 0 : HasIndexed)));
         if (s.Timers is { } timers)
@@ -40,7 +40,7 @@ internal sealed class TimerListSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var flags = r.VarUInt();
         if ((flags & HasTimers) != 0)
@@ -66,7 +66,7 @@ internal sealed class TimerListSection : IStateSection
     }
 
     /// <summary>Arming keeps the timer bound; this catches what a merge of two users' states brings together (the earliest due go).</summary>
-    public int Evict(UserState s, StateLimits limits)
+    public override int Evict(UserState s, StateLimits limits)
     {
         var n = 0;
         while (s.Timers is { } timers && timers.Count > Math.Max(1, limits.MaxTimers))
@@ -77,7 +77,7 @@ internal sealed class TimerListSection : IStateSection
         return n;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var t in CollectionsMarshal.AsSpan(s.Timers))
@@ -89,7 +89,7 @@ internal sealed class TimerListSection : IStateSection
     }
 
     /// <summary>The anonymous user's timers move over, except where the identified user has its own of the same id (the newer one: the idle timer, a re-armed dwell).</summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         foreach (var timer in from.Timers ?? [])
         {

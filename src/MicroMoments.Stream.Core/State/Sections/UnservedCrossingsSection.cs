@@ -8,15 +8,15 @@ namespace MicroMoments.Stream.Core.State.Sections;
 /// Section 19, unserved crossings: threshold and streak rules (per feature for <c>featureUses</c>) whose crossing expired or
 /// was dropped, so they fire again at the next event where the metric still holds (<see cref="UserState.UnservedCrossings"/>).
 /// </summary>
-internal sealed class UnservedCrossingsSection : IStateSection
+internal sealed class UnservedCrossingsSection : StateSection
 {
-    public int Id => 19;
+    public override int Id => 19;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.UnservedCrossings is null;
+    public override bool IsEmpty(UserState s) => s.UnservedCrossings is null;
 
-    public void Write(StateWriter w, UserState s)
+    public override void Write(StateWriter w, UserState s)
     {
         w.Count(s.UnservedCrossings!.Count);
         foreach (var key in s.UnservedCrossings)
@@ -25,7 +25,7 @@ internal sealed class UnservedCrossingsSection : IStateSection
         }
     }
 
-    public void Read(ref StateReader r, UserState s)
+    public override void Read(ref StateReader r, UserState s)
     {
         var n = r.Count();
         var keys = new List<string>(n);
@@ -36,7 +36,7 @@ internal sealed class UnservedCrossingsSection : IStateSection
         s.UnservedCrossings = keys;
     }
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var c in CollectionsMarshal.AsSpan(s.UnservedCrossings))
@@ -46,7 +46,7 @@ internal sealed class UnservedCrossingsSection : IStateSection
         return n;
     }
 
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         foreach (var c in from.UnservedCrossings ?? [])
         {

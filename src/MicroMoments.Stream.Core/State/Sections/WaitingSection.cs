@@ -10,21 +10,21 @@ namespace MicroMoments.Stream.Core.State.Sections;
 /// (<see cref="UserState.Waiting"/>). Written as their JSON: only blocked users hold any, at most 8, and most of an entry
 /// is its rendered message; a binary form can come as a section of a new id without a setting.
 /// </summary>
-internal sealed class WaitingSection : IStateSection
+internal sealed class WaitingSection : StateSection
 {
-    public int Id => 18;
+    public override int Id => 18;
 
-    public bool Keep => true;
+    public override bool Keep => true;
 
-    public bool IsEmpty(UserState s) => s.Waiting is null;
+    public override bool IsEmpty(UserState s) => s.Waiting is null;
 
-    public void Write(StateWriter w, UserState s) => w.String(JsonSerializer.Serialize(s.Waiting!, UserStateJsonContext.Default.ListWaitingDelivery));
+    public override void Write(StateWriter w, UserState s) => w.String(JsonSerializer.Serialize(s.Waiting!, UserStateJsonContext.Default.ListWaitingDelivery));
 
-    public void Read(ref StateReader r, UserState s) =>
+    public override void Read(ref StateReader r, UserState s) =>
         s.Waiting = JsonSerializer.Deserialize(r.String(), UserStateJsonContext.Default.ListWaitingDelivery)
             ?? throw new InvalidDataException("the waiting candidates are JSON null");
 
-    public long UpperBoundBytes(UserState s)
+    public override long UpperBoundBytes(UserState s)
     {
         var n = 0L;
         foreach (var w in CollectionsMarshal.AsSpan(s.Waiting))
@@ -53,7 +53,7 @@ internal sealed class WaitingSection : IStateSection
     /// The anonymous user's entries join, addressed as they were, except for a rule the identified user has one for;
     /// over <see cref="DeliverySchedule.MaxWaiting"/>, the first ones go.
     /// </summary>
-    public void Merge(UserState into, UserState from, StateLimits limits)
+    public override void Merge(UserState into, UserState from, StateLimits limits)
     {
         // Each entry awaiting its minute moves too: it is a command the rules produce, settled with the batch.
         foreach (var w in from.Waiting ?? [])

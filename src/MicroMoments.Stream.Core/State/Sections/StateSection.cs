@@ -7,48 +7,52 @@ namespace MicroMoments.Stream.Core.State.Sections;
 /// (<see cref="StateWriter.Shared"/>); a section's other back-references stay inside it. A section with nothing to bound or
 /// merge keeps the default members.
 /// </summary>
-internal interface IStateSection
+/// <remarks>
+/// A class, not an interface: the bounds run every section after each event, and a virtual call is cheaper than the
+/// interface dispatch of a call site that sees every section type (about 5 % of the event path's CPU in the benchmark).
+/// </remarks>
+internal abstract class StateSection
 {
     /// <summary>The section id: unique, never reused for something else once released.</summary>
-    int Id { get; }
+    public abstract int Id { get; }
 
     /// <summary>
     /// What a reader that does not know <see cref="Id"/> does with it: keep it and write it back unchanged (true), or drop it.
     /// A section that is a cache or index of others must drop, since an older writer may change what it indexes.
     /// </summary>
-    bool Keep { get; }
+    public abstract bool Keep { get; }
 
     /// <summary>Nothing to store: the section is left out, and reads back as the defaults.</summary>
-    bool IsEmpty(UserState s);
+    public abstract bool IsEmpty(UserState s);
 
-    void Write(StateWriter w, UserState s);
+    public abstract void Write(StateWriter w, UserState s);
 
     /// <summary>Reads the payload <see cref="Write"/> wrote; the container checks it took every byte.</summary>
-    void Read(ref StateReader r, UserState s);
+    public abstract void Read(ref StateReader r, UserState s);
 
     /// <summary>Applies the section's count bounds (<see cref="StateLimits"/>); returns how many entries it evicted.</summary>
-    int Evict(UserState s, StateLimits limits) => 0;
+    public virtual int Evict(UserState s, StateLimits limits) => 0;
 
     /// <summary>
     /// At least the bytes the section's collections and strings take when written, without writing them; its scalars, key
     /// and length are in the fixed part of <see cref="StateBounds.UpperBoundBytes"/>.
     /// </summary>
-    long UpperBoundBytes(UserState s) => 0;
+    public virtual long UpperBoundBytes(UserState s) => 0;
 
     /// <summary>When the section's history gives way to <see cref="StateLimits.MaxStateBytes"/> (<see cref="StateTrimOrder"/>).</summary>
-    int TrimRank => StateTrimOrder.Never;
+    public virtual int TrimRank => StateTrimOrder.Never;
 
     /// <summary>How many pieces <see cref="TrimOldest"/> could take: within a rank, the section holding most gives way first.</summary>
-    int Trimmable(UserState s) => 0;
+    public virtual int Trimmable(UserState s) => 0;
 
     /// <summary>Removes the oldest piece of the section's history (called only when <see cref="Trimmable"/> is above 0); returns roughly the bytes it took.</summary>
-    long TrimOldest(UserState s) => 0;
+    public virtual long TrimOldest(UserState s) => 0;
 
     /// <summary>
     /// Moves the section's part of an anonymous user's state (<paramref name="from"/>) into the identified user's
     /// (<paramref name="into"/>) when an alias arrives; what <paramref name="into"/> already has wins on conflicts.
     /// </summary>
-    void Merge(UserState into, UserState from, StateLimits limits)
+    public virtual void Merge(UserState into, UserState from, StateLimits limits)
     {
     }
 }
