@@ -28,7 +28,16 @@ internal static class EventTimeTail
         }
         if (et.FiredGroups is { } groups)
         {
-            groups.RemoveAll(g => g.Hits.Count == 0 || g.Last.At < bar);
+            var kept = 0;
+            for (var i = 0; i < groups.Count; i++)
+            {
+                var g = groups[i];
+                if (g.Hits.Count > 0 && g.Last.At >= bar)
+                {
+                    groups[kept++] = g; // in place, with no predicate made per event
+                }
+            }
+            groups.RemoveRange(kept, groups.Count - kept);
             et.FiredGroups = groups.Count == 0 ? null : groups;
         }
         if (et.IsEmpty)
