@@ -117,18 +117,28 @@ internal sealed class StateWriter
 
     public void Count(int n) => VarUInt((ulong)n);
 
-    /// <summary>Where a length-prefixed part starts: pass it to <see cref="EndLengthPrefixed"/> once the part is written.</summary>
-    public int BeginLengthPrefixed() => _length;
+    /// <summary>
+    /// Where a length-prefixed part starts: pass it to <see cref="EndLengthPrefixed"/> once the part is written. One byte is
+    /// kept for the length, which is enough for a part under 128 bytes (most sections); a longer part is moved up.
+    /// </summary>
+    public int BeginLengthPrefixed()
+    {
+        Take(1);
+        return _length;
+    }
 
     /// <summary>Puts the length of what was written since <paramref name="start"/> in front of it, as a varint.</summary>
     public void EndLengthPrefixed(int start)
     {
         var length = _length - start;
         var prefix = VarUIntSize((ulong)length);
-        Take(prefix);
-        Array.Copy(_buffer, start, _buffer, start + prefix, length);
+        if (prefix > 1)
+        {
+            Take(prefix - 1);
+            Array.Copy(_buffer, start, _buffer, start + prefix - 1, length);
+        }
         var end = _length;
-        _length = start;
+        _length = start - 1;
         VarUInt((ulong)length);
         _length = end;
     }
