@@ -5,37 +5,53 @@ using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Pipeline;
 
-/// <summary>What one batch (or one timer check) produced: commands, decisions, dead letters and the users to save.</summary>
+/// <summary>
+/// What one batch (or one timer check) produced: commands, decisions, dead letters and the users to save. The stages only
+/// append to it, through its methods (parse and load dead-letter, decide and pace add evaluations, decide marks users to
+/// save); what a stage added is read-only to every later stage, so none edits another's output (docs/pipeline.md).
+/// </summary>
 public sealed class BatchWork
 {
+    private readonly List<(string Shard, InterventionCommand Command, ActivityContext Parent)> _interventions = [];
+    private readonly List<(string Shard, Decision Decision)> _decisions = [];
+    private readonly List<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> _cancellations = [];
+    private readonly List<RejectedRecord> _deadLetters = [];
+    private readonly List<FeedbackRecord> _feedback = [];
+    private readonly List<(string Shard, WaitingDelivery Entry, ActivityContext Parent)> _awaiting = [];
+    private readonly List<UnreadableState> _quarantined = [];
+    private readonly Dictionary<(string Topic, string Outcome), int> _outcomes = [];
+
     public Dictionary<string, Dictionary<string, UserState>> Dirty { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, HashSet<string>> NewUsers { get; } = new(StringComparer.Ordinal);
-    public List<(string Shard, InterventionCommand Command, ActivityContext Parent)> Interventions { get; } = [];
-    public List<(string Shard, Decision Decision)> Decisions { get; } = [];
+    public IReadOnlyList<(string Shard, InterventionCommand Command, ActivityContext Parent)> Interventions => _interventions;
+    public IReadOnlyList<(string Shard, Decision Decision)> Decisions => _decisions;
 
     /// <summary>Cancellations, each going out just before the command at <c>Before</c> in <see cref="Interventions"/> (or after all).</summary>
-    public List<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> Cancellations { get; } = [];
-    public List<RejectedRecord> DeadLetters { get; } = [];
+    public IReadOnlyList<(string Shard, InterventionCancellation Cancellation, ActivityContext Parent, int Before)> Cancellations => _cancellations;
+    public IReadOnlyList<RejectedRecord> DeadLetters => _deadLetters;
 
     /// <summary>The responses the engine counted (delivered, clicked, …, converted), in the order it counted them.</summary>
-    public List<FeedbackRecord> Feedback { get; } = [];
+    public IReadOnlyList<FeedbackRecord> Feedback => _feedback;
 
     /// <summary>
     /// The schedule entries the batch's steps put to await a delivery minute, in batch order, with the shard and trace of the
     /// step: the pace stage asks for the minutes of those still in a schedule, and settles them (<see cref="PaceStage"/>).
     /// </summary>
-    public List<(string Shard, WaitingDelivery Entry, ActivityContext Parent)> Awaiting { get; } = [];
+    public IReadOnlyList<(string Shard, WaitingDelivery Entry, ActivityContext Parent)> Awaiting => _awaiting;
+
+    /// <summary>Whether an evaluation added to the batch put <paramref name="entry"/> to await its minute.</summary>
+    public bool PutToAwait(WaitingDelivery entry) => _awaiting.Exists(a => ReferenceEquals(a.Entry, entry));
 
     /// <summary>The previous users named by the batch's alias calls, as the load stage found them.</summary>
     public AliasedUsers Aliases { get; } = new();
     /// <summary>Records per (topic, outcome): applied, duplicate, dead_lettered.</summary>
-    public Dictionary<(string Topic, string Outcome), int> Outcomes { get; } = [];
+    public IReadOnlyDictionary<(string Topic, string Outcome), int> Outcomes => _outcomes;
 
     public void Count(string topic, string outcome, int n = 1)
     {
         if (n > 0)
         {
-            Outcomes[(topic, outcome)] = Outcomes.GetValueOrDefault((topic, outcome)) + n;
+            _outcomes[(topic, outcome)] = _outcomes.GetValueOrDefault((topic, outcome)) + n;
         }
     }
     /// <summary>Sends a record to the dead-letter topic instead of the rules.</summary>
@@ -43,22 +59,22 @@ public sealed class BatchWork
     {
         var rejected = new RejectedRecord(shard, record, reason, message);
         Count(record.Topic, "dead_lettered");
-        DeadLetters.Add(rejected);
+        _deadLetters.Add(rejected);
         return rejected;
     }
 
     /// <summary>The stored states this batch could not read: each user started fresh, and each went to the dead letters.</summary>
-    public List<UnreadableState> Quarantined { get; } = [];
+    public IReadOnlyList<UnreadableState> Quarantined => _quarantined;
 
     /// <summary>Dead-letters an unreadable state as <c>state_unreadable</c>: a record of the user's partition, with no offset.</summary>
     public void Quarantine(UnreadableState bad)
     {
-        Quarantined.Add(bad);
+        _quarantined.Add(bad);
         var colon = bad.Shard.LastIndexOf(':');
         var (topic, partition) = colon > 0 && int.TryParse(bad.Shard.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var p)
             ? (bad.Shard[..colon], p) : (bad.Shard, -1);
         var source = new SourceRecord(topic, partition, -1, bad.At.UtcDateTime, System.Text.Encoding.UTF8.GetBytes(bad.UserId), bad.Raw);
-        DeadLetters.Add(new RejectedRecord(bad.Shard, source, Events.RejectReasons.StateUnreadable,
+        _deadLetters.Add(new RejectedRecord(bad.Shard, source, Events.RejectReasons.StateUnreadable,
             $"the state under {bad.Key} cannot be read ({bad.Error}); its bytes are kept under {bad.QuarantineKey} and the user starts fresh"));
     }
 
@@ -112,21 +128,21 @@ public sealed class BatchWork
         }
         foreach (var x in evaluation.Cancellations)
         {
-            Cancellations.Add((shard, x, parent, Interventions.Count));
+            _cancellations.Add((shard, x, parent, _interventions.Count));
         }
         foreach (var c in evaluation.Interventions)
         {
-            Interventions.Add((shard, c, parent));
+            _interventions.Add((shard, c, parent));
         }
         foreach (var d in evaluation.Decisions)
         {
-            Decisions.Add((shard, d));
+            _decisions.Add((shard, d));
         }
         foreach (var w in evaluation.Awaiting)
         {
-            Awaiting.Add((shard, w, parent));
+            _awaiting.Add((shard, w, parent));
         }
-        Feedback.AddRange(evaluation.Feedback);
+        _feedback.AddRange(evaluation.Feedback);
     }
 
     /// <summary>

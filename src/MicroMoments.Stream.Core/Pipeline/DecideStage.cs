@@ -85,7 +85,7 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
                 events.RuleFailed(ex, p.Source);
                 events.DeadLettered(work.Reject(p.Shard, p.Record, RejectReasons.RuleError, $"{ex.GetType().Name}: {ex.Message}"));
                 // The record's evaluation is dropped with it, so nothing it put to await a minute may be settled and sent.
-                DeliverySchedule.TakeAwaiting(state, w => !work.Awaiting.Exists(a => ReferenceEquals(a.Entry, w)));
+                DeliverySchedule.TakeAwaiting(state, w => !work.PutToAwait(w));
                 work.MarkDirty(p.Shard, state); // the watermark moved: the record is done, in the dead-letter topic
             }
         }

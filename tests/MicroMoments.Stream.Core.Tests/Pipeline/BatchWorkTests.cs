@@ -23,9 +23,11 @@ public sealed class BatchWorkTests
         foreach (var user in new[] { "u-1", "u-2" })
         {
             work.Add("s", Ping.Apply(new UserState { UserId = user }, Track(user, "Ping", T0), Next(), T0), default);
+            // A later step of the batch withdraws the user's command: it goes out after everything added before it.
+            var withdrawal = new Evaluation();
+            withdrawal.Cancellations.Add(new InterventionCancellation($"x-{user[2..]}", user, "ping", "cancel_on", T0));
+            work.Add("s", withdrawal, default);
         }
-        work.Cancellations.Add(("s", new InterventionCancellation("x-1", "u-1", "ping", "cancel_on", T0), default, 1));
-        work.Cancellations.Add(("s", new InterventionCancellation("x-2", "u-2", "ping", "cancel_on", T0), default, 2));
 
         var order = work.Messages().Select(m => m.Command?.UserId ?? m.Cancellation!.InterventionId);
 
