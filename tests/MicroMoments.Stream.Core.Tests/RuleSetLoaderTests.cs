@@ -117,6 +117,21 @@ public sealed class RuleSetLoaderTests
     }
 
     [Fact]
+    public void Load_CountWindowUnderOneMillisecond_RejectedWithItsLine()
+    {
+        const string yaml = """
+            rules:
+              - id: r1
+                trigger: { kind: count, event: Task Failed, times: 3, within: 0.0001s }
+                action: { moment: friction, channel: in_app, message: { body: hi } }
+            """;
+
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load(yaml));
+
+        Assert.Contains(ex.Errors, e => e.Line == 3 && e.Message.Contains("'within' must be at least 1ms", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_VariantNameWithBar_RejectedWithItsLine()
     {
         const string yaml = """

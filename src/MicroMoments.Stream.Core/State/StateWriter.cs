@@ -143,9 +143,6 @@ internal sealed class StateWriter
         _length = end;
     }
 
-    /// <summary>Forgets what was written since <paramref name="start"/> (an empty part is left out).</summary>
-    public void Truncate(int start) => _length = start;
-
     /// <summary>A count, then each name (shared or not) with its number less <paramref name="minus"/>.</summary>
     public void Map<T>(Dictionary<string, T> map, bool shared, long minus = 0) where T : IBinaryInteger<T>
     {

@@ -1,3 +1,4 @@
+using System.Reflection;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Core.State.Sections;
 
@@ -46,13 +47,17 @@ public sealed class StateSectionRoomsTests
     public void Section_ImplementsExactlyWhatItsRowDeclares(int id, string declared)
     {
         var section = StateSections.Find(id)!;
-        bool Own(string name) => StateSections.Overrides(section, name);
+        // Declared on the section's own type (not inherited from the base's default); checked apart from StateSections.Overrides.
+        const BindingFlags Declared = BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        bool Own(string name) => section.GetType().GetMethod(name, Declared) is not null || section.GetType().GetProperty(name, Declared) is not null;
         var trim = new[] { Own(nameof(StateSection.TrimRank)), Own(nameof(StateSection.Trimmable)), Own(nameof(StateSection.TrimOldest)) };
 
         Assert.True(trim.All(x => x) || !trim.Any(x => x), $"section {id} declares only part of trimming");
         var actual = new[] { (Evicts, Own(nameof(StateSection.Evict))), (Bounds, Own(nameof(StateSection.UpperBoundBytes))), (Trims, trim[0]), (Merges, Own(nameof(StateSection.Merge))) }
             .Where(x => x.Item2).Select(x => x.Item1);
         Assert.Equal(declared, string.Join(' ', actual));
+        Assert.Equal(declared.Contains(Evicts, StringComparison.Ordinal), StateSections.Evicting.Contains(section));
+        Assert.Equal(declared.Contains(Bounds, StringComparison.Ordinal), StateSections.Sized.Contains(section));
     }
 
     [Theory]

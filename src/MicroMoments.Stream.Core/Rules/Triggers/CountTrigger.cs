@@ -38,6 +38,11 @@ public sealed class CountTrigger : TriggerSpec
         {
             r.Error(t, $"rule '{id}': a count trigger needs 'times' of 2 or more");
         }
+        if (window > TimeSpan.Zero && window < TimeSpan.FromMilliseconds(1))
+        {
+            // Event times are whole milliseconds: a shorter window could hold only hits of one instant.
+            r.Error(t, $"rule '{id}': a count trigger's 'within' must be at least 1ms");
+        }
         return new CountTrigger { Event = evt, Duration = window, Times = times, Per = r.String(t, "per"), Where = r.StringMap(t, "where") };
     }
 
