@@ -1,26 +1,49 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Interventions;
 
 namespace MicroMoments.Stream.Core.Decisions;
 
-/// <summary>What applying one event (or firing a user's due timers) produced.</summary>
+/// <summary>
+/// What applying one event (or firing a user's due timers) produced. Its lists are made on first use: most events produce
+/// nothing, and an evaluation is made for every event.
+/// </summary>
 public sealed class Evaluation
 {
     public static readonly Evaluation Duplicate = new() { Applied = false };
+    private List<FeedbackRecord>? _feedback;
+    private List<StatIncrement>? _stats;
+    private List<State.WaitingDelivery>? _awaiting;
+    private List<InterventionCancellation>? _cancellations;
+    private List<Decision>? _decisions;
+    private List<InterventionCommand>? _interventions;
 
     /// <summary>False when the record had been applied before (a redelivery): nothing changed.</summary>
     public bool Applied { get; init; } = true;
 
-    public List<InterventionCommand> Interventions { get; } = [];
-    public List<Decision> Decisions { get; } = [];
+    public List<InterventionCommand> Interventions => _interventions ??= [];
+
+    /// <summary><see cref="Interventions"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<InterventionCommand> InterventionsSoFar => CollectionsMarshal.AsSpan(_interventions);
+
+    public List<Decision> Decisions => _decisions ??= [];
+
+    /// <summary><see cref="Decisions"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<Decision> DecisionsSoFar => CollectionsMarshal.AsSpan(_decisions);
 
     /// <summary>Commands sent earlier and withdrawn now; they go out before this evaluation's <see cref="Interventions"/>.</summary>
-    public List<InterventionCancellation> Cancellations { get; } = [];
+    public List<InterventionCancellation> Cancellations => _cancellations ??= [];
+
+    /// <summary><see cref="Cancellations"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<InterventionCancellation> CancellationsSoFar => CollectionsMarshal.AsSpan(_cancellations);
 
     /// <summary>
     /// Entries this step put to await a delivery minute on a rate-limited channel (<see cref="State.WaitingDelivery.Awaiting"/>), in
     /// order: the pace stage asks the ledger for them after the batch is decided, and settles them.
     /// </summary>
-    public List<State.WaitingDelivery> Awaiting { get; } = [];
+    public List<State.WaitingDelivery> Awaiting => _awaiting ??= [];
+
+    /// <summary><see cref="Awaiting"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<State.WaitingDelivery> AwaitingSoFar => CollectionsMarshal.AsSpan(_awaiting);
 
     /// <summary>
     /// A timer step a rule threw in: what was due and not yet decided is dropped (it would throw again at every check), and what
@@ -29,10 +52,16 @@ public sealed class Evaluation
     public Exception? Failure { get; set; }
 
     /// <summary>Counter increments for response analytics: (rule, variant, metric).</summary>
-    public List<StatIncrement> Stats { get; } = [];
+    public List<StatIncrement> Stats => _stats ??= [];
+
+    /// <summary><see cref="Stats"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<StatIncrement> StatsSoFar => CollectionsMarshal.AsSpan(_stats);
 
     /// <summary>Responses counted in <see cref="Stats"/> (delivered, displayed, clicked, dismissed, converted), per intervention.</summary>
-    public List<FeedbackRecord> Feedback { get; } = [];
+    public List<FeedbackRecord> Feedback => _feedback ??= [];
+
+    /// <summary><see cref="Feedback"/> without making the list when there is none (the batch reads every step's lists).</summary>
+    internal ReadOnlySpan<FeedbackRecord> FeedbackSoFar => CollectionsMarshal.AsSpan(_feedback);
 
     /// <summary>Feedback that named an intervention this user was never sent: counted and ignored.</summary>
     public int ForeignFeedback { get; set; }

@@ -118,31 +118,34 @@ public sealed class BatchWork
         {
             Bounded = (Bounded.Ignored + evaluation.IgnoredValues, Bounded.Evicted + evaluation.Evicted, Bounded.Trimmed + evaluation.Trimmed);
         }
-        if (evaluation.Stats.Count > 0)
+        if (evaluation.StatsSoFar.Length > 0)
         {
             var rules = CountersOf(shard);
-            foreach (var stat in evaluation.Stats)
+            foreach (var stat in evaluation.StatsSoFar)
             {
                 stat.AddTo(rules);
             }
         }
-        foreach (var x in evaluation.Cancellations)
+        foreach (var x in evaluation.CancellationsSoFar)
         {
             _cancellations.Add((shard, x, parent, _interventions.Count));
         }
-        foreach (var c in evaluation.Interventions)
+        foreach (var c in evaluation.InterventionsSoFar)
         {
             _interventions.Add((shard, c, parent));
         }
-        foreach (var d in evaluation.Decisions)
+        foreach (var d in evaluation.DecisionsSoFar)
         {
             _decisions.Add((shard, d));
         }
-        foreach (var w in evaluation.Awaiting)
+        foreach (var w in evaluation.AwaitingSoFar)
         {
             _awaiting.Add((shard, w, parent));
         }
-        _feedback.AddRange(evaluation.Feedback);
+        foreach (var f in evaluation.FeedbackSoFar)
+        {
+            _feedback.Add(f);
+        }
     }
 
     /// <summary>
