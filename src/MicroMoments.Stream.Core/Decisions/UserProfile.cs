@@ -6,7 +6,7 @@ using MicroMoments.Stream.Core.State;
 namespace MicroMoments.Stream.Core.Decisions;
 
 /// <summary>What one event revealed beyond the state: values that only exist at that moment.</summary>
-public sealed record Observation
+public readonly record struct Observation
 {
     /// <summary>For a completed task with a duration: 1 − duration / the user's usual duration, or the population's on a first completion (0.4 = 40 % faster).</summary>
     public double? CompletionSpeedup { get; init; }
