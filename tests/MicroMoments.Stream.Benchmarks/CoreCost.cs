@@ -52,10 +52,8 @@ public static class CoreCost
     }
 
     /// <summary>Runs <paramref name="events"/> events of the standard mix through the stages: per stage the best of <paramref name="rounds"/>, after a warm-up.</summary>
-    private static readonly AllocTicks Ticks = new();
     public static Result Run(BenchInfrastructure infra, string label, int events, int rounds, string? rulesPath = null)
     {
-        GC.KeepAlive(Ticks);
         var config = new Dictionary<string, string?>
         {
             ["MicroMoments:Kafka:BootstrapServers"] = infra.Kafka.BootstrapServers,
@@ -150,9 +148,7 @@ public static class CoreCost
             }
             Lap();
             var decidedAt = DateTimeOffset.UtcNow;
-            AllocTicks.On = true;
             decide.Apply(parsed, work, decidedAt);
-            AllocTicks.On = false;
             Lap();
             pace.PaceAsync(work, NoOutageGate.Instance, decidedAt, CancellationToken.None).GetAwaiter().GetResult();
             Lap();
@@ -176,7 +172,6 @@ public static class CoreCost
             Lap();
         }
         var threadUsed = ThreadCpu.Now() - threadBefore;
-        Console.WriteLine(label); AllocTicks.Print();
         var processUsed = (Environment.CpuUsage.TotalTime - processBefore).Ticks * 100;
         var stages = names.Select((n, i) => n == Deserialise
             ? new Stage(n, cpu[i] / (double)Math.Max(1, states), allocated[i] / (double)Math.Max(1, states))
