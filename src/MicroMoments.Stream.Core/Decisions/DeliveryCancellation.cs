@@ -154,10 +154,7 @@ public sealed class DeliveryCancellation
         var nowMs = now.ToUnixTimeMilliseconds();
         if (state.Waiting is not null)
         {
-            foreach (var w in DeliverySchedule.TakeAwaiting(state, w => !result.Awaiting.Contains(w) && PauseReason(state, w.RuleId, nowMs) is not null))
-            {
-                DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, PauseReason(state, w.RuleId, nowMs), now, result);
-            }
+            SuppressPausedAwaiting(state, now, result);
         }
         if (state.PendingDeliveries is null)
         {
@@ -168,7 +165,7 @@ public sealed class DeliveryCancellation
         for (var i = 0; pending is not null && i < pending.Count;)
         {
             var p = pending[i];
-            if (PauseReason(state, p.RuleId, nowMs) is { } reason && !result.Interventions.Exists(c => c.InterventionId == p.InterventionId))
+            if (PauseReason(state, p.RuleId, nowMs) is { } reason && !SentBy(result, p.InterventionId))
             {
                 Cancel(state, p, reason, now, cause, result);
                 Remove(state, i);
@@ -177,6 +174,29 @@ public sealed class DeliveryCancellation
             }
             i++;
         }
+    }
+
+    /// <summary>The entries awaiting their minute from an earlier step whose rule is paused now: taken out, each suppressed.</summary>
+    private void SuppressPausedAwaiting(UserState state, DateTimeOffset now, Evaluation result)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        foreach (var w in DeliverySchedule.TakeAwaiting(state, w => !result.Awaiting.Contains(w) && PauseReason(state, w.RuleId, nowMs) is not null))
+        {
+            DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, PauseReason(state, w.RuleId, nowMs), now, result);
+        }
+    }
+
+    /// <summary>Whether this evaluation produced the command <paramref name="interventionId"/>.</summary>
+    private static bool SentBy(Evaluation result, string interventionId)
+    {
+        foreach (var c in result.InterventionsSoFar)
+        {
+            if (c.InterventionId == interventionId)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The pause the user is under for the rule now, as <see cref="PolicyGate.CheckDrop"/> would find it, or null.</summary>
@@ -227,9 +247,25 @@ public sealed class DeliveryCancellation
     /// <summary>Drops the entries whose <c>deliverAfter</c> has come: those commands are the delivery services' now.</summary>
     private static void Prune(UserState state, long nowMs)
     {
-        if (state.PendingDeliveries is { } pending && pending.RemoveAll(p => p.DeliverAfter <= nowMs) > 0 && pending.Count == 0)
+        if (state.PendingDeliveries is not { } pending)
         {
-            state.PendingDeliveries = null;
+            return;
+        }
+        var kept = 0;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (pending[i].DeliverAfter > nowMs)
+            {
+                pending[kept++] = pending[i]; // in place, with no predicate made per event
+            }
+        }
+        if (kept < pending.Count)
+        {
+            pending.RemoveRange(kept, pending.Count - kept);
+            if (kept == 0)
+            {
+                state.PendingDeliveries = null;
+            }
         }
     }
 
