@@ -17,6 +17,19 @@ public sealed class Evaluation
     private List<Decision>? _decisions;
     private List<InterventionCommand>? _interventions;
 
+    /// <summary>Empties the evaluation for the next step, keeping its lists' room (<see cref="RuleEngine.Apply(State.UserState, Events.ClickEvent, Events.RecordSource, DateTimeOffset, Evaluation)"/>).</summary>
+    internal void Reset()
+    {
+        _feedback?.Clear();
+        _stats?.Clear();
+        _awaiting?.Clear();
+        _cancellations?.Clear();
+        _decisions?.Clear();
+        _interventions?.Clear();
+        Failure = null;
+        (ForeignFeedback, RepeatedFeedback, LateEvents, IgnoredValues, Evicted, Trimmed) = (0, 0, 0, 0, 0, 0);
+    }
+
     /// <summary>False when the record had been applied before (a redelivery): nothing changed.</summary>
     public bool Applied { get; init; } = true;
 

@@ -54,7 +54,14 @@ public sealed partial class RuleEngine
     /// Applies one event. A record at or below the user's watermark for its partition (a redelivery), or
     /// with a recently seen messageId (an upstream duplicate), changes nothing.
     /// </summary>
-    public Evaluation Apply(UserState state, ClickEvent e, RecordSource source, DateTimeOffset now)
+    public Evaluation Apply(UserState state, ClickEvent e, RecordSource source, DateTimeOffset now) => Apply(state, e, source, now, null);
+
+    /// <summary>
+    /// <see cref="Apply(UserState, ClickEvent, RecordSource, DateTimeOffset)"/> into <paramref name="reuse"/> when given (emptied
+    /// by the caller, whose previous result was read already): the decide stage keeps one for its batch, as most events
+    /// produce nothing.
+    /// </summary>
+    internal Evaluation Apply(UserState state, ClickEvent e, RecordSource source, DateTimeOffset now, Evaluation? reuse)
     {
         var wmKey = source.PartitionKey;
         if (state.Watermarks.TryGetValue(wmKey, out var watermark) && source.Offset <= watermark)
@@ -70,7 +77,7 @@ public sealed partial class RuleEngine
         // Once the user is seen by a userId (or a record key), no alias can take the history away.
         state.Anonymous = e.Anonymous && (first || state.Anonymous);
 
-        var result = new Evaluation();
+        var result = reuse ?? new Evaluation();
         if (DeliveryReports.Contains(e.Key))
         {
             return RecordFeedback(state, e, result).Applies ? ApplyDeliveryReport(state, e, now, result) : result;

@@ -27,6 +27,7 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
         // Outcomes are counted per run of one topic, not looked up per event.
         string? topic = null;
         int applied = 0, duplicates = 0;
+        var scratch = new Evaluation(); // one for the batch: its content is copied into the batch's work after each event
         void Flush()
         {
             if (topic is not null)
@@ -46,7 +47,8 @@ public sealed class DecideStage(Func<RuleEngine> engine, UserStateCache cache, I
             cache.TryGet(p.Shard, p.Event.UserId, out var state);
             try
             {
-                var evaluation = rules.Apply(state, p.Event, p.Source, now);
+                scratch.Reset();
+                var evaluation = rules.Apply(state, p.Event, p.Source, now, scratch);
                 if (!evaluation.Applied)
                 {
                     duplicates++;
