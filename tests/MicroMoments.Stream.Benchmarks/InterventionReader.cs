@@ -11,6 +11,7 @@ internal sealed class InterventionReader : IDisposable
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private ConcurrentDictionary<string, long>? _producedAt;
+    private volatile string? _rule;
     private ConcurrentBag<double> _latencies = [];
     private readonly ConcurrentQueue<PeerCommand> _commands = new();
     private long _count;
@@ -44,7 +45,7 @@ internal sealed class InterventionReader : IDisposable
                         {
                             _commands.Enqueue(command);
                         }
-                        if (_producedAt is { } map && map.TryGetValue(command.TriggerEventId, out var at))
+                        if (_producedAt is { } map && (_rule is null || _rule == command.RuleId) && map.TryGetValue(command.TriggerEventId, out var at))
                         {
                             _latencies.Add((arrived - at) * 1000.0 / Stopwatch.Frequency);
                         }
@@ -113,9 +114,11 @@ internal sealed class InterventionReader : IDisposable
     /// <summary>The reader's group has given it the topic's partitions: an intervention produced now is read without a join's delay.</summary>
     public bool Assigned => _assigned;
 
-    public void Track(ConcurrentDictionary<string, long> producedAt)
+    /// <summary>From now on, times each command (of <paramref name="rule"/> only, when given) from its triggering event's production.</summary>
+    public void Track(ConcurrentDictionary<string, long> producedAt, string? rule = null)
     {
         _latencies = [];
+        _rule = rule;
         _producedAt = producedAt;
     }
 

@@ -52,7 +52,7 @@ public static class PeerEquality
         {
             Produce(infra, input, e);
         }
-        ProduceTicks(infra, input, events.End);
+        ProduceTicks(infra.Producer, input, events.End);
         infra.Producer.Flush();
         await peer.WaitForAsync(events.Events.Count + BenchInfrastructure.Partitions, TimeSpan.FromSeconds(60));
         return await CollectAsync(reader, events.Expected.Count);
@@ -62,19 +62,25 @@ public static class PeerEquality
     /// The events in one-minute slices of their time. Before a slice is produced, the worker's clock is set to the start
     /// of the slice before it, and the slice before it has been received: so a timer due by that clock was armed, and
     /// could be ended, only by events already decided (the loop decides a batch before its next timer check), and no
-    /// event is more than 2 minutes ahead of the clock (the worker refuses 5).
+    /// event is more than 2 minutes ahead of the clock (the worker refuses 5). After the last slice the clock goes on a
+    /// minute at a time to the end. Each move waits for two timer checks at the new time, so every timer fires within a
+    /// minute of its due time: one left to a single jump to the end would be older than the worker's 10-minute
+    /// <c>MaxTriggerAge</c> there and suppressed as <c>stale_trigger</c>, which the peer has no notion of.
     /// </summary>
     private static async Task<HashSet<(string, string, string)>> RunWorkerAsync(BenchInfrastructure infra, string section, FixedEvents events)
     {
         var (input, output) = infra.Topics(section);
         var clock = new ShiftableClock { Offset = events.Start - Slice - DateTimeOffset.UtcNow };
         using var reader = new InterventionReader(infra.Kafka.BootstrapServers, output, collect: true);
-        await using var worker = await WorkerUnderTest.StartAsync(infra, section, HeadlineRules.Write(), clock);
+        // Checks every 50 ms (200 by default): the clock's moves wait for two of them.
+        await using var worker = await WorkerUnderTest.StartAsync(infra, section, HeadlineRules.Write(), clock,
+            new Dictionary<string, string?> { ["MicroMoments:Pipeline:TimerCheckInterval"] = "00:00:00.050" });
         await worker.WaitUntilAssignedAsync(reader, TimeSpan.FromSeconds(60));
         var produced = 0;
-        for (var from = events.Start; produced < events.Events.Count; from += Slice)
+        var from = events.Start;
+        for (; produced < events.Events.Count; from += Slice)
         {
-            clock.Offset = from - Slice - DateTimeOffset.UtcNow;
+            await MoveClockAsync(worker, clock, from - Slice);
             for (; produced < events.Events.Count && events.Events[produced].At < from + Slice; produced++)
             {
                 Produce(infra, input, events.Events[produced]);
@@ -82,11 +88,31 @@ public static class PeerEquality
             infra.Producer.Flush();
             await worker.WaitForAsync(produced, TimeSpan.FromSeconds(60));
         }
-        clock.Offset = events.End - DateTimeOffset.UtcNow;
-        ProduceTicks(infra, input, events.End);
+        for (var at = from - Slice; at < events.End; at += Slice)
+        {
+            await MoveClockAsync(worker, clock, at);
+        }
+        await MoveClockAsync(worker, clock, events.End);
+        ProduceTicks(infra.Producer, input, events.End);
         infra.Producer.Flush();
         await worker.WaitForAsync(produced + BenchInfrastructure.Partitions, TimeSpan.FromSeconds(60));
         return await CollectAsync(reader, events.Expected.Count);
+    }
+
+    /// <summary>Sets the worker's clock, then waits until two timer checks (Redis <c>due_timers</c> calls) have run: the second read the new time.</summary>
+    private static async Task MoveClockAsync(WorkerUnderTest worker, ShiftableClock clock, DateTimeOffset to)
+    {
+        clock.Offset = to - DateTimeOffset.UtcNow;
+        var checks = worker.RedisCalls.GetValueOrDefault("due_timers");
+        var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
+        while (worker.RedisCalls.GetValueOrDefault("due_timers") < checks + 2)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException("the worker ran no timer check");
+            }
+            await Task.Delay(5);
+        }
     }
 
     /// <summary>Waits for the expected number of commands (or a deadline), then for a second of quiet: extras show up too.</summary>
@@ -108,13 +134,13 @@ public static class PeerEquality
     /// One event per partition stamped at <paramref name="at"/>, for a user no rule concerns. The peer's punctuator runs on
     /// stream time, which only records move: without them a partition's last carts would wait for its next record.
     /// </summary>
-    public static void ProduceTicks(BenchInfrastructure infra, string topic, DateTimeOffset at)
+    public static void ProduceTicks(IProducer<string, byte[]> producer, string topic, DateTimeOffset at)
     {
         var mix = new EventMix(BenchInfrastructure.Partitions, seed: 1, userPrefix: $"tick-{topic}-");
         for (var p = 0; p < BenchInfrastructure.Partitions; p++)
         {
             var (user, body, _) = mix.Next(at, p, roll: 70); // a screen view
-            infra.Producer.Produce(new TopicPartition(topic, p), new Message<string, byte[]> { Key = user, Value = body, Timestamp = new Timestamp(at) });
+            producer.Produce(new TopicPartition(topic, p), new Message<string, byte[]> { Key = user, Value = body, Timestamp = new Timestamp(at) });
         }
     }
 }
