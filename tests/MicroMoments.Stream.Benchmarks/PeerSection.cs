@@ -54,7 +54,8 @@ public static class PeerSection
             new("worker_catalogue", "worker, whole catalogue", IsPeer: false, null),
         ];
         var figures = contenders.ToDictionary(c => c.Name, _ => new PeerFigures());
-        var events = o.Quick ? 100_000 : 500_000;
+        // 200k: the commit interval (1 s on both sides) is a smaller share of a round.
+        var events = o.Quick ? 200_000 : 500_000;
         using var producer = LoadProducer(infra);
         Console.WriteLine($"peer: {events:N0} events a throughput round ({events / 20:N0} users, {CartShare} % cart events), {BenchInfrastructure.Partitions} partitions, Kafka = librdkafka mock cluster (in process), Redis = {infra.RedisKind}; each round on new topics and a new instance; the three interleaved");
         foreach (var c in contenders)
@@ -125,6 +126,7 @@ public static class PeerSection
         load.Start();
         load.Join();
         await system.WaitForAsync(events, TimeSpan.FromMinutes(5));
+        var decided = await system.WaitDecidedAsync(events, TimeSpan.FromMinutes(1));
         var committed = await WaitCommittedAsync(infra, system.Group, input, TimeSpan.FromMinutes(1));
         var used = CpuSample.Take(infra) - cpu;
         await reader.WaitQuietAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
@@ -144,7 +146,7 @@ public static class PeerSection
         var burst = reader.LastCommandAt > step ? Stopwatch.GetElapsedTime(step, reader.LastCommandAt).TotalMilliseconds : double.NaN;
         if (print)
         {
-            Console.WriteLine(Stats.Invariant($"{prefix} {c.Label}: {events:N0} events in {Stopwatch.GetElapsedTime(started, ended).TotalSeconds:F2} s = {perSecond:N0} events/s (first produce → all offsets committed and the last command read); {byRule.GetValueOrDefault(HeadlineRulesTransformer.CountRule):N0} setup-task-failing, {byRule.Values.Sum():N0} commands in all"));
+            Console.WriteLine(Stats.Invariant($"{prefix} {c.Label}: {events:N0} events in {Stopwatch.GetElapsedTime(started, ended).TotalSeconds:F2} s = {perSecond:N0} events/s (first produce → all offsets committed and the last command read; the last decided after {Stopwatch.GetElapsedTime(started, decided).TotalSeconds:F2} s); {byRule.GetValueOrDefault(HeadlineRulesTransformer.CountRule):N0} setup-task-failing, {byRule.Values.Sum():N0} commands in all"));
             Console.WriteLine(Stats.Invariant($"  {used.Describe(events, "event")}"));
             Console.WriteLine(Stats.Invariant($"  +5 min: {carts:N0} cart-abandoned commands, the last {burst:F0} ms after the step{(c.IsPeer ? "" : $"; the worker fired {system.TimersFired:N0} timers")}"));
         }
@@ -287,6 +289,21 @@ public static class PeerSection
 
         public Task WaitForAsync(long processed, TimeSpan timeout) =>
             _peer?.WaitForAsync(processed, timeout) ?? _worker!.WaitForAsync(processed, timeout);
+
+        /// <summary>Waits until <paramref name="count"/> records went through the rules (the peer's transformer, the worker's decide stage); returns when.</summary>
+        public async Task<long> WaitDecidedAsync(long count, TimeSpan timeout)
+        {
+            var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            while ((_peer?.Counters.Processed ?? _worker!.Applied) < count)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new TimeoutException($"{count:N0} records not decided");
+                }
+                await Task.Delay(5);
+            }
+            return Stopwatch.GetTimestamp();
+        }
 
         /// <summary>The worker's clock moves on; the peer's time moves with the records it reads (the caller's ticks).</summary>
         public void MoveTime(TimeSpan by) => _clock.Offset += by;
