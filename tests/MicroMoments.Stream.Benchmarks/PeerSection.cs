@@ -125,6 +125,7 @@ public static class PeerSection
         }) { Name = ThreadGroups.LoadProducer };
         load.Start();
         load.Join();
+        var produced = Stopwatch.GetElapsedTime(started);
         await system.WaitForAsync(events, TimeSpan.FromMinutes(5));
         var decided = await system.WaitDecidedAsync(events, TimeSpan.FromMinutes(1));
         var committed = await WaitCommittedAsync(infra, system.Group, input, TimeSpan.FromMinutes(1));
@@ -146,7 +147,7 @@ public static class PeerSection
         var burst = reader.LastCommandAt > step ? Stopwatch.GetElapsedTime(step, reader.LastCommandAt).TotalMilliseconds : double.NaN;
         if (print)
         {
-            Console.WriteLine(Stats.Invariant($"{prefix} {c.Label}: {events:N0} events in {Stopwatch.GetElapsedTime(started, ended).TotalSeconds:F2} s = {perSecond:N0} events/s (first produce → all offsets committed and the last command read; the last decided after {Stopwatch.GetElapsedTime(started, decided).TotalSeconds:F2} s); {byRule.GetValueOrDefault(HeadlineRulesTransformer.CountRule):N0} setup-task-failing, {byRule.Values.Sum():N0} commands in all"));
+            Console.WriteLine(Stats.Invariant($"{prefix} {c.Label}: {events:N0} events in {Stopwatch.GetElapsedTime(started, ended).TotalSeconds:F2} s = {perSecond:N0} events/s (first produce → all offsets committed and the last command read; the last decided after {Stopwatch.GetElapsedTime(started, decided).TotalSeconds:F2} s, produced in {produced.TotalSeconds:F2} s); {byRule.GetValueOrDefault(HeadlineRulesTransformer.CountRule):N0} setup-task-failing, {byRule.Values.Sum():N0} commands in all"));
             Console.WriteLine(Stats.Invariant($"  {used.Describe(events, "event")}"));
             Console.WriteLine(Stats.Invariant($"  +5 min: {carts:N0} cart-abandoned commands, the last {burst:F0} ms after the step{(c.IsPeer ? "" : $"; the worker fired {system.TimersFired:N0} timers")}"));
         }
