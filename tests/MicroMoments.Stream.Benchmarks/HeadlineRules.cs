@@ -12,7 +12,7 @@ public static class HeadlineRules
 {
     public static readonly string[] RuleIds = [HeadlineRulesTransformer.CountRule, HeadlineRulesTransformer.CartRule];
 
-    /// <summary>Writes the file (once per process) and returns its path.</summary>
+    /// <summary>Writes the file (one path per process) and returns that path.</summary>
     public static string Write()
     {
         var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));

@@ -17,6 +17,12 @@ public sealed class PeerFigures
     public Dictionary<int, List<double>> P50 { get; } = [];
     public Dictionary<int, List<double>> P99 { get; } = [];
 
+    public void AddLatency(int rate, double p50, double p99)
+    {
+        (P50.TryGetValue(rate, out var l50) ? l50 : P50[rate] = []).Add(p50);
+        (P99.TryGetValue(rate, out var l99) ? l99 : P99[rate] = []).Add(p99);
+    }
+
     public string Summary(string name) => Stats.Invariant(
         $"system={name} events_per_s={Stats.Median(EventsPerSecond):F0} cpu_us_per_event={Stats.Median(CpuMicrosPerEvent):F1} p50_10k_ms={Stats.Median(P50.GetValueOrDefault(10_000) ?? []):F1} p99_10k_ms={Stats.Median(P99.GetValueOrDefault(10_000) ?? []):F1} p50_20k_ms={Stats.Median(P50.GetValueOrDefault(20_000) ?? []):F1} p99_20k_ms={Stats.Median(P99.GetValueOrDefault(20_000) ?? []):F1}");
 }
@@ -80,8 +86,7 @@ public static class PeerSection
                 foreach (var c in contenders)
                 {
                     var (p50, p99) = await LatencyRoundAsync(infra, producer, c, rate, seconds, round);
-                    (figures[c.Name].P50.TryGetValue(rate, out var l50) ? l50 : figures[c.Name].P50[rate] = []).Add(p50);
-                    (figures[c.Name].P99.TryGetValue(rate, out var l99) ? l99 : figures[c.Name].P99[rate] = []).Add(p99);
+                    figures[c.Name].AddLatency(rate, p50, p99);
                 }
             }
         }
