@@ -99,6 +99,7 @@ public static class PeerSection
             var f = figures[c.Name];
             Console.WriteLine($"peer section, {c.Label}: {Stats.Spread(f.EventsPerSecond, "N0")} events/s committed ({Stats.Spread(f.DecidedPerSecond, "N0")} decided), CPU {Stats.Spread(f.CpuMicrosPerEvent, "F1")} µs/event; p99 {Stats.Spread(f.P99.GetValueOrDefault(10_000) ?? [], "F1")} ms at 10k/s, {Stats.Spread(f.P99.GetValueOrDefault(20_000) ?? [], "F1")} ms at 20k/s");
         }
+        PeerUnderTest.DeleteStateRoot();
         return [$"peer_equal={(equality.Equal ? "true" : "false")} peer_commands={equality.Peer.Count} worker_commands={equality.Worker.Count}",
             .. contenders.Select(c => figures[c.Name].Summary(c.Name))];
     }

@@ -23,6 +23,25 @@ public sealed class PeerUnderTest : IDisposable
         _stream.StateChanged += (_, now) => _running = now == KafkaStream.State.RUNNING;
     }
 
+    /// <summary>Where this process's instances keep their state, one directory each.</summary>
+    public static string StateRoot { get; } = Path.Combine(Path.GetTempPath(), $"mm-peer-{Environment.ProcessId}");
+
+    /// <summary>
+    /// Removes <see cref="StateRoot"/>: a stopped instance's directory is removed on dispose, but Streamiz can write its
+    /// process metadata file there once more after that.
+    /// </summary>
+    public static void DeleteStateRoot()
+    {
+        try
+        {
+            Directory.Delete(StateRoot, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // no instance ran
+        }
+    }
+
     /// <summary>The consumer group of the instance (Kafka Streams' application id).</summary>
     public string ApplicationId { get; }
 
@@ -33,7 +52,7 @@ public sealed class PeerUnderTest : IDisposable
     {
         var applicationId = $"peer-{section}";
         kafka.CreateTopic(PeerTopology.ChangelogTopic(applicationId), partitions);
-        var stateDir = Path.Combine(Path.GetTempPath(), $"mm-peer-{section}-{Guid.NewGuid():N}");
+        var stateDir = Path.Combine(StateRoot, $"{section}-{Guid.NewGuid():N}");
         var counters = new PeerCounters();
         var topology = PeerTopology.Build($"{section}-clickstream", $"{section}-interventions", counters);
         var peer = new PeerUnderTest(new KafkaStream(topology, PeerTopology.Config(kafka.BootstrapServers, applicationId, stateDir)), stateDir, applicationId, counters);
