@@ -13,7 +13,15 @@ public sealed class PeerEqualityTests
     {
         using var infra = BenchInfrastructure.Start(useGarnet: false);
 
-        var result = await PeerEquality.RunAsync(infra, $"eq-{Guid.NewGuid():N}"[..11]);
+        EqualityResult result;
+        try
+        {
+            result = await PeerEquality.RunAsync(infra, $"eq-{Guid.NewGuid():N}"[..11]);
+        }
+        finally
+        {
+            PeerUnderTest.DeleteStateRoot();
+        }
 
         Assert.True(result.Equal, string.Join("\n", result.Differences().Take(20)));
         Assert.Equal(result.Expected.OrderBy(c => c), result.Peer.OrderBy(c => c));
