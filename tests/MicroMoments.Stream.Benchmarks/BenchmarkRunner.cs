@@ -7,7 +7,7 @@ namespace MicroMoments.Stream.Benchmarks;
 public sealed record BenchmarkOptions(bool Quick, bool Garnet, IReadOnlySet<string> Sections, bool EndToEnd)
 {
     /// <summary>Every section, in the order they run.</summary>
-    public static readonly string[] All = ["first", "core", "throughput", "latency", "ceiling", "rules", "timers", "memory", "console"];
+    public static readonly string[] All = ["first", "core", "throughput", "latency", "ceiling", "rules", "timers", "memory", "console", "peer"];
 
     /// <summary>What <c>--quick</c> runs unless <c>--only</c> says otherwise.</summary>
     public static readonly string[] QuickSections = ["first", "core", "throughput", "latency", "ceiling"];
@@ -38,6 +38,7 @@ public sealed record BenchmarkOptions(bool Quick, bool Garnet, IReadOnlySet<stri
 /// <summary>
 /// Runs the chosen sections and ends with <c>first_intervention_ms=F</c>, <c>p99_20k_ms=L</c> and the one-line summary
 /// <c>events_per_s=N ceiling_ratio=R p99_ms=L</c> (p99 at 10k events/s); each a median of <see cref="PipelineSections.Rounds"/> rounds.
+/// With the peer section, its lines follow: <c>peer_equal=…</c> and one <c>system=… events_per_s=…</c> line per system.
 /// </summary>
 public static class BenchmarkRunner
 {
@@ -96,12 +97,18 @@ public static class BenchmarkRunner
         {
             await ConsoleSection.RunAsync(infra);
         }
+        var peer = o.Runs("peer") ? await PeerSection.RunAsync(infra, o) : [];
         Console.WriteLine($"done in {started.Elapsed.TotalSeconds:F0} s");
         double P99At(int rate) => Stats.Median(pipeline?.P99.GetValueOrDefault(rate) ?? []);
         Console.WriteLine(Stats.Invariant($"first_intervention_ms={firstIntervention:F1}"));
         Console.WriteLine(Stats.Invariant($"p99_20k_ms={P99At(20_000):F1}"));
         // The last line keeps its form; each figure is the median of the rounds.
         Console.WriteLine(Stats.Invariant($"events_per_s={Stats.Median(pipeline?.EventsPerSecond ?? []):F0} ceiling_ratio={Stats.Median(pipeline?.Ratios ?? []):F2} p99_ms={P99At(10_000):F1}"));
+        // The peer section's lines come last: the equality check, then one line per system (peer, worker with the two rules, worker with the catalogue).
+        foreach (var line in peer)
+        {
+            Console.WriteLine(line);
+        }
         return 0;
     }
 

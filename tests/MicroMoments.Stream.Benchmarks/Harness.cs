@@ -203,6 +203,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     private readonly MeterListener _listener = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _total;
+    private long _applied;
     private long _batches;
     private long _timersFired;
     private long _firstAtTicks = -1;
@@ -235,6 +236,10 @@ public sealed class WorkerUnderTest : IAsyncDisposable
             }
             foreach (var t in tags)
             {
+                if (t.Key == "outcome" && (string?)t.Value == "applied")
+                {
+                    Interlocked.Add(ref _applied, value);
+                }
                 if (t.Key == "outcome" && (string?)t.Value == "received" && value > 0)
                 {
                     Interlocked.CompareExchange(ref _firstAtTicks, _clock.Elapsed.Ticks, -1);
@@ -279,6 +284,9 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     public void StartWindow() => Interlocked.Exchange(ref _firstAtTicks, -1);
 
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>Records decided (the pipeline's <c>applied</c> count): through the rules, not yet saved, produced or committed.</summary>
+    public long Applied => Interlocked.Read(ref _applied);
 
     /// <summary>Makes the next batch the one <see cref="FirstBatch"/> reports.</summary>
     public void ResetFirstBatch()
