@@ -178,20 +178,13 @@ public static class PeerSection
         reader.Track(producedAt, HeadlineRulesTransformer.CountRule);
         var paced = rate * seconds;
         var cpu = CpuSample.Take(infra);
-        var start = Stopwatch.GetTimestamp();
-        var i = 0;
-        while (i < paced)
+        PacedLoad.Run(rate, seconds, () =>
         {
-            var due = Math.Min(paced, (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate));
-            for (; i < due; i++)
-            {
-                var now = DateTimeOffset.UtcNow;
-                var (user, body, messageId) = mix.Next(now);
-                producedAt[messageId] = Stopwatch.GetTimestamp();
-                Produce(producer, input, user, body, now);
-            }
-            Thread.Sleep(1); // pacing must not take a core from the system measured
-        }
+            var now = DateTimeOffset.UtcNow;
+            var (user, body, messageId) = mix.Next(now);
+            producedAt[messageId] = Stopwatch.GetTimestamp();
+            Produce(producer, input, user, body, now);
+        });
         producer.Flush();
         await system.WaitForAsync(paced, TimeSpan.FromMinutes(2));
         await reader.WaitQuietAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));

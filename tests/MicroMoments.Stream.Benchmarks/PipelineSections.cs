@@ -204,20 +204,12 @@ public static class PipelineSections
         var paced = rate * seconds;
         worker.TakeBatchMillis();
         var cpu = CpuSample.Take(infra);
-        var start = Stopwatch.GetTimestamp();
-        var i = 0;
-        while (i < paced)
+        PacedLoad.Run(rate, seconds, () =>
         {
-            // Produce what is due, then sleep a millisecond: pacing must not take a core from the worker.
-            var due = Math.Min(paced, (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate));
-            for (; i < due; i++)
-            {
-                var (user, body, messageId) = generator.Next(DateTimeOffset.UtcNow);
-                producedAt[messageId] = Stopwatch.GetTimestamp();
-                infra.Producer.Produce(input, new Message<string, byte[]> { Key = user, Value = body });
-            }
-            Thread.Sleep(1);
-        }
+            var (user, body, messageId) = generator.Next(DateTimeOffset.UtcNow);
+            producedAt[messageId] = Stopwatch.GetTimestamp();
+            infra.Producer.Produce(input, new Message<string, byte[]> { Key = user, Value = body });
+        });
         infra.Producer.Flush();
         await worker.WaitForAsync(before + paced, TimeSpan.FromMinutes(2));
         await Task.Delay(500); // let the last interventions arrive at the reader
