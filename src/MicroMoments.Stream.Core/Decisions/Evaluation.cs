@@ -9,7 +9,8 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// </summary>
 public sealed class Evaluation
 {
-    public static readonly Evaluation Duplicate = new() { Applied = false };
+    /// <summary>A record applied before: a new one each time, as its lists are made on first read (a shared one would be written by every thread that read it).</summary>
+    public static Evaluation Duplicate => new() { Applied = false };
     private List<FeedbackRecord>? _feedback;
     private List<StatIncrement>? _stats;
     private List<State.WaitingDelivery>? _awaiting;
