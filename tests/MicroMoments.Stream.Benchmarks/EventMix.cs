@@ -83,6 +83,14 @@ public sealed class EventMix(int users, int seed, string userPrefix = "bench-u",
     /// <summary>An event for the given user: <paramref name="roll"/> below 60 is a feature use, below 80 a screen view, else a failed task.</summary>
     public (string User, byte[] Body, string MessageId) Next(DateTimeOffset now, int user, int roll)
     {
+        if (roll < 60)
+        {
+            return Write(user, now, "Feature Used"u8, "feature"u8, Features[_random.Next(Features.Length)]);
+        }
+        if (roll >= 80)
+        {
+            return Write(user, now, "Task Failed"u8, "task"u8, "notifications-setup");
+        }
         var userId = _userIds[user];
         // The user prefix makes ids unique across generators: the latency reader matches interventions to events by id.
         var id = userPrefix + "m" + (_sequence++).ToString(CultureInfo.InvariantCulture);
@@ -90,31 +98,11 @@ public sealed class EventMix(int users, int seed, string userPrefix = "bench-u",
         using (var w = new Utf8JsonWriter(_buffer))
         {
             w.WriteStartObject();
-            w.WriteString("type"u8, roll < 60 || roll >= 80 ? "track"u8 : "screen"u8);
-            if (roll is >= 60 and < 80)
-            {
-                w.WriteString("name"u8, "Home"u8);
-            }
-            else
-            {
-                w.WriteString("event"u8, roll < 60 ? "Feature Used"u8 : "Task Failed"u8);
-            }
+            w.WriteString("type"u8, "screen"u8);
+            w.WriteString("name"u8, "Home"u8);
             w.WriteString("userId"u8, userId);
             w.WriteString("messageId"u8, id);
             w.WriteString("timestamp"u8, Stamp(now));
-            if (roll is < 60 or >= 80)
-            {
-                w.WriteStartObject("properties"u8);
-                if (roll < 60)
-                {
-                    w.WriteString("feature"u8, Features[_random.Next(Features.Length)]);
-                }
-                else
-                {
-                    w.WriteString("task"u8, "notifications-setup"u8);
-                }
-                w.WriteEndObject();
-            }
             w.WriteEndObject();
         }
         return (userId, _buffer.WrittenSpan.ToArray(), id);
