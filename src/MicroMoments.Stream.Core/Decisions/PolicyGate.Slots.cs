@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
@@ -64,14 +65,14 @@ public sealed partial class PolicyGate
     /// <summary>Whether the rule was produced (or awaits its minute) less than <paramref name="cooldownMs"/> before <paramref name="t"/>.</summary>
     private static bool InCooldown(UserState state, string ruleId, long t, long cooldownMs)
     {
-        foreach (var s in state.Sent ?? NothingSent)
+        foreach (var s in CollectionsMarshal.AsSpan(state.Sent))
         {
             if (s.RuleId == ruleId && t - s.At < cooldownMs)
             {
                 return true;
             }
         }
-        foreach (var w in state.Waiting ?? NothingWaiting)
+        foreach (var w in CollectionsMarshal.AsSpan(state.Waiting))
         {
             if (w.Awaiting is not null && w.RuleId == ruleId && t - w.Slot < cooldownMs)
             {
@@ -89,7 +90,7 @@ public sealed partial class PolicyGate
     {
         // Only read: with nothing waiting (most users) the sent log itself is what counts, not a copy of it.
         List<SentRecord>? counted = null;
-        foreach (var w in state.Waiting ?? NothingWaiting)
+        foreach (var w in CollectionsMarshal.AsSpan(state.Waiting))
         {
             if ((w.Awaiting is not null || (w.RuleId != rule.Id && w.Priority >= priority)) && _rules.Find(w.RuleId) is { } other)
             {
@@ -100,9 +101,8 @@ public sealed partial class PolicyGate
         return counted ?? state.Sent ?? NothingSent;
     }
 
+    /// <summary>What <see cref="Counted"/> returns for a user who was sent nothing: only ever read, never added to.</summary>
     private static readonly List<SentRecord> NothingSent = [];
-
-    private static readonly List<WaitingDelivery> NothingWaiting = [];
 
     /// <summary>A time moved only by time policies: past quiet hours (even in drop mode: a deferred candidate is not dropped for them) and into the send window.</summary>
     private long NextAllowedTime(UserState state, Rule rule, long at)
@@ -192,7 +192,6 @@ public sealed partial class PolicyGate
 
     private static long? CapNotBeforeCounting(List<SentRecord> counted, CapSpec cap, long t, string? zone, string? ruleId)
     {
-        bool Matches(SentRecord s) => Counts(s, cap, ruleId);
         if (cap.CalendarDays > 0)
         {
             var at = DateTimeOffset.FromUnixTimeMilliseconds(t);
@@ -201,7 +200,7 @@ public sealed partial class PolicyGate
                 // The period of CalendarDays days whose last day is t's day plus end.
                 var to = TimeZones.StartOfLocalDay(at, zone, -end - 1);
                 var from = TimeZones.StartOfLocalDay(at, zone, cap.CalendarDays - 1 - end);
-                if (counted.Count(s => s.At >= from && s.At < to && Matches(s)) >= cap.Max)
+                if (counted.Count(s => s.At >= from && s.At < to && Counts(s, cap, ruleId)) >= cap.Max)
                 {
                     return to;
                 }
@@ -209,7 +208,7 @@ public sealed partial class PolicyGate
             return null;
         }
         var w = (long)cap.Window.TotalMilliseconds;
-        var times = counted.Where(s => s.At > t - w && s.At < t + w && Matches(s)).Select(s => s.At).Order().ToList();
+        var times = counted.Where(s => s.At > t - w && s.At < t + w && Counts(s, cap, ruleId)).Select(s => s.At).Order().ToList();
         // The window ending at t: once enough of its deliveries have left it, t + the gap is free of this window.
         var inWindow = times.Count(x => x <= t);
         if (inWindow >= cap.Max)
