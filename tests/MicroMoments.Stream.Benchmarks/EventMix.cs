@@ -59,22 +59,31 @@ public sealed class EventMix(int users, int seed, string userPrefix = "bench-u",
     public (string User, byte[] Body, string MessageId) Track(DateTimeOffset now, int user, string name, string property, string value) =>
         Write(user, now, System.Text.Encoding.UTF8.GetBytes(name), System.Text.Encoding.UTF8.GetBytes(property), value);
 
-    private (string User, byte[] Body, string MessageId) Write(int user, DateTimeOffset now, ReadOnlySpan<byte> name, ReadOnlySpan<byte> property, string value)
+    private (string User, byte[] Body, string MessageId) Write(int user, DateTimeOffset now, ReadOnlySpan<byte> name, ReadOnlySpan<byte> property, string value) =>
+        Write(user, now, "track"u8, "event"u8, name, property, value);
+
+    /// <summary>One event: its type, its name under <paramref name="nameKey"/>, and one string property unless <paramref name="value"/> is null.</summary>
+    private (string User, byte[] Body, string MessageId) Write(int user, DateTimeOffset now, ReadOnlySpan<byte> type, ReadOnlySpan<byte> nameKey,
+        ReadOnlySpan<byte> name, ReadOnlySpan<byte> property, string? value)
     {
         var userId = _userIds[user];
+        // The user prefix makes ids unique across generators: the latency reader matches interventions to events by id.
         var id = userPrefix + "m" + (_sequence++).ToString(CultureInfo.InvariantCulture);
         _buffer.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(_buffer))
         {
             w.WriteStartObject();
-            w.WriteString("type"u8, "track"u8);
-            w.WriteString("event"u8, name);
+            w.WriteString("type"u8, type);
+            w.WriteString(nameKey, name);
             w.WriteString("userId"u8, userId);
             w.WriteString("messageId"u8, id);
             w.WriteString("timestamp"u8, Stamp(now));
-            w.WriteStartObject("properties"u8);
-            w.WriteString(property, value);
-            w.WriteEndObject();
+            if (value is not null)
+            {
+                w.WriteStartObject("properties"u8);
+                w.WriteString(property, value);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         return (userId, _buffer.WrittenSpan.ToArray(), id);
@@ -91,21 +100,7 @@ public sealed class EventMix(int users, int seed, string userPrefix = "bench-u",
         {
             return Write(user, now, "Task Failed"u8, "task"u8, "notifications-setup");
         }
-        var userId = _userIds[user];
-        // The user prefix makes ids unique across generators: the latency reader matches interventions to events by id.
-        var id = userPrefix + "m" + (_sequence++).ToString(CultureInfo.InvariantCulture);
-        _buffer.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(_buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("type"u8, "screen"u8);
-            w.WriteString("name"u8, "Home"u8);
-            w.WriteString("userId"u8, userId);
-            w.WriteString("messageId"u8, id);
-            w.WriteString("timestamp"u8, Stamp(now));
-            w.WriteEndObject();
-        }
-        return (userId, _buffer.WrittenSpan.ToArray(), id);
+        return Write(user, now, "screen"u8, "name"u8, "Home"u8, default, null);
     }
 
     private string Stamp(DateTimeOffset now)
