@@ -59,6 +59,7 @@ public sealed class RedisStoppedTests(ITestOutputHelper log)
     /// the rest fail, and the retries must not apply the written shards' analytics and decisions a second time.
     /// </summary>
     [Fact]
+    [Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)] // starts its own cluster in either pass
     public async Task OneClusterMasterStoppedUnderLoad_OtherShardsWriteOnResumesAndCountsEachTriggerOnce()
     {
         var kafka = KafkaFixture.StartMock();

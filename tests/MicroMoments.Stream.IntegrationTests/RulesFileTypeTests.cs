@@ -14,6 +14,8 @@ namespace MicroMoments.Stream.IntegrationTests;
 /// The rules path is read only when it is a regular file, and never blocks: a FIFO there once blocked a thread-pool
 /// thread for good, stopped every later reload and held up shutdown past 60 s.
 /// </summary>
+// Its subject is the rules file on disk.
+[Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class RulesFileTypeTests(KafkaFixture kafka, RedisFixture redis) : IDisposable
 {

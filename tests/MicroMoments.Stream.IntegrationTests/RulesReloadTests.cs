@@ -7,6 +7,8 @@ using static MicroMoments.Stream.IntegrationTests.TestEvents;
 
 namespace MicroMoments.Stream.IntegrationTests;
 
+// Its subject is the rules file on disk.
+[Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class RulesReloadTests(KafkaFixture kafka, RedisFixture redis) : IDisposable
 {

@@ -13,6 +13,8 @@ namespace MicroMoments.Stream.IntegrationTests;
 /// <c>simulate</c> over exactly the events produced: the same per-user state, the same set of intervention
 /// ids, and no id twice on the output topic.
 /// </summary>
+// Its subject is the process (kill, stop, scale); shard ownership on a cluster is covered by FaultTests' rebalance.
+[Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class WorkerProcessFaultTests : IAsyncLifetime
 {
