@@ -10,7 +10,7 @@ public sealed record BenchmarkOptions(bool Quick, bool Garnet, IReadOnlySet<stri
     public static readonly string[] All = ["first", "core", "throughput", "latency", "ceiling", "rules", "timers", "memory", "console", "peer"];
 
     /// <summary>What <c>--quick</c> runs unless <c>--only</c> says otherwise.</summary>
-    public static readonly string[] QuickSections = ["first", "core", "throughput", "latency", "ceiling"];
+    public static readonly string[] QuickSections = ["first", "core", "throughput", "latency", "ceiling", "peer"];
 
     public static BenchmarkOptions? Parse(string[] args)
     {
@@ -44,9 +44,15 @@ public static class BenchmarkRunner
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args is ["--capacity", var log])
+        {
+            // The capacity table from a benchmark output's capacity lines (docs/capacity.md).
+            Console.Write(CapacityModel.Table(CapacityModel.Parse(await File.ReadAllTextAsync(log))));
+            return 0;
+        }
         if (BenchmarkOptions.Parse(args) is not { } o)
         {
-            Console.Error.WriteLine($"usage: [--quick] [--garnet] [--e2e] [--only {string.Join('|', BenchmarkOptions.All)}[,...]]");
+            Console.Error.WriteLine($"usage: [--quick] [--garnet] [--e2e] [--only {string.Join('|', BenchmarkOptions.All)}[,...]] | --capacity <benchmark output>");
             return 2;
         }
         var started = Stopwatch.StartNew();
@@ -99,6 +105,10 @@ public static class BenchmarkRunner
         }
         var peer = o.Runs("peer") ? await PeerSection.RunAsync(infra, o) : [];
         Console.WriteLine($"done in {started.Elapsed.TotalSeconds:F0} s");
+        if (CapacityInputs.Line() is { } capacity)
+        {
+            Console.WriteLine(capacity); // docs/capacity.md's inputs
+        }
         double P99At(int rate) => Stats.Median(pipeline?.P99.GetValueOrDefault(rate) ?? []);
         Console.WriteLine(Stats.Invariant($"first_intervention_ms={firstIntervention:F1}"));
         Console.WriteLine(Stats.Invariant($"p99_20k_ms={P99At(20_000):F1}"));

@@ -134,7 +134,7 @@ public sealed class ClickEventParser(ParserLimits limits)
             // Flat export shape: top-level scalars are properties; a few names map to the Segment fields.
             foreach (var (name, scalar, literal) in f.Flat ?? [])
             {
-                (properties ??= new Dictionary<string, string>(PropertyNames.Comparer))[name] = scalar;
+                (properties ??= new ScalarDictionary(PropertyNames.Comparer)).Set(name, scalar);
                 if (literal)
                 {
                     (f.Literals ??= new HashSet<string>(PropertyNames.Comparer)).Add(name);
@@ -147,7 +147,7 @@ public sealed class ClickEventParser(ParserLimits limits)
             }
             if (f.FeatureUsed is { } feature)
             {
-                (properties ??= new Dictionary<string, string>(PropertyNames.Comparer))["feature"] = feature;
+                (properties ??= new ScalarDictionary(PropertyNames.Comparer)).Set("feature", feature);
             }
         }
         device ??= f.Device;
@@ -308,7 +308,7 @@ public sealed class ClickEventParser(ParserLimits limits)
         public bool HasType, HasUserId, HasAnonymousId, HasContext, HasProperties, TraitsIsObject;
         public string? Type, UserId, UserIdSnake, AnonymousId, AnonymousIdSnake, MessageId, MessageIdSnake, Timestamp, Event, Name,
             Device, Timezone, Locale, FeatureUsed, PreviousId, GroupId;
-        public Dictionary<string, string>? Properties, Traits;
+        public ScalarDictionary? Properties, Traits;
 
         /// <summary>Property names whose value was a number or boolean.</summary>
         public HashSet<string>? Literals;
@@ -326,7 +326,7 @@ public sealed class ClickEventParser(ParserLimits limits)
     private sealed class Context
     {
         public string? DeviceType, Timezone, Locale, ScreenName, PageName, PagePath;
-        public Dictionary<string, string>? Traits, Location;
+        public ScalarDictionary? Traits, Location;
     }
 
     private static Fields ReadRoot(ref Utf8JsonReader r)
@@ -514,7 +514,7 @@ public sealed class ClickEventParser(ParserLimits limits)
         return (va, vb);
     }
 
-    private static Dictionary<string, string>? ScalarMap(ref Utf8JsonReader r)
+    private static ScalarDictionary? ScalarMap(ref Utf8JsonReader r)
     {
         HashSet<string>? none = null;
         return ScalarMap(ref r, StringComparer.Ordinal, ref none);
@@ -525,7 +525,7 @@ public sealed class ClickEventParser(ParserLimits limits)
     /// were numbers or booleans go to <paramref name="literals"/> (only when <paramref name="comparer"/> is
     /// <see cref="PropertyNames.Comparer"/>: only properties keep their types).
     /// </summary>
-    private static Dictionary<string, string>? ScalarMap(ref Utf8JsonReader r, IEqualityComparer<string> comparer, ref HashSet<string>? literals)
+    private static ScalarDictionary? ScalarMap(ref Utf8JsonReader r, IEqualityComparer<string> comparer, ref HashSet<string>? literals)
     {
         r.Read();
         if (r.TokenType != JsonTokenType.StartObject)
@@ -534,14 +534,14 @@ public sealed class ClickEventParser(ParserLimits limits)
             return null;
         }
         var typed = ReferenceEquals(comparer, PropertyNames.Comparer);
-        var map = new Dictionary<string, string>(comparer);
+        var map = new ScalarDictionary(comparer);
         literals?.Clear(); // the last occurrence of the object counts
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             var name = Texts.Get(ref r);
             if (Scalar(ref r, Texts) is { } scalar)
             {
-                map[name] = scalar;
+                map.Set(name, scalar);
                 if (!typed)
                 {
                     continue;
@@ -562,20 +562,10 @@ public sealed class ClickEventParser(ParserLimits limits)
     private static bool IsLiteral(JsonTokenType token) => token is JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False;
 
     /// <summary>The location fields <c>user.location.*</c> offers; other members are skipped (the state keeps only these).</summary>
-    private static Dictionary<string, string>? LocationMap(ref Utf8JsonReader r)
+    private static ScalarDictionary? LocationMap(ref Utf8JsonReader r)
     {
         var map = ScalarMap(ref r);
-        if (map is null)
-        {
-            return null;
-        }
-        foreach (var name in map.Keys)
-        {
-            if (name is not ("city" or "country" or "region" or "latitude" or "longitude"))
-            {
-                map.Remove(name);
-            }
-        }
+        map?.RemoveWhere(name => name is not ("city" or "country" or "region" or "latitude" or "longitude"));
         return map;
     }
 

@@ -1,0 +1,31 @@
+using MicroMoments.Stream.Benchmarks;
+
+// The allocation budget counts the whole process's bytes: no other test may run beside it.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace MicroMoments.Stream.Benchmarks.Tests;
+
+/// <summary>
+/// The benchmark's <c>core</c> section on the default catalogue, as a test: bytes allocated per event by the worker's
+/// stages (parse, load, apply, pace, prepare, encode) on the standard event mix. They do not depend on the machine's
+/// speed or load, so they can fail a build where timings cannot. The budget is the figure docs/benchmarks.md
+/// reports plus a margin for the thread pool's share of a parallel stage; lower it when a change lowers the figure.
+/// </summary>
+public sealed class AllocationBudgetTests
+{
+    /// <summary>Bytes allocated per event, all stages; the target is 300.</summary>
+    public const double BudgetBytesPerEvent = 1_500;
+
+    [Fact]
+    public void DefaultCatalogue_CoreStages_AllocateWithinTheBudgetPerEvent()
+    {
+        using var infra = BenchInfrastructure.Start(useGarnet: false);
+
+        var result = CoreCost.Run(infra, "allocation budget", events: 40_000, rounds: 1);
+
+        var stages = string.Join(", ", result.Stages.Select(s => $"{s.Name} {s.BytesPerEvent:F0} B"));
+        Assert.True(result.Interventions > 0, "the mix produced no intervention: the budget would measure nothing");
+        Assert.True(result.TotalBytes <= BudgetBytesPerEvent,
+            $"the default catalogue allocates {result.TotalBytes:F0} B per event, over the budget of {BudgetBytesPerEvent:F0} B ({stages})");
+    }
+}
