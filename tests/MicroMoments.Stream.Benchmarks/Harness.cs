@@ -32,7 +32,7 @@ public sealed class BenchInfrastructure : IDisposable
         RedisProcess = redisProcess;
         Producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
-            BootstrapServers = kafka.BootstrapServers, Partitioner = KafkaClientConfigs.KeyPartitioner, LingerMs = double.Parse(Environment.GetEnvironmentVariable("BENCH_LOAD_LINGER") ?? "5"), BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
+            BootstrapServers = kafka.BootstrapServers, Partitioner = KafkaClientConfigs.KeyPartitioner, LingerMs = 5, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
         }).Build();
     }
 
@@ -342,10 +342,6 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         if (rulesPath is not null)
         {
             config["MicroMoments:Rules:Path"] = rulesPath;
-        }
-        foreach (var kv in (Environment.GetEnvironmentVariable("BENCH_WORKER_EXTRA") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            config[kv[..kv.IndexOf('=')]] = kv[(kv.IndexOf('=') + 1)..];
         }
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
         {

@@ -23,7 +23,7 @@ internal sealed class InterventionReader : IDisposable
     {
         var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
-            BootstrapServers = bootstrap, GroupId = $"bench-reader-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = int.Parse(Environment.GetEnvironmentVariable("BENCH_READER_WAIT") ?? "5"),
+            BootstrapServers = bootstrap, GroupId = $"bench-reader-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = 5,
         }).SetPartitionsAssignedHandler((_, _) => _assigned = true).Build();
         consumer.Subscribe(topic);
         _thread = new Thread(() =>
