@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Benchmarks;
+using Xunit.Abstractions;
 
 // The allocation budget counts the whole process's bytes: no other test may run beside it.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -11,10 +12,10 @@ namespace MicroMoments.Stream.Benchmarks.Tests;
 /// speed or load, so they can fail a build where timings cannot. The budget is the figure docs/benchmarks.md
 /// reports plus a margin for the thread pool's share of a parallel stage; lower it when a change lowers the figure.
 /// </summary>
-public sealed class AllocationBudgetTests
+public sealed class AllocationBudgetTests(ITestOutputHelper output)
 {
-    /// <summary>Bytes allocated per event, all stages; the issue's target is 300.</summary>
-    public const double BudgetBytesPerEvent = 1_500;
+    /// <summary>Bytes allocated per event, all stages: measured 1,375 at the last change, + 5 %. Issue 20 asks for 300.</summary>
+    public const double BudgetBytesPerEvent = 1_450;
 
     [Fact]
     public void DefaultCatalogue_CoreStages_AllocateWithinTheBudgetPerEvent()
@@ -24,6 +25,7 @@ public sealed class AllocationBudgetTests
         var result = CoreCost.Run(infra, "allocation budget", events: 40_000, rounds: 1);
 
         var stages = string.Join(", ", result.Stages.Select(s => $"{s.Name} {s.BytesPerEvent:F0} B"));
+        output.WriteLine($"{result.TotalBytes:F0} B per event ({stages}); budget {BudgetBytesPerEvent:F0} B");
         Assert.True(result.Interventions > 0, "the mix produced no intervention: the budget would measure nothing");
         Assert.True(result.TotalBytes <= BudgetBytesPerEvent,
             $"the default catalogue allocates {result.TotalBytes:F0} B per event, over the budget of {BudgetBytesPerEvent:F0} B ({stages})");

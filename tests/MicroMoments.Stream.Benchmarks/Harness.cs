@@ -83,7 +83,9 @@ public sealed class BenchInfrastructure : IDisposable
 
     public async Task FlushRedisAsync()
     {
-        using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration + ",allowAdmin=true");
+        // After the throughput and timer sections Redis holds millions of keys: flushing them takes longer than the
+        // client's default 5 s timeout.
+        using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration + ",allowAdmin=true,syncTimeout=120000,asyncTimeout=120000");
         await redis.GetServers()[0].FlushAllDatabasesAsync();
     }
 

@@ -303,7 +303,16 @@ public sealed partial class RuleEngine
         // The slot of the last candidate placed for this trigger: a lower-priority one goes no earlier than the spacing after it.
         long? lastSlot = null;
         var control = GlobalControl.Contains(state.UserId, Rules.GlobalControl);
-        foreach (var c in candidates.OrderByDescending(c => c.Rule.Action.Priority).ThenBy(c => c.Rule.Id, StringComparer.Ordinal))
+        // Highest priority first, then rule id; stable, as one rule's timers due together keep their order. The list is
+        // Holding's own, and a step has a few candidates: an insertion sort, with no comparer or iterator allocated.
+        for (var i = 1; i < candidates.Count; i++)
+        {
+            for (var j = i; j > 0 && DecisionOrder(candidates[j - 1], candidates[j]) > 0; j--)
+            {
+                (candidates[j - 1], candidates[j]) = (candidates[j], candidates[j - 1]);
+            }
+        }
+        foreach (var c in candidates)
         {
             var proposal = Propose(state, c, control);
             var plan = Plan(state, proposal, now, stale, lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds);
@@ -554,7 +563,27 @@ public sealed partial class RuleEngine
     /// </summary>
     private string DerivedIntent(Rule rule, ClickEvent? e) => e is not null ? UserProfile.Intent(e) : rule.Trigger.FiredIntent(Rules, 0);
 
-    /// <summary>The candidates whose rule's <c>when</c> conditions hold, each seen with its own trigger details.</summary>
-    private static List<Candidate> Holding(IEnumerable<Candidate> candidates, ValueContext context) =>
-        candidates.Where(c => ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule })).ToList();
+    /// <summary>
+    /// The candidates whose rule's <c>when</c> conditions hold, each seen with its own trigger details. A rule without
+    /// conditions holds without a context of its own: on the event path that is most of them, so no copy is made.
+    /// </summary>
+    private static List<Candidate> Holding(IEnumerable<Candidate> candidates, ValueContext context)
+    {
+        var holding = new List<Candidate>(candidates is ICollection<Candidate> known ? known.Count : 4);
+        foreach (var c in candidates)
+        {
+            if (c.Rule.Conditions.Count == 0 || ConditionEvaluator.AllHold(c.Rule.Conditions, context with { Details = c.Details, Rule = c.Rule }))
+            {
+                holding.Add(c);
+            }
+        }
+        return holding;
+    }
+
+    /// <summary>The order candidates of one step are decided in: highest priority first, then rule id (positive: b goes first).</summary>
+    private static int DecisionOrder(Candidate a, Candidate b)
+    {
+        var byPriority = b.Rule.Action.Priority.CompareTo(a.Rule.Action.Priority);
+        return byPriority != 0 ? byPriority : string.CompareOrdinal(a.Rule.Id, b.Rule.Id);
+    }
 }
