@@ -8,21 +8,22 @@ namespace MicroMoments.Stream.Benchmarks.Tests;
 
 /// <summary>
 /// The benchmark's <c>core</c> section on the default catalogue, as a test: bytes allocated per event by the worker's
-/// stages (parse, load, apply, pace, prepare, encode) on the standard event mix. They do not depend on the machine's
-/// speed or load, so they can fail a build where timings cannot. The budget is the figure docs/benchmarks.md
-/// reports plus a margin for the thread pool's share of a parallel stage; lower it when a change lowers the figure.
+/// stages (parse, load, apply, pace, prepare, encode) on the standard event mix, at a fixed time of day. Unlike timings
+/// they hardly move with the machine's speed or load (the least of two rounds per stage; what still moves is the thread
+/// pool's share of a parallel stage, and code not yet optimised by tiered compilation), so they can fail a build.
+/// The budget is the figure in docs/benchmarks.md ("Issue 20") plus 10 %; lower it when a change lowers the figure.
 /// </summary>
 public sealed class AllocationBudgetTests(ITestOutputHelper output)
 {
-    /// <summary>Bytes allocated per event, all stages: measured 1,375 at the last change, + 5 %. Issue 20 asks for 300.</summary>
-    public const double BudgetBytesPerEvent = 1_450;
+    /// <summary>Bytes allocated per event, all stages: measured 1,303 at the last change, + 10 %. Issue 20 asks for 300.</summary>
+    public const double BudgetBytesPerEvent = 1_435;
 
     [Fact]
     public void DefaultCatalogue_CoreStages_AllocateWithinTheBudgetPerEvent()
     {
         using var infra = BenchInfrastructure.Start(useGarnet: false);
 
-        var result = CoreCost.Run(infra, "allocation budget", events: 40_000, rounds: 1);
+        var result = CoreCost.Run(infra, "allocation budget", events: 40_000, rounds: 2);
 
         var stages = string.Join(", ", result.Stages.Select(s => $"{s.Name} {s.BytesPerEvent:F0} B"));
         output.WriteLine($"{result.TotalBytes:F0} B per event ({stages}); budget {BudgetBytesPerEvent:F0} B");

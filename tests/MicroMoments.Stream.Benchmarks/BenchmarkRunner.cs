@@ -47,7 +47,13 @@ public static class BenchmarkRunner
         if (args is ["--capacity", var log])
         {
             // The capacity table from a benchmark output's capacity lines (docs/capacity.md).
-            Console.Write(CapacityModel.Table(CapacityModel.Parse(await File.ReadAllTextAsync(log))));
+            var inputs = CapacityModel.Parse(await File.ReadAllTextAsync(log));
+            if (CapacityModel.Keys.Where(k => !inputs.ContainsKey(k)).ToList() is { Count: > 0 } missing)
+            {
+                Console.Error.WriteLine($"{log} has no capacity line with {string.Join(", ", missing)}: run the throughput, timers and memory sections (docs/capacity.md)");
+                return 2;
+            }
+            Console.Write(CapacityModel.Table(inputs));
             return 0;
         }
         if (BenchmarkOptions.Parse(args) is not { } o)

@@ -22,7 +22,7 @@ public static class CapacityInputs
     /// <summary>The line, or null when no section added anything.</summary>
     public static string? Line() => Values.Count == 0
         ? null
-        : "capacity " + string.Join(' ', Values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => Stats.Invariant($"{v.Key}={Stats.Median(v.Value):G4}")));
+        : "capacity " + string.Join(' ', Values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => Stats.Invariant($"{v.Key}={Stats.Median(v.Value):0.###}")));
 }
 
 /// <summary>
@@ -102,7 +102,7 @@ public static class CapacityModel
         var shards = Math.Max(forCpu, forMemory);
         // Redis Cluster needs 3 masters; one master is a plain Redis.
         shards = shards == 1 ? 1 : Math.Max(3, shards);
-        var first = forCpu > forMemory ? "Redis CPU" : forMemory > forCpu ? "Redis memory" : "neither (one Redis)";
+        var first = shards == 1 ? "neither (one Redis)" : forCpu > forMemory ? "Redis CPU" : forMemory > forCpu ? "Redis memory" : "both";
         return new Row(users, eventsPerSecond, workerCores, workers, partitions, eventsPerSecond * inputs["redis_commands_per_event"],
             eventsPerSecond * inputs["redis_net_bytes_per_event"] / 1e6, bytes, forCpu, forMemory, shards, first);
     }
@@ -131,7 +131,7 @@ public static class CapacityModel
     {
         >= 1_000_000 when n % 1_000_000 == 0 => $"{n / 1_000_000}M",
         >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:F1}M"),
-        >= 1_000 => $"{Math.Round(n / 1e3):F0}k",
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{Math.Round(n / 1e3, MidpointRounding.AwayFromZero):F0}k"),
         _ => n.ToString(CultureInfo.InvariantCulture),
     };
 

@@ -128,7 +128,9 @@ public static class PipelineSections
     {
         var before = worker.Total;
         var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
-        var netBefore = await NetBytesAsync(infra.RedisConfiguration);
+        // The capacity model's inputs come from redis-server only: under Garnet its CPU and counters are not Redis's.
+        var measuresRedis = infra.RedisProcess is not null;
+        var netBefore = measuresRedis ? await NetBytesAsync(infra.RedisConfiguration) : 0;
         var callsBefore = worker.RedisCalls.ToDictionary();
         var secondsBefore = worker.Seconds.ToDictionary();
         var batchesBefore = worker.Batches;
@@ -172,13 +174,16 @@ public static class PipelineSections
         Console.WriteLine($"  per batch: {ms.GetValueOrDefault("batch"):F1} ms in the loop (parse to write started); Redis wall time {string.Join(", ", ms.Where(m => m.Key.StartsWith("redis ", StringComparison.Ordinal)).OrderBy(m => m.Key).Select(m => $"{m.Key[6..]} {m.Value:F1}"))} ms (load and due_timers hold the loop; write overlaps the next batch)");
         var commands = Diff(await CommandStatsAsync(infra.RedisConfiguration), commandsBefore);
         Console.WriteLine($"  redis commands per batch (server, scripts' inner calls included): {string.Join(", ", commands.Where(c => c.Value >= batches).OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value / (double)batches:F0}"))}");
-        var net = await NetBytesAsync(infra.RedisConfiguration) - netBefore;
-        Console.WriteLine($"  redis network: {net / (double)events:F0} B per event (in and out, INFO stats)");
-        // The capacity model's inputs: the worker's CPU without the load producer's (the in-process broker's stays in: conservative).
-        CapacityInputs.Add("worker_us_per_event", (used.Process.TotalMicroseconds - producerNanos / 1000.0) / events);
-        CapacityInputs.Add("redis_us_per_event", used.Redis.TotalMicroseconds / events);
-        CapacityInputs.Add("redis_commands_per_event", commands.Where(c => c.Value > 0).Sum(c => c.Value) / (double)events);
-        CapacityInputs.Add("redis_net_bytes_per_event", net / (double)events);
+        if (measuresRedis)
+        {
+            var net = await NetBytesAsync(infra.RedisConfiguration) - netBefore;
+            Console.WriteLine($"  redis network: {net / (double)events:F0} B per event (in and out, INFO stats)");
+            // The capacity model's inputs: the worker's CPU without the load producer's (the in-process broker's stays in: conservative).
+            CapacityInputs.Add("worker_us_per_event", (used.Process.TotalMicroseconds - producerNanos / 1000.0) / events);
+            CapacityInputs.Add("redis_us_per_event", used.Redis.TotalMicroseconds / events);
+            CapacityInputs.Add("redis_commands_per_event", commands.Where(c => c.Value > 0).Sum(c => c.Value) / (double)events);
+            CapacityInputs.Add("redis_net_bytes_per_event", net / (double)events);
+        }
         return eventsPerSecond;
     }
 
@@ -306,13 +311,17 @@ public static class PipelineSections
     }
 
     /// <summary>Bytes the server has read and written on the network since it started (INFO stats).</summary>
-    private static async Task<long> NetBytesAsync(string config)
+    private static async Task<long> NetBytesAsync(string config) =>
+        await InfoFieldAsync(config, "stats", "total_net_input_bytes") + await InfoFieldAsync(config, "stats", "total_net_output_bytes");
+
+    /// <summary>One numeric field of the server's INFO <paramref name="section"/>; a missing field is an error, not a zero.</summary>
+    public static async Task<long> InfoFieldAsync(string config, string section, string field)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(config + ",allowAdmin=true");
-        var info = await redis.GetServers()[0].InfoRawAsync("stats") ?? "";
-        long Read(string name) => info.Split('\n').Where(l => l.StartsWith(name + ":", StringComparison.Ordinal))
-            .Select(l => long.Parse(l[(name.Length + 1)..].Trim(), CultureInfo.InvariantCulture)).FirstOrDefault();
-        return Read("total_net_input_bytes") + Read("total_net_output_bytes");
+        var info = await redis.GetServers()[0].InfoRawAsync(section) ?? "";
+        var line = info.Split('\n').FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"INFO {section} has no {field}");
+        return long.Parse(line[(field.Length + 1)..].Trim(), CultureInfo.InvariantCulture);
     }
 
     private static Dictionary<string, long> Diff(Dictionary<string, long> after, Dictionary<string, long> before) =>

@@ -18,7 +18,7 @@ using static MicroMoments.Stream.IntegrationTests.TestEvents;
 namespace MicroMoments.Stream.IntegrationTests;
 
 /// <summary>The demo's stand-in delivery service: its plan, its timing and cancellations, and the closed loop on a real worker.</summary>
-// Its subject is the demo's delivery stand-in, which reads only Kafka.
+// Its subject is the demo's delivery stand-in and its closed loop; the worker and report it runs have cluster tests of their own.
 [Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class DemoDeliveryTests(KafkaFixture kafka, RedisFixture redis)

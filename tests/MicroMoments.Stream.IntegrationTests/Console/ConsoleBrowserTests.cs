@@ -12,7 +12,8 @@ namespace MicroMoments.Stream.IntegrationTests.Console;
 /// downloaded. Against a worker that processed a known stream, it finds a user through the form and sees why a nudge
 /// was held back, then saves screenshots of both pages as test artifacts.
 /// </summary>
-// Its subject is the browser page; the console's Redis reads run on a cluster in ConsoleAccessTests.
+// Its subject is the page in a browser. On a cluster, the console's reads of a real user's state and decisions are the
+// explain command's (UserLookup), which the cluster pass runs in other tests.
 [Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class ConsoleBrowserTests(KafkaFixture kafka, RedisFixture redis, ITestOutputHelper output)
