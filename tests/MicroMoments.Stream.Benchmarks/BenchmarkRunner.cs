@@ -118,7 +118,7 @@ public static class BenchmarkRunner
         double P99At(int rate) => Stats.Median(pipeline?.P99.GetValueOrDefault(rate) ?? []);
         Console.WriteLine(Stats.Invariant($"first_intervention_ms={firstIntervention:F1}"));
         Console.WriteLine(Stats.Invariant($"p99_20k_ms={P99At(20_000):F1}"));
-        // The last line keeps its form; each figure is the median of the rounds.
+        // This line keeps its form (the peer's lines follow it); each figure is the median of the rounds.
         Console.WriteLine(Stats.Invariant($"events_per_s={Stats.Median(pipeline?.EventsPerSecond ?? []):F0} ceiling_ratio={Stats.Median(pipeline?.Ratios ?? []):F2} p99_ms={P99At(10_000):F1}"));
         // The peer section's lines come last: the equality check, then one line per system (peer, worker with the two rules, worker with the catalogue).
         foreach (var line in peer)

@@ -35,7 +35,7 @@ public static class CapacityModel
     /// <summary>Each core, worker or Redis, planned at most this busy: room for bursts, rebalances and catch-up.</summary>
     public const double Utilisation = 0.6;
 
-    /// <summary>Cores per worker pod (deploy/k8s asks for 2).</summary>
+    /// <summary>Cores per worker pod (the CPU limit in deploy/k8s; it requests 500m).</summary>
     public const int CoresPerWorker = 2;
 
     /// <summary>Memory planned per Redis master (<c>maxmemory</c> on a 32 GiB node, room left for replication buffers).</summary>

@@ -42,7 +42,7 @@ public static class PeerTopology
     /// <summary>
     /// At-least-once, reading from the earliest offset (Streamiz starts at the latest otherwise), one stream thread (Kafka
     /// Streams' default), and the worker's client settings where Streamiz has the knob: a commit every second (the worker's
-    /// auto-commit interval), 10 ms fetch wait, 2 ms linger.
+    /// auto-commit interval), 10 ms fetch wait, no linger (the worker's since issue 20; it was 2 ms for both before).
     /// </summary>
     public static StreamConfig<StringSerDes, ByteArraySerDes> Config(string bootstrapServers, string applicationId, string stateDir) => new()
     {
@@ -54,7 +54,7 @@ public static class PeerTopology
         NumStreamThreads = 1,
         StateDir = stateDir,
         FetchWaitMaxMs = 10,
-        LingerMs = 2,
+        LingerMs = 0,
         Logger = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddConsole()),
     };
 }
