@@ -154,7 +154,7 @@ public sealed class DeliveryCancellation
         var nowMs = now.ToUnixTimeMilliseconds();
         if (state.Waiting is not null)
         {
-            SuppressPausedAwaiting(state, now, result);
+            SuppressPausedAwaiting(state, now, nowMs, result);
         }
         if (state.PendingDeliveries is null)
         {
@@ -177,9 +177,8 @@ public sealed class DeliveryCancellation
     }
 
     /// <summary>The entries awaiting their minute from an earlier step whose rule is paused now: taken out, each suppressed.</summary>
-    private void SuppressPausedAwaiting(UserState state, DateTimeOffset now, Evaluation result)
+    private void SuppressPausedAwaiting(UserState state, DateTimeOffset now, long nowMs, Evaluation result)
     {
-        var nowMs = now.ToUnixTimeMilliseconds();
         foreach (var w in DeliverySchedule.TakeAwaiting(state, w => !result.Awaiting.Contains(w) && PauseReason(state, w.RuleId, nowMs) is not null))
         {
             DeliverySchedule.FollowUp(_rules, state, w, Outcomes.Suppressed, PauseReason(state, w.RuleId, nowMs), now, result);
@@ -247,25 +246,9 @@ public sealed class DeliveryCancellation
     /// <summary>Drops the entries whose <c>deliverAfter</c> has come: those commands are the delivery services' now.</summary>
     private static void Prune(UserState state, long nowMs)
     {
-        if (state.PendingDeliveries is not { } pending)
+        if (state.PendingDeliveries is { } pending && InPlace.RemoveWhere(pending, nowMs, static (p, now) => p.DeliverAfter <= now) > 0 && pending.Count == 0)
         {
-            return;
-        }
-        var kept = 0;
-        for (var i = 0; i < pending.Count; i++)
-        {
-            if (pending[i].DeliverAfter > nowMs)
-            {
-                pending[kept++] = pending[i]; // in place, with no predicate made per event
-            }
-        }
-        if (kept < pending.Count)
-        {
-            pending.RemoveRange(kept, pending.Count - kept);
-            if (kept == 0)
-            {
-                state.PendingDeliveries = null;
-            }
+            state.PendingDeliveries = null;
         }
     }
 

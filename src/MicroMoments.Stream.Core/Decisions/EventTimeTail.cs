@@ -28,16 +28,7 @@ internal static class EventTimeTail
         }
         if (et.FiredGroups is { } groups)
         {
-            var kept = 0;
-            for (var i = 0; i < groups.Count; i++)
-            {
-                var g = groups[i];
-                if (g.Hits.Count > 0 && g.Last.At >= bar)
-                {
-                    groups[kept++] = g; // in place, with no predicate made per event
-                }
-            }
-            groups.RemoveRange(kept, groups.Count - kept);
+            InPlace.RemoveWhere(groups, bar, static (g, bar) => g.Hits.Count == 0 || g.Last.At < bar);
             et.FiredGroups = groups.Count == 0 ? null : groups;
         }
         if (et.IsEmpty)

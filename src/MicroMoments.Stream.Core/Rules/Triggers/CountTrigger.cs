@@ -241,16 +241,5 @@ public sealed class CountTrigger : TriggerSpec
     }
 
     /// <summary>Drops the hits at or before <paramref name="from"/>, keeping the others in order.</summary>
-    private static void RemoveUpTo(List<WindowHit> hits, long from)
-    {
-        var kept = 0;
-        for (var i = 0; i < hits.Count; i++)
-        {
-            if (hits[i].At > from)
-            {
-                hits[kept++] = hits[i];
-            }
-        }
-        hits.RemoveRange(kept, hits.Count - kept);
-    }
+    private static void RemoveUpTo(List<WindowHit> hits, long from) => InPlace.RemoveWhere(hits, from, static (h, from) => h.At <= from);
 }
