@@ -9,7 +9,7 @@ namespace MicroMoments.Stream.Benchmarks.Tests;
 /// <summary>
 /// The benchmark's <c>core</c> section on the default catalogue, as a test: bytes allocated per event by the worker's
 /// stages (parse, load, apply, pace, prepare, encode) on the standard event mix, at a fixed time of day. Unlike timings
-/// they hardly move with the machine's speed or load (the least of two rounds per stage; what still moves is the thread
+/// they hardly move with the machine's speed or load (after a warm-up run, the least of three rounds per stage; what still moves is the thread
 /// pool's share of a parallel stage, and code not yet optimised by tiered compilation), so they can fail a build.
 /// The budget is the figure in docs/benchmarks.md ("Issue 20") plus 10 %; lower it when a change lowers the figure.
 /// </summary>

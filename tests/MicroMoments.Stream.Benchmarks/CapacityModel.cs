@@ -11,9 +11,10 @@ public static class CapacityInputs
 {
     private static readonly Dictionary<string, List<double>> Values = new(StringComparer.Ordinal);
 
-    public static void Add(string key, double value)
+    /// <summary>Adds a figure measured on <paramref name="infra"/>; none under Garnet, whose CPU and counters are not Redis's (the model is of redis-server).</summary>
+    public static void Add(BenchInfrastructure infra, string key, double value)
     {
-        if (double.IsFinite(value))
+        if (infra.RedisProcess is not null && double.IsFinite(value))
         {
             (Values.TryGetValue(key, out var list) ? list : Values[key] = []).Add(value);
         }

@@ -128,7 +128,7 @@ public static class PipelineSections
     {
         var before = worker.Total;
         var commandsBefore = await CommandStatsAsync(infra.RedisConfiguration);
-        // The capacity model's inputs come from redis-server only: under Garnet its CPU and counters are not Redis's.
+        // INFO stats is read from redis-server only (CapacityInputs takes no figure under Garnet).
         var measuresRedis = infra.RedisProcess is not null;
         var netBefore = measuresRedis ? await NetBytesAsync(infra.RedisConfiguration) : 0;
         var callsBefore = worker.RedisCalls.ToDictionary();
@@ -179,10 +179,10 @@ public static class PipelineSections
             var net = await NetBytesAsync(infra.RedisConfiguration) - netBefore;
             Console.WriteLine($"  redis network: {net / (double)events:F0} B per event (in and out, INFO stats)");
             // The capacity model's inputs: the worker's CPU without the load producer's (the in-process broker's stays in: conservative).
-            CapacityInputs.Add("worker_us_per_event", (used.Process.TotalMicroseconds - producerNanos / 1000.0) / events);
-            CapacityInputs.Add("redis_us_per_event", used.Redis.TotalMicroseconds / events);
-            CapacityInputs.Add("redis_commands_per_event", commands.Where(c => c.Value > 0).Sum(c => c.Value) / (double)events);
-            CapacityInputs.Add("redis_net_bytes_per_event", net / (double)events);
+            CapacityInputs.Add(infra, "worker_us_per_event", (used.Process.TotalMicroseconds - producerNanos / 1000.0) / events);
+            CapacityInputs.Add(infra, "redis_us_per_event", used.Redis.TotalMicroseconds / events);
+            CapacityInputs.Add(infra, "redis_commands_per_event", commands.Where(c => c.Value > 0).Sum(c => c.Value) / (double)events);
+            CapacityInputs.Add(infra, "redis_net_bytes_per_event", net / (double)events);
         }
         return eventsPerSecond;
     }
@@ -312,16 +312,19 @@ public static class PipelineSections
 
     /// <summary>Bytes the server has read and written on the network since it started (INFO stats).</summary>
     private static async Task<long> NetBytesAsync(string config) =>
-        await InfoFieldAsync(config, "stats", "total_net_input_bytes") + await InfoFieldAsync(config, "stats", "total_net_output_bytes");
+        (await InfoFieldsAsync(config, "stats", "total_net_input_bytes", "total_net_output_bytes")).Sum();
 
-    /// <summary>One numeric field of the server's INFO <paramref name="section"/>; a missing field is an error, not a zero.</summary>
-    public static async Task<long> InfoFieldAsync(string config, string section, string field)
+    /// <summary>Numeric fields of one INFO <paramref name="section"/>, read at once; a missing field is an error, not a zero.</summary>
+    public static async Task<long[]> InfoFieldsAsync(string config, string section, params string[] fields)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(config + ",allowAdmin=true");
-        var info = await redis.GetServers()[0].InfoRawAsync(section) ?? "";
-        var line = info.Split('\n').FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"INFO {section} has no {field}");
-        return long.Parse(line[(field.Length + 1)..].Trim(), CultureInfo.InvariantCulture);
+        var lines = (await redis.GetServers()[0].InfoRawAsync(section) ?? "").Split('\n');
+        return fields.Select(field =>
+        {
+            var line = lines.FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))
+                ?? throw new InvalidOperationException($"INFO {section} has no {field}");
+            return long.Parse(line[(field.Length + 1)..].Trim(), CultureInfo.InvariantCulture);
+        }).ToArray();
     }
 
     private static Dictionary<string, long> Diff(Dictionary<string, long> after, Dictionary<string, long> before) =>

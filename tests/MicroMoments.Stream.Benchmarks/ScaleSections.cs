@@ -55,11 +55,8 @@ public static class ScaleSections
         var lags = worker.FireLags.Order().ToArray();
         Console.WriteLine($"  firing: {fired:N0} of {users:N0} fired, due at {users / spread.TotalSeconds:N0}/s over {spread.TotalSeconds:F0} s, fired over {worker.FiringSpan.TotalSeconds:F1} s; fire lag p50 {Stats.Percentile(lags, 0.5):F0} ms, p99 {Stats.Percentile(lags, 0.99):F0} ms, max {lags.LastOrDefault():F0} ms (due → fired; the check runs every 200 ms)");
         Console.WriteLine($"  firing: {firingUsed.Describe(fired, "timer")}");
-        if (infra.RedisProcess is not null) // the capacity model is of redis-server, not Garnet
-        {
-            CapacityInputs.Add("timer_worker_us", firingUsed.Process.TotalMicroseconds / Math.Max(1, fired));
-            CapacityInputs.Add("timer_redis_us", firingUsed.Redis.TotalMicroseconds / Math.Max(1, fired));
-        }
+        CapacityInputs.Add(infra, "timer_worker_us", firingUsed.Process.TotalMicroseconds / Math.Max(1, fired));
+        CapacityInputs.Add(infra, "timer_redis_us", firingUsed.Redis.TotalMicroseconds / Math.Max(1, fired));
     }
 
     /// <summary>
@@ -140,13 +137,10 @@ public static class ScaleSections
         Console.WriteLine($"  active user: {activeKeys.Usage:F0} B per state key (the value is {activeKeys.Length:F0} B)");
         Console.WriteLine($"  per user besides: {index.Usage:F0} B user→shard index key, {(double)timerIndex / users:F0} B in the timer index; {decisionBytes / (double)Math.Max(1, decisionUsers):F0} B of decisions per user and day with any (the shards' decision hashes)");
         Console.WriteLine($"  redis used_memory: {(usedAfter - usedBefore) / (double)users:F0} B per user all in");
-        if (infra.RedisProcess is not null)
-        {
-            CapacityInputs.Add("user_bytes", (usedAfter - usedBefore) / (double)users);
-        }
+        CapacityInputs.Add(infra, "user_bytes", (usedAfter - usedBefore) / (double)users);
     }
 
-    private static Task<long> UsedMemoryAsync(string config) => PipelineSections.InfoFieldAsync(config, "memory", "used_memory");
+    private static async Task<long> UsedMemoryAsync(string config) => (await PipelineSections.InfoFieldsAsync(config, "memory", "used_memory"))[0];
 
     /// <summary>Waits until the shards' timer indexes hold <paramref name="expected"/> users (the last write may still be in flight).</summary>
     private static async Task<long> PendingTimersAsync(string config, string section, long expected, TimeSpan timeout)
