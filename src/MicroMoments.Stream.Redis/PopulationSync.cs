@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MicroMoments.Stream.Redis;
 
-/// <summary>Shares this instance's task-time observations through Redis and takes in everyone else's.</summary>
+/// <summary>Shares this instance's advisory statistics (task-time observations, bandit arm counts) through Redis and takes in everyone else's.</summary>
 public sealed partial class PopulationSync(UserStateStore store, ILogger<PopulationSync> logger)
 {
     /// <summary>Returns false when Redis refused the command (not an outage): the votes are dropped and the stream goes on.</summary>
@@ -24,6 +24,25 @@ public sealed partial class PopulationSync(UserStateStore store, ILogger<Populat
         }
     }
 
-    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population sync (a command error, not an outage); its task-time votes are dropped and the stream goes on")]
+    /// <summary>
+    /// Pushes the arm counts this instance observed and takes every instance's back (<see cref="ArmStatistics"/>). Returns false
+    /// when Redis refused the command: the counts are dropped (advisory, as the votes are) and the stream goes on.
+    /// </summary>
+    public async Task<bool> SyncArmsAsync(ArmStatistics arms, IStoreOutageGate gate, CancellationToken ct)
+    {
+        var pending = arms.TakePending();
+        try
+        {
+            await gate.RunAsync(async () => arms.Load(await store.SyncArmsAsync(pending, ct)), ct);
+            return true;
+        }
+        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
+        {
+            Refused(logger, ex);
+            return false;
+        }
+    }
+
+    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population or bandit sync (a command error, not an outage); its votes or counts are dropped and the stream goes on")]
     private static partial void Refused(ILogger logger, Exception ex);
 }

@@ -93,6 +93,12 @@ public sealed class RedisKeys(string prefix)
     public RedisKey Population(long period) => $"{prefix}population:{period}";
 
     /// <summary>
+    /// The bandit experiments' arms, shared by all instances: field "&lt;rule&gt;|&lt;variant&gt;|sent" or "…|converted" → count.
+    /// No TTL: it is the experiments' memory, a few fields per arm.
+    /// </summary>
+    public RedisKey BanditArms => $"{prefix}bandit:arms";
+
+    /// <summary>
     /// Which shard holds a user's state: written once per new user, read by <c>explain</c> and alias merges. It keeps the
     /// first shard: a user who arrives on another partition later (producers that partition differently) is reported, not re-pointed.
     /// </summary>

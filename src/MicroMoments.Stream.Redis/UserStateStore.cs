@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
 using Polly;
@@ -578,6 +579,40 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                     }
                     buckets[bucket] = buckets.GetValueOrDefault(bucket) + votes;
                 }
+            }
+            return totals;
+        }, ct));
+
+    /// <summary>Adds this instance's arm counts to the shared ones (<see cref="RedisKeys.BanditArms"/>) and returns every instance's totals.</summary>
+    public async Task<Dictionary<string, ArmCounts>> SyncArmsAsync(IReadOnlyDictionary<string, ArmCounts> pending, CancellationToken ct) =>
+        await Timed("bandit", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var db = redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var writes = pending.SelectMany(p => new[]
+            {
+                p.Value.Sent == 0 ? Task.CompletedTask : batch.HashIncrementAsync(_keys.BanditArms, p.Key + "|sent", p.Value.Sent),
+                p.Value.Converted == 0 ? Task.CompletedTask : batch.HashIncrementAsync(_keys.BanditArms, p.Key + "|" + ArmStatistics.Converted, p.Value.Converted),
+            }).ToList();
+            var read = batch.HashGetAllAsync(_keys.BanditArms);
+            batch.Execute();
+            await Task.WhenAll(writes);
+            var totals = new Dictionary<string, ArmCounts>(StringComparer.Ordinal);
+            foreach (var entry in await read)
+            {
+                var name = (string)entry.Name!;
+                var bar = name.LastIndexOf('|');
+                if (bar <= 0 || !entry.Value.TryParse(out long n))
+                {
+                    continue; // not a field this version writes
+                }
+                var counts = name.AsSpan(bar + 1) switch
+                {
+                    "sent" => new ArmCounts(n, 0),
+                    ArmStatistics.Converted => new ArmCounts(0, n),
+                    _ => default,
+                };
+                totals[name[..bar]] = totals.GetValueOrDefault(name[..bar]) + counts;
             }
             return totals;
         }, ct));

@@ -11,6 +11,9 @@ public sealed record EngineOptions
     /// <summary>Off in <c>simulate</c>, where the clock follows the events and nothing is stale.</summary>
     public bool CheckStaleness { get; init; } = true;
 
+    /// <summary>What <c>allocation: bandit</c> experiments know of their arms; shared by the engines of one process.</summary>
+    public ArmStatistics Arms { get; init; } = new();
+
     /// <summary>Bounds on each user's state and on the population baseline.</summary>
     public StateLimits Limits { get; init; } = new();
 }

@@ -34,7 +34,8 @@ public static class ExperimentAssignment
         return (experiment.Variants[^1].Name, experiment.Variants[^1]);
     }
 
-    private static double Point(string userId, string experiment)
+    /// <summary>The user's point in [0, 1) for the experiment: below the holdout share is the holdout.</summary>
+    internal static double Point(string userId, string experiment)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{experiment}\n{userId}"));
         return (BinaryPrimitives.ReadUInt64BigEndian(hash) >> 11) * (1.0 / (1UL << 53));

@@ -112,7 +112,7 @@ public sealed partial class PolicyGate
         {
             t = SendTime.NextOutside(t, quiet, state.Timezone);
         }
-        if ((rule.Policy.SendWindow ?? _rules.Policy.SendWindow) is { } window)
+        if (SendWindowOf(rule) is { } window)
         {
             t = SendTime.NextInside(t, window, state.Timezone);
         }

@@ -87,7 +87,7 @@ public sealed partial class PolicyGate
                 (at, reason) = (outside, Reasons.QuietHours);
             }
         }
-        if ((rule.Policy.SendWindow ?? _rules.Policy.SendWindow) is { } window)
+        if (SendWindowOf(rule) is { } window)
         {
             var inside = SendTime.NextInside(at, window, state.Timezone);
             if (inside != at)
@@ -98,6 +98,9 @@ public sealed partial class PolicyGate
         return (at, reason);
     }
 
+    /// <summary>The send window: the action's own (<c>deliver: { from, to }</c>, a variant's), else the rule's policy's, else the file's.</summary>
+    private TimeWindow? SendWindowOf(Rule rule) => rule.Action.SendWindow ?? rule.Policy.SendWindow ?? _rules.Policy.SendWindow;
+
     /// <summary>
     /// For <c>deliver: best_time</c>: the user's best local hour (<see cref="BestTime"/>) among the hours the quiet hours and send
     /// window allow, then <see cref="Schedule"/> as for any command; with a thin history, <see cref="Schedule"/> alone. Also says
@@ -106,7 +109,7 @@ public sealed partial class PolicyGate
     public (DateTimeOffset? At, string? Reason, DeliveryChoice Choice) ScheduleBestTime(UserState state, Rule rule, DateTimeOffset deliverAfter)
     {
         var (hour, best, activeDays) = BestTime.Choose(state, rule.Policy.QuietHours ?? _rules.Policy.QuietHours,
-            rule.Policy.SendWindow ?? _rules.Policy.SendWindow, deliverAfter);
+            SendWindowOf(rule), deliverAfter);
         var (at, reason) = Schedule(state, rule, best);
         if (hour is not null && at == best && best != deliverAfter)
         {

@@ -8,8 +8,9 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// Propose's output for one candidate whose conditions hold: the intervention id, the channel and the arm, fixed before it is
 /// placed. Immutable; Plan and Record read it.
 /// </summary>
+/// <remarks><see cref="Delivered"/> is the rule as the arm delivers it (<see cref="Rule.ForVariant"/>): its delay, deliver, channels and message.</remarks>
 internal readonly record struct Proposal(Candidate Candidate, TriggerInfo Trigger, string Id, string Channel, string Variant,
-    MessageSpec? VariantMessage, string? Arm, bool Control)
+    Rule Delivered, string? Arm, bool Control)
 {
     public Rule Rule => Candidate.Rule;
 
@@ -49,14 +50,15 @@ internal readonly record struct PlannedDelivery(PlanKind Kind, string? Reason, s
 public sealed partial class RuleEngine
 {
     /// <summary>The proposal for a candidate: its intervention id, the channel for the user's device, its experiment arm.</summary>
-    private Proposal Propose(UserState state, Candidate c, bool control)
+    private Proposal Propose(UserState state, Candidate c, bool control, DateTimeOffset now, Evaluation result)
     {
-        var (variant, variantSpec) = control ? (GlobalControl.Variant, null)
-            : c.Rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment) : ("control", null);
+        var variant = control ? GlobalControl.Variant
+            : c.Rule.Experiment is { } experiment ? ArmAllocator.Assign(state, c.Rule, experiment, _options.Arms, now, result) : "control";
         // On the audit record, so the offline report splits by arm and finds the global control group.
         var arm = control || c.Rule.Experiment is not null ? variant : null;
+        var delivered = c.Rule.ForVariant(variant);
         return new Proposal(c, new TriggerInfo(c.Kind, c.EventIds, c.Details), InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey),
-            c.Rule.Action.ChannelFor(state.Device), variant, variantSpec?.Message, arm, control);
+            delivered.Action.ChannelFor(state.Device), variant, delivered, arm, control);
     }
 
     /// <summary>
@@ -66,7 +68,7 @@ public sealed partial class RuleEngine
     /// </summary>
     private PlannedDelivery Plan(UserState state, in Proposal p, DateTimeOffset now, bool stale, long? notBefore)
     {
-        var rule = p.Rule;
+        var rule = p.Delivered;
         var (drop, startsAutoPause) = stale ? (Reasons.StaleTrigger, false) : _gate.Check(state, rule, now);
         if (drop is not null)
         {

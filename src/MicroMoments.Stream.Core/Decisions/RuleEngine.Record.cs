@@ -57,7 +57,7 @@ public sealed partial class RuleEngine
             case PlanKind.Wait:
             {
                 // Moved by a count limit or a collision: it waits unproduced, and is checked again when its slot comes.
-                var pending = Build(state, c, p.Trigger, p.Id, p.Channel, slot, now, p.Variant, p.VariantMessage, e) with
+                var pending = Build(state, c, p.Trigger, p.Id, p.Channel, slot, now, p.Variant, p.Delivered, e) with
                 {
                     ExpiresAt = deliverAt + rule.Action.Expiry,
                 };
@@ -69,11 +69,11 @@ public sealed partial class RuleEngine
             }
             case PlanKind.AwaitMinute:
                 // Its minute comes from the ledger after the batch (Reserve and Settle), and its decision with it.
-                AwaitMinute(state, c, Build(state, c, p.Trigger, p.Id, p.Channel, deliverAt, now, p.Variant, p.VariantMessage, e), triggerAt,
+                AwaitMinute(state, c, Build(state, c, p.Trigger, p.Id, p.Channel, deliverAt, now, p.Variant, p.Delivered, e), triggerAt,
                     plan.Reason, plan.Delivery, result);
                 return;
             default:
-                Produce(state, rule, Build(state, c, p.Trigger, p.Id, p.Channel, deliverAt, now, p.Variant, p.VariantMessage, e), triggerAt, now, result);
+                Produce(state, rule, Build(state, c, p.Trigger, p.Id, p.Channel, deliverAt, now, p.Variant, p.Delivered, e), triggerAt, now, result);
                 result.Stats.Add(new StatIncrement(rule.Id, p.Variant, plan.Reason is null ? "emitted" : "deferred"));
                 result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version,
                     plan.Reason is null ? Outcomes.Emitted : Outcomes.Deferred, plan.Reason, p.Id, now, p.Trigger, plan.Delivery) { Variant = p.Arm });

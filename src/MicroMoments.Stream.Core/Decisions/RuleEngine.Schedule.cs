@@ -89,7 +89,8 @@ public sealed partial class RuleEngine
     {
         foreach (var w in DeliverySchedule.TakeDue(state, now.ToUnixTimeMilliseconds()))
         {
-            if (Rules.Find(w.RuleId) is not { } rule)
+            // As its arm delivers it: a variant's send window moves it as it moved it when proposed.
+            if (Rules.Find(w.RuleId)?.ForVariant(w.Variant) is not { } rule)
             {
                 continue; // a removed rule's waiting entries lapse quietly, as its timers do
             }

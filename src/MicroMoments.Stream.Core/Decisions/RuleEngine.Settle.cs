@@ -19,7 +19,7 @@ public sealed partial class RuleEngine
         var result = new Evaluation();
         var wait = entry.Awaiting ?? throw new ArgumentException("the entry does not await a minute", nameof(entry));
         DeliverySchedule.Remove(state, entry);
-        if (Rules.Find(entry.RuleId) is not { } rule)
+        if (Rules.Find(entry.RuleId)?.ForVariant(entry.Variant) is not { } rule)
         {
             entry.Awaiting = null;
             return result; // the rules changed between deciding and pacing: a removed rule's entries lapse quietly, as its timers do

@@ -314,7 +314,7 @@ public sealed partial class RuleEngine
         }
         foreach (var c in candidates)
         {
-            var proposal = Propose(state, c, control);
+            var proposal = Propose(state, c, control, now, result);
             var plan = Plan(state, proposal, now, stale, lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds);
             if (plan.Kind != PlanKind.Suppress)
             {
@@ -352,7 +352,7 @@ public sealed partial class RuleEngine
             var trigger = c is null ? new TriggerInfo(rule.Trigger.Name, [e.MessageId], TriggerDetails.Of(e)) : new TriggerInfo(c.Kind, c.EventIds, c.Details);
             var id = InterventionIds.Create(state.UserId, rule.Id, c?.TriggerKey ?? e.MessageId);
             var variant = control ? GlobalControl.Variant
-                : rule.Experiment is { } experiment ? ExperimentAssignment.Assign(state.UserId, experiment).Variant : "control";
+                : rule.Experiment is { } experiment ? ArmAllocator.Peek(state, experiment) : "control";
             result.Stats.Add(new StatIncrement(rule.Id, variant, "matched"));
             result.Stats.Add(new StatIncrement(rule.Id, variant, "suppressed." + Reasons.LateEvent));
             result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.Suppressed, Reasons.LateEvent, id, now, trigger)
@@ -522,13 +522,13 @@ public sealed partial class RuleEngine
     }
 
     private InterventionCommand Build(UserState state, Candidate c, TriggerInfo trigger, string id, string channel, DateTimeOffset deliverAfter,
-        DateTimeOffset now, string variant, MessageSpec? variantMessage, ClickEvent? e)
+        DateTimeOffset now, string variant, Rule delivered, ClickEvent? e)
     {
-        var action = c.Rule.Action;
+        var action = delivered.Action;
         // The same paths as the conditions saw: a template's {{event.*}} is the triggering event.
         var context = new ValueContext(state, Rules, now, e, c.Details, c.Rule);
         string? Lookup(string path) => ValuePaths.Resolve(path, context);
-        var m = variantMessage ?? action.Message;
+        var m = action.Message;
         var labels = Rules.Labels;
         var message = new InterventionMessage(
             MessageTemplate.Render(m.Title, Lookup, labels),

@@ -72,13 +72,53 @@ public sealed class Rule
 
     /// <summary>The event that counts as a conversion when it follows an intervention (or a held-out ghost) within a window.</summary>
     public ConversionSpec? Conversion { get; init; }
+
+    private Dictionary<string, Rule>? _arms;
+
+    /// <summary>
+    /// The rule as an experiment arm delivers it: its action with the variant's delay, deliver, channels and message (docs/rules.md,
+    /// "Experiments"). The rule itself for a variant that changes none of them, for "control", the holdout and no variant.
+    /// </summary>
+    public Rule ForVariant(string? variant)
+    {
+        if (variant is null || Experiment is null)
+        {
+            return this;
+        }
+        // Built once, on first use; two threads building it at once build the same thing.
+        _arms ??= Experiment.Variants.Where(v => v.Changes).ToDictionary(v => v.Name, v => new Rule
+        {
+            Id = Id, Description = Description, Trigger = Trigger, Conditions = Conditions, Policy = Policy, Experiment = Experiment,
+            Conversion = Conversion, Action = Action.Vary(v),
+        }, StringComparer.Ordinal);
+        return _arms.GetValueOrDefault(variant, this);
+    }
 }
 
-/// <summary>An experiment on a rule: a holdout share and weighted variants that may replace the message.</summary>
-public sealed record ExperimentSpec(string Name, double Holdout, IReadOnlyList<VariantSpec> Variants);
+/// <summary>
+/// An experiment on a rule: a holdout share and weighted variants that may change the message, the timing and the channel.
+/// <see cref="Bandit"/>: new exposures go to arms by Thompson sampling on their conversions instead of by weight.
+/// </summary>
+public sealed record ExperimentSpec(string Name, double Holdout, IReadOnlyList<VariantSpec> Variants, bool Bandit = false);
 
-/// <summary>One variant; a null message keeps the rule's own.</summary>
-public sealed record VariantSpec(string Name, double Weight, MessageSpec? Message);
+/// <summary>One variant; each null keeps the rule's own (a null message, delay, deliver or channels).</summary>
+public sealed record VariantSpec(string Name, double Weight, MessageSpec? Message)
+{
+    /// <summary><c>delay</c>: how long after the trigger it is delivered.</summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary><c>deliver</c>: now, <c>best_time</c> or a send window.</summary>
+    public DeliverSpec? Deliver { get; init; }
+
+    /// <summary><c>channel</c> or per-device <c>channels</c> (with a "default").</summary>
+    public IReadOnlyDictionary<string, string>? Channels { get; init; }
+
+    /// <summary>Whether it changes anything of the rule's action.</summary>
+    public bool Changes => Message is not null || Delay is not null || Deliver is not null || Channels is not null;
+}
+
+/// <summary><c>deliver</c>: <c>now</c>, <c>best_time</c>, or a send window (<c>{ from: "18:00", to: "21:00" }</c>) of its own.</summary>
+public sealed record DeliverSpec(bool BestTime, TimeWindow? Window);
 
 /// <summary>A conversion: <see cref="Event"/> (normalised) within <see cref="Within"/> of the intervention.</summary>
 public sealed record ConversionSpec(string Event, TimeSpan Within);
@@ -110,6 +150,17 @@ public sealed class ActionSpec
 
     /// <summary><c>deliver: best_time</c>: deliver at the user's most active local hour (<see cref="Decisions.BestTime"/>).</summary>
     public bool BestTime { get; init; }
+
+    /// <summary><c>deliver: { from, to }</c>: the action's own send window, in place of the rule's and the file's.</summary>
+    public TimeWindow? SendWindow { get; init; }
+
+    /// <summary>This action with what a variant sets in place of its own.</summary>
+    public ActionSpec Vary(VariantSpec v) => new()
+    {
+        Moment = Moment, Channels = v.Channels ?? Channels, Priority = Priority, Delay = v.Delay ?? Delay, Expiry = Expiry,
+        Message = v.Message ?? Message, Intent = Intent, Category = Category, Tip = Tip,
+        BestTime = v.Deliver?.BestTime ?? BestTime, SendWindow = v.Deliver is { } d ? d.Window : SendWindow,
+    };
 
     /// <summary>The channel for a device class; a tablet without its own channel uses the mobile one (apps run on both).</summary>
     public string ChannelFor(string? device) =>

@@ -197,7 +197,12 @@ public static class RuleSetLoader
         {
             return null;
         }
-        r.Known(e, "name", "holdout", "variants");
+        r.Known(e, "name", "holdout", "variants", "allocation");
+        var allocation = r.String(e, "allocation") ?? "weights";
+        if (allocation is not ("weights" or "bandit"))
+        {
+            r.Error(r.Child(e, "allocation")!, $"rule '{id}': allocation '{allocation}' is not one of weights, bandit");
+        }
         var holdout = r.Double(e, "holdout") ?? 0;
         if (holdout is < 0 or >= 1)
         {
@@ -213,7 +218,7 @@ public static class RuleSetLoader
                     r.Error(node, $"rule '{id}': a variant is a mapping like {{ name: control, weight: 1 }}");
                     continue;
                 }
-                r.Known(v, "name", "weight", "message");
+                r.Known(v, "name", "weight", "message", "delay", "deliver", "channel", "channels", "action");
                 var name = r.String(v, "name");
                 var weight = r.Double(v, "weight") ?? 1;
                 if (string.IsNullOrWhiteSpace(name) || weight <= 0)
@@ -233,22 +238,45 @@ public static class RuleSetLoader
                     r.Error(v, $"rule '{id}': variant name '{name}' is reserved");
                     continue;
                 }
-                MessageSpec? message = null;
-                if (r.Map(v, "message") is { } msg)
-                {
-                    r.Known(msg, "title", "body", "action");
-                    var link = r.Map(msg, "action");
-                    message = new MessageSpec(r.Template(msg, "title") ?? "", r.Template(msg, "body") ?? "",
-                        link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
-                }
-                variants.Add(new VariantSpec(name, weight, message));
+                variants.Add(ReadVariant(r, v, name, weight, id));
             }
         }
         if (variants.Count == 0)
         {
             variants.Add(new VariantSpec("control", 1, null));
         }
-        return new ExperimentSpec(r.String(e, "name") ?? id, holdout, variants);
+        return new ExperimentSpec(r.String(e, "name") ?? id, holdout, variants, allocation == "bandit");
+    }
+
+    /// <summary>
+    /// What a variant changes of the rule's action: <c>message</c>, <c>delay</c>, <c>deliver</c>, <c>channel</c> or
+    /// <c>channels</c>, given on the variant itself or under an <c>action</c> of its own (not both for one key).
+    /// </summary>
+    private static VariantSpec ReadVariant(NodeReader r, YamlMappingNode v, string name, double weight, string id)
+    {
+        string[] keys = ["message", "delay", "deliver", "channel", "channels"];
+        var a = v;
+        if (r.Map(v, "action") is { } action)
+        {
+            r.Known(action, keys);
+            foreach (var key in keys.Where(k => r.Child(v, k) is not null && r.Child(action, k) is not null))
+            {
+                r.Error(r.Child(v, key)!, $"rule '{id}': variant '{name}' sets '{key}' twice, on the variant and under its 'action'");
+            }
+            a = new YamlMappingNode(keys.SelectMany(k => (r.Child(action, k) ?? r.Child(v, k)) is { } node
+                ? [new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(k), node)] : Array.Empty<KeyValuePair<YamlNode, YamlNode>>()));
+        }
+        var channels = ReadChannels(r, a);
+        if (channels is not null && !channels.ContainsKey("default"))
+        {
+            r.Error(v, $"rule '{id}': variant '{name}' gives 'channels' without a 'default'");
+        }
+        return new VariantSpec(name, weight, r.Map(a, "message") is { } msg ? ReadMessage(r, msg, id) : null)
+        {
+            Delay = r.Child(a, "delay") is null ? null : r.Duration(a, "delay", required: true),
+            Deliver = ReadDeliver(r, a, id),
+            Channels = channels,
+        };
     }
 
     private static ConversionSpec? ReadConversion(NodeReader r, YamlMappingNode c, string id)
@@ -348,11 +376,7 @@ public static class RuleSetLoader
         {
             r.Error(a, $"rule '{id}': the action needs a 'moment'");
         }
-        var channels = new Dictionary<string, string>(r.StringMap(a, "channels"), StringComparer.OrdinalIgnoreCase);
-        if (r.String(a, "channel") is { } channel)
-        {
-            channels["default"] = channel;
-        }
+        var channels = ReadChannels(r, a) ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (!channels.ContainsKey("default"))
         {
             r.Error(a, $"rule '{id}': the action needs a 'channel' (or 'channels' with a 'default')");
@@ -365,30 +389,14 @@ public static class RuleSetLoader
         }
         else
         {
-            r.Known(msg, "title", "body", "action");
-            var link = r.Map(msg, "action");
-            if (link is not null)
-            {
-                r.Known(link, "label", "url");
-            }
-            var body = r.Template(msg, "body");
-            if (string.IsNullOrWhiteSpace(body))
-            {
-                r.Error(msg, $"rule '{id}': the message needs a 'body'");
-            }
-            message = new MessageSpec(r.Template(msg, "title") ?? "", body ?? "",
-                link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
+            message = ReadMessage(r, msg, id);
         }
         var intent = r.String(a, "intent");
         if (intent is not null && !Intents.Contains(intent, StringComparer.Ordinal))
         {
             r.Error(r.Child(a, "intent")!, $"rule '{id}': intent '{intent}' is not one of {string.Join(", ", Intents)}");
         }
-        var deliver = r.String(a, "deliver") ?? "now";
-        if (deliver is not ("now" or "best_time"))
-        {
-            r.Error(r.Child(a, "deliver")!, $"rule '{id}': deliver '{deliver}' is not one of now, best_time");
-        }
+        var deliver = ReadDeliver(r, a, id);
         var priority = r.Int(a, "priority") ?? 50;
         if (priority is < 0 or > 100)
         {
@@ -409,8 +417,61 @@ public static class RuleSetLoader
             Intent = intent,
             Category = r.String(a, "category") ?? moment,
             Tip = r.Bool(a, "tip") ?? false,
-            BestTime = deliver == "best_time",
+            BestTime = deliver?.BestTime ?? false,
+            SendWindow = deliver?.Window,
         };
+    }
+
+    /// <summary><c>channel</c> and per-device <c>channels</c> as one map (the channel is the "default"); null when neither is given.</summary>
+    private static Dictionary<string, string>? ReadChannels(NodeReader r, YamlMappingNode a)
+    {
+        if (r.Child(a, "channel") is null && r.Child(a, "channels") is null)
+        {
+            return null;
+        }
+        var channels = new Dictionary<string, string>(r.StringMap(a, "channels"), StringComparer.OrdinalIgnoreCase);
+        if (r.String(a, "channel") is { } channel)
+        {
+            channels["default"] = channel;
+        }
+        return channels;
+    }
+
+    private static MessageSpec ReadMessage(NodeReader r, YamlMappingNode msg, string id)
+    {
+        r.Known(msg, "title", "body", "action");
+        var link = r.Map(msg, "action");
+        if (link is not null)
+        {
+            r.Known(link, "label", "url");
+        }
+        var body = r.Template(msg, "body");
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            r.Error(msg, $"rule '{id}': the message needs a 'body'");
+        }
+        return new MessageSpec(r.Template(msg, "title") ?? "", body ?? "",
+            link is null ? null : r.Template(link, "label"), link is null ? null : r.Template(link, "url"));
+    }
+
+    /// <summary><c>deliver</c>: <c>now</c>, <c>best_time</c> or a send window <c>{ from, to }</c>; null when not given.</summary>
+    private static DeliverSpec? ReadDeliver(NodeReader r, YamlMappingNode a, string id)
+    {
+        switch (r.Child(a, "deliver"))
+        {
+            case null:
+                return null;
+            case YamlMappingNode window:
+                return ReadWindow(r, window) is { } w ? new DeliverSpec(false, w) : null;
+            case var node:
+                var deliver = r.String(a, "deliver");
+                if (deliver is not ("now" or "best_time"))
+                {
+                    r.Error(node, $"rule '{id}': deliver '{deliver}' is not one of now, best_time, or a window {{ from: \"18:00\", to: \"21:00\" }}");
+                    return null;
+                }
+                return new DeliverSpec(deliver == "best_time", null);
+        }
     }
 
     private static PolicySpec ReadPolicy(NodeReader r, YamlMappingNode? p)

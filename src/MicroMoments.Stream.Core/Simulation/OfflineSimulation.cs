@@ -31,9 +31,12 @@ public sealed class OfflineSimulation
     /// <summary>The due time of the timer being fired, for <see cref="TimerFailures"/>.</summary>
     private DateTimeOffset _firing;
 
+    /// <summary>The bandit experiments' arms: what this run decided, counted as it goes (simulate is alone, nothing to share).</summary>
+    private readonly ArmStatistics _arms = new();
+
     public OfflineSimulation(RuleSet rules)
     {
-        var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false });
+        var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false, Arms = _arms });
         // Never trimmed: every user stays cached, so the store is only asked for users it has never seen.
         var cache = new UserStateCache(int.MaxValue);
         var events = new SimulationEvents(this);
@@ -172,6 +175,11 @@ public sealed class OfflineSimulation
         Interventions.AddRange(work.Interventions.Select(i => i.Command));
         Decisions.AddRange(work.Decisions.Select(d => d.Decision));
         Feedback.AddRange(work.Feedback);
+        if (work.Counters.GetValueOrDefault(Shard) is { } counters)
+        {
+            _arms.Observe(counters);
+            _arms.Commit();
+        }
         foreach (var (rule, fields) in work.Counters.GetValueOrDefault(Shard) ?? [])
         {
             if (!Counters.TryGetValue(rule, out var into))

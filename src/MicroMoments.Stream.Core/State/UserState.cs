@@ -66,6 +66,9 @@ public sealed class UserState
     /// <summary>When all nudges were last paused for this user (Unix ms) after too many unanswered in a row; 0: never.</summary>
     [JsonPropertyName("ap")] public long AutoPausedAt { get; set; }
 
+    /// <summary>The arm each <c>allocation: bandit</c> experiment gave the user at their first exposure (experiment → variant): sticky.</summary>
+    [JsonPropertyName("ba")] public Dictionary<string, string>? BanditArms { get; set; }
+
     /// <summary>Counted once in the week-1 retention of the sign-up cohort.</summary>
     [JsonPropertyName("w1")] public bool RetainedWeek1 { get; set; }
 

@@ -88,6 +88,10 @@ public sealed class ClickstreamWorker(
                     {
                         telemetry.PopulationSyncFailed();
                     }
+                    if (!await population.SyncArmsAsync(engines.Arms, gate, ct))
+                    {
+                        telemetry.PopulationSyncFailed();
+                    }
                     _nextPopulationSync = time.GetTimestamp() + 10 * time.TimestampFrequency;
                 }
             }
@@ -205,6 +209,10 @@ public sealed class ClickstreamWorker(
     private BatchCommit Prepare(BatchWork work, BatchPositions positions)
     {
         events.Report(work);
+        foreach (var counters in work.Counters.Values)
+        {
+            engines.Arms.Observe(counters);
+        }
         var messages = stages.Outbound.Build(work);
         var state = stages.Persist.Prepare(work, stages.Publish.Outboxes(messages), stages.Ownership.EpochOf);
         return new BatchCommit(state, stages.Publish.Prepare(messages), positions);

@@ -77,6 +77,9 @@ public sealed class RuleEngineProvider
     /// <summary>Population statistics: one instance for the process, carried across rule reloads.</summary>
     public PopulationBaseline Population { get; }
 
+    /// <summary>The bandit experiments' arm counts: one instance for the process, carried across rule reloads.</summary>
+    public ArmStatistics Arms => _engineOptions.Arms;
+
     public RuleEngine Current => _current;
 
     /// <summary>An engine of the current rules with population statistics of its own, for work that must not count.</summary>
