@@ -376,7 +376,7 @@ public sealed class DeliveryCancellationTests
         Assert.NotEqual(command.GetProperty("id").GetString(), cancellation.GetProperty("id").GetString());
         Assert.Equal("2026-11-25T05:00:00Z", cancellation.GetProperty("time").GetString());
         Assert.Equal(
-            $$"""{"interventionId":"{{command.GetProperty("id").GetString()}}","userId":"u1","ruleId":"cart-abandoned","reason":"cancel_on:order completed"}""",
+            $$"""{"interventionId":"{{command.GetProperty("id").GetString()}}","userId":"u1","ruleId":"cart-abandoned","reason":"cancel_on:order completed","variant":"control","experiment":null}""",
             cancellation.GetProperty("data").GetRawText());
         Assert.Contains(simulation.Decisions, d => d.Outcome == Outcomes.Cancelled);
     }

@@ -213,7 +213,8 @@ public sealed class DeliveryCancellation
     private void Cancel(UserState state, PendingDelivery p, string reason, DateTimeOffset now, ClickEvent? cause, Evaluation result)
     {
         var variant = state.Interventions?.FindLast(r => r.Id == p.InterventionId)?.Variant ?? "control";
-        result.Cancellations.Add(new InterventionCancellation(p.InterventionId, p.UserId ?? state.UserId, p.RuleId, reason, now));
+        var experiment = _rules.Find(p.RuleId)?.Experiment?.Name;
+        result.Cancellations.Add(new InterventionCancellation(p.InterventionId, p.UserId ?? state.UserId, p.RuleId, reason, now, variant, experiment));
         result.Stats.Add(new StatIncrement(p.RuleId, variant, Outcomes.Cancelled));
         // The arm as the command's decision named it, so the offline report books the cancellation where the live one does.
         result.Decisions.Add(new Decision(p.UserId ?? state.UserId, p.RuleId, _rules.Version, Outcomes.Cancelled, reason, p.InterventionId, now,

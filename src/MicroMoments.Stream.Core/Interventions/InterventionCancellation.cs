@@ -7,8 +7,10 @@ namespace MicroMoments.Stream.Core.Interventions;
 /// <summary>
 /// The withdrawal of a command sent earlier whose <c>deliverAfter</c> is still ahead (docs/wire-formats.md, "Cancellations"):
 /// a CloudEvent of <see cref="EventType"/> with the command's key and subject. <see cref="Reason"/> is one of <see cref="CancelReasons"/>.
+/// <see cref="Variant"/> and <see cref="Experiment"/> name the command's arm, as the command did.
 /// </summary>
-public sealed record InterventionCancellation(string InterventionId, string UserId, string RuleId, string Reason, DateTimeOffset DecidedAt)
+public sealed record InterventionCancellation(string InterventionId, string UserId, string RuleId, string Reason, DateTimeOffset DecidedAt,
+    string Variant = "control", string? Experiment = null)
 {
     public const string EventType = "io.micromoments.intervention.cancelled.v1";
 
@@ -37,6 +39,15 @@ public sealed record InterventionCancellation(string InterventionId, string User
             w.WriteString("userId"u8, UserId);
             w.WriteString("ruleId"u8, RuleId);
             w.WriteString("reason"u8, Reason);
+            w.WriteString("variant"u8, Variant);
+            if (Experiment is null)
+            {
+                w.WriteNull("experiment"u8);
+            }
+            else
+            {
+                w.WriteString("experiment"u8, Experiment);
+            }
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -202,6 +202,7 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
         UserDismissals = 1,
         UserPausedUntil = T + 1_000,
         AutoPausedAt = T + 20,
+        BanditArms = new(StringComparer.Ordinal) { ["checkout-nudge"] = "later" },
         RecentIds = [1, 2, 3, int.MaxValue],
         Windows = new(StringComparer.Ordinal)
         {
