@@ -87,6 +87,21 @@ public static class ReportCommand
             var c = v.Counts;
             o.WriteLine($"{c.RuleId,-32} {c.Variant,-10} {c.Matched,8} {c.Emitted + c.Deferred,7} {c.HeldOut,6} {c.Cancelled,6} {P(v.ClickThrough),7} {P(v.DismissalRate),8} {P(v.ConversionRate),7}  {C(v.ConversionVsControl),-34} {C(v.ConversionVsHoldout),-34}");
         }
+        foreach (var b in report.Bandits)
+        {
+            o.WriteLine();
+            o.WriteLine($"Bandit allocation of {b.RuleId} (Thompson sampling on conversions; P(best): the share of {BanditReport.Draws} posterior draws in which the arm is highest)");
+            o.WriteLine($"{"variant",-10} {"sent",7} {"conv",7} {"rate",7} {"P(best)",8}");
+            foreach (var a in b.Arms)
+            {
+                o.WriteLine($"{a.Variant,-10} {a.Sent,7} {a.Converted,7} {P(a.ConversionRate),7} {P(a.ProbabilityBest),8}");
+            }
+            o.WriteLine($"{"new assignments by day",-22} {"total",7}  " + string.Join(" ", b.Arms.Select(a => $"{a.Variant,10}")));
+            foreach (var d in b.Days)
+            {
+                o.WriteLine($"{d.Day,-22} {d.Assigned,7}  " + string.Join(" ", b.Arms.Select(a => $"{P(d.Share.GetValueOrDefault(a.Variant)),10}")));
+            }
+        }
         if (report.Overall is { } u)
         {
             o.WriteLine();

@@ -33,9 +33,15 @@ public sealed record CohortRetention(string Day, long SignedUp, long RetainedWee
 public sealed record OverallUplift(long Sent, long SentConverted, long Ghosts, long GhostsConverted, double? TreatedRate, double? ControlRate,
     Comparison? Uplift);
 
-/// <summary>The <c>report</c> command's content; <see cref="Overall"/> is null without a global control group.</summary>
+/// <summary>
+/// The <c>report</c> command's content; <see cref="Overall"/> is null without a global control group; <see cref="Bandits"/> are
+/// the rules whose experiment allocates by bandit (<see cref="BanditReport"/>).
+/// </summary>
 public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, IReadOnlyList<CohortRetention> Cohorts,
-    OverallUplift? Overall = null);
+    OverallUplift? Overall = null)
+{
+    public IReadOnlyList<BanditExperiment> Bandits { get; init; } = [];
+}
 
 /// <summary>Builds the report from the analytics counters (rule id, "" for cohorts → "variant|metric" → count).</summary>
 public static class ResponseReport
@@ -72,7 +78,7 @@ public static class ResponseReport
             var retained = cohorts.GetValueOrDefault($"{d}|retained_w1");
             return new CohortRetention(d, signedUp, retained, Rate(retained, signedUp));
         }).ToList();
-        return new Report(variants, triggers, retention, Overall(variants));
+        return new Report(variants, triggers, retention, Overall(variants)) { Bandits = BanditReport.Build(counters) };
     }
 
     /// <summary>

@@ -81,8 +81,39 @@ public static class RulesPage
                 h.Add($"<p class=\"muted\">Difference from control, percentage points, 95 % interval (solid: the interval misses zero).</p>");
                 SvgCharts.DotWhisker(h, rows);
             }
+            if (report.Bandits.FirstOrDefault(b => b.RuleId == g.Key) is { } bandit)
+            {
+                Bandit(h, bandit);
+            }
             h.Add($"</section>");
         }
+    }
+
+    /// <summary>A bandit's arms with the posterior probability that each is best, and each day's share of new assignments.</summary>
+    private static void Bandit(Html h, BanditExperiment b)
+    {
+        h.Add($"<h4>Bandit allocation</h4><p class=\"muted\">Thompson sampling on conversions. P(best): the share of {BanditReport.Draws} posterior draws in which the arm is highest.</p>");
+        h.Add($"<table class=\"bandit\"><thead><tr><th>variant</th><th>sent</th><th>converted</th><th>P(best)</th></tr></thead><tbody>");
+        foreach (var a in b.Arms)
+        {
+            h.Add($"<tr data-variant=\"{a.Variant}\"><td>{a.Variant}</td><td class=\"n\">{a.Sent}</td><td class=\"n\">{a.Converted}</td><td class=\"n\">{Percent(a.ProbabilityBest)}</td></tr>");
+        }
+        h.Add($"</tbody></table><table class=\"bandit-days\"><thead><tr><th>day</th><th>new assignments</th>");
+        foreach (var a in b.Arms)
+        {
+            h.Add($"<th>{a.Variant}</th>");
+        }
+        h.Add($"</tr></thead><tbody>");
+        foreach (var d in b.Days)
+        {
+            h.Add($"<tr><td>{d.Day}</td><td class=\"n\">{d.Assigned}</td>");
+            foreach (var a in b.Arms)
+            {
+                h.Add($"<td class=\"n\">{Percent(d.Share.GetValueOrDefault(a.Variant))}</td>");
+            }
+            h.Add($"</tr>");
+        }
+        h.Add($"</tbody></table>");
     }
 
     private static string Percent(double? v) => v is { } x ? x.ToString("P1", System.Globalization.CultureInfo.InvariantCulture) : "-";

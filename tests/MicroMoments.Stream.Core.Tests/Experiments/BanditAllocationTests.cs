@@ -111,4 +111,30 @@ public sealed class BanditAllocationTests
         Assert.Equal(arms.Count(a => a != ExperimentAssignment.HoldoutVariant), assigned.Sum(f => f.Value));
         Assert.All(assigned, f => Assert.EndsWith(T0.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), f.Key, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Report_ShowsEachArmsShareByDay_AndTheProbabilityItIsBest()
+    {
+        var (s, arms) = Run(600);
+
+        var report = Analytics.ResponseReport.Build(s.Simulation.Counters);
+
+        var bandit = Assert.Single(report.Bandits);
+        Assert.Equal("offer", bandit.RuleId);
+        Assert.Equal(["plain", "social", "urgent"], bandit.Arms.Select(a => a.Variant));
+        Assert.True(bandit.Arms.Single(a => a.Variant == "urgent").ProbabilityBest > 0.95, string.Join("; ", bandit.Arms));
+        Assert.Equal(1.0, bandit.Arms.Sum(a => a.ProbabilityBest), 6);
+        // Two minutes a user from 10:00: the 600 span 20 hours, so two UTC days, each split between the arms.
+        Assert.Equal(arms.Count(a => a != ExperimentAssignment.HoldoutVariant), bandit.Days.Sum(d => d.Assigned));
+        Assert.All(bandit.Days, d => Assert.Equal(1.0, d.Share.Values.Sum(), 6));
+        Assert.True(bandit.Days[^1].Share["urgent"] > bandit.Days[0].Share["urgent"], "urgent's share grows");
+    }
+
+    [Fact]
+    public void ProbabilityBest_EqualArms_Split()
+    {
+        var p = Analytics.BanditReport.ProbabilityBest([(1000, 100), (1000, 100)]);
+        Assert.Equal(0.5, p[0], 1);
+        Assert.Equal(0.5, p[1], 1);
+    }
 }
