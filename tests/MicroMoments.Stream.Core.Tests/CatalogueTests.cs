@@ -277,6 +277,28 @@ public sealed class CatalogueTests
     }
 
     [Fact]
+    public void ThreeDaysInactive_NamesTheMostUsedFeature_NotTheLast()
+    {
+        var s = new Scenario();
+        for (var i = 0; i < 3; i++)
+        {
+            s.Track("Feature Used", M(i), new { feature = "reports" });
+        }
+        s.Track("Feature Used", M(5), new { feature = "automations" }).Advance(H(72) + M(6));
+
+        Assert.Equal("Hey, pick up where you left off in reports—it's just as you left it.", Assert.Single(s.Of("inactive-3-days")).Message.Body);
+        s.Advance(H(72 + 48) + M(6));
+        Assert.Equal("Hey, reports changed while you were away—see what's new in a minute.", Assert.Single(s.Of("inactive-3-days-escalation")).Message.Body);
+    }
+
+    [Fact]
+    public void ThreeDaysInactive_NoFeatureUsed_NearMiss_NamesTheWorkspace()
+    {
+        var s = new Scenario().Track("Page Action", M(0)).Advance(H(72) + M(1));
+        Assert.Equal("Hey, pick up where you left off in your workspace—it's just as you left it.", Assert.Single(s.Of("inactive-3-days")).Message.Body);
+    }
+
+    [Fact]
     public void ActiveAt71Hours_NearMiss_NoReEngagementAt72() =>
         Assert.Empty(new Scenario().Track("Feature Used", M(0), new { feature = "reports" }).Track("Feature Used", H(71), new { feature = "reports" })
             .Advance(H(72) + M(1)).Of("inactive-3-days"));

@@ -45,6 +45,30 @@ public sealed partial class RulesSchemaTests
         Assert.NotEmpty(errors);
     }
 
+    [Fact]
+    public async Task Validate_VariantsOnTimingAndChannel_AndBandit_NoErrorsAndTheLoaderAgrees()
+    {
+        const string Yaml = """
+            version: v
+            rules:
+              - id: r
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: push, deliver: { from: "09:00", to: "21:00" }, message: { body: hi } }
+                experiment:
+                  allocation: bandit
+                  holdout: 0.1
+                  variants:
+                    - { name: now }
+                    - { name: later, delay: 1h, channel: email, deliver: best_time }
+                    - { name: evening, action: { deliver: { from: "18:00", to: "21:00" }, channels: { default: email, mobile: push }, message: { body: ho } } }
+            """;
+        var schema = await SchemaAsync();
+
+        Assert.Empty(schema.Validate(YamlToJson(Yaml)).Select(e => e.ToString()));
+        Assert.True(Rules.RuleSetLoader.Load(Yaml).Rules[0].Experiment!.Bandit);
+        Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("allocation: bandit", "allocation: greedy", StringComparison.Ordinal))));
+    }
+
     /// <summary>YAML → JSON text, keeping plain (unquoted) numbers, booleans and nulls typed as YAML 1.2 reads them.</summary>
     internal static string YamlToJson(string yaml)
     {

@@ -22,11 +22,11 @@ public sealed class SimulationGoldenTests
     private static readonly string DefaultRules = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
     [Theory]
-    [InlineData("examples", false, "506391C5E1A1B1F103E4CFDC8DE18F920BD74796682A404ABAF625D5EFA9B1A4")]
-    [InlineData("examples", true, "1549746E19DC0269D1FC44881F11933E3F7CA46C08ABBBEF01EB7D60340363D4")]
-    [InlineData("squeezed", true, "DEF4C0513AE695D6FEFB0AC22D25547BFE7FE26468D535D60BCB4D1661821044")]
-    [InlineData("aliases", false, "3DC8B3276625EACF39886A87DE5C71F00C559EF023C885FFFAA909030E1B3AD8")]
-    [InlineData("aliases", true, "5E508B667E37630527E224DFAE613E9ADA32B079EFA8DD6F2EF256FEED516CAB")]
+    [InlineData("examples", false, "7ACCEB6409196267D79B16EB0E025AA088B3488E966B02A6DDA22D5C01151D2F")]
+    [InlineData("examples", true, "575CEC468E21BC9B1E0E8ABC8B1C95ECBE1311C70298179C5798A96233AF612D")]
+    [InlineData("squeezed", true, "282AA7A9E1726B701584EF1A394E7B6A324AB82DBD21AE75B7248064A27BF206")]
+    [InlineData("aliases", false, "3C303F8C83A484E86D84461035F865B7001E415EF70E32F612CE98A57E97F2FC")]
+    [InlineData("aliases", true, "153CA03A2C42D7940DBD3106307E4534FF693F17CA17C0A6496030882DE058B9")]
     public void Simulate_RecordedInput_SameOutputAsRecorded(string events, bool rateLimited, string digest)
     {
         var simulation = new OfflineSimulation(RuleSetLoader.Load(rateLimited ? RateLimited(DefaultRules) : DefaultRules));

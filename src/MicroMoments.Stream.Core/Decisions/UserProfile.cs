@@ -271,6 +271,25 @@ public static class UserProfile
         return false;
     }
 
+    /// <summary>
+    /// The feature the user used most (<c>state.topFeature</c>), of those the state keeps; on a tie, the one used more
+    /// recently. Null for a user who used none. What a lapsed user is invited back to.
+    /// </summary>
+    public static string? TopFeature(UserState state)
+    {
+        string? top = null;
+        var most = 0;
+        // Oldest first (the map keeps recency order): ">=" lets the more recent of a tie win.
+        foreach (var (feature, uses) in state.FeatureCounts ?? [])
+        {
+            if (uses >= most)
+            {
+                (top, most) = (feature, uses);
+            }
+        }
+        return top;
+    }
+
     /// <summary>The first feature of <paramref name="catalogue"/> the user has never used.</summary>
     public static string? UnusedFeature(UserState state, IReadOnlyList<string> catalogue) =>
         catalogue.FirstOrDefault(f => state.FeatureCounts?.ContainsKey(f) != true);

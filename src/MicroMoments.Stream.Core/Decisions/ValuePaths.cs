@@ -24,7 +24,7 @@ public static class ValuePaths
     private static readonly string[] Exact =
     [
         "user.id", "user.device", "user.timezone", "user.lifecycleStage", "user.segment", "user.archetype",
-        "state.engagementScore", "state.streakDays", "state.lastFeature", "state.unusedFeature", "state.featuresUsed",
+        "state.engagementScore", "state.streakDays", "state.lastFeature", "state.topFeature", "state.unusedFeature", "state.featuresUsed",
         "state.onboardingStep", "state.onboardingTotal", "state.onboardingCompleted", "state.lastSessionMinutes",
         "state.sessionBaselineMinutes", "state.hoursSinceLastEvent",
         "event.name", "event.intent", "event.view",
@@ -69,6 +69,7 @@ public static class ValuePaths
             case "state.engagementScore": return UserProfile.EngagementScore(s, c.Now).ToString(inv);
             case "state.streakDays": return UserProfile.Streak(s, c.Now).ToString(inv);
             case "state.lastFeature": return s.LastFeature;
+            case "state.topFeature": return UserProfile.TopFeature(s);
             case "state.unusedFeature": return UserProfile.UnusedFeature(s, c.Rules.Features);
             case "state.featuresUsed": return (s.FeatureCounts?.Count ?? 0).ToString(inv);
             case "state.onboardingStep": return s.OnboardingStep.ToString(inv);
