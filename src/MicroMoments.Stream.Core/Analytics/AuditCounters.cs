@@ -57,6 +57,10 @@ public static class AuditCounters
         {
             new StatIncrement(d.RuleId, variant, Metric(d)).AddTo(counters);
         }
+        if (d.Assigned)
+        {
+            ArmAllocator.Assigned(d.RuleId, variant, d.At).AddTo(counters);
+        }
     }
 
     public static void Add(Dictionary<string, Dictionary<string, long>> counters, FeedbackRecord f) =>

@@ -70,6 +70,7 @@ public sealed class AuditLog
             Variant = String(r, "variant"),
             Blocked = String(r, "blocked"),
             FollowUp = r.TryGetProperty("followUp", out var followUp) && followUp.ValueKind == JsonValueKind.True,
+            Assigned = r.TryGetProperty("assigned", out var assigned) && assigned.ValueKind == JsonValueKind.True,
         });
     }
 

@@ -21,26 +21,29 @@ public static class ArmAllocator
     /// <summary>The metric prefix of a bandit's new assignments per UTC day (<c>assigned.2026-11-24</c>): each arm's share over time.</summary>
     public const string AssignedMetric = "assigned.";
 
-    /// <summary>The user's arm; a new bandit assignment is kept in the state and counted in <paramref name="result"/>.</summary>
-    public static string Assign(UserState state, Rule rule, ExperimentSpec experiment, ArmStatistics statistics, DateTimeOffset now, Evaluation result)
+    /// <summary>The user's arm, and whether the bandit gave it just now (it is kept in the state: <see cref="UserState.BanditArms"/>).</summary>
+    public static (string Variant, bool Assigned) Assign(UserState state, Rule rule, ExperimentSpec experiment, ArmStatistics statistics)
     {
         if (!experiment.Bandit)
         {
-            return ExperimentAssignment.Assign(state.UserId, experiment).Variant;
+            return (ExperimentAssignment.Assign(state.UserId, experiment).Variant, false);
         }
         if (Kept(state, experiment) is { } kept)
         {
-            return kept;
+            return (kept, false);
         }
         if (ExperimentAssignment.Point(state.UserId, experiment.Name) < experiment.Holdout)
         {
-            return ExperimentAssignment.HoldoutVariant; // the holdout stays fixed, outside the bandit
+            return (ExperimentAssignment.HoldoutVariant, false); // the holdout stays fixed, outside the bandit
         }
         var arm = Sample(state.UserId, rule.Id, experiment, statistics);
         (state.BanditArms ??= new Dictionary<string, string>(StringComparer.Ordinal))[experiment.Name] = arm;
-        result.Stats.Add(new StatIncrement(rule.Id, arm, AssignedMetric + now.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
-        return arm;
+        return (arm, true);
     }
+
+    /// <summary>The counter of a new assignment on the UTC day of <paramref name="at"/>: each arm's share over time.</summary>
+    public static StatIncrement Assigned(string ruleId, string variant, DateTimeOffset at) =>
+        new(ruleId, variant, AssignedMetric + at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
 
     /// <summary>The arm without assigning one: the kept arm, the holdout, or (never assigned) the weights' arm.</summary>
     public static string Peek(UserState state, ExperimentSpec experiment) =>

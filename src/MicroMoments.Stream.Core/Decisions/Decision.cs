@@ -32,6 +32,13 @@ public sealed record Decision(
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool FollowUp { get; init; }
+
+    /// <summary>
+    /// An <c>allocation: bandit</c> experiment gave the user <see cref="Variant"/> with this decision (their first exposure):
+    /// counted per UTC day for the arm's share over time (<see cref="ArmAllocator.AssignedMetric"/>).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Assigned { get; init; }
 }
 
 /// <summary>The decision outcomes (docs/wire-formats.md, "Decisions").</summary>

@@ -54,6 +54,10 @@ public static class DecisionJson
             {
                 w.WriteBoolean("followUp"u8, true);
             }
+            if (d.Assigned)
+            {
+                w.WriteBoolean("assigned"u8, true);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

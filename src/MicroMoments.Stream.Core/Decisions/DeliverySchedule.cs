@@ -183,6 +183,7 @@ public static class DeliverySchedule
             Variant = rules.Find(w.RuleId)?.Experiment is not null ? variant : null,
             Blocked = blocked ?? (outcome == Outcomes.Suppressed && first is null ? w.Blocked : null),
             FollowUp = first is null,
+            Assigned = first?.Assigned ?? false,
         };
         if (Analytics.AuditCounters.IsCounted(decision))
         {

@@ -8,9 +8,10 @@ namespace MicroMoments.Stream.Core.Decisions;
 /// Propose's output for one candidate whose conditions hold: the intervention id, the channel and the arm, fixed before it is
 /// placed. Immutable; Plan and Record read it.
 /// </summary>
-/// <remarks><see cref="Delivered"/> is the rule as the arm delivers it (<see cref="Rule.ForVariant"/>): its delay, deliver, channels and message.</remarks>
+/// <remarks><see cref="Delivered"/> is the rule as the arm delivers it (<see cref="Rule.ForVariant"/>): its delay, deliver, channels and message.
+/// <see cref="NewArm"/>: a bandit gave the user <see cref="Variant"/> for this proposal.</remarks>
 internal readonly record struct Proposal(Candidate Candidate, TriggerInfo Trigger, string Id, string Channel, string Variant,
-    Rule Delivered, string? Arm, bool Control)
+    Rule Delivered, string? Arm, bool Control, bool NewArm = false)
 {
     public Rule Rule => Candidate.Rule;
 
@@ -50,15 +51,15 @@ internal readonly record struct PlannedDelivery(PlanKind Kind, string? Reason, s
 public sealed partial class RuleEngine
 {
     /// <summary>The proposal for a candidate: its intervention id, the channel for the user's device, its experiment arm.</summary>
-    private Proposal Propose(UserState state, Candidate c, bool control, DateTimeOffset now, Evaluation result)
+    private Proposal Propose(UserState state, Candidate c, bool control)
     {
-        var variant = control ? GlobalControl.Variant
-            : c.Rule.Experiment is { } experiment ? ArmAllocator.Assign(state, c.Rule, experiment, _options.Arms, now, result) : "control";
+        var (variant, newArm) = control ? (GlobalControl.Variant, false)
+            : c.Rule.Experiment is { } experiment ? ArmAllocator.Assign(state, c.Rule, experiment, _options.Arms) : ("control", false);
         // On the audit record, so the offline report splits by arm and finds the global control group.
         var arm = control || c.Rule.Experiment is not null ? variant : null;
         var delivered = c.Rule.ForVariant(variant);
         return new Proposal(c, new TriggerInfo(c.Kind, c.EventIds, c.Details), InterventionIds.Create(state.UserId, c.Rule.Id, c.TriggerKey),
-            delivered.Action.ChannelFor(state.Device), variant, delivered, arm, control);
+            delivered.Action.ChannelFor(state.Device), variant, delivered, arm, control, newArm);
     }
 
     /// <summary>

@@ -314,13 +314,35 @@ public sealed partial class RuleEngine
         }
         foreach (var c in candidates)
         {
-            var proposal = Propose(state, c, control, now, result);
+            var proposal = Propose(state, c, control);
             var plan = Plan(state, proposal, now, stale, lastSlot + (long)DeliverySchedule.CollisionSpacing.TotalMilliseconds);
             if (plan.Kind != PlanKind.Suppress)
             {
                 lastSlot = plan.Slot;
             }
+            var decided = result.Decisions.Count;
             Record(state, proposal, plan, triggerAt, now, result, e);
+            if (proposal.NewArm)
+            {
+                MarkAssigned(state, proposal, decided, now, result);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A bandit's new assignment: counted for the arm's share over time, and marked on the decision that records it (a decisions
+    /// file counts it from there), or, for a candidate awaiting a rate-limit minute, on its wait, whose decision comes later.
+    /// </summary>
+    private static void MarkAssigned(UserState state, Proposal p, int decided, DateTimeOffset now, Evaluation result)
+    {
+        result.Stats.Add(ArmAllocator.Assigned(p.Rule.Id, p.Variant, now));
+        if (result.Decisions.Count > decided)
+        {
+            result.Decisions[decided] = result.Decisions[decided] with { Assigned = true };
+        }
+        else if (state.Waiting?.FindLast(w => w.InterventionId == p.Id && w.Awaiting is not null) is { Awaiting: { } wait } entry)
+        {
+            entry.Awaiting = wait with { Assigned = true };
         }
     }
 

@@ -39,4 +39,8 @@ public static class RateLimitPolicy
 /// the minute (then <see cref="ScheduleReason"/> and <see cref="Delivery"/> are what that decision says). In memory only: the
 /// pace stage settles every wait in the batch that made it.
 /// </summary>
-public sealed record MinuteWait(InterventionCommand Command, bool Decided, string? ScheduleReason = null, DeliveryChoice? Delivery = null);
+public sealed record MinuteWait(InterventionCommand Command, bool Decided, string? ScheduleReason = null, DeliveryChoice? Delivery = null)
+{
+    /// <summary>A bandit gave the user this arm when it was proposed: its first decision says so (<see cref="Decision.Assigned"/>).</summary>
+    public bool Assigned { get; init; }
+}

@@ -137,4 +137,16 @@ public sealed class BanditAllocationTests
         Assert.Equal(0.5, p[0], 1);
         Assert.Equal(0.5, p[1], 1);
     }
+
+    [Fact]
+    public void DecisionsFile_GivesTheSameBanditReportAsTheCounters()
+    {
+        var (s, _) = Run(300);
+
+        var live = Analytics.BanditReport.Build(s.Simulation.Counters);
+        var offline = Analytics.BanditReport.Build(Analytics.AuditCounters.From(s.Simulation.Decisions, s.Simulation.Feedback));
+
+        Assert.Equal(live.Single().Arms, offline.Single().Arms);
+        Assert.Equal(live.Single().Days.Select(d => (d.Day, d.Assigned)), offline.Single().Days.Select(d => (d.Day, d.Assigned)));
+    }
 }
