@@ -15,7 +15,7 @@ public static class WorkerCommands
     {
         [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
         ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
-        ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
+        ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error, Configuration()),
         ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         ["report", .. var rest] => await ReportCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         ["segment", .. var rest] => Segments.SegmentCommand.Run(rest, Console.Out, Console.Error),
