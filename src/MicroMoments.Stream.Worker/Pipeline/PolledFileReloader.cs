@@ -26,6 +26,7 @@ public abstract class PolledFileReloader : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private PhysicalFileProvider? _files;
     private IDisposable? _subscription;
+    private bool _disposed;
 
     /// <summary>The file to watch, or null for none (nothing is started).</summary>
     protected abstract string? WatchedPath { get; }
@@ -49,6 +50,10 @@ public abstract class PolledFileReloader : IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_disposed)
+        {
+            return Task.CompletedTask; // a host stopped again after it was disposed: stopped already
+        }
         _subscription?.Dispose();
         _changes.Writer.TryComplete();
         _stopping.Cancel();
@@ -73,6 +78,11 @@ public abstract class PolledFileReloader : IHostedService, IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         _subscription?.Dispose();
         _files?.Dispose();
         _stopping.Cancel();
