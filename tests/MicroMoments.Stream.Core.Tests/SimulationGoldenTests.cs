@@ -23,11 +23,11 @@ public sealed class SimulationGoldenTests
     private static readonly string DefaultRules = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
     [Theory]
-    [InlineData("examples", false, "EEC6E6BA34274235CCA16F9A05B4281B3E2D3F509A6282F2090851AFC76D5701")]
-    [InlineData("examples", true, "2507AA6B8FB241F3BE13DE01F1AC12681556A0EFA9FB70A79FF6D71A47F36D19")]
-    [InlineData("squeezed", true, "11A2B9DC377A21C694D52A19F23F6F76B3972A6F22FCEBE749D94E5869C557A4")]
-    [InlineData("aliases", false, "23FF277EF5E8D268C33C41DFADA4AB101F5A90A5279EA5CC9182131E7BE31195")]
-    [InlineData("aliases", true, "5AB076D3131F1D76AD12D6781654A0DB11DF50097B30B8AD344BF9F13E5B7DB1")]
+    [InlineData("examples", false, "E76C519BB2B3E8710DCC631264BF76D6C01A905FDA6D0E35933DE92DF3F5EED3")]
+    [InlineData("examples", true, "C1BD99BC3BB001F12DB7599D3A0DC4A2149727B622E5E0CCA6824C9E59F2C952")]
+    [InlineData("squeezed", true, "1CB7AEC678C0E6A3B948EAD339CDD8DCAF7C1A57580CD97583D9454D1A31A66C")]
+    [InlineData("aliases", false, "E2E5AB2A8BE8647E931DBFEBF189BCE702DA6C13F7C7349A2645E6B47720EC65")]
+    [InlineData("aliases", true, "61804B58620F5ED990521C24603BAE8555367394F818967CEFB3D9A6446C698D")]
     public void Simulate_RecordedInput_SameOutputAsRecorded(string events, bool rateLimited, string digest)
     {
         var simulation = new OfflineSimulation(RuleSetLoader.Load(rateLimited ? RateLimited(DefaultRules) : DefaultRules));

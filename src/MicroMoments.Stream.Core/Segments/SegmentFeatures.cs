@@ -50,14 +50,7 @@ public static class SegmentFeatures
     {
         var b = state.Behaviour ??= new BehaviourCounts();
         b.Events++;
-        var day = (int)Math.Floor(ts / DayMs);
-        // A day is counted when activity moves past the latest counted one: an event arriving late on an earlier, uncounted
-        // day is not (documented), so the count needs no day set and the same events in the same order give the same count.
-        if (b.ActiveDays == 0 || day > b.LastDay)
-        {
-            b.ActiveDays++;
-            b.LastDay = day;
-        }
+        b.CountDay((int)Math.Floor(ts / DayMs));
         // The session test of UserProfile.ObserveSession, as it is about to find it: a gap ends the session before this event.
         if (state.LastEventAt != 0 && ts - state.LastEventAt > Decisions.UserProfile.SessionGap.TotalMilliseconds)
         {

@@ -94,6 +94,57 @@ public sealed class SegmentFeaturesTests
         Assert.Equal((8L, 3, 20_400, 1, 2), (into.Behaviour!.Events, into.Behaviour.ActiveDays, into.Behaviour.LastDay, into.Behaviour.TaskFailures, into.Behaviour.TaskCompletions));
     }
 
+    [Fact]
+    public void CountDay_SameDaysInAnyOrder_EachCountedOnce()
+    {
+        int[] days = [20_400, 20_401, 20_399, 20_401, 20_395, 20_400, 20_410, 20_396];
+        var inOrder = new BehaviourCounts();
+        var shuffled = new BehaviourCounts();
+
+        foreach (var d in days.Order())
+        {
+            inOrder.CountDay(d);
+        }
+        foreach (var d in days)
+        {
+            shuffled.CountDay(d);
+        }
+
+        Assert.Equal((6, 20_410), (inOrder.ActiveDays, inOrder.LastDay));
+        Assert.Equal((inOrder.ActiveDays, inOrder.LastDay, inOrder.RecentDays), (shuffled.ActiveDays, shuffled.LastDay, shuffled.RecentDays));
+    }
+
+    [Fact]
+    public void Observe_EventLateAcrossMidnight_ActiveDaysAsInTimestampOrder()
+    {
+        var midnight = Day0.Date.AddDays(1);
+        string[] inOrder =
+        [
+            Track("u", "Feature Used", midnight.AddMinutes(-2), new { feature = "reports" }),
+            Track("u", "Feature Used", midnight.AddMinutes(1), new { feature = "reports" }),
+        ];
+
+        var late = Replay([inOrder[1], inOrder[0]]);
+
+        Assert.Equal(2, late.Behaviour!.ActiveDays);
+        Assert.Equal(Replay(inOrder).Behaviour!.ActiveDays, late.Behaviour.ActiveDays);
+    }
+
+    [Fact]
+    public void Merge_BothActiveOnTheSameDay_ThatDayCountedOnce()
+    {
+        var into = new BehaviourCounts();
+        var from = new BehaviourCounts();
+        into.CountDay(20_400);
+        into.CountDay(20_401);
+        from.CountDay(20_401);
+        from.CountDay(20_402);
+
+        UserMerge.Merge(new UserState { UserId = "u", Behaviour = into }, new UserState { UserId = "a", Behaviour = from });
+
+        Assert.Equal((3, 20_402), (into.ActiveDays, into.LastDay));
+    }
+
     private sealed class ToleranceComparer : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;

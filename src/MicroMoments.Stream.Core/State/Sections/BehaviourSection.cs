@@ -15,6 +15,7 @@ internal sealed class BehaviourSection : StateSection
         w.VarInt(b.Events);
         w.VarInt(b.ActiveDays);
         w.VarInt(b.LastDay);
+        w.VarUInt(b.RecentDays);
         w.VarInt(b.FinishedSessions);
         w.VarInt(b.FinishedSessionMs);
         w.VarInt(b.TaskFailures);
@@ -26,6 +27,7 @@ internal sealed class BehaviourSection : StateSection
         Events = r.VarInt(),
         ActiveDays = (int)r.VarInt(),
         LastDay = (int)r.VarInt(),
+        RecentDays = (uint)r.VarUInt(),
         FinishedSessions = (int)r.VarInt(),
         FinishedSessionMs = r.VarInt(),
         TaskFailures = (int)r.VarInt(),
@@ -33,8 +35,8 @@ internal sealed class BehaviourSection : StateSection
     };
 
     /// <summary>
-    /// Counts add up and the later last day wins. A day both users were active on counts twice: an anonymous visit merged into
-    /// a sign-up is usually that one day, and the merge cannot tell without a day set.
+    /// Counts add up, but a day both users were active on counts once (within the 32-day window both keep: an anonymous visit
+    /// merged into a sign-up is usually the same day); the later last day wins with the union of the windows.
     /// </summary>
     public override void Merge(UserState into, UserState from, StateLimits limits)
     {
@@ -44,7 +46,8 @@ internal sealed class BehaviourSection : StateSection
         }
         var i = into.Behaviour ??= new BehaviourCounts();
         i.Events += b.Events;
-        i.ActiveDays += b.ActiveDays;
+        i.ActiveDays += b.ActiveDays - i.SharedRecentDays(b);
+        i.RecentDays = i.MergedRecentDays(b);
         i.LastDay = Math.Max(i.LastDay, b.LastDay);
         i.FinishedSessions += b.FinishedSessions;
         i.FinishedSessionMs += b.FinishedSessionMs;
