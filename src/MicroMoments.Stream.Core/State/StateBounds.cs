@@ -182,7 +182,7 @@ public static class StateBounds
     /// </summary>
     internal static long UpperBoundBytes(UserState s)
     {
-        long n = 16 + 40 * MaxNumberBytes + 18 * 4 + 32 + MaxStringBytes(s.UserId);
+        long n = 16 + 41 * MaxNumberBytes + 18 * 4 + 32 + MaxStringBytes(s.UserId);
         if (s.UnknownSections is { } kept)
         {
             n += kept.Bytes + MaxNumberBytes;
