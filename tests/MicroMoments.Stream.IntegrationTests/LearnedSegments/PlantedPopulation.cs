@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
+using MicroMoments.Stream.Core.Tests.LearnedSegments;
 
 namespace MicroMoments.Stream.IntegrationTests.LearnedSegments;
 
@@ -60,16 +59,7 @@ internal static class PlantedPopulation
         }
     }
 
-    public static string Track(string user, string name, DateTimeOffset at, object? properties = null) =>
-        JsonSerializer.Serialize(new
-        {
-            type = "track",
-            @event = name,
-            userId = user,
-            messageId = $"{user}-{name}-{at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}",
-            timestamp = at.ToString("O", CultureInfo.InvariantCulture),
-            properties = properties ?? new { },
-        });
+    public static string Track(string user, string name, DateTimeOffset at, object? properties = null) => SegmentLines.Track(user, name, at, properties);
 
     /// <summary>The adjusted Rand index of two labellings of the same items (1: the same partition; about 0: chance).</summary>
     public static double AdjustedRandIndex(IReadOnlyList<string> truth, IReadOnlyList<string> found)

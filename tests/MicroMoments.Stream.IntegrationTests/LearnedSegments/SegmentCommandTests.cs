@@ -25,9 +25,6 @@ public sealed class SegmentCommandTests : IDisposable
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
-    private static Dictionary<string, string> Assignments(string path) =>
-        File.ReadAllLines(path).Select(l => l.Split('\t')).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
-
     [Fact]
     public void Segment_ThreePlantedBehaviourGroups_RecoveredWithAdjustedRandIndexAtLeast08()
     {
@@ -37,7 +34,7 @@ public sealed class SegmentCommandTests : IDisposable
         var (exit, stdout, stderr) = Segment("--events", events, "--k", "3", "--assignments", assignments);
 
         Assert.True(exit == 0, stderr);
-        var found = Assignments(assignments).OrderBy(a => a.Key, StringComparer.Ordinal).ToList();
+        var found = ProbedPopulation.ReadAssignments(assignments).OrderBy(a => a.Key, StringComparer.Ordinal).ToList();
         Assert.Equal(120, found.Count);
         var ari = PlantedPopulation.AdjustedRandIndex([.. found.Select(a => a.Key[..1])], [.. found.Select(a => a.Value)]);
         Assert.True(ari >= 0.8, $"adjusted Rand index {ari:0.###}\n{stdout}");
@@ -102,31 +99,18 @@ public sealed class SegmentCommandTests : IDisposable
     [Fact]
     public void Simulate_WithTheSegmentsFile_UserClusterEqualsTheCommandsAssignments()
     {
-        var population = PlantedPopulation.Lines(perGroup: 25);
-        var probeAt = PlantedPopulation.Start.AddDays(PlantedPopulation.Days + 1);
-        var users = population.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("userId").GetString()!).Distinct().Order(StringComparer.Ordinal).ToList();
-        var events = WriteFile("probed.ndjson", [.. population, .. users.Select(u => PlantedPopulation.Track(u, "Segment Probe", probeAt))]);
-        var rules = WriteFile("probe.rules.yaml",
-        [
-            "version: probe",
-            "rules:",
-            "  - id: cluster-probe",
-            "    trigger: { kind: event, event: Segment Probe }",
-            "    action: { moment: education, channel: in_app, message: { body: \"{{user.cluster}}\" } }",
-        ]);
-        var (segments, assignments) = (Path.Combine(_dir, "segments.json"), Path.Combine(_dir, "assignments.tsv"));
-        Assert.Equal(0, Segment("--events", events, "--k", "3", "--out", segments, "--assignments", assignments).Exit);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MicroMoments:Segments:Path"] = segments }).Build();
+        var run = ProbedPopulation.Write(_dir, perGroup: 25);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MicroMoments:Segments:Path"] = run.SegmentsPath }).Build();
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
 
-        var exit = SimulateCommand.Run(["--events", events, "--rules", rules], stdout, stderr, configuration);
+        var exit = SimulateCommand.Run(["--events", run.EventsPath, "--rules", run.RulesPath], stdout, stderr, configuration);
 
         Assert.True(exit == 0, stderr.ToString());
         var online = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("data"))
             .ToDictionary(d => d.GetProperty("userId").GetString()!, d => d.GetProperty("message").GetProperty("body").GetString()!, StringComparer.Ordinal);
-        var offline = Assignments(assignments);
+        var offline = run.Offline;
         Assert.Equal(75, offline.Count);
         Assert.Equal(3, offline.Values.Distinct().Count());
         Assert.Equal(offline.OrderBy(x => x.Key, StringComparer.Ordinal), online.OrderBy(x => x.Key, StringComparer.Ordinal));

@@ -4,7 +4,6 @@ using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Segments;
 using MicroMoments.Stream.IntegrationTests.Infrastructure;
 using MicroMoments.Stream.Worker.Pipeline;
-using MicroMoments.Stream.Worker.Segments;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,34 +17,12 @@ public sealed class SegmentsWorkerTests(KafkaFixture kafka, RedisFixture redis) 
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mm-segments-worker-").FullName;
 
-    private static readonly DateTimeOffset ProbeAt = PlantedPopulation.Start.AddDays(PlantedPopulation.Days + 1);
+    private static readonly DateTimeOffset ProbeAt = ProbedPopulation.ProbeAt;
 
-    private string WriteFile(string name, IEnumerable<string> lines)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllLines(path, lines);
-        return path;
-    }
-
-    /// <summary>The planted population, a probe event per user at <see cref="ProbeAt"/>, the probe rule, and segment's file and assignments.</summary>
     private (List<string> Events, Dictionary<string, string?> Config, Dictionary<string, string> Offline) Setup(int perGroup)
     {
-        var population = PlantedPopulation.Lines(perGroup);
-        var users = population.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("userId").GetString()!).Distinct().Order(StringComparer.Ordinal).ToList();
-        List<string> events = [.. population, .. users.Select(u => PlantedPopulation.Track(u, "Segment Probe", ProbeAt))];
-        var eventsPath = WriteFile("events.ndjson", events);
-        var rules = WriteFile("probe.rules.yaml",
-        [
-            "version: probe",
-            "rules:",
-            "  - id: cluster-probe",
-            "    trigger: { kind: event, event: Segment Probe }",
-            "    action: { moment: education, channel: in_app, message: { body: \"{{user.cluster}}\" } }",
-        ]);
-        var (segments, assignments) = (Path.Combine(_dir, "segments.json"), Path.Combine(_dir, "assignments.tsv"));
-        Assert.Equal(0, SegmentCommand.Run(["--events", eventsPath, "--k", "3", "--out", segments, "--assignments", assignments], TextWriter.Null, TextWriter.Null));
-        var offline = File.ReadAllLines(assignments).Select(l => l.Split('\t')).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
-        return (events, new Dictionary<string, string?> { ["MicroMoments:Rules:Path"] = rules, ["MicroMoments:Segments:Path"] = segments }, offline);
+        var run = ProbedPopulation.Write(_dir, perGroup);
+        return (run.Events, new Dictionary<string, string?> { ["MicroMoments:Rules:Path"] = run.RulesPath, ["MicroMoments:Segments:Path"] = run.SegmentsPath }, run.Offline);
     }
 
     [Fact]
