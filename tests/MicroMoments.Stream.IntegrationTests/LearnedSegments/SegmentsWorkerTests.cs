@@ -10,8 +10,6 @@ using Microsoft.Extensions.Time.Testing;
 namespace MicroMoments.Stream.IntegrationTests.LearnedSegments;
 
 /// <summary>The worker with <c>MicroMoments:Segments:Path</c>: <c>user.cluster</c> online, over a real broker and store.</summary>
-// Its subject includes the segments file on disk, watched by the worker.
-[Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)]
 [Collection(InfraCollection.Name)]
 public sealed class SegmentsWorkerTests(KafkaFixture kafka, RedisFixture redis) : IDisposable
 {
@@ -44,6 +42,7 @@ public sealed class SegmentsWorkerTests(KafkaFixture kafka, RedisFixture redis) 
     }
 
     [Fact]
+    [Trait(SecondPass.Trait, SecondPass.SingleRedisOnly)] // its subject is the segments file on disk, watched by the worker
     public async Task Worker_SegmentsFileBrokenThenReplaced_LastGoodKeptThenNewOneLoaded()
     {
         var (_, config, _) = Setup(perGroup: 4);
