@@ -40,6 +40,9 @@ public static class MicroMomentsStreamExtensions
             .Validate(o => !Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path names a directory; it must name a rules file")
             .Validate(o => File.Exists(o.ResolvedPath) || Directory.Exists(o.ResolvedPath), "MicroMoments:Rules:Path: the rules file does not exist")
             .ValidateOnStart();
+        services.AddOptions<SegmentsOptions>().BindConfiguration(SegmentsOptions.SectionName)
+            .Validate(o => !o.IsSet || File.Exists(o.Path), $"{SegmentsOptions.PathKey}: the segments file does not exist")
+            .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName);
 
         services.TryAddSingletonTimeProvider();
@@ -107,6 +110,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton<PipelineWarmUp>();
         services.AddHostedService<ClickstreamWorker>();
         services.AddHostedService<RulesReloader>();
+        services.AddHostedService<SegmentsReloader>();
         services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);
 
         if (DemoOptions.IsEnabled(builder.Configuration))

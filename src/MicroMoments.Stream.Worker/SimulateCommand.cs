@@ -4,6 +4,7 @@ using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Simulation;
 using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
 
 namespace MicroMoments.Stream.Worker;
 
@@ -14,7 +15,11 @@ namespace MicroMoments.Stream.Worker;
 /// </summary>
 public static class SimulateCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="args">The command's arguments, after <c>simulate</c>.</param>
+    /// <param name="stdout">Where the CloudEvents go.</param>
+    /// <param name="stderr">Where rejected lines and errors go.</param>
+    /// <param name="configuration">Read for <c>MicroMoments:Segments:Path</c>, as the worker reads it.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IConfiguration? configuration = null)
     {
         if (Array.IndexOf(args, SimulateCompareCommand.Flag) is var compare and >= 0)
         {
@@ -28,7 +33,8 @@ public static class SimulateCommand
         }
         if (!SimulationRun.TryEnd(options, stderr, out var until, out var drain)
             || SimulationRun.Read(eventsPath, stderr) is not { } events
-            || SimulationRun.LoadRules(options.GetValueOrDefault("--rules") ?? RulesOptions.DefaultPath, stderr) is not { } rules)
+            || SimulationRun.LoadRules(options.GetValueOrDefault("--rules") ?? RulesOptions.DefaultPath, stderr) is not { } rules
+            || !SimulationRun.TryLoadSegments(configuration, stderr, out var segments))
         {
             return 2;
         }
@@ -60,7 +66,7 @@ public static class SimulateCommand
                 stderr.WriteLine($"timer of user {f.UserId} due {f.DueAt:O}: {RejectReasons.RuleError}: {f.Error}");
             }
         }
-        var simulation = SimulationRun.Run(rules, events, Path.GetFileName(eventsPath), until, drain, stderr, Flush);
+        var simulation = SimulationRun.Run(rules, events, Path.GetFileName(eventsPath), until, drain, stderr, Flush, segments);
         SimulationRun.Notes(simulation, stderr);
 
         if (decisionsWriter is not null)

@@ -3,7 +3,10 @@ using System.Xml;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Segments;
 using MicroMoments.Stream.Core.Simulation;
+using MicroMoments.Stream.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
 
 namespace MicroMoments.Stream.Worker;
 
@@ -84,13 +87,33 @@ internal static class SimulationRun
     }
 
     /// <summary>
+    /// The segments file of <c>MicroMoments:Segments:Path</c>, as the worker loads it: none when the key is empty, false with
+    /// the errors on stderr when the file is refused.
+    /// </summary>
+    public static bool TryLoadSegments(IConfiguration? configuration, TextWriter stderr, out SegmentModel? segments)
+    {
+        segments = null;
+        if (configuration?[SegmentsOptions.PathKey] is not { Length: > 0 } path || string.IsNullOrWhiteSpace(path))
+        {
+            return true;
+        }
+        var errors = new List<string>();
+        segments = SegmentsOptions.TryLoad(path, errors);
+        foreach (var e in errors)
+        {
+            stderr.WriteLine($"simulate: {SegmentsOptions.PathKey}: {path}: {e}");
+        }
+        return segments is not null;
+    }
+
+    /// <summary>
     /// Feeds every line, then moves the clock to its end. A malformed line goes to <paramref name="rejected"/> with its
     /// number; <paramref name="progress"/> runs after each line and at the end (to stream output as it is made).
     /// </summary>
     public static OfflineSimulation Run(RuleSet rules, byte[] events, string source, DateTimeOffset? until, TimeSpan drain,
-        TextWriter? rejected, Action<OfflineSimulation>? progress = null)
+        TextWriter? rejected, Action<OfflineSimulation>? progress = null, SegmentModel? segments = null)
     {
-        var simulation = new OfflineSimulation(rules);
+        var simulation = new OfflineSimulation(rules, segments);
         foreach (var line in NdjsonLines.Read(events))
         {
             var result = simulation.Feed(line.Bytes, line.Number, source);

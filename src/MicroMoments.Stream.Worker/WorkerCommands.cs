@@ -8,16 +8,17 @@ using Microsoft.Extensions.Logging;
 
 namespace MicroMoments.Stream.Worker;
 
-/// <summary>The executable's commands (docs/cli.md): <c>run</c> (default), <c>rules validate</c>.</summary>
+/// <summary>The executable's commands (docs/cli.md): <c>run</c> (default), <c>rules validate</c>, <c>simulate</c>, <c>segment</c>, ….</summary>
 public static class WorkerCommands
 {
     public static async Task<int> RunAsync(string[] args) => args switch
     {
         [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
         ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
-        ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error),
+        ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error, Configuration()),
         ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         ["report", .. var rest] => await ReportCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
+        ["segment", .. var rest] => Segments.SegmentCommand.Run(rest, Console.Out, Console.Error),
         ["loadgen", .. var rest] => await RunLoadGeneratorAsync(rest),
         _ => Usage(),
     };
@@ -37,6 +38,8 @@ public static class WorkerCommands
                                        offline and deterministic: prints each intervention's CloudEvent, one per line
               simulate --compare <rules-a> <rules-b> --events <file.ndjson> [--json]
                                        back-test: per-rule counts of both runs and their difference, and the users whose outcome changed
+              segment --events <file.ndjson> --k <n> [--out <segments.json>] [--at <ISO time>] [--assignments <file>]
+                                       k-means segments on behavioural features: each segment's size, profile and suggested name
             """);
         return 2;
     }

@@ -88,6 +88,8 @@ public static class BenchmarkRunner
             delivery.Print();
             Console.WriteLine(Stats.Invariant($"  delivery-time features: {copy.TotalNanos / without.TotalNanos:F2}× (catalogue) and {delivery.TotalNanos / without.TotalNanos:F2}× (all on) the CPU per event without best_time; state {copy.StateBytes - without.StateBytes:+0;-0} B and {delivery.StateBytes - without.StateBytes:+0;-0} B per user"));
             ArmAllocationCost.Run(o.Quick ? 50_000 : 200_000);
+            // Learned segments: paid only by rules that read user.cluster, once per event each; measured apart.
+            ClusterAssignmentCost.Run(events: 20_000, evaluations: o.Quick ? 200_000 : 1_000_000);
         }
         PipelineResults? pipeline = null;
         if (o.Runs("throughput") || o.Runs("latency") || o.Runs("ceiling"))

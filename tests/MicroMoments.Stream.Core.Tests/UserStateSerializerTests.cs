@@ -53,6 +53,7 @@ public sealed class UserStateSerializerTests
         IndexedDueAt = T + 300_000,
         ActiveHours = [0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0, 0xF3, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0xFF],
         ActiveHoursPeriod = 1385,
+        Behaviour = new BehaviourCounts { Events = 42, ActiveDays = 3, LastDay = 20_701, FinishedSessions = 2, FinishedSessionMs = 1_500_000, TaskFailures = 4, TaskCompletions = 1 },
     };
 
     [Fact]

@@ -16,4 +16,7 @@ public sealed record EngineOptions
 
     /// <summary>Bounds on each user's state and on the population baseline.</summary>
     public StateLimits Limits { get; init; } = new();
+
+    /// <summary>The learned segments <c>user.cluster</c> resolves against (<c>MicroMoments:Segments:Path</c>); null: none loaded.</summary>
+    public Segments.SegmentModel? Segments { get; init; }
 }

@@ -146,7 +146,7 @@ public sealed partial class RuleEngine
         }
         else if (candidates is not null)
         {
-            Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e) { Segments = _options.Segments }), e.Timestamp, now, result, e);
         }
         if (on.Retractions is { } retractions)
         {
@@ -222,7 +222,7 @@ public sealed partial class RuleEngine
         var candidates = Rules.Rules
             .Where(r => r.Trigger is EventTrigger t && t.Matches(e))
             .Select(r => EventTrigger.Fired(r, e));
-        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e)), e.Timestamp, now, result, e);
+        Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e) { Segments = _options.Segments }), e.Timestamp, now, result, e);
         return result;
     }
 
@@ -285,7 +285,7 @@ public sealed partial class RuleEngine
                 t.Rule.Trigger.OnFire(details);
                 return new Candidate(t.Rule, t.Rule.Trigger.Name, [armedBy], details, $"{t.TimerId}@{due}/{armedBy}");
             });
-            Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt)), dueAt, now, result, null);
+            Decide(state, Holding(candidates, new ValueContext(state, Rules, dueAt) { Segments = _options.Segments }), dueAt, now, result, null);
         }
     }
 
@@ -548,7 +548,7 @@ public sealed partial class RuleEngine
     {
         var action = delivered.Action;
         // The same paths as the conditions saw: a template's {{event.*}} is the triggering event.
-        var context = new ValueContext(state, Rules, now, e, c.Details, c.Rule);
+        var context = new ValueContext(state, Rules, now, e, c.Details, c.Rule) { Segments = _options.Segments };
         string? Lookup(string path) => ValuePaths.Resolve(path, context);
         var m = action.Message;
         var labels = Rules.Labels;

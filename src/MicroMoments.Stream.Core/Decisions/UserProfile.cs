@@ -77,6 +77,7 @@ public static class UserProfile
         {
             state.Timezone = e.Timezone;
         }
+        Segments.SegmentFeatures.Observe(state, e, ts);
         var sessionDrop = ObserveSession(state, ts);
         if (state.FirstSeenAt == 0 || ts < state.FirstSeenAt)
         {

@@ -12,7 +12,11 @@ public sealed record ValueContext(
     DateTimeOffset Now,
     ClickEvent? Event = null,
     IReadOnlyDictionary<string, object>? Details = null,
-    Rule? Rule = null);
+    Rule? Rule = null)
+{
+    /// <summary>The learned segments <c>user.cluster</c> is assigned from; null when no segments file is loaded.</summary>
+    public Segments.SegmentModel? Segments { get; init; }
+}
 
 /// <summary>
 /// The value paths of templates (<c>{{...}}</c>) and conditions (<c>when</c>): <c>user.*</c> (with
@@ -23,7 +27,7 @@ public static class ValuePaths
 {
     private static readonly string[] Exact =
     [
-        "user.id", "user.device", "user.timezone", "user.lifecycleStage", "user.segment", "user.archetype",
+        "user.id", "user.device", "user.timezone", "user.lifecycleStage", "user.segment", "user.archetype", "user.cluster",
         "state.engagementScore", "state.streakDays", "state.lastFeature", "state.topFeature", "state.unusedFeature", "state.featuresUsed",
         "state.onboardingStep", "state.onboardingTotal", "state.onboardingCompleted", "state.lastSessionMinutes",
         "state.sessionBaselineMinutes", "state.hoursSinceLastEvent",
@@ -66,6 +70,7 @@ public static class ValuePaths
             case "user.lifecycleStage": return UserProfile.LifecycleStage(s, c.Now);
             case "user.segment": return UserProfile.Segment(s, c.Now);
             case "user.archetype": return UserProfile.Archetype(s, c.Now);
+            case "user.cluster": return c.Segments?.Assign(s, c.Now);
             case "state.engagementScore": return UserProfile.EngagementScore(s, c.Now).ToString(inv);
             case "state.streakDays": return UserProfile.Streak(s, c.Now).ToString(inv);
             case "state.lastFeature": return s.LastFeature;

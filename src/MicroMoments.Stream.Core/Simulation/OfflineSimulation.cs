@@ -5,6 +5,7 @@ using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Pacing;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Segments;
 using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Simulation;
@@ -34,9 +35,10 @@ public sealed class OfflineSimulation
     /// <summary>The bandit experiments' arms: what this run decided, counted as it goes (simulate is alone, nothing to share).</summary>
     private readonly ArmStatistics _arms = new();
 
-    public OfflineSimulation(RuleSet rules)
+    /// <summary>A run of <paramref name="rules"/>; <paramref name="segments"/>: what <c>user.cluster</c> is assigned from, as the worker's <c>MicroMoments:Segments:Path</c>.</summary>
+    public OfflineSimulation(RuleSet rules, SegmentModel? segments = null)
     {
-        var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false, Arms = _arms });
+        var engine = new RuleEngine(rules, new EngineOptions { CheckStaleness = false, Arms = _arms, Segments = segments });
         // Never trimmed: every user stays cached, so the store is only asked for users it has never seen.
         var cache = new UserStateCache(int.MaxValue);
         var events = new SimulationEvents(this);

@@ -177,12 +177,12 @@ public static class StateBounds
 
     /// <summary>
     /// At least the binary size, computed without writing: a fixed part (the format byte, the header's and every section's
-    /// scalars, 17 sections' keys and lengths), the user id, the kept sections of a newer version and each section's part
+    /// scalars, 18 sections' keys and lengths), the user id, the kept sections of a newer version and each section's part
     /// (<see cref="StateSection.UpperBoundBytes"/>).
     /// </summary>
     internal static long UpperBoundBytes(UserState s)
     {
-        long n = 16 + 33 * MaxNumberBytes + 17 * 4 + 32 + MaxStringBytes(s.UserId);
+        long n = 16 + 41 * MaxNumberBytes + 18 * 4 + 32 + MaxStringBytes(s.UserId);
         if (s.UnknownSections is { } kept)
         {
             n += kept.Bytes + MaxNumberBytes;

@@ -159,6 +159,9 @@ public sealed class UserState
     /// </summary>
     [JsonPropertyName("uc")] public List<string>? UnservedCrossings { get; set; }
 
+    /// <summary>Running counts for the learned segments' features (<see cref="BehaviourCounts"/>); null until the first activity.</summary>
+    [JsonPropertyName("bh")] public BehaviourCounts? Behaviour { get; set; }
+
     /// <summary>Set by the timer loop: the next write must put the exact <see cref="NextDueAt"/> in the index.</summary>
     [JsonIgnore] public bool ReindexTimers { get; set; }
 

@@ -70,7 +70,7 @@ public static class UserStateCheck
     private static bool IsDay(int day) => day == 0 || (day >= MinDay && day <= MaxDay);
 
     private static string? Days(UserState s) =>
-        IsDay(s.LastActiveDay) && (s.EngagementPoints?.Keys.All(IsDay) ?? true) && s.ActiveHoursPeriod >= MinDay / 15 - 1 && s.ActiveHoursPeriod <= MaxDay / 15 + 1
+        IsDay(s.LastActiveDay) && IsDay(s.Behaviour?.LastDay ?? 0) && (s.EngagementPoints?.Keys.All(IsDay) ?? true) && s.ActiveHoursPeriod >= MinDay / 15 - 1 && s.ActiveHoursPeriod <= MaxDay / 15 + 1
             ? null : "the state holds a day outside 1900 to 9100";
 
     private static string? NullIn(OrderedDictionary<string, string>? map, string what) =>

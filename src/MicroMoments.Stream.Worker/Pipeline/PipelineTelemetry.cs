@@ -36,6 +36,7 @@ public sealed class PipelineTelemetry
 
     private readonly Counter<long> _suppressions;
     private readonly Counter<long> _ruleReloads;
+    private readonly Counter<long> _segmentReloads;
     private readonly Counter<long> _recordsLost;
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
     private long _pendingTimers;
@@ -47,6 +48,7 @@ public sealed class PipelineTelemetry
         _recordsLost = meter.CreateCounter<long>("micromoments.stream.records.lost", "{record}",
             "Input records deleted by the broker (retention) before they were read, by topic and partition.");
         _ruleReloads = meter.CreateCounter<long>("micromoments.stream.rules.reloads", "{reload}", "Rules-file reloads, by result (ok, failed).");
+        _segmentReloads = meter.CreateCounter<long>("micromoments.stream.segments.reloads", "{reload}", "Segments-file reloads, by result (ok, failed).");
         meter.CreateObservableGauge("micromoments.stream.rules.version", () =>
             new Measurement<int>(1, new KeyValuePair<string, object?>("version", engines.Current.Rules.Version)), "{version}", "The loaded rules version (value 1, version as a tag).");
         meter.CreateObservableGauge("micromoments.stream.consumer.lag", () =>
@@ -103,6 +105,8 @@ public sealed class PipelineTelemetry
     }
 
     public void RulesReloaded(bool ok) => _ruleReloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
+
+    public void SegmentsReloaded(bool ok) => _segmentReloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
 
     public void Lag(string topic, int partition, long lag) => _lag[(topic, partition)] = lag;
 

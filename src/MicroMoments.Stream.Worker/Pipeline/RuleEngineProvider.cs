@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Rules;
+using MicroMoments.Stream.Core.Segments;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
@@ -32,23 +33,65 @@ public sealed class RulesOptions
     public RulesFileLimits ToLimits() => new() { MaxBytes = MaxFileBytes, MaxDepth = MaxNesting, MaxNodes = MaxValues };
 }
 
-/// <summary>Holds the engine for the current rules file. The consume loop reads <see cref="Current"/> once per batch.</summary>
+/// <summary>
+/// Holds the engine for the current rules file and segments file. The consume loop reads <see cref="Current"/> once per batch;
+/// a reload of either swaps in a new engine with the other kept.
+/// </summary>
 public sealed class RuleEngineProvider
 {
-    private readonly EngineOptions _engineOptions;
+    private readonly Lock _replacing = new();
+    private volatile EngineOptions _engineOptions;
     private volatile RuleEngine _current;
 
     private readonly TimeProvider _time;
 
-    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline, IOptions<StateOptions> state, TimeProvider? time = null)
+    public RuleEngineProvider(IOptions<RulesOptions> rules, IOptions<PipelineOptions> pipeline, IOptions<StateOptions> state, TimeProvider? time = null,
+        IOptions<SegmentsOptions>? segments = null)
     {
         _time = time ?? TimeProvider.System;
         LoadedAt = _time.GetUtcNow();
-        _engineOptions = new EngineOptions { MaxTriggerAge = pipeline.Value.MaxTriggerAge, Limits = state.Value.ToLimits() };
+        SegmentsPath = segments?.Value.IsSet == true ? segments.Value.Path : null;
+        _engineOptions = new EngineOptions
+        {
+            MaxTriggerAge = pipeline.Value.MaxTriggerAge,
+            Limits = state.Value.ToLimits(),
+            Segments = SegmentsPath is null ? null : LoadSegments(SegmentsPath),
+        };
         Population = new PopulationBaseline(_engineOptions.Limits.MaxPopulationTasks);
         Path = rules.Value.ResolvedPath;
         FileLimits = rules.Value.ToLimits();
         _current = new RuleEngine(Load(Path, FileLimits), _engineOptions, Population);
+    }
+
+    /// <summary>A broken segments file at start is invalid configuration, as a broken rules file is.</summary>
+    private static SegmentModel LoadSegments(string path)
+    {
+        var errors = new List<string>();
+        return SegmentsOptions.TryLoad(path, errors)
+            ?? throw new OptionsValidationException(SegmentsOptions.SectionName, typeof(SegmentsOptions), errors.Select(e => $"{SegmentsOptions.PathKey}: {path}: {e}"));
+    }
+
+    /// <summary>The segments file (<c>MicroMoments:Segments:Path</c>), or null when none is configured.</summary>
+    public string? SegmentsPath { get; }
+
+    /// <summary>The loaded segments, or null when none are.</summary>
+    public SegmentModel? Segments => _engineOptions.Segments;
+
+    private int _failedSegmentReloads;
+
+    /// <summary>Rejected segments reloads (a broken or unreadable file) since start.</summary>
+    public int FailedSegmentReloads => Volatile.Read(ref _failedSegmentReloads);
+
+    public void SegmentsReloadFailed() => Interlocked.Increment(ref _failedSegmentReloads);
+
+    /// <summary>Swaps in new segments with the current rules; state is untouched.</summary>
+    public void ReplaceSegments(SegmentModel segments)
+    {
+        lock (_replacing)
+        {
+            _engineOptions = _engineOptions with { Segments = segments };
+            _current = new RuleEngine(_current.Rules, _engineOptions, Population);
+        }
     }
 
     /// <summary>A broken rules file at start is invalid configuration: start-up stops with the errors, as for other keys.</summary>
@@ -93,8 +136,11 @@ public sealed class RuleEngineProvider
     /// <summary>Swaps in a new rule set; state is untouched, so a reload never loses it.</summary>
     public void Replace(RuleSet rules)
     {
-        _current = new RuleEngine(rules, _engineOptions, Population);
-        LoadedAt = _time.GetUtcNow();
+        lock (_replacing)
+        {
+            _current = new RuleEngine(rules, _engineOptions, Population);
+            LoadedAt = _time.GetUtcNow();
+        }
     }
 
     /// <summary>When the current rules were loaded: at start, or by the last reload that changed them.</summary>

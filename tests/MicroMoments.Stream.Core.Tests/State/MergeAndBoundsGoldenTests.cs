@@ -239,6 +239,7 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
             MissingSeen = new(StringComparer.Ordinal) { ["cart-abandoned|c1"] = T - 1_000 },
             FiredGroups = [new FiredGroup("setup-task-failing|a", [new WindowHit(T - 7000, "x1"), new WindowHit(T - 3000, "x2")])],
         },
+        Behaviour = new BehaviourCounts { Events = 9, ActiveDays = 2, LastDay = 20_702, FinishedSessions = 1, FinishedSessionMs = 300_000, TaskFailures = 1 },
     };
 
     /// <summary>A user far over every bound: hundreds of long traits, features, tasks and window hits, and a long history.</summary>

@@ -64,6 +64,7 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         copy.UserPausedUntil = 0;
         copy.Waiting = null;
         copy.UnservedCrossings = null;
+        copy.Behaviour = null;
         return copy;
     }
 

@@ -27,6 +27,7 @@ internal static class StateSections
         new WaitingSection(),
         new UnservedCrossingsSection(),
         new EventTimeSection(),
+        new BehaviourSection(),
         new BanditArmsSection(),
     ];
 
