@@ -66,8 +66,8 @@ public sealed class UserState
     /// <summary>When all nudges were last paused for this user (Unix ms) after too many unanswered in a row; 0: never.</summary>
     [JsonPropertyName("ap")] public long AutoPausedAt { get; set; }
 
-    /// <summary>Counted once in the week-1 retention of the sign-up cohort.</summary>
-    [JsonPropertyName("w1")] public bool RetainedWeek1 { get; set; }
+    /// <summary>Which counts of the sign-up cohort's retention were made (<see cref="Analytics.RetentionCounting"/>): each once.</summary>
+    [JsonPropertyName("rm")] public int RetentionMarks { get; set; }
 
     /// <summary>Hashes of the last few message ids: an upstream duplicate (same messageId, new offset) changes nothing.</summary>
     [JsonPropertyName("ri")] public List<int>? RecentIds { get; set; }

@@ -1,0 +1,110 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Events;
+
+namespace MicroMoments.Stream.Core.Analytics;
+
+/// <summary>
+/// The one per-user step behind every retention table (docs/analytics.md, "Retention"): the worker runs it on each event
+/// a user's state takes, and <c>report --events</c> runs it on each line of a file, so both keep the same counters.
+/// A user is counted at most once per (cohort, day): the marks say which counts were made.
+/// </summary>
+/// <remarks>
+/// Counters live under rule id "" with a UTC day as variant: <c>&lt;day&gt;|active</c> (users whose first event of that day
+/// it was: the latest such day is where the data ends), <c>&lt;day&gt;|signed_up</c> and <c>&lt;day&gt;|retained_dN</c>
+/// (sign-up cohorts), <c>&lt;day&gt;|entered.&lt;arm&gt;:&lt;rule&gt;</c> and <c>&lt;day&gt;|retained_dN.&lt;arm&gt;:&lt;rule&gt;</c>
+/// (treated and control users by the day of their first treatment or ghost).
+/// </remarks>
+public static class RetentionCounting
+{
+    /// <summary>The days after the sign-up (or first treatment) day at which retention is read.</summary>
+    public static readonly ImmutableArray<int> Days = [1, 3, 7, 14, 30];
+
+    public const string Active = "active";
+    public const string SignedUp = "signed_up";
+    public const string Entered = "entered";
+
+    /// <summary>The mark of a counted sign-up; the day marks are the bits above it, one per entry of <see cref="Days"/>.</summary>
+    public const int SignUpMark = 1;
+
+    private const long DayMs = 86_400_000;
+
+    private static readonly string[] RetainedNames = Days.Select(d => $"retained_d{d}").ToArray();
+
+    /// <summary>The counter name of "retained at <see cref="Days"/>[index]".</summary>
+    public static string Retained(int index) => RetainedNames[index];
+
+    /// <summary>The UTC calendar day of a Unix time in ms, as a number (days since 1970-01-01).</summary>
+    public static long DayNumber(long unixMs)
+    {
+        var days = Math.DivRem(unixMs, DayMs, out var rest);
+        return rest < 0 ? days - 1 : days;
+    }
+
+    /// <summary>The UTC calendar day of a Unix time in ms, as the counters name it (yyyy-MM-dd).</summary>
+    public static string DayName(long unixMs) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(DayNumber(unixMs) * DayMs).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Whether an event is activity for retention: anything the user did but intervention feedback. Delivery reports are
+    /// not the user's doing, and a click exists only for a treated user: counting it would lift the treated side by itself.
+    /// </summary>
+    public static bool IsActivity(string eventKey) => !eventKey.StartsWith("intervention ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Counts one activity event of a user into the sign-up cohort counters: the user's first event of a new UTC day
+    /// (<c>active</c>), the sign-up itself once, and each retention day the event reaches for the first time.
+    /// </summary>
+    /// <param name="marks">The user's marks (kept in their state); updated.</param>
+    /// <param name="signedUpAt">When the user signed up (their first <c>Signed Up</c> event in arrival order), if they did.</param>
+    /// <param name="isSignUp">The event is that <c>Signed Up</c> event.</param>
+    /// <param name="latestBefore">The latest event time of the user before this event (0: none).</param>
+    /// <param name="at">This event's time.</param>
+    /// <param name="stats">Where the increments go.</param>
+    public static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, List<StatIncrement> stats)
+    {
+        if (latestBefore == 0 || DayNumber(at) > DayNumber(latestBefore))
+        {
+            stats.Add(new StatIncrement("", DayName(at), Active));
+        }
+        if (signedUpAt is not { } signedUp)
+        {
+            return;
+        }
+        if (isSignUp && at == signedUp)
+        {
+            if ((marks & SignUpMark) == 0)
+            {
+                marks |= SignUpMark;
+                stats.Add(new StatIncrement("", DayName(signedUp), SignedUp));
+            }
+            return;
+        }
+        Retain(ref marks, signedUp, at, "", stats);
+    }
+
+    /// <summary>
+    /// Counts the retention days that activity at <paramref name="at"/> reaches for the first time, for a user whose cohort
+    /// began at <paramref name="anchor"/>: day N is reached on any UTC day at least N days after the anchor's.
+    /// </summary>
+    /// <remarks>The suffix is "" for the sign-up cohort, <c>.&lt;arm&gt;:&lt;rule&gt;</c> for a treated or control group.</remarks>
+    public static void Retain(ref int marks, long anchor, long at, string suffix, List<StatIncrement> stats)
+    {
+        var offset = DayNumber(at) - DayNumber(anchor);
+        string? day = null;
+        for (var i = 0; i < Days.Length && offset >= Days[i]; i++)
+        {
+            var mark = SignUpMark << (i + 1);
+            if ((marks & mark) == 0)
+            {
+                marks |= mark;
+                stats.Add(new StatIncrement("", day ??= DayName(anchor), Retained(i) + suffix));
+            }
+        }
+    }
+
+    /// <summary>Whether the event is the <c>Signed Up</c> event a user's sign-up time was taken from.</summary>
+    public static bool IsSignUp(ClickEvent e, long? signedUpAt) =>
+        e.Key == EventNames.SignedUp && signedUpAt == e.Timestamp.ToUnixTimeMilliseconds();
+}
