@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Analytics;
 
@@ -27,6 +28,12 @@ public static class RetentionCounting
 
     /// <summary>The mark of a counted sign-up; the day marks are the bits above it, one per entry of <see cref="Days"/>.</summary>
     public const int SignUpMark = 1;
+
+    /// <summary>
+    /// The arms a user is counted in at most: three per rule and three for the program. Past it a new arm is not entered
+    /// (a rules file of more than 9 rules that all treat or hold out one user), so the state stays bounded.
+    /// </summary>
+    public const int MaxGroups = 32;
 
     private const long DayMs = 86_400_000;
 
@@ -101,6 +108,67 @@ public static class RetentionCounting
                 marks |= mark;
                 stats.Add(new StatIncrement("", day ??= DayName(anchor), Retained(i) + suffix));
             }
+        }
+    }
+
+    /// <summary>
+    /// The worker's step for one event a user's state took (after the state saw it): the sign-up cohort's counts and each
+    /// arm's retention days. <paramref name="latestBefore"/> is the user's latest event time before this event.
+    /// </summary>
+    public static void Observe(UserState state, ClickEvent e, long latestBefore, List<StatIncrement> stats)
+    {
+        if (!IsActivity(e.Key))
+        {
+            return;
+        }
+        var at = e.Timestamp.ToUnixTimeMilliseconds();
+        var marks = state.RetentionMarks;
+        Observe(ref marks, state.SignedUpAt, IsSignUp(e, state.SignedUpAt), latestBefore, at, stats);
+        state.RetentionMarks = marks;
+        if (state.RetentionGroups is not { } groups)
+        {
+            return;
+        }
+        foreach (var g in groups)
+        {
+            if (DayNumber(at) - DayNumber(g.Anchor) >= Days[0])
+            {
+                marks = g.Marks;
+                Retain(ref marks, g.Anchor, at, RetentionArms.Suffix(g.Arm, g.RuleId), stats);
+                g.Marks = marks;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts the user in the arms a decision names (<see cref="RetentionArms.Of"/>), of its rule and of the program, unless
+    /// they are in them already: counted once (<c>entered</c>) on the decision's UTC day, their retention from then on.
+    /// </summary>
+    public static void Enter(UserState state, Decision d, List<StatIncrement> stats)
+    {
+        if (RetentionArms.Of(d) is not { } arm)
+        {
+            return;
+        }
+        var at = d.At.ToUnixTimeMilliseconds();
+        Enter(state, d.RuleId, arm, at, stats);
+        Enter(state, RetentionArms.Program, arm, at, stats);
+    }
+
+    private static void Enter(UserState state, string ruleId, string arm, long at, List<StatIncrement> stats)
+    {
+        var groups = state.RetentionGroups ??= [];
+        foreach (var g in groups)
+        {
+            if (g.RuleId == ruleId && g.Arm == arm)
+            {
+                return;
+            }
+        }
+        if (groups.Count < MaxGroups)
+        {
+            groups.Add(new RetentionGroup { RuleId = ruleId, Arm = arm, Anchor = at });
+            stats.Add(new StatIncrement("", DayName(at), Entered + RetentionArms.Suffix(arm, ruleId)));
         }
     }
 

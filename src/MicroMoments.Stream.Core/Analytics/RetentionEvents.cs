@@ -2,50 +2,34 @@ using System.Runtime.InteropServices;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Simulation;
+using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Analytics;
 
 /// <summary>
 /// Folds raw events (and, when given, the decisions made on them) into the retention counters the worker keeps live
-/// (<see cref="RetentionCounting"/>), for <c>report --events</c>: each user's events in file order, as
-/// <c>simulate</c> and the worker's partitions take them, through the same per-user step.
+/// (<see cref="RetentionCounting"/>), for <c>report --events</c>: each user's events in file order, as <c>simulate</c> and
+/// the worker's partitions take them, through the same per-user steps on a state that holds what they read. Aliases are
+/// not followed (each id is its own user), where the worker merges an anonymous user into the identified one.
 /// </summary>
 public sealed class RetentionEvents
 {
     // simulate's limits: a file is history, so no timestamp is "in the future".
     private readonly ClickEventParser _parser = new(new ParserLimits { MaxFutureSkew = TimeSpan.MaxValue });
-    private readonly Dictionary<string, UserTrack> _users = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<GroupTrack>> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserState> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<Decision>> _decisions = new(StringComparer.Ordinal);
     private readonly List<StatIncrement> _stats = [];
     private DateTimeOffset _clock = DateTimeOffset.UnixEpoch;
 
-    /// <summary>A fold that also counts, per rule and for the program, the users each decision put in a treated or control arm.</summary>
+    /// <summary>
+    /// A fold that also counts the treated and control arms the decisions put users in: each user enters an arm at the first
+    /// decision that names it, before their first event at or after its time (the worker decides on that event or earlier).
+    /// </summary>
     public RetentionEvents(IEnumerable<Decision> decisions)
     {
-        foreach (var d in decisions)
+        foreach (var g in decisions.Where(d => RetentionArms.Of(d) is not null).GroupBy(d => d.UserId, StringComparer.Ordinal))
         {
-            if (RetentionArms.Of(d) is not { } arm)
-            {
-                continue;
-            }
-            var at = d.At.ToUnixTimeMilliseconds();
-            if (!_groups.TryGetValue(d.UserId, out var groups))
-            {
-                _groups[d.UserId] = groups = [];
-            }
-            foreach (var suffix in new[] { RetentionArms.Suffix(arm, d.RuleId), RetentionArms.Suffix(arm, RetentionArms.Program) })
-            {
-                // Anchored at the first treatment (or ghost), whatever order the file lists decisions in.
-                var i = groups.FindIndex(g => g.Suffix == suffix);
-                if (i < 0)
-                {
-                    groups.Add(new GroupTrack(suffix, at));
-                }
-                else if (at < groups[i].Anchor)
-                {
-                    groups[i] = new GroupTrack(suffix, at);
-                }
-            }
+            _decisions[g.Key] = new Queue<Decision>(g.OrderBy(d => d.At)); // stable: a file's order among equal times
         }
     }
 
@@ -74,25 +58,22 @@ public sealed class RetentionEvents
     /// <summary>Folds one event of a user, after the user's earlier ones.</summary>
     public void Add(ClickEvent e)
     {
+        ref var user = ref CollectionsMarshal.GetValueRefOrAddDefault(_users, e.UserId, out _);
+        user ??= new UserState { UserId = e.UserId };
+        var at = e.Timestamp.ToUnixTimeMilliseconds();
+        EnterUntil(user, at);
         if (!RetentionCounting.IsActivity(e.Key))
         {
             return;
         }
-        var at = e.Timestamp.ToUnixTimeMilliseconds();
-        ref var user = ref CollectionsMarshal.GetValueRefOrAddDefault(_users, e.UserId, out _);
+        var latest = user.LastEventAt;
+        // What the worker's state holds when its step runs: the first sign-up in arrival order, the latest event time.
         if (e.Key == EventNames.SignedUp)
         {
-            user.SignedUpAt ??= at; // the worker's state: the first sign-up in arrival order
+            user.SignedUpAt ??= at;
         }
-        RetentionCounting.Observe(ref user.Marks, user.SignedUpAt, RetentionCounting.IsSignUp(e, user.SignedUpAt), user.Latest, at, _stats);
-        user.Latest = Math.Max(user.Latest, at);
-        if (_groups.TryGetValue(e.UserId, out var groups))
-        {
-            foreach (var g in groups)
-            {
-                RetentionCounting.Retain(ref g.Marks, g.Anchor, at, g.Suffix, _stats);
-            }
-        }
+        user.LastEventAt = Math.Max(latest, at);
+        RetentionCounting.Observe(user, e, latest, _stats);
     }
 
     /// <summary>The counters so far, in the layout the worker keeps in Redis: rule id "" → "day|metric" → count.</summary>
@@ -103,32 +84,29 @@ public sealed class RetentionEvents
         return counters;
     }
 
-    /// <summary>Adds the counters so far to <paramref name="counters"/> (a decisions file's, say).</summary>
+    /// <summary>Adds the counters so far to <paramref name="counters"/> (a decisions file's, say); decisions after the last event count too.</summary>
     public void AddTo(Dictionary<string, Dictionary<string, long>> counters)
     {
+        foreach (var (userId, _) in _decisions)
+        {
+            ref var user = ref CollectionsMarshal.GetValueRefOrAddDefault(_users, userId, out _);
+            EnterUntil(user ??= new UserState { UserId = userId }, long.MaxValue);
+        }
         foreach (var s in _stats)
         {
             s.AddTo(counters);
         }
-        foreach (var g in _groups.Values.SelectMany(g => g))
+    }
+
+    private void EnterUntil(UserState user, long at)
+    {
+        if (!_decisions.TryGetValue(user.UserId, out var pending))
         {
-            new StatIncrement("", RetentionCounting.DayName(g.Anchor), RetentionCounting.Entered + g.Suffix).AddTo(counters);
+            return;
         }
-    }
-
-    private struct UserTrack
-    {
-        public long? SignedUpAt;
-        public long Latest;
-        public int Marks;
-    }
-
-    private sealed class GroupTrack(string suffix, long anchor)
-    {
-        public string Suffix { get; } = suffix;
-
-        public long Anchor { get; } = anchor;
-
-        public int Marks;
+        while (pending.TryPeek(out var d) && d.At.ToUnixTimeMilliseconds() <= at)
+        {
+            RetentionCounting.Enter(user, pending.Dequeue(), _stats);
+        }
     }
 }

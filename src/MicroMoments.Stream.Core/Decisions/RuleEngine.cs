@@ -122,12 +122,7 @@ public sealed partial class RuleEngine
         {
             AttributeConversions(state, e, ts, result);
         }
-        if (RetentionCounting.IsActivity(e.Key))
-        {
-            var marks = state.RetentionMarks;
-            RetentionCounting.Observe(ref marks, state.SignedUpAt, RetentionCounting.IsSignUp(e, state.SignedUpAt), latest, ts, result.Stats);
-            state.RetentionMarks = marks;
-        }
+        RetentionCounting.Observe(state, e, latest, result.Stats);
 
         _cancellation.OnEvent(state, e, now, result);
         var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits) { Arrival = arrival, Latest = latest, LatenessMs = Rules.LatenessMs };

@@ -64,6 +64,8 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         copy.UserPausedUntil = 0;
         copy.Waiting = null;
         copy.UnservedCrossings = null;
+        copy.RetentionMarks = 0;
+        copy.RetentionGroups = null;
         return copy;
     }
 

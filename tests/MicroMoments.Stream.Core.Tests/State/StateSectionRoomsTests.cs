@@ -34,6 +34,7 @@ public sealed class StateSectionRoomsTests
         { 18, "bound merge" },            // waiting: pending work, bounded when added
         { 19, "bound merge" },            // unserved crossings: bounded when added
         { 20, "bound" },                  // event time: bounded when added, kept for the lateness, not merged
+        { 21, "bound merge" },            // retention: bounded when added (RetentionCounting.MaxGroups)
     };
 
     [Fact]

@@ -27,6 +27,7 @@ internal static class StateSections
         new WaitingSection(),
         new UnservedCrossingsSection(),
         new EventTimeSection(),
+        new RetentionSection(),
     ];
 
     /// <summary>The sections with count bounds (their own <see cref="StateSection.Evict"/>): run after every event.</summary>
