@@ -181,21 +181,21 @@ public static class ReportCommand
             o.WriteLine("(no treated or control users counted: treated vs control needs decisions, give --decisions <file> with --events <file>)");
             return;
         }
-        var wide = string.Concat(r.Days.Select(d => $" {"day " + d,-36}"));
-        o.WriteLine($"{"rule",-32} {"arm",-20} {"users",7}{wide}");
+        var width = Math.Max("* (every rule)".Length, r.Arms.Max(a => a.RuleId.Length));
+        o.WriteLine($"{"rule".PadRight(width)} {"arm",-17} {"users",6}{string.Concat(r.Days.Select(d => $" {"day " + d,-31}"))}".TrimEnd());
         foreach (var a in r.Arms)
         {
             var rule = a.RuleId == RetentionArms.Program ? "* (every rule)" : a.RuleId;
             foreach (var arm in new[] { a.Treated, a.GlobalControl, a.Holdout }.OfType<RetentionCurve>())
             {
-                o.WriteLine($"{rule,-32} {arm.Name,-20} {arm.Users,7}{string.Concat(arm.Cells.Select(x => $" {Interval(x),-36}"))}");
+                o.WriteLine($"{rule.PadRight(width)} {arm.Name,-17} {arm.Users,6}{string.Concat(arm.Cells.Select(x => $" {Interval(x),-31}"))}".TrimEnd());
                 rule = "";
             }
             foreach (var (name, comparisons) in new[] { ("vs global_control", a.VsGlobalControl), ("vs holdout", a.VsHoldout) })
             {
                 if (comparisons.Any(c => c is not null))
                 {
-                    o.WriteLine($"{rule,-32} {name,-20} {"",7}{string.Concat(comparisons.Select(c => $" {C(c),-36}"))}");
+                    o.WriteLine($"{rule.PadRight(width)} {name,-17} {"",6}{string.Concat(comparisons.Select(c => $" {C(c),-31}"))}".TrimEnd());
                 }
             }
         }
