@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
 using MicroMoments.Stream.Core.Decisions;
@@ -37,6 +38,12 @@ public static class RetentionCounting
 
     private const long DayMs = 86_400_000;
 
+    // Counter names are made once, not per count (about 70 B an event on the benchmark's mix otherwise). Days and rule ids
+    // are few; the limit only keeps hostile timestamps or endless reloads of renamed rules from growing the caches.
+    private const int NameCacheLimit = 4096;
+    private static readonly ConcurrentDictionary<long, string> DayNames = new();
+    private static readonly ConcurrentDictionary<(int Slot, string Arm, string RuleId), string> ArmMetrics = new();
+
     private static readonly string[] RetainedNames = Days.Select(d => $"retained_d{d}").ToArray();
 
     /// <summary>The counter name of "retained at <see cref="Days"/>[index]".</summary>
@@ -50,8 +57,38 @@ public static class RetentionCounting
     }
 
     /// <summary>The UTC calendar day of a Unix time in ms, as the counters name it (yyyy-MM-dd).</summary>
-    public static string DayName(long unixMs) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(DayNumber(unixMs) * DayMs).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    public static string DayName(long unixMs)
+    {
+        var day = DayNumber(unixMs);
+        if (DayNames.TryGetValue(day, out var name))
+        {
+            return name;
+        }
+        name = DateTimeOffset.FromUnixTimeMilliseconds(day * DayMs).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        if (DayNames.Count < NameCacheLimit)
+        {
+            DayNames.TryAdd(day, name);
+        }
+        return name;
+    }
+
+    /// <summary>
+    /// The counter name of an arm's count: <c>entered.&lt;arm&gt;:&lt;rule&gt;</c> (slot 0) or
+    /// <c>retained_dN.&lt;arm&gt;:&lt;rule&gt;</c> (slot i + 1 for <see cref="Days"/>[i]).
+    /// </summary>
+    public static string ArmMetric(int slot, string arm, string ruleId)
+    {
+        if (ArmMetrics.TryGetValue((slot, arm, ruleId), out var name))
+        {
+            return name;
+        }
+        name = (slot == 0 ? Entered : Retained(slot - 1)) + RetentionArms.Suffix(arm, ruleId);
+        if (ArmMetrics.Count < NameCacheLimit)
+        {
+            ArmMetrics.TryAdd((slot, arm, ruleId), name);
+        }
+        return name;
+    }
 
     /// <summary>
     /// Whether an event is activity for retention: anything the user did but intervention feedback. Delivery reports are
@@ -68,12 +105,12 @@ public static class RetentionCounting
     /// <param name="isSignUp">The event is that <c>Signed Up</c> event.</param>
     /// <param name="latestBefore">The latest event time of the user before this event (0: none).</param>
     /// <param name="at">This event's time.</param>
-    /// <param name="stats">Where the increments go.</param>
-    public static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, List<StatIncrement> stats)
+    /// <param name="result">Where the increments go (its list is made only when there is one).</param>
+    public static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, Evaluation result)
     {
         if (latestBefore == 0 || DayNumber(at) > DayNumber(latestBefore))
         {
-            stats.Add(new StatIncrement("", DayName(at), Active));
+            result.Stats.Add(new StatIncrement("", DayName(at), Active));
         }
         if (signedUpAt is not { } signedUp)
         {
@@ -84,19 +121,34 @@ public static class RetentionCounting
             if ((marks & SignUpMark) == 0)
             {
                 marks |= SignUpMark;
-                stats.Add(new StatIncrement("", DayName(signedUp), SignedUp));
+                result.Stats.Add(new StatIncrement("", DayName(signedUp), SignedUp));
             }
             return;
         }
-        Retain(ref marks, signedUp, at, "", stats);
+        if (Reached(marks, signedUp, at) != 0)
+        {
+            Retain(ref marks, signedUp, at, null, null, result);
+        }
+    }
+
+    /// <summary>The marks of the retention days that activity at <paramref name="at"/> reaches and were not counted yet.</summary>
+    public static int Reached(int marks, long anchor, long at)
+    {
+        var offset = DayNumber(at) - DayNumber(anchor);
+        var reached = 0;
+        for (var i = 0; i < Days.Length && offset >= Days[i]; i++)
+        {
+            reached |= SignUpMark << (i + 1);
+        }
+        return reached & ~marks;
     }
 
     /// <summary>
     /// Counts the retention days that activity at <paramref name="at"/> reaches for the first time, for a user whose cohort
     /// began at <paramref name="anchor"/>: day N is reached on any UTC day at least N days after the anchor's.
     /// </summary>
-    /// <remarks>The suffix is "" for the sign-up cohort, <c>.&lt;arm&gt;:&lt;rule&gt;</c> for a treated or control group.</remarks>
-    public static void Retain(ref int marks, long anchor, long at, string suffix, List<StatIncrement> stats)
+    /// <remarks>No arm (and rule) for the sign-up cohort; a treated or control arm of a rule otherwise.</remarks>
+    public static void Retain(ref int marks, long anchor, long at, string? arm, string? ruleId, Evaluation result)
     {
         var offset = DayNumber(at) - DayNumber(anchor);
         string? day = null;
@@ -106,7 +158,7 @@ public static class RetentionCounting
             if ((marks & mark) == 0)
             {
                 marks |= mark;
-                stats.Add(new StatIncrement("", day ??= DayName(anchor), Retained(i) + suffix));
+                result.Stats.Add(new StatIncrement("", day ??= DayName(anchor), arm is null ? Retained(i) : ArmMetric(i + 1, arm, ruleId!)));
             }
         }
     }
@@ -115,7 +167,7 @@ public static class RetentionCounting
     /// The worker's step for one event a user's state took (after the state saw it): the sign-up cohort's counts and each
     /// arm's retention days. <paramref name="latestBefore"/> is the user's latest event time before this event.
     /// </summary>
-    public static void Observe(UserState state, ClickEvent e, long latestBefore, List<StatIncrement> stats)
+    public static void Observe(UserState state, ClickEvent e, long latestBefore, Evaluation result)
     {
         if (!IsActivity(e.Key))
         {
@@ -123,7 +175,7 @@ public static class RetentionCounting
         }
         var at = e.Timestamp.ToUnixTimeMilliseconds();
         var marks = state.RetentionMarks;
-        Observe(ref marks, state.SignedUpAt, IsSignUp(e, state.SignedUpAt), latestBefore, at, stats);
+        Observe(ref marks, state.SignedUpAt, IsSignUp(e, state.SignedUpAt), latestBefore, at, result);
         state.RetentionMarks = marks;
         if (state.RetentionGroups is not { } groups)
         {
@@ -131,10 +183,10 @@ public static class RetentionCounting
         }
         foreach (var g in groups)
         {
-            if (DayNumber(at) - DayNumber(g.Anchor) >= Days[0])
+            if (Reached(g.Marks, g.Anchor, at) != 0)
             {
                 marks = g.Marks;
-                Retain(ref marks, g.Anchor, at, RetentionArms.Suffix(g.Arm, g.RuleId), stats);
+                Retain(ref marks, g.Anchor, at, g.Arm, g.RuleId, result);
                 g.Marks = marks;
             }
         }
@@ -144,18 +196,18 @@ public static class RetentionCounting
     /// Puts the user in the arms a decision names (<see cref="RetentionArms.Of"/>), of its rule and of the program, unless
     /// they are in them already: counted once (<c>entered</c>) on the decision's UTC day, their retention from then on.
     /// </summary>
-    public static void Enter(UserState state, Decision d, List<StatIncrement> stats)
+    public static void Enter(UserState state, Decision d, Evaluation result)
     {
         if (RetentionArms.Of(d) is not { } arm)
         {
             return;
         }
         var at = d.At.ToUnixTimeMilliseconds();
-        Enter(state, d.RuleId, arm, at, stats);
-        Enter(state, RetentionArms.Program, arm, at, stats);
+        Enter(state, d.RuleId, arm, at, result);
+        Enter(state, RetentionArms.Program, arm, at, result);
     }
 
-    private static void Enter(UserState state, string ruleId, string arm, long at, List<StatIncrement> stats)
+    private static void Enter(UserState state, string ruleId, string arm, long at, Evaluation result)
     {
         var groups = state.RetentionGroups ??= [];
         foreach (var g in groups)
@@ -168,7 +220,7 @@ public static class RetentionCounting
         if (groups.Count < MaxGroups)
         {
             groups.Add(new RetentionGroup { RuleId = ruleId, Arm = arm, Anchor = at });
-            stats.Add(new StatIncrement("", DayName(at), Entered + RetentionArms.Suffix(arm, ruleId)));
+            result.Stats.Add(new StatIncrement("", DayName(at), ArmMetric(0, arm, ruleId)));
         }
     }
 

@@ -18,7 +18,7 @@ public sealed class RetentionEvents
     private readonly ClickEventParser _parser = new(new ParserLimits { MaxFutureSkew = TimeSpan.MaxValue });
     private readonly Dictionary<string, UserState> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<Decision>> _decisions = new(StringComparer.Ordinal);
-    private readonly List<StatIncrement> _stats = [];
+    private readonly Evaluation _counted = new();
     private DateTimeOffset _clock = DateTimeOffset.UnixEpoch;
 
     /// <summary>
@@ -73,7 +73,7 @@ public sealed class RetentionEvents
             user.SignedUpAt ??= at;
         }
         user.LastEventAt = Math.Max(latest, at);
-        RetentionCounting.Observe(user, e, latest, _stats);
+        RetentionCounting.Observe(user, e, latest, _counted);
     }
 
     /// <summary>The counters so far, in the layout the worker keeps in Redis: rule id "" → "day|metric" → count.</summary>
@@ -92,7 +92,7 @@ public sealed class RetentionEvents
             ref var user = ref CollectionsMarshal.GetValueRefOrAddDefault(_users, userId, out _);
             EnterUntil(user ??= new UserState { UserId = userId }, long.MaxValue);
         }
-        foreach (var s in _stats)
+        foreach (var s in _counted.Stats)
         {
             s.AddTo(counters);
         }
@@ -106,7 +106,7 @@ public sealed class RetentionEvents
         }
         while (pending.TryPeek(out var d) && d.At.ToUnixTimeMilliseconds() <= at)
         {
-            RetentionCounting.Enter(user, pending.Dequeue(), _stats);
+            RetentionCounting.Enter(user, pending.Dequeue(), _counted);
         }
     }
 }

@@ -85,6 +85,6 @@ public sealed partial class RuleEngine
     private static void Decided(UserState state, Decision d, Evaluation result)
     {
         result.Decisions.Add(d);
-        Analytics.RetentionCounting.Enter(state, d, result.Stats);
+        Analytics.RetentionCounting.Enter(state, d, result);
     }
 }
