@@ -167,6 +167,36 @@ public sealed class RetentionReportTests
     }
 
     [Fact]
+    public void Counters_ClickThenActivityOnANewDay_EngineAndFoldCountTheUserActiveOnce()
+    {
+        // A click is no activity, so it must not hide the activity after it on the same new day from either count.
+        var simulation = new OfflineSimulation(RuleSetLoader.LoadFile(Example("retention.rules.yaml")));
+        var lines = new List<string>();
+        void Feed(string line)
+        {
+            lines.Add(line);
+            Assert.True(simulation.Feed(line, lines.Count).IsValid);
+        }
+        for (var i = 0; i < 10; i++)
+        {
+            Feed($$"""{"type":"track","event":"Signed Up","userId":"u{{i}}","messageId":"s{{i}}","timestamp":"2026-11-01T10:00:0{{i}}Z"}""");
+        }
+        var sent = simulation.Interventions.First(c => c.RuleId == "welcome-tour");
+        Feed($$$"""{"type":"track","event":"Intervention Clicked","userId":"{{{sent.UserId}}}","messageId":"c","timestamp":"2026-11-02T09:00:00Z","properties":{"interventionId":"{{{sent.InterventionId}}}","ruleId":"welcome-tour"}}""");
+        Feed($$$"""{"type":"track","event":"Feature Used","userId":"{{{sent.UserId}}}","messageId":"f","timestamp":"2026-11-02T10:00:00Z","properties":{"feature":"x"}}""");
+        simulation.AdvanceBy(TimeSpan.FromDays(1));
+        var fold = new RetentionEvents(simulation.Decisions);
+        fold.AddFile(Encoding.UTF8.GetBytes(string.Join('\n', lines)));
+
+        var live = simulation.Counters[""];
+
+        Assert.Equal(1, live["2026-11-02|active"]);
+        Assert.Equal(1, live["2026-11-01|retained_d1.treated:welcome-tour"]);
+        Assert.Single(simulation.Feedback);
+        Assert.Equal(fold.Counters()[""].OrderBy(f => f.Key, StringComparer.Ordinal), live.OrderBy(f => f.Key, StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void DayNumber_BeforeTheEpoch_RoundsDown()
     {
         Assert.Equal(-1, RetentionCounting.DayNumber(-1));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using MicroMoments.Stream.Core.Decisions;
@@ -13,8 +14,8 @@ namespace MicroMoments.Stream.Core.Analytics;
 /// A user is counted at most once per (cohort, day): the marks say which counts were made.
 /// </summary>
 /// <remarks>
-/// Counters live under rule id "" with a UTC day as variant: <c>&lt;day&gt;|active</c> (users whose first event of that day
-/// it was: the latest such day is where the data ends), <c>&lt;day&gt;|signed_up</c> and <c>&lt;day&gt;|retained_dN</c>
+/// Counters live under rule id "" with a UTC day as variant: <c>&lt;day&gt;|active</c> (users whose activity reached that
+/// day, in arrival order: the latest such day is where the data ends), <c>&lt;day&gt;|signed_up</c> and <c>&lt;day&gt;|retained_dN</c>
 /// (sign-up cohorts), <c>&lt;day&gt;|entered.&lt;arm&gt;:&lt;rule&gt;</c> and <c>&lt;day&gt;|retained_dN.&lt;arm&gt;:&lt;rule&gt;</c>
 /// (treated and control users by the day of their first treatment or ghost).
 /// </remarks>
@@ -43,6 +44,9 @@ public static class RetentionCounting
     private const int NameCacheLimit = 4096;
     private static readonly ConcurrentDictionary<long, string> DayNames = new();
     private static readonly ConcurrentDictionary<(int Slot, string Arm, string RuleId), string> ArmMetrics = new();
+
+    private static readonly FrozenSet<string> Feedback = FrozenSet.Create(StringComparer.Ordinal,
+        "intervention delivered", "intervention displayed", "intervention clicked", "intervention dismissed", "intervention converted");
 
     private static readonly string[] RetainedNames = Days.Select(d => $"retained_d{d}").ToArray();
 
@@ -94,16 +98,16 @@ public static class RetentionCounting
     /// Whether an event is activity for retention: anything the user did but intervention feedback. Delivery reports are
     /// not the user's doing, and a click exists only for a treated user: counting it would lift the treated side by itself.
     /// </summary>
-    public static bool IsActivity(string eventKey) => !eventKey.StartsWith("intervention ", StringComparison.Ordinal);
+    public static bool IsActivity(string eventKey) => !Feedback.Contains(eventKey);
 
     /// <summary>
-    /// Counts one activity event of a user into the sign-up cohort counters: the user's first event of a new UTC day
-    /// (<c>active</c>), the sign-up itself once, and each retention day the event reaches for the first time.
+    /// Counts one activity event of a user into the sign-up cohort counters: activity on a later UTC day than the user's
+    /// latest counted (<c>active</c>), the sign-up itself once, and each retention day the event reaches for the first time.
     /// </summary>
     /// <param name="marks">The user's marks (kept in their state); updated.</param>
     /// <param name="signedUpAt">When the user signed up (their first <c>Signed Up</c> event in arrival order), if they did.</param>
     /// <param name="isSignUp">The event is that <c>Signed Up</c> event.</param>
-    /// <param name="latestBefore">The latest event time of the user before this event (0: none).</param>
+    /// <param name="latestBefore">The user's latest activity counted before this event (0: none).</param>
     /// <param name="at">This event's time.</param>
     /// <param name="result">Where the increments go (its list is made only when there is one).</param>
     public static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, Evaluation result)
@@ -164,10 +168,10 @@ public static class RetentionCounting
     }
 
     /// <summary>
-    /// The worker's step for one event a user's state took (after the state saw it): the sign-up cohort's counts and each
-    /// arm's retention days. <paramref name="latestBefore"/> is the user's latest event time before this event.
+    /// The worker's step for one event a user's state took (after the state saw it, so with its sign-up): the sign-up
+    /// cohort's counts and each arm's retention days.
     /// </summary>
-    public static void Observe(UserState state, ClickEvent e, long latestBefore, Evaluation result)
+    public static void Observe(UserState state, ClickEvent e, Evaluation result)
     {
         if (!IsActivity(e.Key))
         {
@@ -175,8 +179,9 @@ public static class RetentionCounting
         }
         var at = e.Timestamp.ToUnixTimeMilliseconds();
         var marks = state.RetentionMarks;
-        Observe(ref marks, state.SignedUpAt, IsSignUp(e, state.SignedUpAt), latestBefore, at, result);
+        Observe(ref marks, state.SignedUpAt, IsSignUp(e, state.SignedUpAt), state.RetentionLatest, at, result);
         state.RetentionMarks = marks;
+        state.RetentionLatest = Math.Max(state.RetentionLatest, at);
         if (state.RetentionGroups is not { } groups)
         {
             return;

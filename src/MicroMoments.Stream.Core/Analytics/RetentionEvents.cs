@@ -66,14 +66,12 @@ public sealed class RetentionEvents
         {
             return;
         }
-        var latest = user.LastEventAt;
-        // What the worker's state holds when its step runs: the first sign-up in arrival order, the latest event time.
+        // What the worker's state holds when its step runs: the first sign-up in arrival order.
         if (e.Key == EventNames.SignedUp)
         {
             user.SignedUpAt ??= at;
         }
-        user.LastEventAt = Math.Max(latest, at);
-        RetentionCounting.Observe(user, e, latest, _counted);
+        RetentionCounting.Observe(user, e, _counted);
     }
 
     /// <summary>The counters so far, in the layout the worker keeps in Redis: rule id "" → "day|metric" → count.</summary>

@@ -122,7 +122,7 @@ public sealed partial class RuleEngine
         {
             AttributeConversions(state, e, ts, result);
         }
-        RetentionCounting.Observe(state, e, latest, result);
+        RetentionCounting.Observe(state, e, result);
 
         _cancellation.OnEvent(state, e, now, result);
         var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits) { Arrival = arrival, Latest = latest, LatenessMs = Rules.LatenessMs };

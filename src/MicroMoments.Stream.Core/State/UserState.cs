@@ -69,6 +69,9 @@ public sealed class UserState
     /// <summary>Which counts of the sign-up cohort's retention were made (<see cref="Analytics.RetentionCounting"/>): each once.</summary>
     [JsonPropertyName("rm")] public int RetentionMarks { get; set; }
 
+    /// <summary>The latest activity counted for retention (Unix ms; 0: none): a later UTC day counts the user active on it.</summary>
+    [JsonPropertyName("rl")] public long RetentionLatest { get; set; }
+
     /// <summary>The treated and control arms the user is in, for retention against control: each once, from its first decision.</summary>
     [JsonPropertyName("ra")] public List<RetentionGroup>? RetentionGroups { get; set; }
 

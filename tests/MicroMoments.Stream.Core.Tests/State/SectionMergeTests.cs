@@ -236,9 +236,10 @@ public sealed class SectionMergeTests
     }
 
     [Fact]
-    public void Retention_MarksAndArms_MarksJoinSharedArmKeepsTheEarlierAnchor()
+    public void Retention_MarksLatestAndArms_MarksJoinLaterActivitySharedArmKeepsTheEarlierAnchor()
     {
         var (into, from) = (Identified(), Anonymous());
+        (into.RetentionLatest, from.RetentionLatest) = (T, T + 5);
         into.RetentionMarks = 0b0011;
         into.RetentionGroups = [new RetentionGroup { RuleId = "r", Arm = "treated", Anchor = T, Marks = 2 }];
         from.RetentionMarks = 0b0101;
@@ -250,7 +251,7 @@ public sealed class SectionMergeTests
 
         new RetentionSection().Merge(into, from, Limits);
 
-        Assert.Equal(0b0111, into.RetentionMarks);
+        Assert.Equal((0b0111, T + 5), (into.RetentionMarks, into.RetentionLatest));
         Assert.Equal([("r", "treated", T - 10, 6), ("*", "holdout", T - 5, 0)], into.RetentionGroups!.Select(g => (g.RuleId, g.Arm, g.Anchor, g.Marks)));
     }
 

@@ -65,6 +65,7 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         copy.Waiting = null;
         copy.UnservedCrossings = null;
         copy.RetentionMarks = 0;
+        copy.RetentionLatest = 0;
         copy.RetentionGroups = null;
         return copy;
     }
