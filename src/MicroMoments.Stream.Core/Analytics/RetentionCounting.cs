@@ -32,8 +32,8 @@ public static class RetentionCounting
     public const int SignUpMark = 1;
 
     /// <summary>
-    /// The arms a user is counted in at most: three per rule and three for the program. Past it a new arm is not entered
-    /// (a rules file of more than 9 rules that all treat or hold out one user), so the state stays bounded.
+    /// The arms a user is counted in at most (one per rule that treated or held them out, and up to three for the program).
+    /// Past it a new arm is not entered, so the state stays bounded: only a user in the arms of some 30 rules reaches it.
     /// </summary>
     public const int MaxGroups = 32;
 
@@ -80,7 +80,7 @@ public static class RetentionCounting
     /// The counter name of an arm's count: <c>entered.&lt;arm&gt;:&lt;rule&gt;</c> (slot 0) or
     /// <c>retained_dN.&lt;arm&gt;:&lt;rule&gt;</c> (slot i + 1 for <see cref="Days"/>[i]).
     /// </summary>
-    public static string ArmMetric(int slot, string arm, string ruleId)
+    private static string ArmMetric(int slot, string arm, string ruleId)
     {
         if (ArmMetrics.TryGetValue((slot, arm, ruleId), out var name))
         {
@@ -110,7 +110,7 @@ public static class RetentionCounting
     /// <param name="latestBefore">The user's latest activity counted before this event (0: none).</param>
     /// <param name="at">This event's time.</param>
     /// <param name="result">Where the increments go (its list is made only when there is one).</param>
-    public static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, Evaluation result)
+    private static void Observe(ref int marks, long? signedUpAt, bool isSignUp, long latestBefore, long at, Evaluation result)
     {
         if (latestBefore == 0 || DayNumber(at) > DayNumber(latestBefore))
         {
@@ -129,30 +129,15 @@ public static class RetentionCounting
             }
             return;
         }
-        if (Reached(marks, signedUp, at) != 0)
-        {
-            Retain(ref marks, signedUp, at, null, null, result);
-        }
-    }
-
-    /// <summary>The marks of the retention days that activity at <paramref name="at"/> reaches and were not counted yet.</summary>
-    public static int Reached(int marks, long anchor, long at)
-    {
-        var offset = DayNumber(at) - DayNumber(anchor);
-        var reached = 0;
-        for (var i = 0; i < Days.Length && offset >= Days[i]; i++)
-        {
-            reached |= SignUpMark << (i + 1);
-        }
-        return reached & ~marks;
+        Retain(ref marks, signedUp, at, null, null, result);
     }
 
     /// <summary>
     /// Counts the retention days that activity at <paramref name="at"/> reaches for the first time, for a user whose cohort
-    /// began at <paramref name="anchor"/>: day N is reached on any UTC day at least N days after the anchor's.
+    /// (or arm) began at <paramref name="anchor"/>: day N is reached on any UTC day at least N days after the anchor's.
     /// </summary>
     /// <remarks>No arm (and rule) for the sign-up cohort; a treated or control arm of a rule otherwise.</remarks>
-    public static void Retain(ref int marks, long anchor, long at, string? arm, string? ruleId, Evaluation result)
+    private static void Retain(ref int marks, long anchor, long at, string? arm, string? ruleId, Evaluation result)
     {
         var offset = DayNumber(at) - DayNumber(anchor);
         string? day = null;
@@ -162,6 +147,7 @@ public static class RetentionCounting
             if ((marks & mark) == 0)
             {
                 marks |= mark;
+                // Names only for a count made: most events of a user reach no new day.
                 result.Stats.Add(new StatIncrement("", day ??= DayName(anchor), arm is null ? Retained(i) : ArmMetric(i + 1, arm, ruleId!)));
             }
         }
@@ -188,12 +174,9 @@ public static class RetentionCounting
         }
         foreach (var g in groups)
         {
-            if (Reached(g.Marks, g.Anchor, at) != 0)
-            {
-                marks = g.Marks;
-                Retain(ref marks, g.Anchor, at, g.Arm, g.RuleId, result);
-                g.Marks = marks;
-            }
+            marks = g.Marks;
+            Retain(ref marks, g.Anchor, at, g.Arm, g.RuleId, result);
+            g.Marks = marks;
         }
     }
 
@@ -230,6 +213,6 @@ public static class RetentionCounting
     }
 
     /// <summary>Whether the event is the <c>Signed Up</c> event a user's sign-up time was taken from.</summary>
-    public static bool IsSignUp(ClickEvent e, long? signedUpAt) =>
+    private static bool IsSignUp(ClickEvent e, long? signedUpAt) =>
         e.Key == EventNames.SignedUp && signedUpAt == e.Timestamp.ToUnixTimeMilliseconds();
 }

@@ -289,6 +289,6 @@ public sealed class RetentionGroup
     /// <summary>The first treatment's (or ghost's) decision time (Unix ms).</summary>
     [JsonPropertyName("t")] public long Anchor { get; set; }
 
-    /// <summary>Retention days counted (<see cref="Analytics.RetentionCounting.Retain"/>).</summary>
+    /// <summary>Retention days counted, one bit each (<see cref="Analytics.RetentionCounting"/>).</summary>
     [JsonPropertyName("m")] public int Marks { get; set; }
 }
