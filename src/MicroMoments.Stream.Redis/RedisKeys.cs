@@ -46,7 +46,7 @@ public sealed class RedisKeys(string prefix)
 
     /// <summary>
     /// The shard's analytics counters, every rule's and the sign-up cohorts' in one hash: field
-    /// "&lt;rule id&gt;|&lt;variant&gt;|&lt;metric&gt;", and "|&lt;yyyy-MM-dd&gt;|signed_up" (or "|retained_w1") for cohorts.
+    /// "&lt;rule id&gt;|&lt;variant&gt;|&lt;metric&gt;", and "|&lt;yyyy-MM-dd&gt;|&lt;metric&gt;" for retention (see Core.Analytics.RetentionCounting).
     /// <c>report</c> sums the shards.
     /// </summary>
     public RedisKey Counters(string shard) => $"{prefix}{{{shard}}}:counters";

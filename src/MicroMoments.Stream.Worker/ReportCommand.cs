@@ -11,8 +11,10 @@ namespace MicroMoments.Stream.Worker;
 /// <summary>
 /// <c>report [--json]</c>: per rule and variant the click-through, dismissal and conversion rates with a
 /// two-proportion z-test and 95 % interval against control and holdout; how often each rule triggers;
-/// week-1 retention by sign-up day. Read from the analytics counters in Redis, or with <c>--decisions &lt;file&gt;</c>
-/// folded from a decisions file (<see cref="AuditLog"/>): one report builder, <see cref="ResponseReport"/>, for both.
+/// retention by sign-up day and of treated against control users. Read from the analytics counters in Redis, or with
+/// <c>--decisions &lt;file&gt;</c> folded from a decisions file (<see cref="AuditLog"/>) and with <c>--events &lt;file&gt;</c>
+/// from raw events (<see cref="RetentionEvents"/>, the worker's retention counting): one report builder,
+/// <see cref="ResponseReport"/>, for every source.
 /// </summary>
 public static class ReportCommand
 {
@@ -21,9 +23,25 @@ public static class ReportCommand
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr)
     {
         var options = SimulationRun.Options(args, "--json");
-        var counters = options.TryGetValue("--decisions", out var path)
-            ? ReadDecisions(path, stderr)
-            : await ReadRedisAsync(configuration, stderr);
+        var log = options.TryGetValue("--decisions", out var path) ? ReadDecisions(path, stderr) : null;
+        if (path is not null && log is null)
+        {
+            return 2;
+        }
+        IReadOnlyDictionary<string, Dictionary<string, long>>? counters;
+        if (options.TryGetValue("--events", out var events))
+        {
+            var fromFiles = log?.Counters() ?? new(StringComparer.Ordinal);
+            if (!ReadEvents(events, log, fromFiles, stderr))
+            {
+                return 2;
+            }
+            counters = fromFiles;
+        }
+        else
+        {
+            counters = log?.Counters() ?? await ReadRedisAsync(configuration, stderr);
+        }
         if (counters is null)
         {
             return 2;
@@ -35,9 +53,32 @@ public static class ReportCommand
         }
         else
         {
-            Write(report, stdout);
+            Write(report, stdout, responses: events is null || log is not null);
         }
         return 0;
+    }
+
+    /// <summary>Adds the retention counters of an events file (and the decisions made on it, when given) to <paramref name="counters"/>.</summary>
+    private static bool ReadEvents(string path, AuditLog? log, Dictionary<string, Dictionary<string, long>> counters, TextWriter stderr)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stderr.WriteLine($"report: cannot read --events {path}: {ex.Message}");
+            return false;
+        }
+        var fold = new RetentionEvents(log?.Decisions ?? []);
+        fold.AddFile(bytes);
+        foreach (var (line, error) in fold.Rejected)
+        {
+            stderr.WriteLine($"line {line}: skipped, as the worker would dead-letter it: {error}");
+        }
+        fold.AddTo(counters);
+        return true;
     }
 
     private static async Task<IReadOnlyDictionary<string, Dictionary<string, long>>?> ReadRedisAsync(IConfiguration configuration, TextWriter stderr)
@@ -53,8 +94,8 @@ public static class ReportCommand
         return await store.ReadCountersAsync(CancellationToken.None);
     }
 
-    /// <summary>The counters a decisions file adds up to; a line that is no record is reported with its number and skipped.</summary>
-    private static Dictionary<string, Dictionary<string, long>>? ReadDecisions(string path, TextWriter stderr)
+    /// <summary>The records of a decisions file; a line that is no record is reported with its number and skipped.</summary>
+    private static AuditLog? ReadDecisions(string path, TextWriter stderr)
     {
         string[] lines;
         try
@@ -71,15 +112,27 @@ public static class ReportCommand
         {
             stderr.WriteLine($"line {line}: not a decision or feedback record: {error}");
         }
-        return log.Counters();
+        return log;
     }
 
-    public static void Write(Report report, TextWriter o)
+    /// <summary>The report as text; <paramref name="responses"/> false leaves out the response tables (no decisions to make them from).</summary>
+    public static void Write(Report report, TextWriter o, bool responses = true)
     {
-        static string P(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "-";
-        static string C(Comparison? c) => c is null ? "-"
-            : string.Create(CultureInfo.InvariantCulture, $"{c.Difference * 100:+0.0;-0.0} pt [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}] p={c.PValue:0.000}");
+        if (responses)
+        {
+            WriteResponses(report, o);
+            o.WriteLine();
+        }
+        WriteRetention(report.Retention, o);
+    }
 
+    private static string P(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "-";
+
+    private static string C(Comparison? c) => c is null ? "-"
+        : string.Create(CultureInfo.InvariantCulture, $"{c.Difference * 100:+0.0;-0.0} pt [{c.Low * 100:+0.0;-0.0}, {c.High * 100:+0.0;-0.0}] p={c.PValue:0.000}");
+
+    private static void WriteResponses(Report report, TextWriter o)
+    {
         o.WriteLine("Responses by rule and variant (each intervention's click, dismissal and conversion counted once; CTR and dismissals over delivered, conversions over sent; holdout: over ghosts; cancel: sent, then withdrawn before deliverAfter)");
         o.WriteLine($"{"rule",-32} {"variant",-10} {"matched",8} {"sent",7} {"held",6} {"cancel",6} {"CTR",7} {"dismiss",8} {"conv",7}  {"conversion vs control",-34} {"conversion vs holdout",-34}");
         foreach (var v in report.Variants)
@@ -117,16 +170,49 @@ public static class ReportCommand
         {
             o.WriteLine($"{t.RuleId,-32} {t.Matched,8} {P(t.Share),7} {t.Emitted,7} {t.Suppressed,10}");
         }
-        o.WriteLine();
-        o.WriteLine("Week-1 retention by sign-up day");
-        o.WriteLine($"{"signed up",-12} {"users",7} {"retained",9} {"rate",7}");
-        foreach (var r in report.Cohorts)
+    }
+
+    private static void WriteRetention(RetentionReport r, TextWriter o)
+    {
+        static string Cell(RetentionCell c) => c.Rate is { } rate ? P(rate.Value) : "-";
+        static string Interval(RetentionCell c) => c.Rate is { } rate
+            ? string.Create(CultureInfo.InvariantCulture, $"{rate.Value * 100:0.0}% [{rate.Low * 100:0.0}, {rate.High * 100:0.0}] n={c.Users}")
+            : "-";
+        var days = string.Concat(r.Days.Select(d => $" {"day " + d,8}"));
+        o.WriteLine($"Retention by sign-up day (UTC; retained at day N: active on a day N or more days after the sign-up day; data through {r.ObservedThrough ?? "-"}; -: day N not observable yet)");
+        o.WriteLine($"{"signed up",-12} {"users",7}{days}");
+        foreach (var c in r.Cohorts.Append(r.AllCohorts).OfType<RetentionCurve>())
         {
-            o.WriteLine($"{r.Day,-12} {r.SignedUp,7} {r.RetainedWeek1,9} {P(r.Rate),7}");
+            o.WriteLine($"{c.Name,-12} {c.Users,7}{string.Concat(c.Cells.Select(x => $" {Cell(x),8}"))}");
         }
-        if (report.Cohorts.Count == 0)
+        if (r.Cohorts.Count == 0)
         {
-            o.WriteLine("(no sign-ups counted; a decisions file holds none)");
+            o.WriteLine("(no sign-ups counted; a decisions file holds none: give --events <file>)");
+        }
+        o.WriteLine();
+        o.WriteLine("Retention of treated users against control (from the UTC day of each user's first command sent, or first ghost; 95 % Wilson intervals; differences with 95 % interval and p-value)");
+        if (r.Arms.Count == 0)
+        {
+            o.WriteLine("(no treated or control users counted: treated vs control needs decisions, give --decisions <file> with --events <file>)");
+            return;
+        }
+        var width = Math.Max("* (every rule)".Length, r.Arms.Max(a => a.RuleId.Length));
+        o.WriteLine($"{"rule".PadRight(width)} {"arm",-17} {"users",6}{string.Concat(r.Days.Select(d => $" {"day " + d,-31}"))}".TrimEnd());
+        foreach (var a in r.Arms)
+        {
+            var rule = a.RuleId == RetentionArms.Program ? "* (every rule)" : a.RuleId;
+            foreach (var arm in new[] { a.Treated, a.GlobalControl, a.Holdout }.OfType<RetentionCurve>())
+            {
+                o.WriteLine($"{rule.PadRight(width)} {arm.Name,-17} {arm.Users,6}{string.Concat(arm.Cells.Select(x => $" {Interval(x),-31}"))}".TrimEnd());
+                rule = "";
+            }
+            foreach (var (name, comparisons) in new[] { ("vs global_control", a.VsGlobalControl), ("vs holdout", a.VsHoldout) })
+            {
+                if (comparisons.Any(c => c is not null))
+                {
+                    o.WriteLine($"{rule.PadRight(width)} {name,-17} {"",6}{string.Concat(comparisons.Select(c => $" {C(c),-31}"))}".TrimEnd());
+                }
+            }
         }
     }
 }

@@ -31,9 +31,10 @@ public static class WorkerCommands
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
               explain --user <id>      the user's state, pending timers and recent decisions, read from Redis
               loadgen                  publish synthetic personas to MicroMoments__Kafka__BootstrapServers (MicroMoments__LoadGen__EventsPerSecond)
-              report [--json] [--decisions <file>]
-                                       response rates per rule and variant with significance, trigger frequency, week-1 retention
-                                       (from Redis, or from a decisions file written by simulate --decisions)
+              report [--json] [--decisions <file>] [--events <file.ndjson>]
+                                       response rates per rule and variant with significance, trigger frequency, retention at
+                                       days 1, 3, 7, 14, 30 by sign-up day and of treated against control users (from Redis, or
+                                       from a decisions file written by simulate --decisions and/or the raw events)
               simulate --events <file.ndjson> [--rules <file>] [--until <ISO time> | --drain <ISO duration>] [--decisions <file>]
                                        offline and deterministic: prints each intervention's CloudEvent, one per line
               simulate --compare <rules-a> <rules-b> --events <file.ndjson> [--json]

@@ -56,7 +56,9 @@ public sealed class ReportTests
         Assert.NotNull(report.Variants.Single(v => v.Counts.Variant == "bold").ConversionVsControl);
         Assert.NotNull(report.Variants.Single(v => v.Counts.Variant == "control").ConversionVsHoldout);
         Assert.Equal(300, Assert.Single(report.Triggers).Matched);
-        var cohort = Assert.Single(report.Cohorts);
-        Assert.Equal((300L, 150L, 0.5), (cohort.SignedUp, cohort.RetainedWeek1, cohort.Rate!.Value));
+        // Half the users active again two days after signing up, where the data ends: day 1 observable, day 3 not yet.
+        var cohort = Assert.Single(report.Retention.Cohorts);
+        Assert.Equal((300L, 150L, 300L, 0.5), (cohort.Users, cohort.Cells[0].Retained, cohort.Cells[0].Users, cohort.Cells[0].Rate!.Value));
+        Assert.Null(cohort.Cells[1].Rate);
     }
 }

@@ -41,7 +41,9 @@ public sealed class UserStateSerializerTests
         AutoPausedAt = T - 10,
         UserDismissals = 2,
         UserPausedUntil = T + 604_800_000,
-        RetainedWeek1 = true,
+        RetentionMarks = 0b101011,
+        RetentionLatest = T - 500,
+        RetentionGroups = [new RetentionGroup { RuleId = "help-center-demo", Arm = "treated", Anchor = T - 1000, Marks = 6 }, new RetentionGroup { RuleId = "*", Arm = "treated", Anchor = T - 1000 }],
         RecentIds = [int.MinValue, -1, 0, 1, int.MaxValue],
         Windows = new(StringComparer.Ordinal) { ["setup-task-failing|a"] = [new WindowHit(T - 5000, "m1"), new WindowHit(T, "m2")], ["empty"] = [] },
         Timers =

@@ -23,9 +23,6 @@ public sealed record VariantReport(
 /// <summary>How often a rule triggers: the triage view.</summary>
 public sealed record TriggerFrequency(string RuleId, long Matched, double Share, long Emitted, long Suppressed);
 
-/// <summary>Week-1 retention of the users who signed up on one day.</summary>
-public sealed record CohortRetention(string Day, long SignedUp, long RetainedWeek1, double? Rate);
-
 /// <summary>
 /// The overall uplift of the global control group (<c>policies.globalControl</c>): the conversion of every command sent
 /// to treated users against that of the control users' ghosts, summed over the rules that have control ghosts.
@@ -37,13 +34,16 @@ public sealed record OverallUplift(long Sent, long SentConverted, long Ghosts, l
 /// The <c>report</c> command's content; <see cref="Overall"/> is null without a global control group; <see cref="Bandits"/> are
 /// the rules whose experiment allocates by bandit (<see cref="BanditReport"/>).
 /// </summary>
-public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, IReadOnlyList<CohortRetention> Cohorts,
+public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList<TriggerFrequency> Triggers, RetentionReport Retention,
     OverallUplift? Overall = null)
 {
     public IReadOnlyList<BanditExperiment> Bandits { get; init; } = [];
 }
 
-/// <summary>Builds the report from the analytics counters (rule id, "" for cohorts → "variant|metric" → count).</summary>
+/// <summary>
+/// Builds the report from the analytics counters (rule id, "" for retention → "variant|metric" → count): the responses
+/// here, the retention tables by <see cref="RetentionTables"/>.
+/// </summary>
 public static class ResponseReport
 {
     public static Report Build(IReadOnlyDictionary<string, Dictionary<string, long>> counters)
@@ -70,15 +70,7 @@ public static class ResponseReport
         var total = Math.Max(1, triggers.Sum(t => t.Matched));
         triggers = triggers.Select(t => t with { Share = (double)t.Matched / total }).OrderByDescending(t => t.Matched).ThenBy(t => t.RuleId, StringComparer.Ordinal).ToList();
 
-        var cohorts = counters.GetValueOrDefault("") ?? [];
-        var days = cohorts.Keys.Select(k => k[..k.IndexOf('|', StringComparison.Ordinal)]).Distinct().Order(StringComparer.Ordinal);
-        var retention = days.Select(d =>
-        {
-            var signedUp = cohorts.GetValueOrDefault($"{d}|signed_up");
-            var retained = cohorts.GetValueOrDefault($"{d}|retained_w1");
-            return new CohortRetention(d, signedUp, retained, Rate(retained, signedUp));
-        }).ToList();
-        return new Report(variants, triggers, retention, Overall(variants)) { Bandits = BanditReport.Build(counters) };
+        return new Report(variants, triggers, RetentionTables.Build(counters), Overall(variants)) { Bandits = BanditReport.Build(counters) };
     }
 
     /// <summary>

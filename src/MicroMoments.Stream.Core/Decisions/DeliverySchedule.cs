@@ -190,5 +190,6 @@ public static class DeliverySchedule
             result.Stats.Add(new StatIncrement(w.RuleId, variant, Analytics.AuditCounters.Metric(decision)));
         }
         result.Decisions.Add(decision);
+        Analytics.RetentionCounting.Enter(state, decision, result); // a first decision (awaiting its minute) can send
     }
 }

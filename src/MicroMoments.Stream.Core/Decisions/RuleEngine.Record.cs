@@ -51,8 +51,8 @@ public sealed partial class RuleEngine
                     _gate.Record(state, rule, p.Channel, slot, now);
                 }
                 result.Stats.Add(new StatIncrement(rule.Id, p.Variant, "held_out"));
-                result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.HeldOut, plan.Reason, p.Id, now, p.Trigger)
-                    { Variant = p.Arm, Blocked = plan.Blocked });
+                Decided(state, new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.HeldOut, plan.Reason, p.Id, now, p.Trigger)
+                    { Variant = p.Arm, Blocked = plan.Blocked }, result);
                 return;
             case PlanKind.Wait:
             {
@@ -63,8 +63,8 @@ public sealed partial class RuleEngine
                 };
                 Wait(state, c, pending, plan.Blocked!, triggerAt, now, result);
                 result.Stats.Add(new StatIncrement(rule.Id, p.Variant, "deferred"));
-                result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.Deferred, plan.Reason, p.Id, now, p.Trigger, plan.Delivery)
-                    { Variant = p.Arm, Blocked = plan.Blocked });
+                Decided(state, new Decision(state.UserId, rule.Id, Rules.Version, Outcomes.Deferred, plan.Reason, p.Id, now, p.Trigger, plan.Delivery)
+                    { Variant = p.Arm, Blocked = plan.Blocked }, result);
                 return;
             }
             case PlanKind.AwaitMinute:
@@ -75,9 +75,16 @@ public sealed partial class RuleEngine
             default:
                 Produce(state, rule, Build(state, c, p.Trigger, p.Id, p.Channel, deliverAt, now, p.Variant, p.Delivered, e), triggerAt, now, result);
                 result.Stats.Add(new StatIncrement(rule.Id, p.Variant, plan.Reason is null ? "emitted" : "deferred"));
-                result.Decisions.Add(new Decision(state.UserId, rule.Id, Rules.Version,
-                    plan.Reason is null ? Outcomes.Emitted : Outcomes.Deferred, plan.Reason, p.Id, now, p.Trigger, plan.Delivery) { Variant = p.Arm });
+                Decided(state, new Decision(state.UserId, rule.Id, Rules.Version,
+                    plan.Reason is null ? Outcomes.Emitted : Outcomes.Deferred, plan.Reason, p.Id, now, p.Trigger, plan.Delivery) { Variant = p.Arm }, result);
                 return;
         }
+    }
+
+    /// <summary>A decision that sends or holds out: the step's, and the user's treated or control arm for retention.</summary>
+    private static void Decided(UserState state, Decision d, Evaluation result)
+    {
+        result.Decisions.Add(d);
+        Analytics.RetentionCounting.Enter(state, d, result);
     }
 }

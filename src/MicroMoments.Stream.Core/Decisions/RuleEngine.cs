@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Rules;
@@ -121,7 +122,7 @@ public sealed partial class RuleEngine
         {
             AttributeConversions(state, e, ts, result);
         }
-        CountCohorts(state, e, result);
+        RetentionCounting.Observe(state, e, result);
 
         _cancellation.OnEvent(state, e, now, result);
         var on = new TriggerEvent(state, e, ts, observation, result, _options.Limits) { Arrival = arrival, Latest = latest, LatenessMs = Rules.LatenessMs };
@@ -518,28 +519,6 @@ public sealed partial class RuleEngine
                 Responded(state, record, "converted", e.Timestamp, result);
                 EscalationTrigger.CancelFor(Rules, state, record.Id);
             }
-        }
-    }
-
-    /// <summary>Week-1 retention by sign-up day: signed up, and active again 1–7 days later.</summary>
-    private static void CountCohorts(UserState state, ClickEvent e, Evaluation result)
-    {
-        if (state.SignedUpAt is not { } signedUp)
-        {
-            return;
-        }
-        static string Cohort(long signedUp) =>
-            DateTimeOffset.FromUnixTimeMilliseconds(signedUp).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        if (e.Key == EventNames.SignedUp && e.Timestamp.ToUnixTimeMilliseconds() == signedUp)
-        {
-            result.Stats.Add(new StatIncrement("", Cohort(signedUp), "signed_up"));
-            return;
-        }
-        var days = (e.Timestamp - DateTimeOffset.FromUnixTimeMilliseconds(signedUp)).TotalDays;
-        if (!state.RetainedWeek1 && days >= 1 && days < 8)
-        {
-            state.RetainedWeek1 = true;
-            result.Stats.Add(new StatIncrement("", Cohort(signedUp), "retained_w1"));
         }
     }
 

@@ -77,7 +77,7 @@ internal static class LegacyFormat1
         Set(DismissalsBit, s.Dismissals is not null);
         Set(RulePausedUntilBit, s.RulePausedUntil is not null);
         Set(AutoPausedAtBit, s.AutoPausedAt != 0);
-        Set(RetainedWeek1Bit, s.RetainedWeek1);
+        Set(RetainedWeek1Bit, false); // the week-1 retention mark: no longer kept (RetentionMarks is the current format's)
         Set(RecentIdsBit, s.RecentIds is not null);
         Set(WindowsBit, s.Windows is not null);
         Set(TimersBit, s.Timers is not null);
@@ -414,7 +414,6 @@ internal static class LegacyFormat1
         {
             s.AutoPausedAt = at + r.VarInt();
         }
-        s.RetainedWeek1 = Has(RetainedWeek1Bit);
         if (Has(RecentIdsBit))
         {
             var n = r.Count();

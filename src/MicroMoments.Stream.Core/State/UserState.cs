@@ -69,8 +69,14 @@ public sealed class UserState
     /// <summary>The arm each <c>allocation: bandit</c> experiment gave the user at their first exposure (experiment → variant): sticky.</summary>
     [JsonPropertyName("ba")] public Dictionary<string, string>? BanditArms { get; set; }
 
-    /// <summary>Counted once in the week-1 retention of the sign-up cohort.</summary>
-    [JsonPropertyName("w1")] public bool RetainedWeek1 { get; set; }
+    /// <summary>Which counts of the sign-up cohort's retention were made (<see cref="Analytics.RetentionCounting"/>): each once.</summary>
+    [JsonPropertyName("rm")] public int RetentionMarks { get; set; }
+
+    /// <summary>The latest activity counted for retention (Unix ms; 0: none): a later UTC day counts the user active on it.</summary>
+    [JsonPropertyName("rl")] public long RetentionLatest { get; set; }
+
+    /// <summary>The treated and control arms the user is in, for retention against control: each once, from its first decision.</summary>
+    [JsonPropertyName("ra")] public List<RetentionGroup>? RetentionGroups { get; set; }
 
     /// <summary>Hashes of the last few message ids: an upstream duplicate (same messageId, new offset) changes nothing.</summary>
     [JsonPropertyName("ri")] public List<int>? RecentIds { get; set; }
@@ -275,3 +281,20 @@ public sealed record SentRecord(
 [JsonSerializable(typeof(UserState))]
 [JsonSerializable(typeof(List<WaitingDelivery>))]
 public sealed partial class UserStateJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// One treated or control arm of a rule (or of every rule, <see cref="Analytics.RetentionArms.Program"/>) a user is in: since
+/// the first decision that put them in it, and which retention days were counted.
+/// </summary>
+public sealed class RetentionGroup
+{
+    [JsonPropertyName("r")] public string RuleId { get; set; } = "";
+
+    [JsonPropertyName("a")] public string Arm { get; set; } = "";
+
+    /// <summary>The first treatment's (or ghost's) decision time (Unix ms).</summary>
+    [JsonPropertyName("t")] public long Anchor { get; set; }
+
+    /// <summary>Retention days counted, one bit each (<see cref="Analytics.RetentionCounting"/>).</summary>
+    [JsonPropertyName("m")] public int Marks { get; set; }
+}

@@ -91,6 +91,7 @@ public static partial class ConsoleEndpoints
             request.Query["id"].ToString() is { Length: > 0 } id ? Html(await reader.UserPageAsync(id, ct)) : Results.Redirect(Prefix));
         group.MapGet("/users/{id}", async (string id, CancellationToken ct) => Html(await reader.UserPageAsync(id, ct)));
         group.MapGet("/rules", async (CancellationToken ct) => Html(await reader.RulesPageAsync(CountersFor, ct)));
+        group.MapGet("/retention", async (CancellationToken ct) => Html(RetentionPage.Render((await reader.ReportAsync(CountersFor, ct)).Retention)));
         return app;
     }
 
@@ -120,6 +121,13 @@ internal sealed class ConsoleReader(IServiceProvider services)
     public async Task<string> RulesPageAsync(TimeSpan cacheFor, CancellationToken ct)
     {
         var engines = services.GetRequiredService<RuleEngineProvider>();
+        var report = await ReportAsync(cacheFor, ct);
+        return RulesPage.Render(new RulesStatus(engines.Current.Rules, engines.Path, engines.LoadedAt, engines.FailedReloads), report, Time.GetUtcNow());
+    }
+
+    /// <summary>The report of the counters (the one <c>report</c> prints), read again at most every <paramref name="cacheFor"/>.</summary>
+    public async Task<Report> ReportAsync(TimeSpan cacheFor, CancellationToken ct)
+    {
         var now = Time.GetUtcNow();
         // Two views at once may both scan; the cache only spares repeated views.
         var report = _counters is { } c && now - c.Item1 < cacheFor && now >= c.Item1 ? c.Item2 : null;
@@ -128,7 +136,7 @@ internal sealed class ConsoleReader(IServiceProvider services)
             report = ResponseReport.Build(await Store.ReadCountersAsync(ct));
             _counters = Tuple.Create(now, report);
         }
-        return RulesPage.Render(new RulesStatus(engines.Current.Rules, engines.Path, engines.LoadedAt, engines.FailedReloads), report, now);
+        return report;
     }
 }
 
@@ -153,6 +161,8 @@ internal static class ConsoleWarmUp
         {
             ["warm-up"] = new() { ["control|matched"] = 2, ["control|emitted"] = 1, ["control|suppressed.cooldown"] = 1, ["short|emitted"] = 1 },
         };
-        RulesPage.Render(new RulesStatus(rules, "-", now, 0), ResponseReport.Build(counters), now);
+        var report = ResponseReport.Build(counters);
+        RulesPage.Render(new RulesStatus(rules, "-", now, 0), report, now);
+        RetentionPage.Render(report.Retention);
     }
 }

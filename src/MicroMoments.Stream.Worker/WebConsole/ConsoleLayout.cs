@@ -26,7 +26,7 @@ public static class ConsoleLayout
         var h = new Html();
         h.Add($"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         h.Add($"<title>{title} · MicroMoments console</title><style>{new Markup(Style)}</style></head><body>");
-        h.Add($"<header><a href=\"/console\">MicroMoments console</a><a href=\"/console/rules\">Rules</a>");
+        h.Add($"<header><a href=\"/console\">MicroMoments console</a><a href=\"/console/rules\">Rules</a><a href=\"/console/retention\">Retention</a>");
         h.Add($"<form method=\"get\" action=\"/console/users\" role=\"search\"><label>User id <input id=\"user-id\" name=\"id\" value=\"{userId}\" required></label> <button type=\"submit\">Find</button></form></header><main>");
         body(h);
         h.Add($"</main></body></html>");

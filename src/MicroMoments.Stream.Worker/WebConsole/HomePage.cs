@@ -7,6 +7,7 @@ public static class HomePage
     {
         h.Add($"<h1>MicroMoments console</h1><p>Read-only views of what the worker decided and why.</p><ul>");
         h.Add($"<li><strong>A user</strong>: type the user id in the box above. The page shows the user's timeline, each decision with the gate that held it back, commands and their feedback, pending timers and derived values.</li>");
-        h.Add($"<li><a href=\"/console/rules\">The rules</a>: each rule's trigger frequency, outcomes, suppressions by reason, click-through and conversion with intervals, experiment arms against control, and the rules version.</li></ul>");
+        h.Add($"<li><a href=\"/console/rules\">The rules</a>: each rule's trigger frequency, outcomes, suppressions by reason, click-through and conversion with intervals, experiment arms against control, and the rules version.</li>");
+        h.Add($"<li><a href=\"/console/retention\">Retention</a>: the curves by sign-up day (days 1, 3, 7, 14 and 30), and each rule's treated users against the global control group and the experiment holdouts, the tables <code>report</code> prints.</li></ul>");
     });
 }

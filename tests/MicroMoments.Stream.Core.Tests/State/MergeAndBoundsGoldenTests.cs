@@ -192,6 +192,8 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
         FastCompletions = 2,
         OnboardingStep = 4,
         OnboardingTotal = 5,
+        RetentionMarks = 0b11,
+        RetentionGroups = [new RetentionGroup { RuleId = "tip", Arm = "treated", Anchor = T + 50, Marks = 2 }],
         Interventions =
         [
             new InterventionRecord { Id = "a-1", RuleId = "cart-abandoned", At = T - 700, Status = "delivered", Counted = FeedbackKinds.Delivered },

@@ -45,12 +45,12 @@ public sealed class SectionMergeTests
         var (into, from) = (Identified(), Anonymous());
         (into.FirstSeenAt, into.SignedUpAt, into.Device) = (T, T + 5, "mobile");
         into.Traits = Ordered(("name", "Ada"));
-        (from.FirstSeenAt, from.SignedUpAt, from.Device, from.Timezone, from.RetainedWeek1) = (T - 10, null, "desktop", "Europe/Paris", true);
+        (from.FirstSeenAt, from.SignedUpAt, from.Device, from.Timezone) = (T - 10, null, "desktop", "Europe/Paris");
         from.Traits = Ordered(("name", "Anon"), ("referrer", "ads"));
 
         new IdentitySection().Merge(into, from, Limits);
 
-        Assert.Equal((T - 10, T + 5, "mobile", "Europe/Paris", true), (into.FirstSeenAt, into.SignedUpAt, into.Device, into.Timezone, into.RetainedWeek1));
+        Assert.Equal((T - 10, T + 5, "mobile", "Europe/Paris"), (into.FirstSeenAt, into.SignedUpAt, into.Device, into.Timezone));
         Assert.Equal([("referrer", "ads"), ("name", "Ada")], into.Traits!.Select(x => (x.Key, x.Value)));
         Assert.False(into.Anonymous);
     }
@@ -233,6 +233,26 @@ public sealed class SectionMergeTests
         Assert.Equal(new Dictionary<string, int> { ["tip"] = 3, ["cart"] = 1 }, into.Dismissals);
         Assert.Equal(new Dictionary<string, long> { ["tip"] = T + 9, ["cart"] = T + 3 }, into.RulePausedUntil);
         Assert.Equal((3, T + 1), (into.UserDismissals, into.UserPausedUntil));
+    }
+
+    [Fact]
+    public void Retention_MarksLatestAndArms_MarksJoinLaterActivitySharedArmKeepsTheEarlierAnchor()
+    {
+        var (into, from) = (Identified(), Anonymous());
+        (into.RetentionLatest, from.RetentionLatest) = (T, T + 5);
+        into.RetentionMarks = 0b0011;
+        into.RetentionGroups = [new RetentionGroup { RuleId = "r", Arm = "treated", Anchor = T, Marks = 2 }];
+        from.RetentionMarks = 0b0101;
+        from.RetentionGroups =
+        [
+            new RetentionGroup { RuleId = "r", Arm = "treated", Anchor = T - 10, Marks = 4 },
+            new RetentionGroup { RuleId = "*", Arm = "holdout", Anchor = T - 5 },
+        ];
+
+        new RetentionSection().Merge(into, from, Limits);
+
+        Assert.Equal((0b0111, T + 5), (into.RetentionMarks, into.RetentionLatest));
+        Assert.Equal([("r", "treated", T - 10, 6), ("*", "holdout", T - 5, 0)], into.RetentionGroups!.Select(g => (g.RuleId, g.Arm, g.Anchor, g.Marks)));
     }
 
     [Fact]

@@ -65,6 +65,9 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         copy.Waiting = null;
         copy.UnservedCrossings = null;
         copy.Behaviour = null;
+        copy.RetentionMarks = 0;
+        copy.RetentionLatest = 0;
+        copy.RetentionGroups = null;
         return copy;
     }
 

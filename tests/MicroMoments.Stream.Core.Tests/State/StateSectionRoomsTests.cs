@@ -35,6 +35,7 @@ public sealed class StateSectionRoomsTests
         { 19, "bound merge" },            // unserved crossings: bounded when added
         { 20, "bound" },                  // event time: bounded when added, kept for the lateness, not merged
         { 21, "merge" },                  // behaviour counts (learned segments): scalars
+        { 22, "bound merge" },            // retention: bounded when added (RetentionCounting.MaxGroups)
         { 24, "bound merge" },            // bandit arms: one per bandit experiment, kept (the arm a user saw), the identified user's wins
     };
 

@@ -138,4 +138,30 @@ public sealed class ConsolePageTests
         Assert.Empty(doc.QuerySelectorAll("script"));
         Assert.Contains("(not loaded)", doc.QuerySelector("#rules")!.TextContent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void RetentionPage_CohortAndArmCounters_ShowsCurvesDifferencesAndEscapes()
+    {
+        var counters = new Dictionary<string, Dictionary<string, long>>
+        {
+            [""] = new()
+            {
+                ["2026-11-01|active"] = 4, ["2026-11-15|active"] = 1,
+                ["2026-11-01|signed_up"] = 4, ["2026-11-01|retained_d1"] = 3, ["2026-11-01|retained_d3"] = 2,
+                ["2026-11-01|entered.treated:ping"] = 2, ["2026-11-01|retained_d1.treated:ping"] = 2,
+                ["2026-11-01|entered.global_control:ping"] = 2, ["2026-11-01|retained_d1.global_control:ping"] = 1,
+                ["2026-11-01|entered.treated:<script>gone</script>"] = 1,
+            },
+        };
+
+        var doc = new HtmlParser().ParseDocument(RetentionPage.Render(ResponseReport.Build(counters).Retention));
+
+        var cohort = doc.QuerySelectorAll("#cohorts tr[data-cohort='2026-11-01'] td").Select(td => td.TextContent).ToList();
+        Assert.Equal(["2026-11-01", "4", "75.0 % (3/4)", "50.0 % (2/4)", "0.0 % (0/4)", "0.0 % (0/4)", "-"], cohort);
+        var ping = doc.QuerySelector("section.arms[data-rule=ping]")!;
+        Assert.StartsWith("100.0 % [", ping.QuerySelector("tr[data-arm=treated] td:nth-child(3)")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("+50.0 pt [", ping.QuerySelector("tr[data-comparison='vs global_control']")!.TextContent, StringComparison.Ordinal);
+        Assert.Empty(doc.QuerySelectorAll("script"));
+        Assert.Contains("<script>gone</script>", doc.QuerySelector("section.arms[data-rule='<script>gone</script>'] h3")!.TextContent, StringComparison.Ordinal);
+    }
 }

@@ -6,7 +6,9 @@ namespace MicroMoments.Stream.Core.State.Sections;
 internal sealed class IdentitySection : StateSection
 {
     private const int FirstSeen = 1, Device = 2, Timezone = 4, Traits = 8, SignedUp = 16, Attributes = 32, Anonymous = 64,
-        MergedInto = 128, RetainedWeek1 = 256;
+        MergedInto = 128;
+
+    // 256 was the week-1 retention flag of older versions: read and dropped (RetentionSection keeps the marks now).
 
     public override int Id => 3;
 
@@ -17,7 +19,7 @@ internal sealed class IdentitySection : StateSection
     private static int Flags(UserState s) =>
         (s.FirstSeenAt != 0 ? FirstSeen : 0) | (s.Device is null ? 0 : Device) | (s.Timezone is null ? 0 : Timezone)
         | (s.Traits is null ? 0 : Traits) | (s.SignedUpAt is null ? 0 : SignedUp) | (s.Attributes is null ? 0 : Attributes)
-        | (s.Anonymous ? Anonymous : 0) | (s.MergedInto is null ? 0 : MergedInto) | (s.RetainedWeek1 ? RetainedWeek1 : 0);
+        | (s.Anonymous ? Anonymous : 0) | (s.MergedInto is null ? 0 : MergedInto);
 
     public override void Write(StateWriter w, UserState s)
     {
@@ -67,7 +69,6 @@ internal sealed class IdentitySection : StateSection
         }
         s.Anonymous = Has(Anonymous);
         s.MergedInto = Has(MergedInto) ? r.String() : null;
-        s.RetainedWeek1 = Has(RetainedWeek1);
     }
 
     public override int Evict(UserState s, StateLimits limits) => EvictOldest(s.Traits, limits.MaxTraits) + EvictOldest(s.Attributes, limits.MaxTraits);
@@ -99,7 +100,6 @@ internal sealed class IdentitySection : StateSection
         into.Timezone ??= from.Timezone;
         into.Traits = UserMerge.Older(from.Traits, into.Traits, limits.MaxTraits);
         into.Attributes = UserMerge.Older(from.Attributes, into.Attributes, limits.MaxTraits);
-        into.RetainedWeek1 |= from.RetainedWeek1;
     }
 
     private static long Earliest(long a, long b) => a == 0 ? b : b == 0 ? a : Math.Min(a, b);

@@ -28,6 +28,7 @@ internal static class StateSections
         new UnservedCrossingsSection(),
         new EventTimeSection(),
         new BehaviourSection(),
+        new RetentionSection(),
         new BanditArmsSection(),
     ];
 
