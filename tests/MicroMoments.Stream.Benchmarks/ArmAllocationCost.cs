@@ -18,6 +18,7 @@ public static class ArmAllocationCost
           - id: offer
             trigger: { kind: event, event: Cart Viewed }
             action: { moment: conversion, channel: in_app, message: { body: a } }
+            conversion: { event: Order Completed, within: 1h }
             experiment:
               allocation: bandit
               holdout: 0.1

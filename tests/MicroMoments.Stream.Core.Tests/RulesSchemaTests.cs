@@ -54,6 +54,7 @@ public sealed partial class RulesSchemaTests
               - id: r
                 trigger: { kind: event, event: Ping }
                 action: { moment: reward, channel: push, deliver: { from: "09:00", to: "21:00" }, message: { body: hi } }
+                conversion: { event: Order Completed, within: 1d }
                 experiment:
                   allocation: bandit
                   holdout: 0.1

@@ -32,6 +32,11 @@ public sealed class ExperimentExampleTests : IDisposable
         Assert.Equal(0, await ReportCommand.RunAsync(["--decisions", decisions], new ConfigurationBuilder().Build(), report, TextWriter.Null));
         var text = report.ToString();
         Assert.Contains("Bandit allocation of cart-offer", text, StringComparison.Ordinal);
+        // The bandit's table as docs/analytics.md prints it, line for line.
+        var doc = File.ReadAllText(Repo("docs/analytics.md"));
+        var block = doc[doc.IndexOf("```text\nBandit allocation of cart-offer", StringComparison.Ordinal)..];
+        block = block[8..block.IndexOf("\n```", 8, StringComparison.Ordinal)];
+        Assert.All(block.Split('\n'), line => Assert.Contains(line, text, StringComparison.Ordinal));
         Assert.Matches(@"cart-offer\s+holdout\s+\d+\s+0\s+\d+", text);
         Assert.Matches(@"cart-timing\s+later\s+\d+\s+\d+\s+0\s+[1-9]", text); // later reminders withdrawn by an order within the hour
     }

@@ -35,7 +35,12 @@ public static class BanditReport
             {
                 continue;
             }
-            var names = assigned.Select(a => a.Variant).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            // Every arm that was given or sent to: one the bandit has not drawn yet is still in the running.
+            var names = assigned.Select(a => a.Variant)
+                .Concat(fields.Keys.Where(f => f.EndsWith("|" + Outcomes.Emitted, StringComparison.Ordinal) || f.EndsWith("|" + Outcomes.Deferred, StringComparison.Ordinal))
+                    .Select(f => f[..f.IndexOf('|', StringComparison.Ordinal)]))
+                .Where(v => v is not (ExperimentAssignment.HoldoutVariant or GlobalControl.Variant))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var arms = names.Select(v =>
             {
                 var sent = fields.GetValueOrDefault($"{v}|{Outcomes.Emitted}") + fields.GetValueOrDefault($"{v}|{Outcomes.Deferred}");

@@ -47,7 +47,10 @@ internal enum PlanKind
 internal readonly record struct PlannedDelivery(PlanKind Kind, string? Reason, string? Blocked, long Slot, DateTimeOffset? DeliverAt,
     DeliveryChoice? Delivery, bool StartsAutoPause = false);
 
-/// <summary>Propose and Plan: a candidate made a proposal, then placed in the user's schedule. Both only read the state.</summary>
+/// <summary>
+/// Propose and Plan: a candidate made a proposal, then placed in the user's schedule. Plan only reads the state; Propose writes
+/// one thing, a bandit's arm for a user's first candidate of the rule (kept whether the candidate is then sent or not).
+/// </summary>
 public sealed partial class RuleEngine
 {
     /// <summary>The proposal for a candidate: its intervention id, the channel for the user's device, its experiment arm.</summary>

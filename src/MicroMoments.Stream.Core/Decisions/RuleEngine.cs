@@ -337,9 +337,11 @@ public sealed partial class RuleEngine
     private static void MarkAssigned(UserState state, Proposal p, int decided, DateTimeOffset now, Evaluation result)
     {
         result.Stats.Add(ArmAllocator.Assigned(p.Rule.Id, p.Variant, now));
-        if (result.Decisions.Count > decided)
+        // Record may add other entries' follow-ups first (superseded, schedule_full): the proposal's own is the one with its id.
+        var own = result.Decisions.FindIndex(decided, d => d.InterventionId == p.Id && !d.FollowUp);
+        if (own >= 0)
         {
-            result.Decisions[decided] = result.Decisions[decided] with { Assigned = true };
+            result.Decisions[own] = result.Decisions[own] with { Assigned = true };
         }
         else if (state.Waiting?.FindLast(w => w.InterventionId == p.Id && w.Awaiting is not null) is { Awaiting: { } wait } entry)
         {

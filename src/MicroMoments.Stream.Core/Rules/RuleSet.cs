@@ -77,11 +77,12 @@ public sealed class Rule
 
     /// <summary>
     /// The rule as an experiment arm delivers it: its action with the variant's delay, deliver, channels and message (docs/rules.md,
-    /// "Experiments"). The rule itself for a variant that changes none of them, for "control", the holdout and no variant.
+    /// "Experiments"). The rule itself without an experiment, for the holdout, the global control group and a variant that
+    /// changes nothing. A null variant is "control" (a waiting entry stores no name for it), which may change things too.
     /// </summary>
     public Rule ForVariant(string? variant)
     {
-        if (variant is null || Experiment is null)
+        if (Experiment is null)
         {
             return this;
         }
@@ -91,7 +92,7 @@ public sealed class Rule
             Id = Id, Description = Description, Trigger = Trigger, Conditions = Conditions, Policy = Policy, Experiment = Experiment,
             Conversion = Conversion, Action = Action.Vary(v),
         }, StringComparer.Ordinal);
-        return _arms.GetValueOrDefault(variant, this);
+        return _arms.GetValueOrDefault(variant ?? "control", this);
     }
 }
 

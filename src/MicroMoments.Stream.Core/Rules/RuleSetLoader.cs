@@ -180,6 +180,11 @@ public static class RuleSetLoader
         var conditions = ReadConditions(r, r.Child(m, "when"), id);
         var experiment = ReadExperiment(r, r.Map(m, "experiment"), id);
         var conversion = r.Map(m, "conversion") is { } cv ? ReadConversion(r, cv, id) : null;
+        if (experiment is { Bandit: true } && conversion is null)
+        {
+            // Thompson sampling learns from conversions: without one to count it would allocate at random for ever.
+            r.Error(r.Child(r.Map(m, "experiment")!, "allocation")!, $"rule '{id}': allocation: bandit needs a 'conversion' to learn from");
+        }
         if (trigger is null || action is null || r.ErrorCount > before)
         {
             return null;

@@ -121,6 +121,43 @@ public sealed class VariantDeliveryTests
         Assert.Contains(commands, c => c.Variant == "evening");
     }
 
+    [Fact]
+    public void WaitingCandidate_ControlArmWithItsOwnWindow_PlacedAgainInThatWindow()
+    {
+        var rules = RuleSetLoader.Load("""
+            version: wait
+            rules:
+              - id: evening
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: push, expires: 48h, message: { body: pong } }
+                policy: { caps: [ { max: 1, per: 2h } ] }
+                experiment: { variants: [ { name: control, deliver: { from: "18:00", to: "21:00" } } ] }
+            """);
+        // 17:00 UTC is 18:00 in Berlin: the first goes at once; the second waits for the cap, to 19:00 UTC (20:00 Berlin, inside
+        // the control arm's window); the third, at 20:01 Berlin, would clear the cap at 22:00 Berlin, past the window, so it
+        // goes at 18:00 Berlin the next day.
+        var s = new Scenario(rules).Track("Ping", TimeSpan.FromHours(7)).Track("Ping", TimeSpan.FromHours(7) + M(1))
+            .Track("Ping", TimeSpan.FromHours(9) + M(1)).Advance(TimeSpan.FromHours(40));
+
+        var commands = s.Of("evening");
+        Assert.Equal([T0.AddHours(7), T0.AddHours(9), T0.AddHours(31)], commands.Select(c => c.DeliverAfter));
+        Assert.All(commands, c => Assert.Equal("control", c.Variant));
+    }
+
+    [Fact]
+    public void Bandit_WithoutAConversion_Rejected()
+    {
+        var ex = Assert.Throws<RuleSetException>(() => RuleSetLoader.Load("""
+            version: bad
+            rules:
+              - id: r
+                trigger: { kind: event, event: Ping }
+                action: { moment: reward, channel: push, message: { body: pong } }
+                experiment: { allocation: bandit, variants: [ { name: a }, { name: b } ] }
+            """));
+        Assert.Contains(ex.Errors, e => e.Message.Contains("allocation: bandit needs a 'conversion'", StringComparison.Ordinal) && e.Line == 6);
+    }
+
     [Theory]
     [InlineData("{ name: a, delay: 1h, action: { delay: 2h } }", "sets 'delay' twice")]
     [InlineData("{ name: a, deliver: sometime }", "deliver 'sometime' is not one of now, best_time")]

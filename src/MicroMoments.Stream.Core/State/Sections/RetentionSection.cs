@@ -80,7 +80,11 @@ internal sealed class RetentionSection : StateSection
             var mine = into.RetentionGroups?.Find(x => x.RuleId == g.RuleId && x.Arm == g.Arm);
             if (mine is null)
             {
-                (into.RetentionGroups ??= []).Add(g);
+                // The same bound as counting keeps (RetentionCounting.MaxGroups): past it a merged arm is not counted, as a new one is not.
+                if ((into.RetentionGroups?.Count ?? 0) < Analytics.RetentionCounting.MaxGroups)
+                {
+                    (into.RetentionGroups ??= []).Add(g);
+                }
             }
             else
             {
