@@ -49,9 +49,22 @@ public static class ArmAllocator
     public static string Peek(UserState state, ExperimentSpec experiment) =>
         experiment.Bandit && Kept(state, experiment) is { } kept ? kept : ExperimentAssignment.Assign(state.UserId, experiment).Variant;
 
-    /// <summary>The kept arm, while the experiment still has it.</summary>
-    private static string? Kept(UserState state, ExperimentSpec experiment) =>
-        state.BanditArms?.GetValueOrDefault(experiment.Name) is { } arm && experiment.Variants.Any(v => v.Name == arm) ? arm : null;
+    /// <summary>The kept arm, while the experiment still has it (a loop: this runs for every candidate of the rule).</summary>
+    private static string? Kept(UserState state, ExperimentSpec experiment)
+    {
+        if (state.BanditArms?.GetValueOrDefault(experiment.Name) is not { } arm)
+        {
+            return null;
+        }
+        foreach (var v in experiment.Variants)
+        {
+            if (v.Name == arm)
+            {
+                return v.Name;
+            }
+        }
+        return null;
+    }
 
     /// <summary>The arm with the highest posterior draw; ties go to the earlier arm.</summary>
     internal static string Sample(string userId, string ruleId, ExperimentSpec experiment, ArmStatistics statistics)
@@ -79,7 +92,10 @@ public static class ArmAllocator
 
     private static int Seed(string experiment, string userId, long exposures)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{experiment}\n{userId}\n{exposures}")));
+        var text = string.Create(CultureInfo.InvariantCulture, $"{experiment}\n{userId}\n{exposures}");
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, hash);
         return BinaryPrimitives.ReadInt32BigEndian(hash);
     }
 }
