@@ -14,7 +14,7 @@ public static class RulesPage
         ConsoleLayout.Page("rules", null, h =>
         {
             h.Add($"<h1>Rules</h1><dl class=\"facts\" id=\"rules-version\"><dt>version</dt><dd>{status.Rules.Version}</dd>");
-            h.Add($"<dt>loaded</dt><dd><time datetime=\"{status.LoadedAt:O}\">{status.LoadedAt:u}</time> <span class=\"muted\">({Ago(now - status.LoadedAt)} ago)</span></dd>");
+            h.Add($"<dt>loaded</dt><dd>{ConsoleTime.Element(status.LoadedAt)} <span class=\"muted\">({Ago(now - status.LoadedAt)} ago)</span></dd>");
             h.Add($"<dt>file</dt><dd>{status.Path}</dd><dt>rules</dt><dd>{status.Rules.Rules.Count}</dd>");
             h.Add($"<dt>rejected reloads</dt><dd>{status.FailedReloads}</dd></dl>");
             Rules(h, status.Rules, report);
