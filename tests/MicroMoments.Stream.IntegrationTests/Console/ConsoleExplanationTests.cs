@@ -99,6 +99,30 @@ public sealed class ConsoleExplanationTests
     }
 
     [Fact]
+    public void UserPage_CommandWaitingForItsDeliveryTime_ShownAsDeferred()
+    {
+        var state = State();
+        state.PendingDeliveries = [new PendingDelivery { InterventionId = "iv-1", RuleId = "setup-task-failing", Channel = "in_app", DeliverAfter = Now.AddHours(2).ToUnixTimeMilliseconds() }];
+
+        var doc = UserPageOf(state, Decision("setup-task-failing", "deferred", "quiet_hours", "count", new { count = 3 }));
+
+        var command = doc.QuerySelector("#feedback tr[data-status=deferred]")!;
+        Assert.Contains("deferred: delivered after 2026-11-24 12:00:00 UTC (13:00 local)", command.TextContent, StringComparison.Ordinal);
+        Assert.Single(doc.QuerySelectorAll("#timeline li.k-deferred"));
+    }
+
+    [Fact]
+    public void UserPage_RuleWithAnExperiment_ShowsTheVariant()
+    {
+        var state = State();
+        state.Interventions!.Add(new InterventionRecord { Id = "iv-2", RuleId = "ping", Variant = "short", At = Now.AddMinutes(-1).ToUnixTimeMilliseconds() });
+
+        var doc = UserPageOf(state);
+
+        Assert.Equal(["short", "-"], doc.QuerySelectorAll("#feedback tbody tr td:nth-child(3)").Select(td => td.TextContent).ToList());
+    }
+
+    [Fact]
     public void UserPage_PauseUntil_InTheConsoleTimeFormat()
     {
         var doc = UserPageOf(State());
