@@ -118,7 +118,7 @@ public static class ExplainCommand
             foreach (var d in decisions.Select(DecisionLine.Parse))
             {
                 var reason = d.Reason is null ? "" : $" ({d.Reason})";
-                stdout.WriteLine($"  {d.At}  {d.RuleId,-32} {d.Outcome}{reason}  id {d.InterventionId}{(d.Delivery is null ? "" : "  " + d.Delivery)}");
+                stdout.WriteLine($"  {d.At}  {d.RuleId,-32} {d.Outcome}{reason}  trigger: {TriggerText.Describe(d, rules)}  id {d.InterventionId}{(d.Delivery is null ? "" : "  " + d.Delivery)}");
             }
         }
         return 0;
