@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Kafka;
 using MicroMoments.Stream.Redis;
+using MicroMoments.Stream.Worker.Demo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +47,8 @@ public sealed partial class EmbeddedInfrastructure : IDisposable
             values["MicroMoments:Redis:Configuration"] = infra._redis.Configuration;
             values["MicroMoments:Redis:Embedded"] = "true";
             LogRedis(logger, infra._redis.Configuration);
+            var (explain, report) = CommandsReaching(infra._redis.Configuration, Personas.Skeptic);
+            LogReach(logger, explain, report);
         }
         if (values.Count > 0)
         {
@@ -53,6 +56,23 @@ public sealed partial class EmbeddedInfrastructure : IDisposable
         }
         return infra;
     }
+
+    /// <summary>
+    /// The <c>explain</c> and <c>report</c> command lines that read the embedded store from another terminal while this
+    /// process runs: this executable (or <c>dotnet</c> and the worker's assembly), with the store's address in the environment.
+    /// </summary>
+    public static (string Explain, string Report) CommandsReaching(string redisConfiguration, string userId)
+    {
+        var process = Environment.ProcessPath ?? "dotnet";
+        var self = Path.GetFileNameWithoutExtension(process) == "dotnet" && System.Reflection.Assembly.GetEntryAssembly()?.Location is { Length: > 0 } dll
+            ? $"{Quote(process)} {Quote(dll)}" : Quote(process);
+        var prefix = $"MicroMoments__Redis__Configuration={Quote(redisConfiguration)} {self}";
+        return ($"{prefix} explain --user {userId}", $"{prefix} report");
+    }
+
+    // POSIX shell quoting: the address holds a comma, a path may hold spaces.
+    private static string Quote(string value) => value.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-' or ':')
+        ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     public void Dispose()
     {
@@ -65,4 +85,7 @@ public sealed partial class EmbeddedInfrastructure : IDisposable
 
     [LoggerMessage(2, LogLevel.Warning, "No MicroMoments__Redis__Configuration: started an embedded Redis-compatible store (Garnet) at {Configuration}. It is NOT durable: all state is lost when the process stops.")]
     private static partial void LogRedis(ILogger logger, string configuration);
+
+    [LoggerMessage(3, LogLevel.Information, "Read the embedded store from another terminal while this runs: {Explain} (any user id; the demo's are in docs/demo.md), or {Report}")]
+    private static partial void LogReach(ILogger logger, string explain, string report);
 }

@@ -4,13 +4,14 @@ using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 using MicroMoments.Stream.Redis;
 using MicroMoments.Stream.Worker.Pipeline;
+using MicroMoments.Stream.Worker.WebConsole;
 using Microsoft.Extensions.Configuration;
 using Polly;
 using StackExchange.Redis;
 
 namespace MicroMoments.Stream.Worker;
 
-/// <summary><c>explain --user &lt;id&gt;</c>: the user's state, derived values, pending timers and recent decisions, read from Redis.</summary>
+/// <summary><c>explain --user &lt;id&gt; [--raw]</c>: the user's state, derived values, pending timers and recent decisions, read from Redis.</summary>
 public static class ExplainCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
@@ -65,7 +66,7 @@ public static class ExplainCommand
         var options = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
         if (options.IsEmbedded)
         {
-            stderr.WriteLine("explain reads from Redis: set MicroMoments__Redis__Configuration (the embedded demo store lives inside the worker process)");
+            stderr.WriteLine("explain reads from Redis: set MicroMoments__Redis__Configuration (for the demo's embedded store, copy the explain command its start-up log prints)");
             return 2;
         }
         var config = ConfigurationOptions.Parse(options.Configuration!);
@@ -111,25 +112,25 @@ public static class ExplainCommand
                 {
                     stdout.WriteLine($"  note: {unreadable.Describe(now)}");
                 }
-                Write(stdout, userId, shard, state, rules, now);
+                Write(stdout, userId, shard, state, rules, now, raw: args.Contains("--raw"));
             }
             stdout.WriteLine("recent decisions (newest first):");
             foreach (var d in decisions.Select(DecisionLine.Parse))
             {
                 var reason = d.Reason is null ? "" : $" ({d.Reason})";
-                stdout.WriteLine($"  {d.At}  {d.RuleId,-32} {d.Outcome}{reason}  id {d.InterventionId}{(d.Delivery is null ? "" : "  " + d.Delivery)}");
+                stdout.WriteLine($"  {d.At}  {d.RuleId,-32} {d.Outcome}{reason}  trigger: {TriggerText.Describe(d, rules)}  id {d.InterventionId}{(d.Delivery is null ? "" : "  " + d.Delivery)}");
             }
         }
         return 0;
     }
 
     /// <summary>For a <c>best_time</c> decision: the local hour chosen and why (docs/rules.md, "Send-time optimisation").</summary>
-    private static void Write(TextWriter o, string userId, string shard, UserState s, RuleSet rules, DateTimeOffset now)
+    private static void Write(TextWriter o, string userId, string shard, UserState s, RuleSet rules, DateTimeOffset now, bool raw)
     {
         o.WriteLine($"user {userId} (shard {shard})");
         o.WriteLine($"  lifecycle stage {UserProfile.LifecycleStage(s, now)}, segment {UserProfile.Segment(s, now)}, archetype {UserProfile.Archetype(s, now)}");
         o.WriteLine($"  engagement score {UserProfile.EngagementScore(s, now)}, streak {UserProfile.Streak(s, now)} days, last feature {s.LastFeature ?? "-"}");
-        o.WriteLine($"  last event {DateTimeOffset.FromUnixTimeMilliseconds(s.LastEventAt):O}, device {s.Device ?? "-"}, time zone {s.Timezone ?? "-"}");
+        o.WriteLine($"  last event {ConsoleTime.Text(s.LastEventAt, s.Timezone)}, device {s.Device ?? "-"}, time zone {s.Timezone ?? "-"}");
         var hours = ActiveHours.Counts(s, now);
         o.WriteLine($"  active hours (local hour: days active in the last 15–30 days) {(hours.Any(c => c > 0)
             ? string.Join(", ", hours.Select((c, h) => (c, h)).Where(x => x.c > 0).OrderByDescending(x => x.c).ThenBy(x => x.h).Select(x => $"{x.h:00}h: {x.c}"))
@@ -138,30 +139,42 @@ public static class ExplainCommand
         foreach (var t in s.Timers ?? [])
         {
             var label = t.Id == RuleEngine.IdleTimerId ? "(inactivity rules)" : t.RuleId;
-            o.WriteLine($"  {label,-32} due {DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt):O}{(t.Id != RuleEngine.IdleTimerId && rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
+            o.WriteLine($"  {label,-32} due {ConsoleTime.Text(t.DueAt, s.Timezone)}{(t.Id != RuleEngine.IdleTimerId && rules.Find(t.RuleId) is null ? "  (rule no longer loaded)" : "")}");
         }
         o.WriteLine("commands awaiting deliverAfter (cancellable):");
         foreach (var p in s.PendingDeliveries ?? [])
         {
-            o.WriteLine($"  {p.RuleId,-32} via {p.Channel} after {DateTimeOffset.FromUnixTimeMilliseconds(p.DeliverAfter):O}{(p.Per is null ? "" : $" for {p.Per}")}  id {p.InterventionId}");
+            o.WriteLine($"  {p.RuleId,-32} via {p.Channel} after {ConsoleTime.Text(p.DeliverAfter, s.Timezone)}{(p.Per is null ? "" : $" for {p.Per}")}  id {p.InterventionId}");
         }
         o.WriteLine("pauses in force:");
         foreach (var (rule, reason, until) in UserLookup.PausesInForce(s, rules, now))
         {
-            o.WriteLine($"  {(rule.Length == 0 ? "(all rules)" : rule),-32} {reason} until {until:O}");
+            o.WriteLine($"  {(rule.Length == 0 ? "(all rules)" : rule),-32} {reason} until {ConsoleTime.Text(until, s.Timezone)}");
         }
         o.WriteLine("feedback history (newest last):");
         foreach (var r in s.Interventions ?? [])
         {
             var what = r.Ghost == true ? "held out" : r.Status ?? "sent, no report yet";
-            o.WriteLine($"  {DateTimeOffset.FromUnixTimeMilliseconds(r.At):O}  {r.RuleId,-32} {r.Variant,-9} {what}{(r.Converted == true ? ", converted" : "")}  id {r.Id}");
+            o.WriteLine($"  {ConsoleTime.Text(r.At, s.Timezone)}  {r.RuleId,-32} {r.Variant,-9} {what}{(r.Converted == true ? ", converted" : "")}  id {r.Id}");
         }
         o.WriteLine("interventions sent (kept for caps):");
         foreach (var x in s.Sent ?? [])
         {
-            o.WriteLine($"  {DateTimeOffset.FromUnixTimeMilliseconds(x.At):O}  {x.RuleId} via {x.Channel}");
+            o.WriteLine($"  {ConsoleTime.Text(x.At, s.Timezone)}  {x.RuleId} via {x.Channel}");
         }
-        o.WriteLine("state:");
-        o.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(UserStateSerializer.ToJson(s)).RootElement, Indented));
+        WriteState(o, s, raw);
+    }
+
+    /// <summary>The stored state: in words by default (<see cref="ReadableState"/>), as its JSON with <c>--raw</c>.</summary>
+    public static void WriteState(TextWriter o, UserState s, bool raw)
+    {
+        if (raw)
+        {
+            o.WriteLine("state (raw, as stored in JSON form):");
+            o.WriteLine(JsonSerializer.Serialize(JsonDocument.Parse(UserStateSerializer.ToJson(s)).RootElement, Indented));
+            return;
+        }
+        o.WriteLine("state (every stored field; --raw prints the JSON):");
+        ReadableState.Write(o, s);
     }
 }

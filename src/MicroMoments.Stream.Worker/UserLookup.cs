@@ -16,6 +16,9 @@ public sealed record UserRecord(string Shard, UserState State, IReadOnlyList<str
 public sealed record DecisionLine(string At, string RuleId, string? RuleVersion, string Outcome, string? Reason, string? InterventionId,
     string? TriggerKind, IReadOnlyList<string> EventIds, string? Delivery = null)
 {
+    /// <summary>The trigger's details as text (a count's <c>count</c> and <c>window</c>, the event's properties), in stored order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Details { get; init; } = [];
+
     /// <summary>A <c>best_time</c> decision's choice, e.g. "best_time 20:00 local (history, 6 active hour-days)"; null for others.</summary>
     private static string? DeliveryText(JsonElement decision) =>
         decision.TryGetProperty("delivery", out var d) && d.ValueKind == JsonValueKind.Object
@@ -30,6 +33,7 @@ public sealed record DecisionLine(string At, string RuleId, string? RuleVersion,
         static string? S(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         string? kind = null;
         var ids = new List<string>();
+        var details = new List<KeyValuePair<string, string>>();
         if (r.TryGetProperty("trigger", out var t) && t.ValueKind == JsonValueKind.Object)
         {
             kind = S(t, "kind");
@@ -37,9 +41,13 @@ public sealed record DecisionLine(string At, string RuleId, string? RuleVersion,
             {
                 ids.AddRange(e.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!));
             }
+            if (t.TryGetProperty("details", out var ds) && ds.ValueKind == JsonValueKind.Object)
+            {
+                details.AddRange(ds.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText())));
+            }
         }
         return new DecisionLine(S(r, "at") ?? "", S(r, "ruleId") ?? "", S(r, "ruleVersion"), S(r, "outcome") ?? "", S(r, "reason"),
-            S(r, "interventionId"), kind, ids, DeliveryText(r));
+            S(r, "interventionId"), kind, ids, DeliveryText(r)) { Details = details };
     }
 }
 

@@ -29,7 +29,8 @@ public static class WorkerCommands
             usage: MicroMoments.Stream.Worker [command]
               run                      the worker (default)
               rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
-              explain --user <id>      the user's state, pending timers and recent decisions, read from Redis
+              explain --user <id> [--raw]
+                                       the user's state in words (--raw: as stored), timers and recent decisions, from Redis
               loadgen                  publish synthetic personas to MicroMoments__Kafka__BootstrapServers (MicroMoments__LoadGen__EventsPerSecond)
               report [--json] [--decisions <file>] [--events <file.ndjson>]
                                        response rates per rule and variant with significance, trigger frequency, retention at

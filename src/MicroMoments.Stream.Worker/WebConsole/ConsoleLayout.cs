@@ -15,7 +15,8 @@ public static class ConsoleLayout
         .o-emitted{background:#2e7d32}.o-deferred{background:#1565c0}.o-held_out{background:#8e24aa}.o-suppressed{background:#e65100}.o-cancelled{background:#6d4c41}.o-other{background:#757575}
         .gate{font-weight:600;color:#bf360c}.muted{color:#757575}.warn{background:#fff3e0;border-left:4px solid #e65100;padding:.4em .8em}
         dl.facts{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;background:#fff;padding:.6em 1em;margin:0}dl.facts dt{color:#616161}dl.facts dd{margin:0;font-weight:600}
-        .k-event{fill:#607d8b}.k-decision{fill:#e65100}.k-command{fill:#2e7d32}.k-feedback{fill:#1565c0}.k-timer{fill:#8e24aa}
+        .k-event{fill:#607d8b}.k-decision{fill:#e65100}.k-command{fill:#2e7d32}.k-feedback{fill:#1565c0}.k-timer{fill:#8e24aa}.k-deferred{fill:#00838f}.k-cancelled{fill:#6d4c41}
+        td.n,td.rate,td.time,time{white-space:nowrap}td.trigger{max-width:28em}#rules td:first-child,#decisions td:nth-child(2),#feedback td:nth-child(2){white-space:nowrap}
         ol.timeline{list-style:none;padding:0;background:#fff}ol.timeline li{border-bottom:1px solid #eeeeee;padding:.2em .6em}
         ol.timeline time{color:#616161;font-variant-numeric:tabular-nums;margin-right:.8em}.kind{display:inline-block;width:5.5em;color:#455a64}
         """;

@@ -69,7 +69,10 @@ public static class SvgCharts
     }
 
     /// <summary>
-    /// The timeline as marks on a time axis, one row per kind, so bursts, gaps and what followed what show at a glance.
+    /// The timeline as marks on a time axis, one row per kind, so bursts, gaps and what followed what show at a glance. The
+    /// scale follows the data: linear over a span of up to <see cref="LinearSpan"/>; beyond it, by the logarithm of the time
+    /// before the newest mark, so a month of history does not squash the last hour against the right edge. Ticks name the
+    /// distances back ("1 h", "1 d").
     /// </summary>
     public static void TimelineStrip(Html h, IReadOnlyList<TimelineEntry> entries, IReadOnlyList<string> kinds, int width = 760)
     {
@@ -77,23 +80,48 @@ public static class SvgCharts
         {
             return;
         }
-        const int rowHeight = 18, labelWidth = 80;
+        const int rowHeight = 18, labelWidth = 80, axis = 28;
         var from = entries.Min(e => e.At);
         var to = entries.Max(e => e.At);
-        var span = Math.Max(1, (to - from).TotalMilliseconds);
+        var spanMs = Math.Max(1, (to - from).TotalMilliseconds);
         var plot = width - labelWidth - 10;
-        var height = kinds.Count * rowHeight + 16;
-        h.Add($"<svg class=\"strip\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"><title>timeline from {from:u} to {to:u}</title>");
+        var linear = to - from <= LinearSpan;
+        // Log scale: a minute is the unit, so marks within the newest minute stay apart and older ones share the rest.
+        const double unitMs = 60_000;
+        double X(DateTimeOffset at) => labelWidth + (linear
+            ? (at - from).TotalMilliseconds / spanMs * plot
+            : (1 - Math.Log(1 + (to - at).TotalMilliseconds / unitMs) / Math.Log(1 + spanMs / unitMs)) * plot);
+        var height = kinds.Count * rowHeight + axis;
+        var scale = linear ? "linear" : "logarithmic in the time before the newest mark";
+        h.Add($"<svg class=\"strip\" role=\"img\" data-scale=\"{(linear ? "linear" : "log")}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"><title>timeline from {ConsoleTime.Text(from)} to {ConsoleTime.Text(to)}, {scale}</title>");
         for (var k = 0; k < kinds.Count; k++)
         {
             var y = k * rowHeight + rowHeight / 2;
             h.Add($"<text x=\"0\" y=\"{y + 4}\" font-size=\"11\">{kinds[k]}</text><line x1=\"{labelWidth}\" x2=\"{width - 10}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#eeeeee\"/>");
             foreach (var e in entries.Where(e => e.Kind == kinds[k]))
             {
-                var x = labelWidth + (e.At - from).TotalMilliseconds / span * plot;
-                h.Add($"<circle cx=\"{F(x)}\" cy=\"{y}\" r=\"3.5\" class=\"k-{kinds[k]}\"><title>{e.At:u} {e.Title}</title></circle>");
+                h.Add($"<circle cx=\"{F(X(e.At))}\" cy=\"{y}\" r=\"3.5\" class=\"k-{kinds[k]}\"><title>{ConsoleTime.Text(e.At)} {e.Title}</title></circle>");
             }
         }
-        h.Add($"<text x=\"{labelWidth}\" y=\"{height - 2}\" font-size=\"10\">{from:u}</text><text x=\"{width - 10}\" y=\"{height - 2}\" font-size=\"10\" text-anchor=\"end\">{to:u}</text></svg>");
+        var baseline = kinds.Count * rowHeight + 2;
+        h.Add($"<line x1=\"{labelWidth}\" x2=\"{width - 10}\" y1=\"{baseline}\" y2=\"{baseline}\" stroke=\"#9e9e9e\"/>");
+        if (!linear)
+        {
+            foreach (var (back, label) in TicksBack.Where(t => t.Back.TotalMilliseconds < spanMs * 0.9))
+            {
+                var x = X(to - back);
+                h.Add($"<line x1=\"{F(x)}\" x2=\"{F(x)}\" y1=\"{baseline}\" y2=\"{baseline + 4}\" stroke=\"#9e9e9e\"/><text x=\"{F(x)}\" y=\"{baseline + 14}\" font-size=\"10\" text-anchor=\"middle\">-{label}</text>");
+            }
+        }
+        h.Add($"<text x=\"{labelWidth}\" y=\"{height - 2}\" font-size=\"10\">{ConsoleTime.Text(from)}</text><text x=\"{width - 10}\" y=\"{height - 2}\" font-size=\"10\" text-anchor=\"end\">{ConsoleTime.Text(to)}</text></svg>");
     }
+
+    /// <summary>Up to this span the timeline is drawn to a linear scale.</summary>
+    public static readonly TimeSpan LinearSpan = TimeSpan.FromHours(6);
+
+    private static readonly (TimeSpan Back, string Label)[] TicksBack =
+    [
+        (TimeSpan.FromMinutes(10), "10 min"), (TimeSpan.FromHours(1), "1 h"), (TimeSpan.FromHours(6), "6 h"), (TimeSpan.FromDays(1), "1 d"),
+        (TimeSpan.FromDays(7), "7 d"), (TimeSpan.FromDays(30), "30 d"),
+    ];
 }

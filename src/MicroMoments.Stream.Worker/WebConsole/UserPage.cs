@@ -6,8 +6,6 @@ namespace MicroMoments.Stream.Worker.WebConsole;
 /// <summary>The user page: why a user did or did not get a nudge, from what <c>explain</c> reads.</summary>
 public static class UserPage
 {
-    private static readonly string[] Kinds = ["event", "decision", "command", "feedback", "timer"];
-
     public static string Render(string userId, IReadOnlyList<UserRecord> records, RuleSet rules, DateTimeOffset now) =>
         ConsoleLayout.Page($"user {userId}", userId, h =>
         {
@@ -30,6 +28,7 @@ public static class UserPage
     private static void Shard(Html h, UserRecord record, RuleSet rules, DateTimeOffset now)
     {
         var s = record.State;
+        var zone = s.Timezone;
         var decisions = record.Decisions.Select(DecisionLine.Parse).ToList();
         h.Add($"<section class=\"shard\" data-shard=\"{record.Shard}\">");
         if (record.Unreadable is { } unreadable)
@@ -42,8 +41,8 @@ public static class UserPage
         Fact(h, "archetype", UserProfile.Archetype(s, now));
         Fact(h, "engagement score", UserProfile.EngagementScore(s, now).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Fact(h, "streak", $"{UserProfile.Streak(s, now)} days");
-        Fact(h, "first seen", Time(s.FirstSeenAt));
-        Fact(h, "last event", Time(s.LastEventAt));
+        Fact(h, "first seen", ConsoleTime.Text(s.FirstSeenAt, zone));
+        Fact(h, "last event", ConsoleTime.Text(s.LastEventAt, zone));
         Fact(h, "last feature", s.LastFeature ?? "-");
         Fact(h, "device, time zone", $"{s.Device ?? "-"}, {s.Timezone ?? "-"}");
         Fact(h, "onboarding", s.OnboardingCompleted ? "completed" : s.OnboardingTotal > 0 ? $"step {s.OnboardingStep} of {s.OnboardingTotal}" : "-");
@@ -56,13 +55,25 @@ public static class UserPage
         }
         else
         {
-            h.Add($"<table id=\"decisions\"><thead><tr><th>at</th><th>rule</th><th>outcome</th><th>held back by</th><th>trigger</th><th>rules version</th><th>intervention</th></tr></thead><tbody>");
+            h.Add($"<table id=\"decisions\"><thead><tr><th>at</th><th>rule</th><th>outcome</th><th>held back by</th><th>trigger: the events behind it</th><th>rules version</th><th>intervention</th></tr></thead><tbody>");
             foreach (var d in decisions)
             {
                 // Treated as open strings: an outcome or reason added later shows as it is.
                 var gate = d.Outcome == Outcomes.Emitted ? "" : d.Reason ?? "";
-                h.Add($"<tr class=\"decision\" data-outcome=\"{d.Outcome}\" data-reason=\"{d.Reason}\"><td>{d.At}</td><td>{d.RuleId}</td><td>{ConsoleLayout.Badge(d.Outcome)}</td>");
-                h.Add($"<td class=\"gate\">{gate}<span class=\"muted\">{(d.Delivery is null ? "" : " · " + d.Delivery)}</span></td><td>{d.TriggerKind}<span class=\"muted\">{(d.EventIds.Count > 0 ? " · " + string.Join(", ", d.EventIds) : "")}</span></td><td>{d.RuleVersion}</td><td><code>{d.InterventionId}</code></td></tr>");
+                h.Add($"<tr class=\"decision\" data-rule=\"{d.RuleId}\" data-outcome=\"{d.Outcome}\" data-reason=\"{d.Reason}\"><td>{At(d, zone)}</td><td>{d.RuleId}</td><td>{ConsoleLayout.Badge(d.Outcome)}</td>");
+                h.Add($"<td class=\"gate\">{gate}<span class=\"muted\">{(d.Delivery is null ? "" : " · " + d.Delivery)}</span></td><td class=\"trigger\" title=\"{(d.EventIds.Count > 0 ? "event ids: " + string.Join(", ", d.EventIds) : "")}\">{TriggerText.Describe(d, rules)}</td><td>{d.RuleVersion}</td><td><code>{d.InterventionId}</code></td></tr>");
+            }
+            h.Add($"</tbody></table>");
+        }
+
+        var nearMisses = (s.Windows ?? []).Select(w => (Key: w.Key, Progress: TriggerText.Progress(w.Key, w.Value, rules, now, zone)))
+            .Where(w => w.Progress is not null).OrderBy(w => w.Key, StringComparer.Ordinal).ToList();
+        if (nearMisses.Count > 0)
+        {
+            h.Add($"<h2>Near misses: count triggers part way</h2><table id=\"near-misses\"><thead><tr><th>rule</th><th>counting</th><th>progress</th></tr></thead><tbody>");
+            foreach (var (key, progress) in nearMisses)
+            {
+                h.Add($"<tr data-rule=\"{TriggerText.RuleOf(key)}\"><td>{TriggerText.RuleOf(key)}</td><td>{TriggerText.Counted(key, rules)}</td><td class=\"progress\">{progress}</td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -81,7 +92,7 @@ public static class UserPage
                 var due = DateTimeOffset.FromUnixTimeMilliseconds(t.DueAt);
                 var label = idle ? "(inactivity rules)" : t.RuleId;
                 var gone = !idle && rules.Find(t.RuleId) is null ? " (rule no longer loaded)" : "";
-                h.Add($"<tr><td>{label}{gone}</td><td>{due:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
+                h.Add($"<tr><td>{label}{gone}</td><td>{ConsoleTime.Element(due, zone)}</td><td>{Until(due - now)}</td><td>{t.ArmedBy}</td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -95,7 +106,7 @@ public static class UserPage
                 var at = DateTimeOffset.FromUnixTimeMilliseconds(p.DeliverAfter);
                 var cancelOn = rules.Find(p.RuleId) is { } rule ? string.Join(", ", DeliveryCancellation.CancelOn(rule)) : "";
                 var withdrawnBy = (cancelOn.Length > 0 ? cancelOn + (p.Per is null ? "" : $" ({p.Per})") + ", " : "") + "a pause";
-                h.Add($"<tr><td>{p.RuleId}</td><td>{at:yyyy-MM-dd HH:mm:ss'Z'}</td><td>{Until(at - now)}</td><td>{withdrawnBy}</td><td><code>{p.InterventionId}</code></td></tr>");
+                h.Add($"<tr><td>{p.RuleId}</td><td>{ConsoleTime.Element(at, zone)}</td><td>{Until(at - now)}</td><td>{withdrawnBy}</td><td><code>{p.InterventionId}</code></td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -106,7 +117,7 @@ public static class UserPage
             h.Add($"<h2>Pauses in force</h2><table id=\"pauses\"><thead><tr><th>rule</th><th>why</th><th>until</th></tr></thead><tbody>");
             foreach (var (rule, reason, until) in pauses)
             {
-                h.Add($"<tr><td>{(rule.Length == 0 ? "(all rules)" : rule)}</td><td class=\"gate\">{reason}</td><td>{until:O}</td></tr>");
+                h.Add($"<tr><td>{(rule.Length == 0 ? "(all rules)" : rule)}</td><td class=\"gate\">{reason}</td><td>{ConsoleTime.Element(until, zone)}</td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -118,10 +129,14 @@ public static class UserPage
         }
         else
         {
-            h.Add($"<table id=\"feedback\"><thead><tr><th>sent</th><th>rule</th><th>variant</th><th>feedback</th><th>intervention</th></tr></thead><tbody>");
+            var experiments = interventions.Any(r => UserTimeline.VariantSuffix(r, rules).Length > 0);
+            h.Add($"<table id=\"feedback\"><thead><tr><th>sent</th><th>rule</th>{new Markup(experiments ? "<th>variant</th>" : "")}<th>state and feedback</th><th>intervention</th></tr></thead><tbody>");
             foreach (var r in Enumerable.Reverse(interventions))
             {
-                h.Add($"<tr data-status=\"{r.Status}\"><td>{Time(r.At)}</td><td>{r.RuleId}</td><td>{r.Variant}</td><td>{UserTimeline.Feedback(r)}</td><td><code>{r.Id}</code></td></tr>");
+                var (state, text) = UserTimeline.CommandState(r, decisions, s, zone);
+                var variant = UserTimeline.VariantSuffix(r, rules).Length > 0 ? r.Variant : "-";
+                h.Add($"<tr data-status=\"{state}\"><td>{ConsoleTime.Element(r.At, zone)}</td><td>{r.RuleId}</td>{(experiments ? new Markup($"<td>{Html.Text(variant)}</td>") : new Markup(""))}");
+                h.Add($"<td>{(state is Outcomes.Cancelled or Outcomes.Deferred ? ConsoleLayout.Badge(state) : new Markup(""))} {text}</td><td><code>{r.Id}</code></td></tr>");
             }
             h.Add($"</tbody></table>");
         }
@@ -136,24 +151,22 @@ public static class UserPage
             h.Add($"</tbody></table>");
         }
 
-        var timeline = UserTimeline.Build(record, decisions);
+        var timeline = UserTimeline.Build(record, decisions, rules);
         h.Add($"<h2>Timeline</h2><p class=\"muted\">What the worker keeps of this user, newest first: the events the state still names, decisions, commands, feedback (at the time of the command) and pending timers.</p>");
-        SvgCharts.TimelineStrip(h, timeline, Kinds);
+        SvgCharts.TimelineStrip(h, timeline, UserTimeline.Kinds);
         h.Add($"<ol class=\"timeline\" id=\"timeline\">");
         foreach (var e in timeline)
         {
-            h.Add($"<li class=\"k-{e.Kind}\"><time datetime=\"{e.At:O}\">{e.At:yyyy-MM-dd HH:mm:ss}</time><span class=\"kind\">{e.Kind}</span>{e.Title}<span class=\"muted\">{(e.Detail is null ? "" : " · " + e.Detail)}</span></li>");
+            h.Add($"<li class=\"k-{e.Kind}\">{ConsoleTime.Element(e.At, zone)}<span class=\"kind\">{e.Kind}</span>{e.Title}<span class=\"muted\">{(e.Detail is null ? "" : " · " + e.Detail)}</span></li>");
         }
         h.Add($"</ol></section>");
     }
 
     private static void Fact(Html h, string name, string value) => h.Add($"<dt>{name}</dt><dd>{value}</dd>");
 
-    private static string Time(long ms) => ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) : "-";
+    private static Markup At(DecisionLine d, string? zone) =>
+        DateTimeOffset.TryParse(d.At, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? ConsoleTime.Element(at, zone) : Html.Text(d.At);
 
-    private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now"
-        : t.TotalDays >= 1 ? Invariant($"{t.TotalDays:0.#} d") : t.TotalHours >= 1 ? Invariant($"{t.TotalHours:0.#} h")
-        : t.TotalMinutes >= 1 ? Invariant($"{t.TotalMinutes:0} min") : Invariant($"{t.TotalSeconds:0} s");
-
-    private static string Invariant(FormattableString s) => FormattableString.Invariant(s);
+    private static string Until(TimeSpan t) => t <= TimeSpan.Zero ? "due now" : ConsoleTime.Span(t);
 }

@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Worker.WebConsole;
@@ -14,7 +15,10 @@ public sealed record TimelineEntry(DateTimeOffset At, string Kind, string RuleId
 /// </summary>
 public static class UserTimeline
 {
-    public static List<TimelineEntry> Build(UserRecord record, IReadOnlyList<DecisionLine> decisions)
+    /// <summary>The timeline's kinds, in the strip's row order: a deferred or cancelled decision is a state of its own.</summary>
+    public static readonly string[] Kinds = ["event", "decision", "deferred", "cancelled", "command", "feedback", "timer"];
+
+    public static List<TimelineEntry> Build(UserRecord record, IReadOnlyList<DecisionLine> decisions, RuleSet rules)
     {
         var s = record.State;
         var entries = new List<TimelineEntry>();
@@ -35,21 +39,20 @@ public static class UserTimeline
         {
             entries.Add(new(T(s.LastEventAt), "event", "", "last event", s.LastFeature is { } f ? $"last feature used: {f}" : null));
         }
-        var named = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, hits) in s.Windows ?? [])
         {
-            foreach (var hit in hits)
+            var rule = TriggerText.RuleOf(key);
+            for (var i = 0; i < hits.Count; i++)
             {
-                named.Add(hit.EventId);
-                entries.Add(new(T(hit.At), "event", RuleOf(key), $"event {hit.EventId}", $"counted by {key}"));
+                entries.Add(new(T(hits[i].At), "event", rule, TriggerText.Counted(key, rules), $"hit {i + 1} of the count towards {rule}"));
             }
         }
         foreach (var d in decisions)
         {
             var at = DateTimeOffset.TryParse(d.At, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var a) ? a : DateTimeOffset.MinValue;
-            var why = d.Outcome == Outcomes.Emitted ? "" : d.Reason is { } r ? $", stopped by {r}" : "";
-            entries.Add(new(at, "decision", d.RuleId, $"{d.RuleId}: {d.Outcome}{why}",
-                $"trigger {d.TriggerKind ?? "?"}{(d.EventIds.Count > 0 ? " on " + string.Join(", ", d.EventIds.Where(named.Add)) : "")}"));
+            var kind = d.Outcome is Outcomes.Deferred or Outcomes.Cancelled ? d.Outcome : "decision";
+            var why = d.Outcome == Outcomes.Emitted ? "" : d.Reason is { } r ? $" ({r})" : "";
+            entries.Add(new(at, kind, d.RuleId, $"{d.RuleId}: {d.Outcome}{why}", TriggerText.Describe(d, rules)));
         }
         foreach (var x in s.Sent ?? [])
         {
@@ -57,7 +60,8 @@ public static class UserTimeline
         }
         foreach (var r in s.Interventions ?? [])
         {
-            entries.Add(new(T(r.At), "feedback", r.RuleId, $"{r.RuleId} ({r.Variant}): {Feedback(r)}", $"intervention {r.Id}"));
+            var (_, text) = CommandState(r, decisions, s, s.Timezone);
+            entries.Add(new(T(r.At), "feedback", r.RuleId, $"{r.RuleId}{VariantSuffix(r, rules)}: {text}", null));
         }
         foreach (var t in s.Timers ?? [])
         {
@@ -68,10 +72,28 @@ public static class UserTimeline
         return entries;
     }
 
+    /// <summary>
+    /// What became of a command, as a state and its text: "cancelled" (a cancelled decision names it), "deferred" (waiting for
+    /// its delivery time), else the latest report ("sent" while none came).
+    /// </summary>
+    public static (string State, string Text) CommandState(InterventionRecord r, IReadOnlyList<DecisionLine> decisions, UserState s, string? zone)
+    {
+        if (decisions.FirstOrDefault(d => d.Outcome == Outcomes.Cancelled && d.InterventionId == r.Id) is { } cancelled)
+        {
+            return (Outcomes.Cancelled, $"cancelled{(cancelled.Reason is { } why ? $" ({why})" : "")}, never shown");
+        }
+        if (s.PendingDeliveries?.FirstOrDefault(p => p.InterventionId == r.Id) is { } waiting)
+        {
+            return (Outcomes.Deferred, $"deferred: delivered after {ConsoleTime.Text(waiting.DeliverAfter, zone)}");
+        }
+        return (r.Ghost == true ? Outcomes.HeldOut : r.Status ?? "sent", Feedback(r));
+    }
+
+    /// <summary>" (variant)" for a rule with an experiment; nothing for one without, where every command is "control".</summary>
+    public static string VariantSuffix(InterventionRecord r, RuleSet rules) =>
+        rules.Find(r.RuleId)?.Experiment is not null || r.Variant != "control" ? $" ({r.Variant})" : "";
+
     /// <summary>What became of a command: the latest report, "converted" when a conversion was attributed, "held out" for a ghost.</summary>
     public static string Feedback(InterventionRecord r) =>
         (r.Ghost == true ? "held out (nothing sent)" : r.Status ?? "sent, no report yet") + (r.Converted == true ? ", converted" : "");
-
-    // A count trigger's window key is "<rule id>" or "<rule id>|<property value>".
-    private static string RuleOf(string windowKey) => windowKey.Split('|', 2)[0];
 }

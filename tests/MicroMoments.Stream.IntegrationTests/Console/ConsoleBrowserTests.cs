@@ -63,6 +63,7 @@ public sealed class ConsoleBrowserTests(KafkaFixture kafka, RedisFixture redis, 
             await streams.ProduceAsync(user, Track(user, "Help Viewed", at.AddSeconds(2)));
             await streams.ProduceAsync(user, Track(user, "Help Viewed", at.AddSeconds(3)));
             await streams.ProduceAsync(user, Track(user, "Ping", at.AddSeconds(5)));
+            await streams.ProduceAsync(user, Track(user, "Help Viewed", at.AddSeconds(6))); // starts the count again: a near miss
         }
         await Eventually.TrueAsync(() => decisions.Records.Count >= users * 3, TimeSpan.FromSeconds(60), "every user's decisions");
         foreach (var command in commands.Records.Select(r => InterventionCloudEvents.Decode(r.Message.Value)).Where(c => c.RuleId == "ping-reply"))
@@ -111,6 +112,8 @@ public sealed class ConsoleBrowserTests(KafkaFixture kafka, RedisFixture redis, 
         var gate = await page.EvaluateExpressionAsync<string>("document.querySelector('#decisions tr.decision[data-outcome=suppressed] td.gate').textContent");
         Assert.Equal("cooldown", gate);
         Assert.Contains("stage", await page.EvaluateExpressionAsync<string>("document.querySelector('#derived').innerText"), StringComparison.Ordinal);
+        Assert.StartsWith("2 × Help Viewed", await page.EvaluateExpressionAsync<string>("document.querySelector('#decisions tr[data-rule=help-offer] td.trigger').textContent"), StringComparison.Ordinal);
+        Assert.StartsWith("1 of 2 within 10 min", await page.EvaluateExpressionAsync<string>("document.querySelector('#near-misses td.progress').textContent"), StringComparison.Ordinal);
         var userShot = await ScreenshotAsync(page, "console-user.png");
 
         await page.GoToAsync(new Uri(baseUri, "/console/rules").ToString());
