@@ -94,7 +94,7 @@ public sealed class FeedbackPipelineTests(KafkaFixture kafka, RedisFixture redis
         Assert.Equal(3, output.Records.Count);
 
         var explained = await ExplainAsync(ReadConfig(streams), "u-du");
-        Assert.Matches(@"\(all rules\)\s+dismissal_pause until 2026-12-01T10:00:21", explained);
+        Assert.Matches(@"\(all rules\)\s+dismissal_pause until 2026-12-01 10:00:21 UTC", explained);
     }
 
     [Fact]
