@@ -221,7 +221,7 @@ public sealed partial class RuleEngine
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
         var candidates = Rules.Rules
-            .Where(r => r.Trigger is EventTrigger t && t.Matches(e))
+            .Where(r => r.Trigger is EventTrigger t && t.Matches(e, state))
             .Select(r => EventTrigger.Fired(r, e));
         Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e) { Segments = _options.Segments }), e.Timestamp, now, result, e);
         return result;
@@ -368,7 +368,7 @@ public sealed partial class RuleEngine
         foreach (var rule in rules)
         {
             var c = candidates?.Find(x => ReferenceEquals(x.Rule, rule));
-            if (c is null && !rule.Trigger.Matches(e))
+            if (c is null && !rule.Trigger.Matches(e, state))
             {
                 continue;
             }
