@@ -99,6 +99,29 @@ public sealed partial class RulesSchemaTests
         Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("{ prefix: de }", "{ like: de }", StringComparison.Ordinal))));
     }
 
+    [Fact]
+    public async Task Validate_DidAndNotDid_NoErrorsAndTheLoaderAgrees()
+    {
+        const string Yaml = """
+            version: v
+            rules:
+              - id: r
+                trigger: { kind: count, event: page, times: 3, within: 10m, where: { name: Pricing } }
+                when:
+                  - not: { did: { event: Trial Started } }
+                  - not: { did: Trial Started, within: 30d }
+                  - did: { event: Signed Up, where: { properties.plan: { in: [free] } }, within: 90d }
+                  - did: Signed Up
+                  - { path: user.device, equals: desktop }
+                action: { moment: conversion, channel: in_app, message: { body: hi } }
+            """;
+        var schema = await SchemaAsync();
+
+        Assert.Empty(schema.Validate(YamlToJson(Yaml)).Select(e => e.ToString()));
+        Assert.Equal(["not", "not", "did", "did", "equals"], Rules.RuleSetLoader.Load(Yaml).Rules[0].Conditions.Select(c => c.Operator));
+        Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("did: Signed Up\n", "did: { within: 3d }\n", StringComparison.Ordinal))));
+    }
+
     /// <summary>YAML → JSON text, keeping plain (unquoted) numbers, booleans and nulls typed as YAML 1.2 reads them.</summary>
     internal static string YamlToJson(string yaml)
     {

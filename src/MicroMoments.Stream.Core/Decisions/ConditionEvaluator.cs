@@ -21,6 +21,10 @@ public static class ConditionEvaluator
 
     public static bool Holds(Condition c, ValueContext context)
     {
+        if (c.Did is { } did)
+        {
+            return did.Holds(context.State, context.Now) != (c.Operator == "not");
+        }
         var value = ValuePaths.Resolve(c.Path, context);
         var operands = c.Operands.Select(o => MessageTemplate.Render(o, p => ValuePaths.Resolve(p, context), context.Rules.Labels)).ToList();
         return c.Operator switch

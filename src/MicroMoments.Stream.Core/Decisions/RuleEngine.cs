@@ -33,6 +33,7 @@ public sealed partial class RuleEngine
     private readonly EventRuleIndex _index;
     private readonly HashSet<string> _conversionEvents;
     private readonly DeliveryCancellation _cancellation;
+    private readonly LastSeenRecord _lastSeen;
 
     public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
@@ -43,6 +44,7 @@ public sealed partial class RuleEngine
         _idle = new IdleTimer(rules.Rules);
         _index = new EventRuleIndex(rules.Rules);
         _cancellation = new DeliveryCancellation(rules);
+        _lastSeen = new LastSeenRecord(rules);
         _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -114,6 +116,7 @@ public sealed partial class RuleEngine
         var observation = UserProfile.Observe(state, e, Population, _options.Limits, eventTime: Rules.LatenessMs > 0);
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
+        result.Evicted += _lastSeen.Observe(state, e, ts);
         if (response.Applies)
         {
             EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);

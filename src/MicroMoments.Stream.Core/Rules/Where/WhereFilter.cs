@@ -18,7 +18,7 @@ public sealed class WhereFilter
 
     public bool IsEmpty => Clauses.Count == 0;
 
-    /// <summary>The filter as text, equal for filters that test the same (a <c>did</c>'s key in the user's last-seen record).</summary>
+    /// <summary>The filter as text, equal for filters that test the same (a <c>did</c>'s key in <see cref="UserState.LastSeen"/>).</summary>
     public string Canonical { get; }
 
     public bool Holds(ClickEvent e, UserState state)
