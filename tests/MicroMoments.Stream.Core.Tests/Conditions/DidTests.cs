@@ -11,16 +11,16 @@ public sealed class DidTests
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
     private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
 
-    internal const string PricingRule = """
-        version: t
-        rules:
-          - id: pricing-questions
-            trigger: { kind: count, event: page, times: 3, within: 10m, where: { name: Pricing } }
-            when:
-              - not: { did: { event: Trial Started } }
-            action: { moment: conversion, channel: in_app, message: { title: Questions about plans?, body: Chat with us } }
-            policy: { cooldown: 24h }
-        """;
+    /// <summary>The Pricing rule exactly as docs/rules.md gives it ("Has (not) done").</summary>
+    internal static readonly string PricingRule = "version: t\nrules:\n" + DocsBlock("id: pricing-questions");
+
+    private static string DocsBlock(string containing)
+    {
+        var text = File.ReadAllText(Path.Combine(DocsLinksTests.Root, "docs", "rules.md"));
+        var at = text.IndexOf(containing, StringComparison.Ordinal);
+        var start = text.LastIndexOf("```yaml\n", at, StringComparison.Ordinal) + "```yaml\n".Length;
+        return text[start..text.IndexOf("```", at, StringComparison.Ordinal)];
+    }
 
     private static RuleSet Rule(string condition) => RuleSetLoader.Load($$"""
         version: t
