@@ -42,10 +42,12 @@ public static class ConditionEvaluator
         };
     }
 
-    private static bool Same(string a, string b) =>
+    /// <summary>Equal as numbers when both are numbers, else as text case-insensitively (<c>where</c> compares the same way).</summary>
+    internal static bool Same(string a, string b) =>
         Number(a) is { } x && Number(b) is { } y ? x == y : string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
-    private static int? Compare(string? a, string b) =>
+    /// <summary>The order of two numbers; null when either is not a number.</summary>
+    internal static int? Compare(string? a, string b) =>
         Number(a) is { } x && Number(b) is { } y ? x.CompareTo(y) : null;
 
     private static double? Number(string? s) =>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
@@ -77,7 +76,7 @@ public sealed class WhereClause
     {
         foreach (var o in Operands)
         {
-            if (Number(value) is { } x && Number(o) is { } y ? x == y : string.Equals(value, o, StringComparison.OrdinalIgnoreCase))
+            if (ConditionEvaluator.Same(value, o))
             {
                 return true;
             }
@@ -85,7 +84,7 @@ public sealed class WhereClause
         return false;
     }
 
-    private int? Compare(string? value) => Number(value) is { } x && Number(Operands[0]) is { } y ? x.CompareTo(y) : null;
+    private int? Compare(string? value) => ConditionEvaluator.Compare(value, Operands[0]);
 
     private bool Matches(string value)
     {
@@ -98,9 +97,6 @@ public sealed class WhereClause
             return false; // a pattern that backtracks on hostile input must not stall the partition: no match
         }
     }
-
-    private static double? Number(string? s) =>
-        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
 
     /// <summary>The clause as text, the same for the same test however it was written (order, case of names).</summary>
     public string Canonical()
