@@ -116,7 +116,14 @@ public sealed partial class RuleEngine
         var observation = UserProfile.Observe(state, e, Population, _options.Limits, eventTime: Rules.LatenessMs > 0);
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
-        result.Evicted += _lastSeen.Observe(state, e, ts);
+        if (e.Key.Length > _options.Limits.MaxStringLength)
+        {
+            result.IgnoredValues++; // like any long name, not kept in state: a did of it cannot hold
+        }
+        else
+        {
+            result.Evicted += _lastSeen.Observe(state, e, ts);
+        }
         if (response.Applies)
         {
             EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);

@@ -150,6 +150,18 @@ public sealed class DidTests
     }
 
     [Fact]
+    public void Apply_EventNameLongerThanTheLimit_NotRecordedAndCounted()
+    {
+        var engine = new RuleEngine(RuleSetLoader.Load(PricingRule), new EngineOptions { Limits = new StateLimits { MaxStringLength = 10 } });
+        var state = new UserState { UserId = "u1" };
+
+        var result = engine.Apply(state, Event("A Rather Long Event Name"), new RecordSource("clickstream", 0, 1, DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
+
+        Assert.True(result.IgnoredValues >= 1);
+        Assert.Null(state.LastSeen);
+    }
+
+    [Fact]
     public void Observe_EarlierEventArrivingLate_KeepsTheLaterTime()
     {
         var record = new LastSeenRecord(RuleSetLoader.Load(PricingRule));
