@@ -70,6 +70,59 @@ public sealed partial class RulesSchemaTests
         Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("allocation: bandit", "allocation: greedy", StringComparison.Ordinal))));
     }
 
+    [Fact]
+    public async Task Validate_EveryWhereForm_NoErrorsAndTheLoaderAgrees()
+    {
+        const string Yaml = """
+            version: v
+            rules:
+              - id: r
+                trigger:
+                  kind: count
+                  event: page
+                  times: 3
+                  within: 10m
+                  where:
+                    name: Pricing
+                    event: { in: [page] }
+                    properties.plan: { notIn: [enterprise] }
+                    context.device.type: { exists: true }
+                    context.locale: { prefix: de }
+                    user.traits.plan: { regex: "^(free|trial)$" }
+                    properties.seats: { gte: 1, lt: 50 }
+                    referrer: ads
+                action: { moment: conversion, channel: in_app, message: { body: hi } }
+            """;
+        var schema = await SchemaAsync();
+
+        Assert.Empty(schema.Validate(YamlToJson(Yaml)).Select(e => e.ToString()));
+        Assert.Equal(9, Rules.RuleSetLoader.Load(Yaml).Rules[0].Trigger.Where.Clauses.Count);
+        Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("{ prefix: de }", "{ like: de }", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public async Task Validate_DidAndNotDid_NoErrorsAndTheLoaderAgrees()
+    {
+        const string Yaml = """
+            version: v
+            rules:
+              - id: r
+                trigger: { kind: count, event: page, times: 3, within: 10m, where: { name: Pricing } }
+                when:
+                  - not: { did: { event: Trial Started } }
+                  - not: { did: Trial Started, within: 30d }
+                  - did: { event: Signed Up, where: { properties.plan: { in: [free] } }, within: 90d }
+                  - did: Signed Up
+                  - { path: user.device, equals: desktop }
+                action: { moment: conversion, channel: in_app, message: { body: hi } }
+            """;
+        var schema = await SchemaAsync();
+
+        Assert.Empty(schema.Validate(YamlToJson(Yaml)).Select(e => e.ToString()));
+        Assert.Equal(["not", "not", "did", "did", "equals"], Rules.RuleSetLoader.Load(Yaml).Rules[0].Conditions.Select(c => c.Operator));
+        Assert.NotEmpty(schema.Validate(YamlToJson(Yaml.Replace("did: Signed Up\n", "did: { within: 3d }\n", StringComparison.Ordinal))));
+    }
+
     /// <summary>YAML → JSON text, keeping plain (unquoted) numbers, booleans and nulls typed as YAML 1.2 reads them.</summary>
     internal static string YamlToJson(string yaml)
     {

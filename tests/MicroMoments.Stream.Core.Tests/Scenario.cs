@@ -34,6 +34,17 @@ internal sealed class Scenario(RuleSet? rules = null)
             context = new { timezone = "Europe/Berlin" },
         });
 
+    public Scenario Page(string name, TimeSpan at, string user = "u1") =>
+        Feed(new
+        {
+            type = "page", name, userId = user, messageId = $"{user}-{++_line}", timestamp = (T0 + at).ToString("O"),
+            context = new { timezone = "Europe/Berlin" },
+        });
+
+    /// <summary>Feeds an event body as given, numbered and stamped like the others (its own <c>context</c> and all).</summary>
+    public Scenario Raw(Func<string, DateTimeOffset, object> body, TimeSpan at, string user = "u1") =>
+        Feed(body($"{user}-{++_line}", T0 + at));
+
     public Scenario Advance(TimeSpan to)
     {
         _sim.AdvanceTo(T0 + to);

@@ -23,13 +23,14 @@ public sealed class SimulationGoldenTests
     private static readonly string DefaultRules = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"));
 
     // Recorded again with retention counting (issue 21): messages, decisions, feedback, the responses' counters and the
-    // states without their retention fields were checked equal to the previous version's on all five runs.
+    // states without their retention fields were checked equal to the previous version's on all five runs. Recorded again
+    // with the last-seen section (25, did / not did): with it left out of the stored states, the earlier digests matched.
     [Theory]
-    [InlineData("examples", false, "DEF8E6A741FB1B22B6FB3AB9E5D72A607B0A7900ADC6B8686043631C9950E678")]
-    [InlineData("examples", true, "A0A570FDD37FFB6F230A2A40BE14C4DAFA63141630793442B657FC53175D60FD")]
-    [InlineData("squeezed", true, "6EDBD3D50E233F25B52A4CF9C10D1D6E25CBB14547F41FE47D1272829D41019A")]
-    [InlineData("aliases", false, "5E5CF8CA8FDA16FE7B29ADD538BF64A8A113105CA95036D2598DFA10283D9D7B")]
-    [InlineData("aliases", true, "9A55070F2EA54E71C4552BD6289CA62CCA9D836C482C1D3412DEB7513AEA17B5")]
+    [InlineData("examples", false, "1D51F0160A4A726537E838EE9796D4D83788263E0D31B03EC97802CE1DBA1141")]
+    [InlineData("examples", true, "8D224178A9D3516E7399B914A0EB42CFAFB15E438A2EDD826BC401EA671839F4")]
+    [InlineData("squeezed", true, "7CBCA9B8AE6CB3D9936FFE765781BBB35C06B2B864167B35AB893CADEA4BD4B3")]
+    [InlineData("aliases", false, "8C4A90AB59AE71A5E6FECBAA67269C48B830581B47A7693B8BF5E486E3AC2263")]
+    [InlineData("aliases", true, "F6B2A1F6FC4D22C6794BF62A0AA88415F101B0EE92629FE7202511F4064CEECC")]
     public void Simulate_RecordedInput_SameOutputAsRecorded(string events, bool rateLimited, string digest)
     {
         var simulation = new OfflineSimulation(RuleSetLoader.Load(rateLimited ? RateLimited(DefaultRules) : DefaultRules));

@@ -43,6 +43,7 @@ public sealed class UserStateSerializerTests
         UserPausedUntil = T + 604_800_000,
         RetentionMarks = 0b101011,
         RetentionLatest = T - 500,
+        LastSeen = new(StringComparer.Ordinal) { ["task failed"] = T - 1000, ["page | where name equals pricing"] = T },
         RetentionGroups = [new RetentionGroup { RuleId = "help-center-demo", Arm = "treated", Anchor = T - 1000, Marks = 6 }, new RetentionGroup { RuleId = "*", Arm = "treated", Anchor = T - 1000 }],
         RecentIds = [int.MinValue, -1, 0, 1, int.MaxValue],
         Windows = new(StringComparer.Ordinal) { ["setup-task-failing|a"] = [new WindowHit(T - 5000, "m1"), new WindowHit(T, "m2")], ["empty"] = [] },

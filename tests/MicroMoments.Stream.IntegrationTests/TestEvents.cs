@@ -21,4 +21,11 @@ internal static class TestEvents
 
     public static string Screen(string user, string name, DateTimeOffset at) =>
         JsonSerializer.Serialize(new { type = "screen", name, userId = user, messageId = Guid.NewGuid().ToString(), timestamp = at.ToString("O") });
+
+    public static string Page(string user, string name, DateTimeOffset at) =>
+        JsonSerializer.Serialize(new
+        {
+            type = "page", name, userId = user, messageId = Guid.NewGuid().ToString(), timestamp = at.ToString("O"),
+            context = new { timezone = "Europe/Berlin" },
+        });
 }

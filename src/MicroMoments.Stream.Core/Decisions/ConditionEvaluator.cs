@@ -21,6 +21,10 @@ public static class ConditionEvaluator
 
     public static bool Holds(Condition c, ValueContext context)
     {
+        if (c.Did is { } did)
+        {
+            return did.Holds(context.State, context.Now) != (c.Operator == "not");
+        }
         var value = ValuePaths.Resolve(c.Path, context);
         var operands = c.Operands.Select(o => MessageTemplate.Render(o, p => ValuePaths.Resolve(p, context), context.Rules.Labels)).ToList();
         return c.Operator switch
@@ -38,10 +42,12 @@ public static class ConditionEvaluator
         };
     }
 
-    private static bool Same(string a, string b) =>
+    /// <summary>Equal as numbers when both are numbers, else as text case-insensitively (<c>where</c> compares the same way).</summary>
+    internal static bool Same(string a, string b) =>
         Number(a) is { } x && Number(b) is { } y ? x == y : string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
-    private static int? Compare(string? a, string b) =>
+    /// <summary>The order of two numbers; null when either is not a number.</summary>
+    internal static int? Compare(string? a, string b) =>
         Number(a) is { } x && Number(b) is { } y ? x.CompareTo(y) : null;
 
     private static double? Number(string? s) =>

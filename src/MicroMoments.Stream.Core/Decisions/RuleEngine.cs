@@ -33,6 +33,7 @@ public sealed partial class RuleEngine
     private readonly EventRuleIndex _index;
     private readonly HashSet<string> _conversionEvents;
     private readonly DeliveryCancellation _cancellation;
+    private readonly LastSeenRecord _lastSeen;
 
     public RuleEngine(RuleSet rules, EngineOptions? options = null, PopulationBaseline? population = null)
     {
@@ -43,6 +44,7 @@ public sealed partial class RuleEngine
         _idle = new IdleTimer(rules.Rules);
         _index = new EventRuleIndex(rules.Rules);
         _cancellation = new DeliveryCancellation(rules);
+        _lastSeen = new LastSeenRecord(rules);
         _conversionEvents = rules.Rules.Where(r => r.Conversion is not null).Select(r => r.Conversion!.Event).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -114,6 +116,14 @@ public sealed partial class RuleEngine
         var observation = UserProfile.Observe(state, e, Population, _options.Limits, eventTime: Rules.LatenessMs > 0);
         result.IgnoredValues += observation.Ignored;
         result.Evicted += observation.Evicted;
+        if (e.Key.Length > _options.Limits.MaxStringLength)
+        {
+            result.IgnoredValues++; // like any long name, not kept in state: a did of it cannot hold
+        }
+        else
+        {
+            result.Evicted += _lastSeen.Observe(state, e, ts);
+        }
         if (response.Applies)
         {
             EscalationTrigger.CancelOnResponse(Rules, state, response.RuleId!, response.InterventionId);
@@ -221,7 +231,7 @@ public sealed partial class RuleEngine
     private Evaluation ApplyDeliveryReport(UserState state, ClickEvent e, DateTimeOffset now, Evaluation result)
     {
         var candidates = Rules.Rules
-            .Where(r => r.Trigger is EventTrigger t && t.Matches(e))
+            .Where(r => r.Trigger is EventTrigger t && t.Matches(e, state))
             .Select(r => EventTrigger.Fired(r, e));
         Decide(state, Holding(candidates, new ValueContext(state, Rules, e.Timestamp, e) { Segments = _options.Segments }), e.Timestamp, now, result, e);
         return result;
@@ -370,7 +380,7 @@ public sealed partial class RuleEngine
         foreach (var rule in rules)
         {
             var c = candidates?.Find(x => ReferenceEquals(x.Rule, rule));
-            if (c is null && !rule.Trigger.Matches(e))
+            if (c is null && !rule.Trigger.Matches(e, state))
             {
                 continue;
             }

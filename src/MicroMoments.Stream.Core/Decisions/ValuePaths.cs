@@ -62,15 +62,16 @@ public static class ValuePaths
     {
         var s = c.State;
         var inv = CultureInfo.InvariantCulture;
+        if (path == "user.cluster")
+        {
+            return c.Segments?.Assign(s, c.Now);
+        }
+        if (path.StartsWith("user.", StringComparison.Ordinal))
+        {
+            return ResolveUser(path, s, c.Now);
+        }
         switch (path)
         {
-            case "user.id": return s.UserId;
-            case "user.device": return s.Device;
-            case "user.timezone": return s.Timezone;
-            case "user.lifecycleStage": return UserProfile.LifecycleStage(s, c.Now);
-            case "user.segment": return UserProfile.Segment(s, c.Now);
-            case "user.archetype": return UserProfile.Archetype(s, c.Now);
-            case "user.cluster": return c.Segments?.Assign(s, c.Now);
             case "state.engagementScore": return UserProfile.EngagementScore(s, c.Now).ToString(inv);
             case "state.streakDays": return UserProfile.Streak(s, c.Now).ToString(inv);
             case "state.lastFeature": return s.LastFeature;
@@ -91,14 +92,6 @@ public static class ValuePaths
             case "time.localTime": return TimeZones.Local(c.Now, s.Timezone).ToString("HH:mm", inv);
             case "rule.id": return c.Rule?.Id;
         }
-        if (path.StartsWith("user.traits.", StringComparison.Ordinal))
-        {
-            return s.Traits?.GetValueOrDefault(path["user.traits.".Length..]);
-        }
-        if (path.StartsWith("user.location.", StringComparison.Ordinal) || path.StartsWith("user.group.", StringComparison.Ordinal))
-        {
-            return s.Attributes?.GetValueOrDefault(path["user.".Length..]);
-        }
         if (path.StartsWith("state.featureUses.", StringComparison.Ordinal))
         {
             return (s.FeatureCounts?.GetValueOrDefault(path["state.featureUses.".Length..]) ?? 0).ToString(inv);
@@ -111,6 +104,32 @@ public static class ValuePaths
             && c.Details.TryGetValue(path["trigger.".Length..], out var v))
         {
             return Convert.ToString(v, inv);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A <c>user.*</c> path other than <c>user.cluster</c> (which needs the learned segments): what the user's state alone
+    /// answers at <paramref name="now"/>, so a trigger's <c>where</c> can read it too.
+    /// </summary>
+    public static string? ResolveUser(string path, UserState s, DateTimeOffset now)
+    {
+        switch (path)
+        {
+            case "user.id": return s.UserId;
+            case "user.device": return s.Device;
+            case "user.timezone": return s.Timezone;
+            case "user.lifecycleStage": return UserProfile.LifecycleStage(s, now);
+            case "user.segment": return UserProfile.Segment(s, now);
+            case "user.archetype": return UserProfile.Archetype(s, now);
+        }
+        if (path.StartsWith("user.traits.", StringComparison.Ordinal))
+        {
+            return s.Traits?.GetValueOrDefault(path["user.traits.".Length..]);
+        }
+        if (path.StartsWith("user.location.", StringComparison.Ordinal) || path.StartsWith("user.group.", StringComparison.Ordinal))
+        {
+            return s.Attributes?.GetValueOrDefault(path["user.".Length..]);
         }
         return null;
     }

@@ -125,7 +125,14 @@ public sealed record DeliverSpec(bool BestTime, TimeWindow? Window);
 public sealed record ConversionSpec(string Event, TimeSpan Within);
 
 /// <summary>One <c>when</c> condition: a value path, an operator and its operands (which may hold placeholders).</summary>
-public sealed record Condition(string Path, string Operator, IReadOnlyList<string> Operands);
+public sealed record Condition(string Path, string Operator, IReadOnlyList<string> Operands)
+{
+    /// <summary>For <c>{ did: ... }</c> (<see cref="Operator"/> <c>did</c>) and <c>{ not: { did: ... } }</c> (<c>not</c>); null for a path condition.</summary>
+    public DidCondition? Did { get; init; }
+
+    /// <summary>A <c>did</c> (or its negation) of <paramref name="did"/>.</summary>
+    public static Condition Of(DidCondition did, bool negated) => new("did", negated ? "not" : "did", []) { Did = did };
+}
 
 /// <summary>What a rule asks the delivery services to show.</summary>
 public sealed class ActionSpec

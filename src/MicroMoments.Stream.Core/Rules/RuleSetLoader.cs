@@ -317,6 +317,14 @@ public static class RuleSetLoader
                 r.Error(item, $"rule '{id}': a condition is a mapping like {{ path: state.engagementScore, lt: 40 }}");
                 continue;
             }
+            if (r.Child(c, "did") is not null || r.Child(c, "not") is not null)
+            {
+                if (DidReader.Read(r, c, id) is { } did)
+                {
+                    result.Add(did);
+                }
+                continue;
+            }
             r.Known(c, ["path", .. Operators]);
             var path = r.String(c, "path");
             var ops = Operators.Where(o => r.Child(c, o) is not null).ToList();

@@ -75,6 +75,12 @@ public sealed class UserState
     /// <summary>The latest activity counted for retention (Unix ms; 0: none): a later UTC day counts the user active on it.</summary>
     [JsonPropertyName("rl")] public long RetentionLatest { get; set; }
 
+    /// <summary>
+    /// When the user last did each event (normalised name → Unix ms), and each <c>did</c>-with-<c>where</c> key of the rules
+    /// (<see cref="Decisions.LastSeenRecord"/>), least recently seen first; at most <see cref="Decisions.LastSeenRecord.MaxEntries"/>.
+    /// </summary>
+    [JsonPropertyName("ds")] public OrderedDictionary<string, long>? LastSeen { get; set; }
+
     /// <summary>The treated and control arms the user is in, for retention against control: each once, from its first decision.</summary>
     [JsonPropertyName("ra")] public List<RetentionGroup>? RetentionGroups { get; set; }
 

@@ -23,7 +23,8 @@ public static class UserStateSerializer
 
     private static bool HasContainerOnlyFields(UserState s) =>
         s.Waiting is not null || s.UnservedCrossings is not null || s.Behaviour is not null || s.UserDismissals != 0 || s.UserPausedUntil != 0
-        || s.EventTime is not null || s.RetentionMarks != 0 || s.RetentionLatest != 0 || s.RetentionGroups is not null || s.BanditArms is not null;
+        || s.EventTime is not null || s.RetentionMarks != 0 || s.RetentionLatest != 0 || s.RetentionGroups is not null || s.BanditArms is not null
+        || s.LastSeen is not null;
 
     /// <summary>Reads a stored state; throws only <see cref="UnreadableStateException"/>, whatever the bytes.</summary>
     public static UserState Deserialize(ReadOnlySpan<byte> data)

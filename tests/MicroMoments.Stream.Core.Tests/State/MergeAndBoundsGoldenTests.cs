@@ -205,6 +205,7 @@ public sealed class MergeAndBoundsGoldenTests(ITestOutputHelper output)
         UserPausedUntil = T + 1_000,
         AutoPausedAt = T + 20,
         BanditArms = new(StringComparer.Ordinal) { ["checkout-nudge"] = "later" },
+        LastSeen = new(StringComparer.Ordinal) { ["signed up"] = T - 90_000_000, ["trial started | where properties.plan equals pro"] = T - 5_000, ["page"] = T + 120_000 },
         RecentIds = [1, 2, 3, int.MaxValue],
         Windows = new(StringComparer.Ordinal)
         {

@@ -68,6 +68,7 @@ public sealed class StateContainerTests(ITestOutputHelper output)
         copy.RetentionMarks = 0;
         copy.RetentionLatest = 0;
         copy.RetentionGroups = null;
+        copy.LastSeen = null;
         return copy;
     }
 

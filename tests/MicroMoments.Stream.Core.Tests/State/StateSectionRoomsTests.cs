@@ -37,6 +37,7 @@ public sealed class StateSectionRoomsTests
         { 21, "merge" },                  // behaviour counts (learned segments): scalars
         { 22, "bound merge" },            // retention: bounded when added (RetentionCounting.MaxGroups)
         { 24, "bound merge" },            // bandit arms: one per bandit experiment, kept (the arm a user saw), the identified user's wins
+        { 25, "bound merge" },            // last seen (did / not did): bounded when added (LastSeenRecord.MaxEntries), the later time wins
     };
 
     [Fact]

@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Rules.Where;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -32,7 +33,7 @@ public sealed class AbsenceTrigger : TriggerSpec
         {
             r.Error(t, $"rule '{id}': an absence trigger needs 'event' and 'missing'");
         }
-        return new AbsenceTrigger { Event = evt, Missing = missing, Duration = within, Per = r.String(t, "per"), Where = r.StringMap(t, "where") };
+        return new AbsenceTrigger { Event = evt, Missing = missing, Duration = within, Per = r.String(t, "per"), Where = WhereReader.Read(r, t, id) };
     }
 
     internal override IEnumerable<string> IndexKeys => new[] { Event, Missing }.OfType<string>();
@@ -58,11 +59,11 @@ public sealed class AbsenceTrigger : TriggerSpec
             }
             EventTimeTail.MissingSeen(on.State, id, on.Timestamp);
         }
-        else if (Matches(e) && Per is not null && e.Property(Per)?.Length > on.Limits.MaxStringLength)
+        else if (Matches(e, on.State) && Per is not null && e.Property(Per)?.Length > on.Limits.MaxStringLength)
         {
             on.Result.IgnoredValues++; // the value would become a timer id in state: like any long value, it is not kept
         }
-        else if (Matches(e) && Arms(ref on, TimerId(rule, e)))
+        else if (Matches(e, on.State) && Arms(ref on, TimerId(rule, e)))
         {
             on.Result.Evicted += Timers.Arm(on.State, TimerId(rule, e), rule.Id, on.Timestamp + DurationMs, e.MessageId,
                 TriggerDetails.Store(e, on.Limits, on.Result), on.Limits.MaxTimers);

@@ -3,6 +3,7 @@ using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.State;
+using MicroMoments.Stream.Core.Rules.Where;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -43,14 +44,14 @@ public sealed class CountTrigger : TriggerSpec
             // Event times are whole milliseconds: a shorter window could hold only hits of one instant.
             r.Error(t, $"rule '{id}': a count trigger's 'within' must be at least 1ms");
         }
-        return new CountTrigger { Event = evt, Duration = window, Times = times, Per = r.String(t, "per"), Where = r.StringMap(t, "where") };
+        return new CountTrigger { Event = evt, Duration = window, Times = times, Per = r.String(t, "per"), Where = WhereReader.Read(r, t, id) };
     }
 
     internal override bool Concerns(string? key) => key is not null && Event == key;
 
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
     {
-        if (!Matches(on.Event) || on.Arrival == Arrival.Late)
+        if (!Matches(on.Event, on.State) || on.Arrival == Arrival.Late)
         {
             return; // a late event counts towards no trigger
         }

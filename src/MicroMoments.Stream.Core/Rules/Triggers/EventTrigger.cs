@@ -1,5 +1,6 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Rules.Where;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -20,14 +21,14 @@ public sealed class EventTrigger : TriggerSpec
         {
             r.Error(t, $"rule '{id}': a {kindText} trigger needs an 'event'");
         }
-        return new EventTrigger { Event = evt, Where = r.StringMap(t, "where") };
+        return new EventTrigger { Event = evt, Where = WhereReader.Read(r, t, id) };
     }
 
     internal override bool Concerns(string? key) => key is not null && Event == key;
 
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
     {
-        if (Matches(on.Event))
+        if (Matches(on.Event, on.State))
         {
             on.Fire(Fired(rule, on.Event));
         }

@@ -31,7 +31,7 @@ public abstract class MetricTrigger : TriggerSpec
     internal override void OnEvent(Rule rule, ref TriggerEvent on, double? before)
     {
         var e = on.Event;
-        if (Event is not null && !Matches(e))
+        if (Event is not null && !Matches(e, on.State))
         {
             return;
         }

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Rules.Where;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -21,7 +22,7 @@ public sealed class StreakTrigger : MetricTrigger
         {
             r.Error(t, $"rule '{id}': a streak trigger needs 'days' of 2 or more");
         }
-        return new StreakTrigger { Event = evt, Where = r.StringMap(t, "where"), Days = r.Int(t, "days") ?? 0, Metric = "streakDays" };
+        return new StreakTrigger { Event = evt, Where = WhereReader.Read(r, t, id), Days = r.Int(t, "days") ?? 0, Metric = "streakDays" };
     }
 
     /// <summary>

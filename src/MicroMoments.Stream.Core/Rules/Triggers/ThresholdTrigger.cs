@@ -1,4 +1,5 @@
 using MicroMoments.Stream.Core.Decisions;
+using MicroMoments.Stream.Core.Rules.Where;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -34,7 +35,7 @@ public sealed class ThresholdTrigger : MetricTrigger
         }
         return new ThresholdTrigger
         {
-            Event = evt, Where = r.StringMap(t, "where"), Metric = r.String(t, "metric"),
+            Event = evt, Where = WhereReader.Read(r, t, id), Metric = r.String(t, "metric"),
             Above = r.Double(t, "above"), Below = r.Double(t, "below"), AtLeast = r.Double(t, "atLeast"), AtMost = r.Double(t, "atMost"),
         };
     }

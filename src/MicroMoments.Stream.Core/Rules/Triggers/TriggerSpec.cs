@@ -1,5 +1,7 @@
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Events;
+using MicroMoments.Stream.Core.Rules.Where;
+using MicroMoments.Stream.Core.State;
 using YamlDotNet.RepresentationModel;
 
 namespace MicroMoments.Stream.Core.Rules.Triggers;
@@ -24,8 +26,8 @@ public abstract class TriggerSpec
     /// <summary>The normalised event key (<see cref="EventNames.Normalize"/>) the trigger watches; null for a kind that watches none.</summary>
     public string? Event { get; init; }
 
-    /// <summary>Property filters on the matching event: every entry must equal (case-insensitively).</summary>
-    public IReadOnlyDictionary<string, string> Where { get; init; } = new Dictionary<string, string>();
+    /// <summary>The matching event's <c>where</c> (docs/rules.md, "<c>where</c>"): every clause must hold.</summary>
+    public WhereFilter Where { get; init; } = WhereFilter.None;
 
     /// <summary>The window, the dwell or idle time, or the wait for a follow-up or a response; zero for a kind with none.</summary>
     public TimeSpan Duration { get; init; }
@@ -33,19 +35,8 @@ public abstract class TriggerSpec
     /// <summary>The metric a threshold or streak trigger watches (<see cref="Metrics"/>); null for other kinds.</summary>
     public string? Metric { get; init; }
 
-    public bool Matches(ClickEvent e) => Event is not null && e.Key == Event && WhereHolds(e);
-
-    public bool WhereHolds(ClickEvent e)
-    {
-        foreach (var (k, v) in Where)
-        {
-            if (!string.Equals(e.Property(k), v, StringComparison.OrdinalIgnoreCase))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>Whether <paramref name="e"/> is the watched event and its <see cref="Where"/> holds (<c>user.*</c> read from <paramref name="state"/>).</summary>
+    public bool Matches(ClickEvent e, UserState state) => Event is not null && e.Key == Event && Where.Holds(e, state);
 
     /// <summary>The event names this trigger names: each gets an entry of its own in <see cref="EventRuleIndex"/>.</summary>
     internal virtual IEnumerable<string> IndexKeys => Event is null ? [] : [Event];

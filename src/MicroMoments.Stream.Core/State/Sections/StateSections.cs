@@ -30,6 +30,7 @@ internal static class StateSections
         new BehaviourSection(),
         new RetentionSection(),
         new BanditArmsSection(),
+        new LastSeenSection(),
     ];
 
     /// <summary>The sections with count bounds (their own <see cref="StateSection.Evict"/>): run after every event.</summary>
