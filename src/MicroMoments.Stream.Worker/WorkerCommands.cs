@@ -14,7 +14,8 @@ public static class WorkerCommands
     public static async Task<int> RunAsync(string[] args) => args switch
     {
         [] or ["run", ..] => await RunWorkerAsync(args.Length > 0 ? args[1..] : args),
-        ["rules", "validate", var file] => RulesValidateCommand.Run(file, Console.Out, Console.Error),
+        ["rules", "validate", var file] => RulesValidateCommand.Run(file, null, Console.Out, Console.Error),
+        ["rules", "validate", var file, "--events", var events] => RulesValidateCommand.Run(file, events, Console.Out, Console.Error),
         ["simulate", .. var rest] => SimulateCommand.Run(rest, Console.Out, Console.Error, Configuration()),
         ["explain", .. var rest] => await ExplainCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
         ["report", .. var rest] => await ReportCommand.RunAsync(rest, Configuration(), Console.Out, Console.Error),
@@ -28,7 +29,9 @@ public static class WorkerCommands
         Console.Error.WriteLine("""
             usage: MicroMoments.Stream.Worker [command]
               run                      the worker (default)
-              rules validate <file>    check a rules file; exit 0 or a list of errors with line numbers
+              rules validate <file> [--events <sample.ndjson>]
+                                       check a rules file; exit 0 or a list of errors with line numbers; with a
+                                       sample, per rule what matches, and warnings for names the sample never has
               explain --user <id> [--raw]
                                        the user's state in words (--raw: as stored), timers and recent decisions, from Redis
               loadgen                  publish synthetic personas to MicroMoments__Kafka__BootstrapServers (MicroMoments__LoadGen__EventsPerSecond)

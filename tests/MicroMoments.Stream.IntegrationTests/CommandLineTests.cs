@@ -155,7 +155,7 @@ public sealed class CommandLineTests : IDisposable
     public void RulesValidate_DefaultRules_ExitZero()
     {
         using var stdout = new StringWriter();
-        Assert.Equal(0, RulesValidateCommand.Run(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"), stdout, TextWriter.Null));
+        Assert.Equal(0, RulesValidateCommand.Run(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"), null, stdout, TextWriter.Null));
         Assert.Contains("valid", stdout.ToString(), StringComparison.Ordinal);
     }
 
@@ -165,7 +165,7 @@ public sealed class CommandLineTests : IDisposable
         var rules = File("bad.yaml", ["rules:", "  - id: x", "    trigger: { kind: count, event: A, times: 1, within: 1m }", "    action: { moment: m, channel: c, message: { body: b }, colour: red }"]);
         using var stderr = new StringWriter();
 
-        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        Assert.Equal(1, RulesValidateCommand.Run(rules, null, TextWriter.Null, stderr));
         Assert.Contains($"{rules}:3:", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains($"{rules}:4:", stderr.ToString(), StringComparison.Ordinal);
     }
@@ -178,7 +178,7 @@ public sealed class CommandLineTests : IDisposable
             "    action: { moment: m, channel: c, message: { title: \"{{trigger.task | upper}}\", body: \"Hi {{bogus.path}}\" } }"]);
         using var stderr = new StringWriter();
 
-        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        Assert.Equal(1, RulesValidateCommand.Run(rules, null, TextWriter.Null, stderr));
         var errors = stderr.ToString();
         Assert.Contains($"{rules}:4:", errors, StringComparison.Ordinal);
         Assert.Contains("unknown path root 'bogus'", errors, StringComparison.Ordinal);
@@ -192,7 +192,7 @@ public sealed class CommandLineTests : IDisposable
         var folder = Directory.CreateDirectory(Path.Combine(_dir, "rules.d")).FullName;
         using var stderr = new StringWriter();
 
-        Assert.Equal(2, RulesValidateCommand.Run(folder, TextWriter.Null, stderr));
+        Assert.Equal(2, RulesValidateCommand.Run(folder, null, TextWriter.Null, stderr));
         var simulate = Simulate("--events", File("events.ndjson", Story), "--rules", folder);
 
         Assert.Equal(2, simulate.Exit);
@@ -210,7 +210,7 @@ public sealed class CommandLineTests : IDisposable
         var rules = File("overflow.yaml", ["rules:", "  - id: x", $"    trigger: {{ kind: dwell, view: v, after: {after} }}", "    action: { moment: m, channel: c, message: { body: b } }"]);
         using var stderr = new StringWriter();
 
-        Assert.Equal(1, RulesValidateCommand.Run(rules, TextWriter.Null, stderr));
+        Assert.Equal(1, RulesValidateCommand.Run(rules, null, TextWriter.Null, stderr));
         var simulate = Simulate("--events", File("events.ndjson", Story), "--rules", rules);
 
         Assert.Contains($"{rules}:3:", stderr.ToString(), StringComparison.Ordinal);
