@@ -219,4 +219,18 @@ public sealed class CommandLineTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void RulesValidate_WithTheExampleEvents_PrintsPerRuleCountsAndWarnsForNamesTheSampleLacks()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = RulesValidateCommand.Run(Path.Combine(AppContext.BaseDirectory, "Rules", "default.rules.yaml"),
+            Path.Combine(DeploymentConfigTests.Root, "docs", "examples", "events.ndjson"), stdout, stderr);
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"setup-task-failing\s+task failed\s+477 \(60\)\s+477 \(60\)\s+\d+ \(\d+\)", stdout.ToString());
+        Assert.Contains("warning: rule 'next-shortcut': trigger event 'intervention clicked' never occurs in the sample", stderr.ToString(), StringComparison.Ordinal);
+    }
 }
