@@ -16,7 +16,7 @@ public static class RetentionPage
         h.Add($"<h2>By sign-up day</h2>");
         if (r.AllCohorts is { } all)
         {
-            var lines = r.Cohorts.Select((c, i) => new SvgCharts.RetentionLine(c, CohortColours[i % CohortColours.Length]))
+            var lines = r.Cohorts.TakeLast(CohortLines).Select((c, i) => new SvgCharts.RetentionLine(c, CohortColours[i % CohortColours.Length]))
                 .Append(new SvgCharts.RetentionLine(all, "#212121", Bold: true)).ToList();
             SvgCharts.RetentionLines(h, "cohorts", "retention by sign-up day, a line per cohort and a heavy one for all", r.Days, lines);
         }
@@ -85,6 +85,9 @@ public static class RetentionPage
             h.Add($"</tbody></table></section>");
         }
     });
+
+    /// <summary>The chart draws the latest this many cohorts (the table lists every one): a line and a legend row each, so months of sign-ups stay one small chart.</summary>
+    public const int CohortLines = 8;
 
     /// <summary>Cohort lines cycle through these; the curve over all cohorts is drawn heavy and near-black above them.</summary>
     private static readonly string[] CohortColours = ["#90caf9", "#a5d6a7", "#ffcc80", "#ce93d8", "#80cbc4", "#ef9a9a", "#b0bec5"];

@@ -202,4 +202,17 @@ public sealed class ConsolePageTests
         Assert.Equal("table", arms.NextElementSibling!.LocalName);
         Assert.Empty(doc.QuerySelectorAll("script"));
     }
+
+    [Fact]
+    public void RetentionPage_TwelveCohorts_ChartDrawsTheLatestEightAndAllWhileTheTableListsEvery()
+    {
+        var cohorts = Enumerable.Range(1, 12).ToDictionary(d => $"2026-11-{d:00}|signed_up", _ => 1L);
+        cohorts["2026-11-20|active"] = 1;
+
+        var doc = new HtmlParser().ParseDocument(RetentionPage.Render(ResponseReport.Build(new Dictionary<string, Dictionary<string, long>> { [""] = cohorts }).Retention));
+
+        var drawn = doc.QuerySelectorAll("svg[data-chart=cohorts] g.curve").Select(g => g.GetAttribute("data-curve")).ToList();
+        Assert.Equal([.. Enumerable.Range(5, 8).Select(d => $"2026-11-{d:00}"), "all"], drawn);
+        Assert.Equal(13, doc.QuerySelectorAll("#cohorts tr[data-cohort]").Length);
+    }
 }
