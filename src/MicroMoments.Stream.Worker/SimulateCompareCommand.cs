@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Interventions;
 using MicroMoments.Stream.Core.Simulation;
 
@@ -95,14 +96,23 @@ public static class SimulateCompareCommand
             : $"Users whose outcome changed: {result.ChangedUserCount}");
         if (result.ChangedUsers.Count > 0)
         {
-            o.WriteLine($"  {"user",-20} {"before (a)",-48} after (b)");
+            o.WriteLine($"  {"user",-20} {"before (a)",-56} after (b)");
         }
         foreach (var u in result.ChangedUsers)
         {
-            o.WriteLine($"  {u.UserId,-20} {Describe(u.Before),-48} {Describe(u.After)}");
+            o.WriteLine($"  {u.UserId,-20} {Describe(u.Before),-56} {Describe(u.After)}");
         }
     }
 
-    private static string Describe(DecisionSummary? d) => d is null ? "(no decision)"
-        : d.Reason is null ? $"{d.RuleId} {d.Outcome}" : $"{d.RuleId} {d.Outcome} ({d.Reason})";
+    /// <summary><c>ping emitted → cancelled (cancel_on:order completed)</c>, <c>ping deferred (quiet_hours) → expired</c>: the decision and what became of it.</summary>
+    public static string Describe(DecisionSummary? d) => d is null ? "(no decision)"
+        : string.Concat(d.Reason is null ? $"{d.RuleId} {d.Outcome}" : $"{d.RuleId} {d.Outcome} ({d.Reason})", string.Concat(d.Then.Select(t => " → " + Step(t))));
+
+    /// <summary>A wait's end by its reason alone (<c>expired</c>, <c>superseded</c>, <c>schedule_full</c>); any other step as outcome (reason).</summary>
+    private static string Step(DecisionStep t) => t switch
+    {
+        { Outcome: Outcomes.Suppressed, Reason: Reasons.Expired or Reasons.Superseded or Reasons.ScheduleFull } => t.Reason,
+        { Reason: null } => t.Outcome,
+        _ => $"{t.Outcome} ({t.Reason})",
+    };
 }

@@ -119,20 +119,82 @@ public sealed class BackTestTests
         Assert.Equal("both", added.Rules.Single(r => r.RuleId == "ping").Presence);
     }
 
+    private static readonly TriggerInfo NoTrigger = new("event", [], new Dictionary<string, object>());
+
+    private static Decision D(string outcome, string? reason, string id = "id", int minute = 0, bool followUp = false) =>
+        new("u", "r", "v", outcome, reason, id, T0.AddMinutes(minute), NoTrigger) { FollowUp = followUp };
+
     [Fact]
     public void Compare_UnknownOutcome_ShownAsARowOfItsOwn()
     {
-        var trigger = new TriggerInfo("event", [], new Dictionary<string, object>());
-        Decision D(string outcome, string? reason) => new("u", "r", "v", outcome, reason, "id", T0, trigger);
+        var result = BackTest.Compare(["r"], [D(Outcomes.Emitted, null)], ["r"], [D(Outcomes.Emitted, null), D("nudged_twice", null, id: "id-2")]);
 
-        var result = BackTest.Compare(["r"], [D(Outcomes.Emitted, null)], ["r"], [D(Outcomes.Emitted, null), D("cancelled", "cancel_on"), D("held_out", "global_control")]);
+        Assert.Equal((0, 1), (Metric(result, "r", "nudged_twice").A, Metric(result, "r", "nudged_twice").B));
+        Assert.Equal(1, Metric(result, "r", "matched").Difference);
+        var changed = Assert.Single(result.ChangedUsers);
+        Assert.Null(changed.Before);
+        Assert.Equal("nudged_twice", changed.After!.Outcome);
+    }
+
+    [Fact]
+    public void Compare_CancelledInBOnly_CancelledRowAndTheUserShownEmittedThenCancelled()
+    {
+        var cancelled = D(Outcomes.Cancelled, CancelReasons.CancelOn("order completed"), minute: 1);
+
+        var result = BackTest.Compare(["r"], [D(Outcomes.Emitted, null)], ["r"], [D(Outcomes.Emitted, null), cancelled, D(Outcomes.HeldOut, Reasons.GlobalControl, id: "id-2", minute: 2)]);
 
         Assert.Equal((0, 1), (Metric(result, "r", "cancelled").A, Metric(result, "r", "cancelled").B));
         Assert.Equal(1, Metric(result, "r", "matched").Difference); // the held-out match, not the cancellation
-        Assert.Equal(1, Metric(result, "r", "held_out").Difference);
         var changed = Assert.Single(result.ChangedUsers);
-        Assert.Null(changed.Before);
-        Assert.Equal("cancelled", changed.After!.Outcome);
+        Assert.Equal((Outcomes.Emitted, Outcomes.Emitted), (changed.Before!.FinalOutcome, changed.After!.Outcome));
+        Assert.Empty(changed.Before.Then);
+        Assert.Equal([new DecisionStep(Outcomes.Cancelled, "cancel_on:order completed", T0.AddMinutes(1))], changed.After.Then);
+        Assert.Equal((Outcomes.Cancelled, "cancel_on:order completed"), (changed.After.FinalOutcome, changed.After.FinalReason));
+    }
+
+    [Fact]
+    public void Compare_NoCancellationAnywhere_CancelledRowShownAsZero()
+    {
+        var result = BackTest.Compare(["r"], [D(Outcomes.Emitted, null)], ["r"], [D(Outcomes.Emitted, null)]);
+
+        Assert.Equal((0, 0), (Metric(result, "r", "cancelled").A, Metric(result, "r", "cancelled").B));
+        Assert.Empty(result.ChangedUsers);
+    }
+
+    [Fact]
+    public void Compare_DeferredThenExpiredInAThenSentInB_TheUserShownWithEachFinalState()
+    {
+        var a = new[] { D(Outcomes.Deferred, Reasons.QuietHours), D(Outcomes.Suppressed, Reasons.Expired, minute: 60, followUp: true) };
+        var b = new[] { D(Outcomes.Deferred, Reasons.QuietHours), D(Outcomes.Emitted, null, minute: 30, followUp: true) };
+
+        var result = BackTest.Compare(["r"], a, ["r"], b);
+
+        var changed = Assert.Single(result.ChangedUsers);
+        Assert.Equal((Outcomes.Deferred, Outcomes.Deferred), (changed.Before!.Outcome, changed.After!.Outcome));
+        Assert.Equal((Outcomes.Suppressed, Reasons.Expired), (changed.Before.FinalOutcome, changed.Before.FinalReason));
+        Assert.Equal(Outcomes.Emitted, changed.After.FinalOutcome);
+        Assert.Equal(T0, changed.Before.At); // listed at the match, not at its end
+        Assert.Equal(0, Metric(result, "r", "matched").Difference); // a follow-up is not a match
+    }
+
+    [Fact]
+    public void Compare_SameDeferralSameEnd_NoChangedUser()
+    {
+        var run = new[] { D(Outcomes.Deferred, Reasons.QuietHours), D(Outcomes.Suppressed, Reasons.Superseded, minute: 5, followUp: true) };
+
+        var result = BackTest.Compare(["r"], run, ["r"], run);
+
+        Assert.Equal(0, result.ChangedUserCount);
+    }
+
+    [Fact]
+    public void Compare_FollowUpWithoutItsMatch_StandsAsADecisionOfItsOwn()
+    {
+        var result = BackTest.Compare(["r"], [], ["r"], [D(Outcomes.Suppressed, Reasons.Expired, followUp: true)]);
+
+        var changed = Assert.Single(result.ChangedUsers);
+        Assert.Equal((Outcomes.Suppressed, Reasons.Expired), (changed.After!.Outcome, changed.After.Reason));
+        Assert.Empty(changed.After.Then);
     }
 
     [Fact]

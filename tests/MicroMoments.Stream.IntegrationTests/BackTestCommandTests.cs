@@ -108,6 +108,38 @@ public sealed class BackTestCommandTests : IDisposable
         Assert.Equal("hourly_cap", first.GetProperty("after").GetProperty("reason").GetString());
     }
 
+    private static string DelayedRules(string cancelOn) => $$"""
+        version: delayed
+        rules:
+          - id: ping
+            trigger: { kind: event, event: Ping }
+            action: { moment: reward, channel: toast, delay: 10m, message: { body: pong } }
+            policy: { cancelOn: [{{cancelOn}}] }
+        """;
+
+    [Fact]
+    public void Compare_CommandCancelledInAOnly_TheUserShownEmittedThenCancelledInTextAndJson()
+    {
+        var events = File("e.ndjson", string.Join('\n', Track("u-0", "Ping", T0), Track("u-0", "Order Completed", T0.AddMinutes(1))));
+        var a = File("a.yaml", DelayedRules("Order Completed"));
+        var b = File("b.yaml", DelayedRules("Cart Emptied"));
+
+        var (exit, stdout, stderr) = Simulate("--compare", a, b, "--events", events);
+        var json = Simulate("--compare", a, b, "--events", events, "--json");
+
+        Assert.Equal(0, exit);
+        Assert.Empty(stderr);
+        var lines = stdout.Split('\n').Select(l => l.TrimEnd()).ToList();
+        Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["cancelled", "1", "0", "-1"]);
+        Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["emitted", "1", "1", "0"]);
+        var user = Assert.Single(lines, l => l.StartsWith("  u-0 ", StringComparison.Ordinal));
+        Assert.Equal(["u-0", "ping", "emitted", "→", "cancelled", "(cancel_on:order", "completed)", "ping", "emitted"], user.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var before = JsonDocument.Parse(json.Out).RootElement.GetProperty("comparison").GetProperty("changedUsers")[0].GetProperty("before");
+        Assert.Equal(("emitted", "cancelled", "cancel_on:order completed"), (before.GetProperty("outcome").GetString(),
+            before.GetProperty("finalOutcome").GetString(), before.GetProperty("finalReason").GetString()));
+        Assert.Equal("cancelled", before.GetProperty("then")[0].GetProperty("outcome").GetString());
+    }
+
     [Fact]
     public void Compare_InvalidRulesOrUnreadableEvents_ExitsTwoWithTheErrors()
     {

@@ -12,13 +12,27 @@ public sealed record MetricDelta(string Metric, long A, long B)
 /// <summary>A rule's counters in both runs. <see cref="Presence"/>: <c>both</c>, <c>added</c> (only in b) or <c>removed</c> (only in a).</summary>
 public sealed record RuleDelta(string RuleId, string Presence, IReadOnlyList<MetricDelta> Metrics);
 
-/// <summary>What a decision was, for the before/after view of a changed user.</summary>
+/// <summary>A later decision on the same intervention: its withdrawal (<c>cancelled</c>) or the end of its wait in the schedule (a follow-up).</summary>
+public sealed record DecisionStep(string Outcome, string? Reason, DateTimeOffset At);
+
+/// <summary>
+/// What a decision was, for the before/after view of a changed user, and what became of it: <see cref="Then"/> holds the later
+/// decisions on the same intervention id in order (<c>emitted → cancelled</c>, <c>deferred → suppressed expired</c>), empty when none.
+/// </summary>
 public sealed record DecisionSummary(string RuleId, string Outcome, string? Reason, DateTimeOffset At)
 {
+    public IReadOnlyList<DecisionStep> Then { get; init; } = [];
+
+    /// <summary>The outcome it ended in: the last of <see cref="Then"/>, or its own when nothing followed.</summary>
+    public string FinalOutcome => Then.Count > 0 ? Then[^1].Outcome : Outcome;
+
+    /// <summary>The reason of <see cref="FinalOutcome"/>.</summary>
+    public string? FinalReason => Then.Count > 0 ? Then[^1].Reason : Reason;
+
     public static DecisionSummary Of(Decision d) => new(d.RuleId, d.Outcome, d.Reason, d.At);
 }
 
-/// <summary>A user whose decisions differ: the first decision that differs, in run a (before) and run b (after); null when that run had none.</summary>
+/// <summary>A user whose decisions differ: the first decision that differs, with what became of it, in run a (before) and run b (after); null when that run had none.</summary>
 public sealed record ChangedUser(string UserId, DecisionSummary? Before, DecisionSummary? After);
 
 /// <summary>The result of <c>simulate --compare</c>: per-rule deltas, how many users changed, the first of them.</summary>
@@ -26,13 +40,18 @@ public sealed record BackTestResult(IReadOnlyList<RuleDelta> Rules, int ChangedU
 
 /// <summary>
 /// Compares the decisions of two runs over the same events (<c>simulate --compare</c>). Pure: the runs are the caller's.
-/// A user changed when their sequence of (rule, outcome, reason) differs; users are listed by the time of their
-/// first difference, then by id, so the list is stable.
+/// A user's decisions are read as matches, each with the later decisions on its intervention id (a cancellation, the
+/// follow-ups of a wait); a user changed when their sequence of matches differs in rule, outcome, reason or what became of
+/// it, so a command sent in both runs but withdrawn in one is a change. Users are listed by the time of their first
+/// difference, then by id, so the list is stable.
 /// </summary>
 public static class BackTest
 {
-    /// <summary>Rows every rule shows, zero or not; suppression reasons go under <c>suppressed</c>, any other outcome at the end, by name.</summary>
-    private static readonly string[] Fixed = ["matched", Outcomes.Emitted, Outcomes.Deferred, Outcomes.Suppressed, Outcomes.HeldOut];
+    /// <summary>
+/// Rows every rule shows, zero or not, <c>cancelled</c> (commands withdrawn after they were sent) among them; suppression
+/// reasons go under <c>suppressed</c>, any other outcome at the end, by name.
+/// </summary>
+    private static readonly string[] Fixed = ["matched", Outcomes.Emitted, Outcomes.Deferred, Outcomes.Suppressed, Outcomes.HeldOut, Outcomes.Cancelled];
 
     public static BackTestResult Compare(IReadOnlyList<string> rulesA, IReadOnlyList<Decision> a, IReadOnlyList<string> rulesB, IReadOnlyList<Decision> b, int listed = 20)
     {
@@ -91,8 +110,8 @@ public static class BackTest
         var changed = new List<ChangedUser>();
         foreach (var user in users)
         {
-            var da = byUserA[user].ToList();
-            var db = byUserB[user].ToList();
+            var da = Matches(byUserA[user]);
+            var db = Matches(byUserB[user]);
             var i = 0;
             while (i < da.Count && i < db.Count && Same(da[i], db[i]))
             {
@@ -100,7 +119,7 @@ public static class BackTest
             }
             if (i < da.Count || i < db.Count)
             {
-                changed.Add(new ChangedUser(user, i < da.Count ? DecisionSummary.Of(da[i]) : null, i < db.Count ? DecisionSummary.Of(db[i]) : null));
+                changed.Add(new ChangedUser(user, i < da.Count ? da[i] : null, i < db.Count ? db[i] : null));
             }
         }
         return changed
@@ -109,8 +128,33 @@ public static class BackTest
             .ToList();
     }
 
-    private static bool Same(Decision x, Decision y) =>
-        x.RuleId == y.RuleId && x.Outcome == y.Outcome && x.Reason == y.Reason;
+    /// <summary>
+    /// A user's decisions as matches, in order, each with the later decisions on its intervention id. A cancellation or
+    /// follow-up whose match is not among them (a run that began while it waited) stands as a match of its own.
+    /// </summary>
+    private static List<DecisionSummary> Matches(IEnumerable<Decision> decisions)
+    {
+        var matches = new List<(DecisionSummary Match, List<DecisionStep> Then)>();
+        var byId = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var d in decisions)
+        {
+            if (!AuditCounters.IsMatch(d) && d.InterventionId is { } id && byId.TryGetValue(id, out var at))
+            {
+                matches[at].Then.Add(new DecisionStep(d.Outcome, d.Reason, d.At));
+                continue;
+            }
+            if (d.InterventionId is { } own)
+            {
+                byId[own] = matches.Count;
+            }
+            matches.Add((DecisionSummary.Of(d), []));
+        }
+        return matches.Select(m => m.Match with { Then = m.Then }).ToList();
+    }
+
+    private static bool Same(DecisionSummary x, DecisionSummary y) =>
+        x.RuleId == y.RuleId && x.Outcome == y.Outcome && x.Reason == y.Reason
+        && x.Then.Select(t => (t.Outcome, t.Reason)).SequenceEqual(y.Then.Select(t => (t.Outcome, t.Reason)));
 
     private static DateTimeOffset Min(DateTimeOffset? x, DateTimeOffset? y) =>
         x is { } p && y is { } q ? (p < q ? p : q) : x ?? y ?? DateTimeOffset.MaxValue;

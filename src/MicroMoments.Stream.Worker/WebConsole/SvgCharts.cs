@@ -1,4 +1,5 @@
 using System.Globalization;
+using MicroMoments.Stream.Core.Analytics;
 
 namespace MicroMoments.Stream.Worker.WebConsole;
 
@@ -64,6 +65,52 @@ public static class SvgCharts
             h.Add($"<text x=\"0\" y=\"{y + 4}\" font-size=\"11\">{label}</text>");
             h.Add($"<line x1=\"{F(X(low))}\" x2=\"{F(X(high))}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{colour}\" stroke-width=\"2\"/>");
             h.Add($"<circle cx=\"{F(X(value))}\" cy=\"{y}\" r=\"4\" fill=\"{(clear ? colour : "#ffffff")}\" stroke=\"{colour}\" stroke-width=\"2\"/></g>");
+        }
+        h.Add($"</svg>");
+    }
+
+    /// <summary>One retention curve to draw: its colour, and a heavier line for the curve the others are read against.</summary>
+    public sealed record RetentionLine(RetentionCurve Curve, string Colour, bool Bold = false);
+
+    /// <summary>
+    /// Retention curves on one chart, a line each, with the table's numbers on hover. The days are evenly spaced (1, 3, 7,
+    /// 14, 30 read as steps, so day 1 and day 3 do not crowd against the axis) and retention runs 0–100 % up the side, the
+    /// same on every chart so two can be set side by side. A point marks each day observable for that curve; a day not yet
+    /// observable has none, and a curve with no observable day has no line. Names stand in a legend on the right.
+    /// </summary>
+    public static void RetentionLines(Html h, string chart, string title, IReadOnlyList<int> days, IReadOnlyList<RetentionLine> lines, int width = 520)
+    {
+        const int plotHeight = 150, top = 8, left = 40, legendWidth = 150, axis = 20, legendRow = 14;
+        var plot = width - left - legendWidth - 10;
+        var height = Math.Max(top + plotHeight + axis, top + lines.Count * legendRow + 4);
+        double X(int i) => left + (days.Count == 1 ? plot / 2.0 : (double)i / (days.Count - 1) * plot);
+        double Y(double rate) => top + (1 - rate) * plotHeight;
+        h.Add($"<svg class=\"lines\" role=\"img\" data-chart=\"{chart}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"><title>{title}</title>");
+        foreach (var rate in new[] { 0, 0.5, 1 })
+        {
+            h.Add($"<line x1=\"{left}\" x2=\"{F(left + plot)}\" y1=\"{F(Y(rate))}\" y2=\"{F(Y(rate))}\" stroke=\"{(rate == 0 ? "#9e9e9e" : "#eeeeee")}\"/><text x=\"{left - 4}\" y=\"{F(Y(rate) + 3)}\" font-size=\"10\" text-anchor=\"end\">{rate * 100:0} %</text>");
+        }
+        for (var i = 0; i < days.Count; i++)
+        {
+            h.Add($"<text x=\"{F(X(i))}\" y=\"{top + plotHeight + 14}\" font-size=\"10\" text-anchor=\"middle\">day {days[i]}</text>");
+        }
+        for (var k = 0; k < lines.Count; k++)
+        {
+            var (curve, colour, bold) = lines[k];
+            var points = curve.Cells.Select((c, i) => (Cell: c, X: X(i))).Where(p => p.Cell.Rate is not null).ToList();
+            h.Add($"<g class=\"curve\" data-curve=\"{curve.Name}\"><title>{curve.Name}: {curve.Users} users</title>");
+            if (points.Count > 0)
+            {
+                var path = string.Join(' ', points.Select(p => $"{F(p.X)},{F(Y(p.Cell.Rate!.Value))}"));
+                h.Add($"<polyline points=\"{path}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{(bold ? 3 : 1.5)}\"/>");
+            }
+            foreach (var (cell, x) in points)
+            {
+                h.Add($"<circle cx=\"{F(x)}\" cy=\"{F(Y(cell.Rate!.Value))}\" r=\"{(bold ? 3.5 : 2.5)}\" fill=\"{colour}\" data-day=\"{cell.Day}\"><title>{curve.Name}, day {cell.Day}: {cell.Rate!.Value * 100:0.0} % ({cell.Retained}/{cell.Users})</title></circle>");
+            }
+            var ly = top + k * legendRow + 6;
+            var lx = width - legendWidth;
+            h.Add($"<line x1=\"{lx}\" x2=\"{lx + 14}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{colour}\" stroke-width=\"{(bold ? 3 : 1.5)}\"/><text x=\"{lx + 18}\" y=\"{ly + 4}\" font-size=\"10\">{curve.Name}</text></g>");
         }
         h.Add($"</svg>");
     }

@@ -164,4 +164,55 @@ public sealed class ConsolePageTests
         Assert.Empty(doc.QuerySelectorAll("script"));
         Assert.Contains("<script>gone</script>", doc.QuerySelector("section.arms[data-rule='<script>gone</script>'] h3")!.TextContent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void RetentionPage_ThreeCohortsAndTwoArms_DrawsALinePerCurveWithAPointPerObservableDayAboveEachTable()
+    {
+        var counters = new Dictionary<string, Dictionary<string, long>>
+        {
+            [""] = new()
+            {
+                ["2026-11-01|active"] = 4, ["2026-11-15|active"] = 1, // observed through 2026-11-15
+                ["2026-11-01|signed_up"] = 4, ["2026-11-01|retained_d1"] = 3, ["2026-11-01|retained_d3"] = 2,
+                ["2026-11-12|signed_up"] = 2, ["2026-11-12|retained_d1"] = 2, ["2026-11-12|retained_d3"] = 1, // days 1 and 3 observable
+                ["2026-11-15|signed_up"] = 1, // no day observable yet
+                ["2026-11-01|entered.treated:ping"] = 2, ["2026-11-01|retained_d1.treated:ping"] = 2,
+                ["2026-11-01|entered.global_control:ping"] = 2, ["2026-11-01|retained_d1.global_control:ping"] = 1,
+            },
+        };
+
+        var doc = new HtmlParser().ParseDocument(RetentionPage.Render(ResponseReport.Build(counters).Retention));
+
+        var cohorts = doc.QuerySelector("svg.lines[data-chart=cohorts]")!;
+        Assert.Equal("cohorts", cohorts.NextElementSibling!.Id); // the picture above its table
+        Assert.Equal(["2026-11-01", "2026-11-12", "2026-11-15", "all"], cohorts.QuerySelectorAll("g.curve").Select(g => g.GetAttribute("data-curve")));
+        Assert.Equal(3, cohorts.QuerySelectorAll("polyline").Length); // the cohort with no observable day has no line
+        string[] Days(AngleSharp.Dom.IElement chart, string curve) =>
+            [.. chart.QuerySelectorAll($"g.curve[data-curve='{curve}'] circle").Select(c => c.GetAttribute("data-day")!)];
+        Assert.Equal(["1", "3", "7", "14"], Days(cohorts, "2026-11-01"));
+        Assert.Equal(["1", "3"], Days(cohorts, "2026-11-12"));
+        Assert.Empty(Days(cohorts, "2026-11-15"));
+        Assert.Equal(["1", "3", "7", "14"], Days(cohorts, "all"));
+        var day1 = cohorts.QuerySelector("g.curve[data-curve='2026-11-01'] circle[data-day='1']")!;
+        Assert.Equal("2026-11-01, day 1: 75.0 % (3/4)", day1.TextContent);
+        Assert.Equal("45.5", day1.GetAttribute("cy")); // 8 + (1 − 0.75) × 150: 0–100 % up a 150-pixel plot
+        var arms = doc.QuerySelector("section.arms[data-rule=ping] svg.lines[data-chart=arms]")!;
+        Assert.Equal(["treated", "global_control"], arms.QuerySelectorAll("g.curve").Select(g => g.GetAttribute("data-curve")));
+        Assert.Equal(2, arms.QuerySelectorAll("polyline").Length);
+        Assert.Equal("table", arms.NextElementSibling!.LocalName);
+        Assert.Empty(doc.QuerySelectorAll("script"));
+    }
+
+    [Fact]
+    public void RetentionPage_TwelveCohorts_ChartDrawsTheLatestEightAndAllWhileTheTableListsEvery()
+    {
+        var cohorts = Enumerable.Range(1, 12).ToDictionary(d => $"2026-11-{d:00}|signed_up", _ => 1L);
+        cohorts["2026-11-20|active"] = 1;
+
+        var doc = new HtmlParser().ParseDocument(RetentionPage.Render(ResponseReport.Build(new Dictionary<string, Dictionary<string, long>> { [""] = cohorts }).Retention));
+
+        var drawn = doc.QuerySelectorAll("svg[data-chart=cohorts] g.curve").Select(g => g.GetAttribute("data-curve")).ToList();
+        Assert.Equal([.. Enumerable.Range(5, 8).Select(d => $"2026-11-{d:00}"), "all"], drawn);
+        Assert.Equal(13, doc.QuerySelectorAll("#cohorts tr[data-cohort]").Length);
+    }
 }
