@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,26 @@ public sealed partial class PopulationSync(UserStateStore store, ILogger<Populat
         try
         {
             await gate.RunAsync(async () => arms.Load(await store.SyncArmsAsync(pending, ct)), ct);
+            return true;
+        }
+        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
+        {
+            Refused(logger, ex);
+            return false;
+        }
+    }
+
+    /// <summary>Adds the hourly rule outcomes this instance observed to the shared hashes; false when Redis refused them (advisory: dropped).</summary>
+    public async Task<bool> SyncHourlyAsync(HourlyOutcomes hourly, IStoreOutageGate gate, CancellationToken ct)
+    {
+        var pending = hourly.TakePending();
+        if (pending.Count == 0)
+        {
+            return true;
+        }
+        try
+        {
+            await gate.RunAsync(() => store.AddHourlyAsync(pending, ct), ct);
             return true;
         }
         catch (Exception ex) when (RedisResilience.IsCommandError(ex))

@@ -98,6 +98,9 @@ public sealed class RedisKeys(string prefix)
     /// </summary>
     public RedisKey BanditArms => $"{prefix}bandit:arms";
 
+    /// <summary>Every instance's rule outcomes of one UTC hour (<c>yyyyMMddHH</c>): field "&lt;rule&gt;|&lt;series&gt;" → count; expires 50 h after its last write.</summary>
+    public RedisKey Hourly(string hour) => $"{prefix}hourly:{hour}";
+
     /// <summary>
     /// Which shard holds a user's state: written once per new user, read by <c>explain</c> and alias merges. It keeps the
     /// first shard: a user who arrives on another partition later (producers that partition differently) is reported, not re-pointed.

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Analytics;
 using MicroMoments.Stream.Core.Decisions;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Core.State;
@@ -615,6 +616,45 @@ public sealed class UserStateStore(IConnectionMultiplexer redis, RedisOptions op
                 totals[name[..bar]] = totals.GetValueOrDefault(name[..bar]) + counts;
             }
             return totals;
+        }, ct));
+
+    /// <summary>Adds this instance's hourly rule outcomes (hour → "rule|series" → count) to the shared hashes.</summary>
+    public async Task AddHourlyAsync(IReadOnlyDictionary<string, Dictionary<string, long>> pending, CancellationToken ct) =>
+        await Timed("hourly", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var writes = new List<Task>();
+            foreach (var (hour, fields) in pending)
+            {
+                writes.AddRange(fields.Select(f => (Task)batch.HashIncrementAsync(_keys.Hourly(hour), f.Key, f.Value)));
+                writes.Add(batch.KeyExpireAsync(_keys.Hourly(hour), TimeSpan.FromHours(HourlyOutcomes.Hours + 2)));
+            }
+            batch.Execute();
+            await Task.WhenAll(writes);
+            return true;
+        }, ct));
+
+    /// <summary>The hourly hashes <see cref="HourlyOutcomes.Chart"/> reads for <paramref name="now"/>: hour → "rule|series" → count.</summary>
+    public async Task<Dictionary<string, Dictionary<string, long>>> ReadHourlyAsync(DateTimeOffset now, CancellationToken ct) =>
+        await Timed("hourly", async () => await resilience.ExecuteAsync(async _ =>
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var reads = HourlyOutcomes.HoursBefore(now).Select(h => (Hour: h, Read: batch.HashGetAllAsync(_keys.Hourly(h)))).ToList();
+            batch.Execute();
+            var byHour = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+            foreach (var (hour, read) in reads)
+            {
+                var fields = new Dictionary<string, long>(StringComparer.Ordinal);
+                foreach (var e in await read)
+                {
+                    if (e.Value.TryParse(out long n))
+                    {
+                        fields[(string)e.Name!] = n;
+                    }
+                }
+                byHour[hour] = fields;
+            }
+            return byHour;
         }, ct));
 
     /// <summary>The shard that holds a user's state, from the user index; null for a user never saved.</summary>

@@ -106,6 +106,7 @@ public static class MicroMomentsStreamExtensions
         services.AddSingleton<ShardOwnership>();
         services.AddSingleton<TimerIndex>();
         services.AddSingleton<PopulationSync>();
+        services.AddSingleton<Core.Analytics.HourlyOutcomes>();
         services.AddSingleton<PipelineStages>();
         services.AddSingleton<PipelineWarmUp>();
         services.AddHostedService<ClickstreamWorker>();

@@ -99,5 +99,22 @@ public sealed class ExperimentPipelineTests(KafkaFixture kafka, RedisFixture red
         }
     }
 
+    [Fact]
+    public async Task HourlyOutcomes_TwoInstances_AddUpInTheSharedHashesTheConsoleReads()
+    {
+        var options = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = $"t{Guid.NewGuid():N}:" };
+        var store = new UserStateStore(redis.Connection, options, ResiliencePipeline.Empty);
+        var (a, b) = (new Core.Analytics.HourlyOutcomes(), new Core.Analytics.HourlyOutcomes());
+        a.Observe(new Dictionary<string, Dictionary<string, long>> { ["offer"] = new() { ["control|matched"] = 2, ["control|emitted"] = 1 } }, T0);
+        b.Observe(new Dictionary<string, Dictionary<string, long>> { ["offer"] = new() { ["control|matched"] = 3, ["control|cancelled"] = 1 } }, T0);
+
+        await store.AddHourlyAsync(a.TakePending(), CancellationToken.None);
+        await store.AddHourlyAsync(b.TakePending(), CancellationToken.None);
+
+        var chart = Core.Analytics.HourlyOutcomes.Chart(await store.ReadHourlyAsync(T0.AddMinutes(30), CancellationToken.None), T0.AddMinutes(30))["offer"];
+        Assert.Equal((5L, 1L, 0L, 1L), (chart[0][^1], chart[1][^1], chart[2][^1], chart[3][^1]));
+        Assert.InRange((await redis.Connection.GetDatabase().KeyTimeToLiveAsync($"{options.KeyPrefix}hourly:{Core.Analytics.HourlyOutcomes.HourOf(T0)}"))!.Value.TotalHours, 49, 50);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

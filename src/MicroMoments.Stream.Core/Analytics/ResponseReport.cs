@@ -38,6 +38,9 @@ public sealed record Report(IReadOnlyList<VariantReport> Variants, IReadOnlyList
     OverallUplift? Overall = null)
 {
     public IReadOnlyList<BanditExperiment> Bandits { get; init; } = [];
+
+    /// <summary>Per rule, the last 48 hours of each <see cref="HourlyOutcomes.Series"/> (the console's charts); empty where not read.</summary>
+    public IReadOnlyDictionary<string, long[][]> Hourly { get; init; } = new Dictionary<string, long[][]>();
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using MicroMoments.Stream.Core.Analytics;
 using System.Diagnostics;
 using MicroMoments.Stream.Core.Pipeline;
 using MicroMoments.Stream.Kafka;
@@ -20,6 +21,7 @@ public sealed class ClickstreamWorker(
     PipelineStages stages,
     PipelineEvents events,
     PopulationSync population,
+    HourlyOutcomes hourly,
     RuleEngineProvider engines,
     PipelineWarmUp warmUp,
     IOptions<KafkaOptions> kafkaOptions,
@@ -89,6 +91,10 @@ public sealed class ClickstreamWorker(
                         telemetry.PopulationSyncFailed();
                     }
                     if (!await population.SyncArmsAsync(engines.Arms, gate, ct))
+                    {
+                        telemetry.PopulationSyncFailed();
+                    }
+                    if (!await population.SyncHourlyAsync(hourly, gate, ct))
                     {
                         telemetry.PopulationSyncFailed();
                     }
@@ -209,9 +215,11 @@ public sealed class ClickstreamWorker(
     private BatchCommit Prepare(BatchWork work, BatchPositions positions)
     {
         events.Report(work);
+        var now = time.GetUtcNow();
         foreach (var counters in work.Counters.Values)
         {
             engines.Arms.Observe(counters);
+            hourly.Observe(counters, now);
         }
         var messages = stages.Outbound.Build(work);
         var state = stages.Persist.Prepare(work, stages.Publish.Outboxes(messages), stages.Ownership.EpochOf);

@@ -133,7 +133,10 @@ internal sealed class ConsoleReader(IServiceProvider services)
         var report = _counters is { } c && now - c.Item1 < cacheFor && now >= c.Item1 ? c.Item2 : null;
         if (report is null)
         {
-            report = ResponseReport.Build(await Store.ReadCountersAsync(ct));
+            report = ResponseReport.Build(await Store.ReadCountersAsync(ct)) with
+            {
+                Hourly = HourlyOutcomes.Chart(await Store.ReadHourlyAsync(now, ct), now),
+            };
             _counters = Tuple.Create(now, report);
         }
         return report;

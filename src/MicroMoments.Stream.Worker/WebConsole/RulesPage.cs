@@ -28,7 +28,7 @@ public static class RulesPage
         // Loaded rules first, in file order; then rules that only the counters still know (removed or renamed since).
         var ids = rules.Rules.Select(r => r.Id).Concat(report.Triggers.Select(t => t.RuleId).Where(id => rules.Find(id) is null)).ToList();
         h.Add($"<h2>Health by rule</h2><p class=\"muted\">Counted since the counters began, over every instance. A click, dismissal or conversion counts once per intervention, however often it was reported. Click-through and dismissals over delivered (over sent while no delivery is reported), conversions over sent; 95 % Wilson intervals. Cancelled: commands sent (emitted or deferred) and withdrawn before their delivery time, by a cancelOn event or a pause; they count in emitted or deferred too, and the bar shows them apart.</p>");
-        h.Add($"<table id=\"rules\"><thead><tr><th>rule</th><th>trigger</th><th>matched</th><th>share</th><th>outcomes</th><th>emitted</th><th>deferred</th><th>cancelled</th><th>held out</th><th>suppressed by reason</th><th>click-through</th><th>conversion</th></tr></thead><tbody>");
+        h.Add($"<table id=\"rules\"><thead><tr><th>rule</th><th>trigger</th><th>matched</th><th>share</th><th>outcomes</th><th>last 48 h</th><th>emitted</th><th>deferred</th><th>cancelled</th><th>held out</th><th>suppressed by reason</th><th>click-through</th><th>conversion</th></tr></thead><tbody>");
         foreach (var id in ids)
         {
             var rule = rules.Find(id);
@@ -49,6 +49,8 @@ public static class RulesPage
             var parts = new List<(string, string, long)> { ("emitted", "emitted", emittedLeft), ("deferred", "deferred", deferredLeft), ("cancelled", "cancelled", cancelled), ("held out", "held_out", Sum(c => c.HeldOut)) };
             parts.AddRange(suppressed.Select(s => ($"suppressed: {s.Reason}", "suppressed", s.Count)));
             SvgCharts.StackedBar(h, parts);
+            h.Add($"</td><td class=\"hourly\">");
+            SvgCharts.HourlyLines(h, report.Hourly.GetValueOrDefault(id));
             h.Add($"</td><td class=\"n\">{Sum(c => c.Emitted)}</td><td class=\"n\">{Sum(c => c.Deferred)}</td><td class=\"n cancelled\">{cancelled}</td><td class=\"n\">{Sum(c => c.HeldOut)}</td><td class=\"suppressed\">");
             foreach (var (reason, count) in suppressed)
             {

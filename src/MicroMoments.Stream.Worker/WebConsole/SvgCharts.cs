@@ -116,6 +116,27 @@ public static class SvgCharts
     }
 
     /// <summary>
+    /// A rule's last 48 hours (<see cref="HourlyOutcomes"/>): one line per series (matched, sent, suppressed, cancelled) over the
+    /// hours, scaled to the busiest hour, with the series' totals in its title; a rule with no counts draws a flat "no data" line.
+    /// </summary>
+    public static void HourlyLines(Html h, long[][]? series, int width = 200, int height = 36)
+    {
+        var max = Math.Max(1, series?.Max(s => s.Max()) ?? 0);
+        double X(int i) => 1 + (double)i / (HourlyOutcomes.Hours - 1) * (width - 2);
+        double Y(long n) => height - 2 - (double)n / max * (height - 4);
+        var totals = series is null ? "no data" : string.Join(", ", HourlyOutcomes.Series.Select((name, k) => $"{name} {series[k].Sum()}"));
+        h.Add($"<svg class=\"hourly\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"><title>last 48 h: {totals} (busiest hour {max})</title>");
+        h.Add($"<line x1=\"0\" x2=\"{width}\" y1=\"{height - 1}\" y2=\"{height - 1}\" stroke=\"#e0e0e0\"/>");
+        for (var k = 0; series is not null && k < HourlyOutcomes.Series.Count; k++)
+        {
+            var name = HourlyOutcomes.Series[k];
+            var points = string.Join(' ', series[k].Select((n, i) => $"{F(X(i))},{F(Y(n))}"));
+            h.Add($"<polyline data-series=\"{name}\" points=\"{points}\" fill=\"none\" stroke=\"{Colour(name == "sent" ? "emitted" : name == "matched" ? "other" : name)}\" stroke-width=\"1.2\"/>");
+        }
+        h.Add($"</svg>");
+    }
+
+    /// <summary>
     /// The timeline as marks on a time axis, one row per kind, so bursts, gaps and what followed what show at a glance. The
     /// scale follows the data: linear over a span of up to <see cref="LinearSpan"/>; beyond it, by the logarithm of the time
     /// before the newest mark, so a month of history does not squash the last hour against the right edge. Ticks name the

@@ -191,4 +191,26 @@ public sealed class ConsoleExplanationTests
         Assert.NotEmpty(whisker.QuerySelectorAll("circle"));
         Assert.NotEmpty(whisker.QuerySelectorAll("line[x1]"));
     }
+
+    [Fact]
+    public void RulesPage_HourlyCounts_ALast48HoursChartPerRuleWithItsSeries()
+    {
+        var counters = new Dictionary<string, Dictionary<string, long>> { [Rules.Rules[0].Id] = new() { ["control|matched"] = 5, ["control|emitted"] = 3 } };
+        var byHour = new Dictionary<string, Dictionary<string, long>>
+        {
+            [HourlyOutcomes.HourOf(Now)] = new() { [$"{Rules.Rules[0].Id}|matched"] = 5, [$"{Rules.Rules[0].Id}|sent"] = 3 },
+            [HourlyOutcomes.HourOf(Now.AddHours(-30))] = new() { [$"{Rules.Rules[0].Id}|cancelled"] = 1 },
+        };
+        var report = ResponseReport.Build(counters) with { Hourly = HourlyOutcomes.Chart(byHour, Now) };
+
+        var doc = new HtmlParser().ParseDocument(RulesPage.Render(new RulesStatus(Rules, "rules.yaml", Now, 0), report, Now));
+
+        var chart = doc.QuerySelector($"tr[data-rule='{Rules.Rules[0].Id}'] svg.hourly")!;
+        Assert.Equal(["matched", "sent", "suppressed", "cancelled"], chart.QuerySelectorAll("polyline").Select(p => p.GetAttribute("data-series")));
+        Assert.Contains("matched 5, sent 3, suppressed 0, cancelled 1", chart.QuerySelector("title")!.TextContent, StringComparison.Ordinal);
+        // A rule with nothing in the last 48 hours says so instead of drawing lines.
+        var quiet = doc.QuerySelector($"tr[data-rule='{Rules.Rules[1].Id}'] svg.hourly")!;
+        Assert.Empty(quiet.QuerySelectorAll("polyline"));
+        Assert.Contains("no data", quiet.QuerySelector("title")!.TextContent, StringComparison.Ordinal);
+    }
 }
