@@ -58,6 +58,15 @@ public static class RulesValidateCommand
         {
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.RuleId,-34} {r.Event ?? "(timer)",-24} {$"{r.Named} ({r.NamedUsers})",14} {$"{r.Matched} ({r.MatchedUsers})",14} {$"{r.Fired} ({r.FiredUsers})",14}"));
+            if (r.Conditions.Count > 0)
+            {
+                // Each condition alone, against the trigger firing with none: which one leaves people out.
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"trigger alone (no when)",-87} {$"{r.Triggered} ({r.TriggeredUsers})",14}"));
+                foreach (var c in r.Conditions)
+                {
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"when " + c.Condition,-87} {$"{c.Fired} ({c.Users})",14}"));
+                }
+            }
         }
         Warn(warnings, stderr);
         return 0;

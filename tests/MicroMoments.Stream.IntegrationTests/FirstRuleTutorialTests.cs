@@ -34,6 +34,12 @@ public sealed partial class FirstRuleTutorialTests : IDisposable
         Assert.Equal(0, RulesValidateCommand.Run(Resolve(validate[2]), Resolve(validate[4]), stdout, stderr));
         Assert.Empty(stderr.ToString());
         Assert.Matches(@"pricing-questions\s+page\s+18 \(5\)\s+17 \(5\)\s+3 \(2\)", stdout.ToString());
+        Assert.Matches(@"trigger alone \(no when\)\s+4 \(3\)\s+when not did trial started\s+3 \(2\)", stdout.ToString());
+        // The output block of the text, line for line.
+        var block = Doc[Doc.IndexOf("```text\ndocs/examples/pricing.rules.yaml", StringComparison.Ordinal)..];
+        block = block[8..block.IndexOf("\n```", 8, StringComparison.Ordinal)];
+        var printed = stdout.ToString().Replace(DeploymentConfigTests.Root + Path.DirectorySeparatorChar, "", StringComparison.Ordinal); // run from the repo root
+        Assert.All(block.Split('\n'), line => Assert.Contains(line, printed, StringComparison.Ordinal));
 
         // 4. simulate: u-ana now, u-dee after quiet hours; the afternoon visits expire, u-dee is deferred
         var simulate = commands.Single(c => c is ["simulate", "--events", ..]);

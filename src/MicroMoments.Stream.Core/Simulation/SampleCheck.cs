@@ -10,7 +10,20 @@ namespace MicroMoments.Stream.Core.Simulation;
 /// One rule against a sample of traffic (<c>rules validate --events</c>): the events named by its trigger, those its
 /// <c>where</c> also lets through, and how often the trigger fired with every <c>when</c> condition holding, each with its users.
 /// </summary>
-public sealed record RuleSample(string RuleId, string? Event, long Named, long NamedUsers, long Matched, long MatchedUsers, long Fired, long FiredUsers);
+public sealed record RuleSample(string RuleId, string? Event, long Named, long NamedUsers, long Matched, long MatchedUsers, long Fired, long FiredUsers)
+{
+    /// <summary>How often the trigger fired with no <c>when</c> condition asked (the same as <see cref="Fired"/> for a rule without any).</summary>
+    public long Triggered { get; init; }
+
+    /// <inheritdoc cref="Triggered"/>
+    public long TriggeredUsers { get; init; }
+
+    /// <summary>Each <c>when</c> condition alone: how often the trigger fired with it holding, and for how many users.</summary>
+    public IReadOnlyList<ConditionSample> Conditions { get; init; } = [];
+}
+
+/// <summary>One <c>when</c> condition of a rule, asked alone over the sample.</summary>
+public sealed record ConditionSample(string Condition, long Fired, long Users);
 
 /// <summary>
 /// Checks a rules file against sample events: runs them through <see cref="OfflineSimulation"/> (the worker's own logic) and
@@ -20,8 +33,9 @@ public sealed record RuleSample(string RuleId, string? Event, long Named, long N
 public static class SampleCheck
 {
     /// <summary>The counts per rule (file order) and the warnings; a malformed line is skipped, as simulate skips it.</summary>
-    public static (IReadOnlyList<RuleSample> Rules, IReadOnlyList<string> Warnings) Run(RuleSet rules, IEnumerable<string> lines)
+    public static (IReadOnlyList<RuleSample> Rules, IReadOnlyList<string> Warnings) Run(RuleSet rules, IEnumerable<string> sample)
     {
+        var lines = sample as IReadOnlyList<string> ?? [.. sample]; // read again for each condition
         var simulation = new OfflineSimulation(rules);
         var named = rules.Rules.ToDictionary(r => r.Id, _ => (Events: 0L, Users: new HashSet<string>(StringComparer.Ordinal)), StringComparer.Ordinal);
         var matched = rules.Rules.ToDictionary(r => r.Id, _ => (Events: 0L, Users: new HashSet<string>(StringComparer.Ordinal)), StringComparer.Ordinal);
@@ -55,12 +69,61 @@ public static class SampleCheck
                 }
             }
         }
-        var fired = simulation.Decisions.Where(AuditCounters.IsMatch).GroupBy(d => d.RuleId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (Count: (long)g.Count(), Users: (long)g.Select(d => d.UserId).Distinct(StringComparer.Ordinal).Count()), StringComparer.Ordinal);
-        var samples = rules.Rules.Select(r => new RuleSample(r.Id, r.Trigger.Event, named[r.Id].Events, named[r.Id].Users.Count, matched[r.Id].Events,
-            matched[r.Id].Users.Count, fired.GetValueOrDefault(r.Id).Count, fired.GetValueOrDefault(r.Id).Users)).ToList();
+        var fired = Fired(simulation);
+        var samples = rules.Rules.Select(r =>
+        {
+            var (count, users) = fired.GetValueOrDefault(r.Id);
+            var sample = new RuleSample(r.Id, r.Trigger.Event, named[r.Id].Events, named[r.Id].Users.Count, matched[r.Id].Events,
+                matched[r.Id].Users.Count, count, users) { Triggered = count, TriggeredUsers = users };
+            if (r.Conditions.Count == 0)
+            {
+                return sample;
+            }
+            // The rule again with no condition, then with each alone: the rest of the file as it is, so cross-rule triggers still work.
+            var (triggered, triggeredUsers) = FiredWith(rules, r, [], lines);
+            return sample with
+            {
+                Triggered = triggered, TriggeredUsers = triggeredUsers,
+                Conditions = [.. r.Conditions.Select(c => FiredWith(rules, r, [c], lines) is var (n, u) ? new ConditionSample(Text(c), n, u) : null!)],
+            };
+        }).ToList();
         return (samples, Warnings(rules, eventNames, keysByEvent));
     }
+
+    private static Dictionary<string, (long Count, long Users)> Fired(OfflineSimulation simulation) =>
+        simulation.Decisions.Where(AuditCounters.IsMatch).GroupBy(d => d.RuleId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => ((long)g.Count(), (long)g.Select(d => d.UserId).Distinct(StringComparer.Ordinal).Count()), StringComparer.Ordinal);
+
+    /// <summary>How often <paramref name="rule"/> fires over the sample when its <c>when</c> is <paramref name="conditions"/>.</summary>
+    private static (long Count, long Users) FiredWith(RuleSet rules, Rule rule, IReadOnlyList<Condition> conditions, IEnumerable<string> lines)
+    {
+        var changed = new Rule
+        {
+            Id = rule.Id, Description = rule.Description, Trigger = rule.Trigger, Conditions = conditions, Action = rule.Action, Policy = rule.Policy,
+            Experiment = rule.Experiment, Conversion = rule.Conversion,
+        };
+        var set = new RuleSet
+        {
+            Version = rules.Version, Rules = [.. rules.Rules.Select(r => ReferenceEquals(r, rule) ? changed : r)], Policy = rules.Policy, Labels = rules.Labels,
+            Features = rules.Features, RateLimits = rules.RateLimits, GlobalControl = rules.GlobalControl, AllowedLateness = rules.AllowedLateness,
+        };
+        var simulation = new OfflineSimulation(set);
+        long n = 0;
+        foreach (var line in lines)
+        {
+            n++;
+            if (line.Length > 0)
+            {
+                simulation.Feed(line, n);
+            }
+        }
+        return Fired(simulation).GetValueOrDefault(rule.Id);
+    }
+
+    /// <summary>A condition as the rules file says it: <c>state.engagementScore lt 40</c>, <c>not did trial started</c>.</summary>
+    private static string Text(Condition c) => c.Did is { } did
+        ? $"{(c.Operator == "not" ? "not did" : "did")} {did.Event}{(did.Where.IsEmpty ? "" : $" where {did.Where.Canonical}")}{(did.Within is { } w ? $" within {Durations.ToIso(w)}" : "")}"
+        : $"{c.Path} {c.Operator} {string.Join(", ", c.Operands)}";
 
     /// <summary>Warnings for <c>where</c> tests that can never hold, whatever the traffic: a name the trigger's own event can never have.</summary>
     public static IReadOnlyList<string> ByConstruction(RuleSet rules)

@@ -36,7 +36,12 @@ public sealed class SampleCheckTests
     {
         var (rules, warnings) = SampleCheck.Run(Pricing("{ name: Pricing }"), Sample);
 
-        Assert.Equal(new RuleSample("pricing-questions", "page", Named: 6, NamedUsers: 2, Matched: 4, MatchedUsers: 2, Fired: 1, FiredUsers: 1), Assert.Single(rules));
+        var rule = Assert.Single(rules);
+        Assert.Equal(("pricing-questions", "page", 6L, 2L, 4L, 2L, 1L, 1L),
+            (rule.RuleId, rule.Event, rule.Named, rule.NamedUsers, rule.Matched, rule.MatchedUsers, rule.Fired, rule.FiredUsers));
+        // u2's single Pricing view never triggers, so the trial condition leaves no one out here: 1 (1) either way.
+        Assert.Equal((1L, 1L), (rule.Triggered, rule.TriggeredUsers));
+        Assert.Equal(new ConditionSample("not did trial started", 1, 1), Assert.Single(rule.Conditions));
         Assert.Empty(warnings);
     }
 
