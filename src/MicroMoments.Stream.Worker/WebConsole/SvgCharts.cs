@@ -119,7 +119,7 @@ public static class SvgCharts
     /// A rule's last 48 hours (<see cref="HourlyOutcomes"/>): one line per series (matched, sent, suppressed, cancelled) over the
     /// hours, scaled to the busiest hour, with the series' totals in its title; a rule with no counts draws a flat "no data" line.
     /// </summary>
-    public static void HourlyLines(Html h, long[][]? series, int width = 200, int height = 36)
+    public static void HourlyLines(Html h, long[][]? series, int width = 120, int height = 28)
     {
         var max = Math.Max(1, series?.Max(s => s.Max()) ?? 0);
         double X(int i) => 1 + (double)i / (HourlyOutcomes.Hours - 1) * (width - 2);
