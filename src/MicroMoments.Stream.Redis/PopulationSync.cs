@@ -9,12 +9,35 @@ namespace MicroMoments.Stream.Redis;
 public sealed partial class PopulationSync(UserStateStore store, ILogger<PopulationSync> logger)
 {
     /// <summary>Returns false when Redis refused the command (not an outage): the votes are dropped and the stream goes on.</summary>
-    public async Task<bool> SyncAsync(PopulationBaseline population, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct)
+    public Task<bool> SyncAsync(PopulationBaseline population, IStoreOutageGate gate, DateTimeOffset now, CancellationToken ct)
     {
         var pending = population.TakePending();
+        return ShareAsync(async () => population.Load(await store.SyncPopulationAsync(pending, now, ct)), gate, ct);
+    }
+
+    /// <summary>
+    /// Pushes the arm counts this instance observed and takes every instance's back (<see cref="ArmStatistics"/>). Returns false
+    /// when Redis refused the command: the counts are dropped (advisory, as the votes are) and the stream goes on.
+    /// </summary>
+    public Task<bool> SyncArmsAsync(ArmStatistics arms, IStoreOutageGate gate, CancellationToken ct)
+    {
+        var pending = arms.TakePending();
+        return ShareAsync(async () => arms.Load(await store.SyncArmsAsync(pending, ct)), gate, ct);
+    }
+
+    /// <summary>Adds the hourly rule outcomes this instance observed to the shared hashes; false when Redis refused them (advisory: dropped).</summary>
+    public Task<bool> SyncHourlyAsync(HourlyOutcomes hourly, IStoreOutageGate gate, CancellationToken ct)
+    {
+        var pending = hourly.TakePending();
+        return pending.Count == 0 ? Task.FromResult(true) : ShareAsync(() => store.AddHourlyAsync(pending, ct), gate, ct);
+    }
+
+    /// <summary>Runs one exchange through the outage gate; false, logged, when Redis refused it (what it carried is dropped).</summary>
+    private async Task<bool> ShareAsync(Func<Task> exchange, IStoreOutageGate gate, CancellationToken ct)
+    {
         try
         {
-            await gate.RunAsync(async () => population.Load(await store.SyncPopulationAsync(pending, now, ct)), ct);
+            await gate.RunAsync(exchange, ct);
             return true;
         }
         catch (Exception ex) when (RedisResilience.IsCommandError(ex))
@@ -25,45 +48,6 @@ public sealed partial class PopulationSync(UserStateStore store, ILogger<Populat
         }
     }
 
-    /// <summary>
-    /// Pushes the arm counts this instance observed and takes every instance's back (<see cref="ArmStatistics"/>). Returns false
-    /// when Redis refused the command: the counts are dropped (advisory, as the votes are) and the stream goes on.
-    /// </summary>
-    public async Task<bool> SyncArmsAsync(ArmStatistics arms, IStoreOutageGate gate, CancellationToken ct)
-    {
-        var pending = arms.TakePending();
-        try
-        {
-            await gate.RunAsync(async () => arms.Load(await store.SyncArmsAsync(pending, ct)), ct);
-            return true;
-        }
-        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
-        {
-            Refused(logger, ex);
-            return false;
-        }
-    }
-
-    /// <summary>Adds the hourly rule outcomes this instance observed to the shared hashes; false when Redis refused them (advisory: dropped).</summary>
-    public async Task<bool> SyncHourlyAsync(HourlyOutcomes hourly, IStoreOutageGate gate, CancellationToken ct)
-    {
-        var pending = hourly.TakePending();
-        if (pending.Count == 0)
-        {
-            return true;
-        }
-        try
-        {
-            await gate.RunAsync(() => store.AddHourlyAsync(pending, ct), ct);
-            return true;
-        }
-        catch (Exception ex) when (RedisResilience.IsCommandError(ex))
-        {
-            Refused(logger, ex);
-            return false;
-        }
-    }
-
-    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population or bandit sync (a command error, not an outage); its votes or counts are dropped and the stream goes on")]
+    [LoggerMessage(1102, LogLevel.Error, "Redis refused the population, bandit or hourly sync (a command error, not an outage); its votes or counts are dropped and the stream goes on")]
     private static partial void Refused(ILogger logger, Exception ex);
 }

@@ -87,13 +87,16 @@ public sealed class Rule
             return this;
         }
         // Built once, on first use; two threads building it at once build the same thing.
-        _arms ??= Experiment.Variants.Where(v => v.Changes).ToDictionary(v => v.Name, v => new Rule
-        {
-            Id = Id, Description = Description, Trigger = Trigger, Conditions = Conditions, Policy = Policy, Experiment = Experiment,
-            Conversion = Conversion, Action = Action.Vary(v),
-        }, StringComparer.Ordinal);
+        _arms ??= Experiment.Variants.Where(v => v.Changes).ToDictionary(v => v.Name, v => With(action: Action.Vary(v)), StringComparer.Ordinal);
         return _arms.GetValueOrDefault(variant ?? "control", this);
     }
+
+    /// <summary>This rule with another action or other <c>when</c> conditions; everything else, the id included, the same.</summary>
+    internal Rule With(ActionSpec? action = null, IReadOnlyList<Condition>? conditions = null) => new()
+    {
+        Id = Id, Description = Description, Trigger = Trigger, Conditions = conditions ?? Conditions, Action = action ?? Action, Policy = Policy,
+        Experiment = Experiment, Conversion = Conversion,
+    };
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using MicroMoments.Stream.Core.Events;
 using MicroMoments.Stream.Core.Rules;
 using MicroMoments.Stream.Core.Rules.Triggers;
 using MicroMoments.Stream.Core.Rules.Where;
+using MicroMoments.Stream.Core.State;
 
 namespace MicroMoments.Stream.Core.Simulation;
 
@@ -33,25 +34,18 @@ public sealed record ConditionSample(string Condition, long Fired, long Users);
 public static class SampleCheck
 {
     /// <summary>The counts per rule (file order) and the warnings; a malformed line is skipped, as simulate skips it.</summary>
-    public static (IReadOnlyList<RuleSample> Rules, IReadOnlyList<string> Warnings) Run(RuleSet rules, IEnumerable<string> sample)
+    public static (IReadOnlyList<RuleSample> Rules, IReadOnlyList<string> Warnings) Run(RuleSet rules, IEnumerable<string> events)
     {
-        var lines = sample as IReadOnlyList<string> ?? [.. sample]; // read again for each condition
+        var lines = events as IReadOnlyList<string> ?? [.. events]; // read again for each condition
         var simulation = new OfflineSimulation(rules);
         var named = rules.Rules.ToDictionary(r => r.Id, _ => (Events: 0L, Users: new HashSet<string>(StringComparer.Ordinal)), StringComparer.Ordinal);
         var matched = rules.Rules.ToDictionary(r => r.Id, _ => (Events: 0L, Users: new HashSet<string>(StringComparer.Ordinal)), StringComparer.Ordinal);
         var eventNames = new HashSet<string>(StringComparer.Ordinal);
         var keysByEvent = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        long n = 0;
-        foreach (var line in lines)
+        Feed(simulation, lines, (e, state) =>
         {
-            n++;
-            if (line.Length == 0 || simulation.Feed(line, n) is not { IsValid: true, Event: { } e })
-            {
-                continue;
-            }
             eventNames.Add(e.Key);
             Keys(e, keysByEvent.TryGetValue(e.Key, out var keys) ? keys : keysByEvent[e.Key] = new HashSet<string>(StringComparer.Ordinal));
-            var state = simulation.Users.GetValueOrDefault(e.UserId);
             foreach (var rule in rules.Rules)
             {
                 if (rule.Trigger.Event is not { } name || e.Key != name)
@@ -68,7 +62,7 @@ public static class SampleCheck
                     matched[rule.Id] = (m + 1, mu);
                 }
             }
-        }
+        });
         var fired = Fired(simulation);
         var samples = rules.Rules.Select(r =>
         {
@@ -90,33 +84,33 @@ public static class SampleCheck
         return (samples, Warnings(rules, eventNames, keysByEvent));
     }
 
+    /// <summary>Feeds the sample's lines in order (a malformed one skipped, as simulate skips it), each valid event with its user's state after it.</summary>
+    private static void Feed(OfflineSimulation simulation, IReadOnlyList<string> lines, Action<ClickEvent, UserState?> fed)
+    {
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].Length > 0 && simulation.Feed(lines[i], i + 1) is { IsValid: true, Event: { } e })
+            {
+                fed(e, simulation.Users.GetValueOrDefault(e.UserId));
+            }
+        }
+    }
+
     private static Dictionary<string, (long Count, long Users)> Fired(OfflineSimulation simulation) =>
         simulation.Decisions.Where(AuditCounters.IsMatch).GroupBy(d => d.RuleId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => ((long)g.Count(), (long)g.Select(d => d.UserId).Distinct(StringComparer.Ordinal).Count()), StringComparer.Ordinal);
 
     /// <summary>How often <paramref name="rule"/> fires over the sample when its <c>when</c> is <paramref name="conditions"/>.</summary>
-    private static (long Count, long Users) FiredWith(RuleSet rules, Rule rule, IReadOnlyList<Condition> conditions, IEnumerable<string> lines)
+    private static (long Count, long Users) FiredWith(RuleSet rules, Rule rule, IReadOnlyList<Condition> conditions, IReadOnlyList<string> lines)
     {
-        var changed = new Rule
-        {
-            Id = rule.Id, Description = rule.Description, Trigger = rule.Trigger, Conditions = conditions, Action = rule.Action, Policy = rule.Policy,
-            Experiment = rule.Experiment, Conversion = rule.Conversion,
-        };
+        var changed = rule.With(conditions: conditions);
         var set = new RuleSet
         {
             Version = rules.Version, Rules = [.. rules.Rules.Select(r => ReferenceEquals(r, rule) ? changed : r)], Policy = rules.Policy, Labels = rules.Labels,
             Features = rules.Features, RateLimits = rules.RateLimits, GlobalControl = rules.GlobalControl, AllowedLateness = rules.AllowedLateness,
         };
         var simulation = new OfflineSimulation(set);
-        long n = 0;
-        foreach (var line in lines)
-        {
-            n++;
-            if (line.Length > 0)
-            {
-                simulation.Feed(line, n);
-            }
-        }
+        Feed(simulation, lines, (_, _) => { });
         return Fired(simulation).GetValueOrDefault(rule.Id);
     }
 
