@@ -44,8 +44,8 @@ public static class BanditReport
             var arms = names.Select(v =>
             {
                 var sent = fields.GetValueOrDefault($"{v}|{Outcomes.Emitted}") + fields.GetValueOrDefault($"{v}|{Outcomes.Deferred}");
-                var converted = Math.Min(sent, fields.GetValueOrDefault($"{v}|{ArmStatistics.Converted}"));
-                return (Variant: v, Sent: sent, Converted: converted);
+                var (bounded, converted) = new ArmCounts(sent, fields.GetValueOrDefault($"{v}|{ArmStatistics.Converted}")).Bounded;
+                return (Variant: v, Sent: bounded, Converted: converted);
             }).ToList();
             var best = ProbabilityBest(arms.Select(a => (a.Sent, a.Converted)).ToList());
             var days = assigned.GroupBy(a => a.Day, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>

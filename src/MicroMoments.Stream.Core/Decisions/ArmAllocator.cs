@@ -73,8 +73,8 @@ public static class ArmAllocator
         var arms = new (string Name, long Sent, long Converted)[experiment.Variants.Count];
         for (var i = 0; i < arms.Length; i++)
         {
-            var (sent, converted) = statistics.Of(ruleId, experiment.Variants[i].Name);
-            arms[i] = (experiment.Variants[i].Name, sent, Math.Min(converted, sent));
+            var (sent, converted) = statistics.Of(ruleId, experiment.Variants[i].Name).Bounded;
+            arms[i] = (experiment.Variants[i].Name, sent, converted);
             exposures += sent;
         }
         var random = new Xoshiro256StarStar(Seed(experiment.Name, userId, exposures));

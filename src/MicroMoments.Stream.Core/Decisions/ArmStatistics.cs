@@ -94,4 +94,17 @@ public sealed class ArmStatistics
 public readonly record struct ArmCounts(long Sent, long Converted)
 {
     public static ArmCounts operator +(ArmCounts a, ArmCounts b) => new(a.Sent + b.Sent, a.Converted + b.Converted);
+
+    /// <summary>
+    /// The counts a Beta posterior can take: sent at least 0 and conversions between 0 and sent. Shared counts come from Redis,
+    /// where a hand-edited or forged field can hold anything; a negative one would make every draw of the rule throw.
+    /// </summary>
+    public ArmCounts Bounded
+    {
+        get
+        {
+            var sent = Math.Max(0, Sent);
+            return new(sent, Math.Clamp(Converted, 0, sent));
+        }
+    }
 }

@@ -149,4 +149,21 @@ public sealed class BanditAllocationTests
         Assert.Equal(live.Single().Arms, offline.Single().Arms);
         Assert.Equal(live.Single().Days.Select(d => (d.Day, d.Assigned)), offline.Single().Days.Select(d => (d.Day, d.Assigned)));
     }
+
+    [Fact]
+    public void ForgedArmCounts_NegativeOrMoreConversionsThanSent_StillAssign()
+    {
+        var experiment = Bandit.Rules[0].Experiment!;
+        var statistics = new ArmStatistics();
+        statistics.Load(new Dictionary<string, ArmCounts>
+        {
+            [ArmStatistics.Key("offer", "plain")] = new(-5, -2),
+            [ArmStatistics.Key("offer", "urgent")] = new(3, 9),
+        });
+
+        var arm = ArmAllocator.Sample("user-x", "offer", experiment, statistics);
+
+        Assert.Contains(arm, experiment.Variants.Select(v => v.Name));
+        Assert.Equal(new ArmCounts(3, 3), statistics.Of("offer", "urgent").Bounded);
+    }
 }
